@@ -1,0 +1,40 @@
+"""``leadrouter db``: schema migrations."""
+
+from __future__ import annotations
+
+import click
+
+from worker.commands._common import one_line_errors, settings_or_exit
+from worker.store.db import check_connection, current_revision, head_revision, make_engine, upgrade
+
+
+@click.group()
+def db() -> None:
+    """Manage the store's schema (SQLite or PostgreSQL)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@one_line_errors
+def upgrade_cmd(revision: str) -> None:
+    """Create or upgrade the schema; safe to run again (idempotent)."""
+    settings = settings_or_exit()
+    engine = make_engine(settings.database_url, pool=False)
+    check_connection(engine)
+    before = current_revision(engine)
+    upgrade(settings.database_url, revision)
+    after = current_revision(engine)
+    if before == after:
+        click.echo(f"database already at revision {after}")
+    else:
+        click.echo(f"database upgraded from {before or 'empty'} to {after}")
+
+
+@db.command("current")
+@one_line_errors
+def current_cmd() -> None:
+    """Print the schema revision of the database and the newest one known."""
+    settings = settings_or_exit()
+    engine = make_engine(settings.database_url, pool=False)
+    check_connection(engine)
+    click.echo(f"current: {current_revision(engine) or 'empty'}  head: {head_revision()}")

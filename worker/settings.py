@@ -1,0 +1,172 @@
+"""Settings: one validated object, read from the environment (and an optional ``.env``).
+
+Every variable is prefixed ``LEADROUTER_`` (``LEADROUTER_DATABASE_URL``...). This is the
+only module that reads ``os.environ`` for configuration. Secrets are ``SecretStr``: they
+print as ``**********`` and :meth:`Settings.describe` masks them, so settings can be
+logged safely.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+AuthFlow = Literal["jwt", "client_credentials", "session"]
+
+DEFAULT_DATABASE_URL = "sqlite:///var/leadrouter.db"
+
+
+class SettingsError(ValueError):
+    """Settings are missing or invalid; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """Everything the worker, the CLI and the dashboard need to know about their environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEADROUTER_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # --- store -----------------------------------------------------------------------
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite:///path.db (default, under ./var) or "
+        "postgresql+psycopg://user@host:5432/db for production and several replicas.",
+    )
+
+    # --- Salesforce connection -------------------------------------------------------
+    sf_instance_url: str | None = Field(
+        None, description="https://yourdomain.my.salesforce.com (the org's My Domain URL)."
+    )
+    sf_token_url: str | None = Field(
+        None, description="OAuth token endpoint; default {instance_url}/services/oauth2/token."
+    )
+    sf_auth_flow: AuthFlow | None = Field(
+        None, description="jwt | client_credentials | session; inferred from what is set."
+    )
+    sf_consumer_key: str | None = Field(None, description="Connected app consumer key.")
+    sf_consumer_secret: SecretStr | None = Field(
+        None, description="Consumer secret (client credentials flow)."
+    )
+    sf_username: str | None = Field(None, description="Integration user (JWT bearer flow).")
+    sf_private_key_file: Path | None = Field(
+        None, description="PEM private key whose certificate is on the connected app (JWT)."
+    )
+    sf_jwt_audience: str = Field(
+        "https://login.salesforce.com",
+        description="JWT 'aud': https://login.salesforce.com, https://test.salesforce.com "
+        "or the My Domain login URL.",
+    )
+    sf_session_id: SecretStr | None = Field(
+        None, description="An existing access token (tests, debugging); never refreshed."
+    )
+    sf_ca_bundle: Path | None = Field(
+        None, description="CA bundle to trust (the sandbox org's CA); default: system CAs."
+    )
+    sf_api_version: str = Field("59.0", description="REST API version, e.g. 59.0.")
+    sf_timeout_seconds: float = Field(30.0, gt=0, description="HTTP timeout per request.")
+
+    # --- routing ---------------------------------------------------------------------
+    routing_config: Path = Field(
+        Path("config/routing.yaml"), description="Routing config file (YAML)."
+    )
+
+    # --- worker cadence --------------------------------------------------------------
+    intake_interval_seconds: float = Field(
+        2.0, gt=0, description="Intake poll interval while leads flow or in business hours."
+    )
+    idle_interval_seconds: float = Field(
+        30.0, gt=0, description="Intake poll interval when the org has been idle."
+    )
+    sla_interval_seconds: float = Field(30.0, gt=0, description="SLA sweep interval.")
+
+    # --- operations ------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "text"
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="Serve /healthz and /metrics on this port."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL (expected sqlite:///path.db or "
+                "postgresql+psycopg://user@host:5432/db)"
+            ) from None
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError(
+                f"unsupported database {url.get_backend_name()!r}: use sqlite or postgresql"
+            )
+        return value
+
+    @field_validator("sf_instance_url", "sf_token_url")
+    @classmethod
+    def _check_https_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.rstrip("/")
+        if not value.startswith("https://"):
+            raise ValueError("must start with https:// (Salesforce only speaks HTTPS)")
+        return value
+
+    @model_validator(mode="after")
+    def _infer_flow(self) -> Settings:
+        if self.sf_auth_flow is None:
+            flow: AuthFlow | None = None
+            if self.sf_session_id is not None:
+                flow = "session"
+            elif self.sf_private_key_file is not None and self.sf_username:
+                flow = "jwt"
+            elif self.sf_consumer_secret is not None:
+                flow = "client_credentials"
+            object.__setattr__(self, "sf_auth_flow", flow)
+        return self
+
+    @property
+    def token_url(self) -> str | None:
+        if self.sf_token_url:
+            return self.sf_token_url
+        if self.sf_instance_url:
+            return f"{self.sf_instance_url}/services/oauth2/token"
+        return None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    def describe(self) -> dict[str, object]:
+        """Settings as a dict safe to print or log: secrets masked, paths as strings."""
+        out: dict[str, object] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "**********"
+            elif name == "database_url":
+                value = make_url(value).render_as_string(hide_password=True)
+            elif isinstance(value, Path):
+                value = str(value)
+            out[name] = value
+        return out
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build :class:`Settings` from the environment; raise :class:`SettingsError` naming the
+    variable when something is wrong, instead of pydantic's multi-line report."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "settings"
+            message = err["msg"].removeprefix("Value error, ")
+            lines.append(f"LEADROUTER_{field.upper()}: {message}")
+        raise SettingsError("; ".join(lines)) from None

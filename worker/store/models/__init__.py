@@ -1,0 +1,17 @@
+"""All tables, one module per area. Importing this package registers every table on
+``SQLModel.metadata`` (Alembic autogenerate and the tests rely on that)."""
+
+from worker.store.models.core import ApiUsage, KeyValue, WorkerHeartbeat
+from worker.store.models.journal import Decision, DecisionStatus, Outcome
+from worker.store.models.team import RepOverride, SettingsChange
+
+__all__ = [
+    "ApiUsage",
+    "Decision",
+    "DecisionStatus",
+    "KeyValue",
+    "Outcome",
+    "RepOverride",
+    "SettingsChange",
+    "WorkerHeartbeat",
+]

@@ -1,0 +1,92 @@
+"""The distribution journal: one row per routing decision, the source of truth for
+"why did this lead go to Sarah?" and for exactly-once write-back.
+
+A row is written as ``pending`` in the same transaction as the routing state it consumed,
+then moved to ``applied`` / ``failed`` / ``skipped`` once Salesforce answered; ``held``
+rows record a lead nobody could take (it stays in the intake queue and is retried).
+Lead snapshot columns (name, email, company...) exist for search and audit only and
+are purged after the retention period.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+from worker.store.models.types import utc_field
+
+
+class DecisionStatus(StrEnum):
+    PENDING = "pending"
+    APPLIED = "applied"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    HELD = "held"
+
+
+class DecisionKind(StrEnum):
+    ROUTE = "route"  # first assignment out of the intake queue
+    SLA_REASSIGN = "sla_reassign"  # untouched past its SLA: moved to another rep
+    ESCALATE = "escalate"  # out of hops: moved to a manager, pool or queue
+
+
+class Outcome(StrEnum):
+    """What the dashboard filters on; derived from kind + status (see ``outcome_of``)."""
+
+    ASSIGNED = "assigned"
+    REASSIGNED = "reassigned"
+    HELD = "held"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    PENDING = "pending"
+
+
+def outcome_of(kind: str, status: str) -> Outcome:
+    if status == DecisionStatus.APPLIED:
+        return Outcome.ASSIGNED if kind == DecisionKind.ROUTE else Outcome.REASSIGNED
+    return Outcome(status)
+
+
+class Decision(SQLModel, table=True):
+    __tablename__ = "decision"
+    __table_args__ = (
+        Index("ix_decision_decided_at_id", "decided_at", "id"),
+        Index("ix_decision_pool_decided_at", "pool", "decided_at"),
+        Index("ix_decision_owner_decided_at", "owner_id", "decided_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: str = Field(max_length=18, index=True)
+    cycle_id: str = Field(max_length=40, index=True)
+    kind: str = Field(default=DecisionKind.ROUTE, max_length=20)
+    status: str = Field(default=DecisionStatus.PENDING, max_length=20, index=True)
+
+    owner_id: str | None = Field(default=None, max_length=18)
+    owner_name: str | None = Field(default=None, max_length=255)
+    previous_owner_id: str | None = Field(default=None, max_length=18)
+    pool: str | None = Field(default=None, max_length=80)
+    rule: str | None = Field(default=None, max_length=120, index=True)
+    method: str | None = Field(default=None, max_length=40)
+    reason: str = Field(default="", max_length=1000)
+    trace: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    error: str | None = Field(default=None, max_length=2000)
+    hop: int = 0
+
+    decided_at: datetime = utc_field(default_now=True)
+    applied_at: datetime | None = utc_field(nullable=True)
+    lead_created_at: datetime | None = utc_field(nullable=True)
+    first_touch_at: datetime | None = utc_field(nullable=True)
+    sla_due_at: datetime | None = utc_field(nullable=True, index=True)
+
+    # Lead snapshot for search and the fairness "leftover leads" check (PII: purged).
+    lead_name: str | None = Field(default=None, max_length=255)
+    lead_email: str | None = Field(default=None, max_length=255, index=True)
+    lead_company: str | None = Field(default=None, max_length=255, index=True)
+    lead_country: str | None = Field(default=None, max_length=80)
+    lead_source: str | None = Field(default=None, max_length=120)
+    lead_rating: str | None = Field(default=None, max_length=40)
+    lead_employees: int | None = None
+    worker_id: str | None = Field(default=None, max_length=80)

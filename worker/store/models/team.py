@@ -1,0 +1,41 @@
+"""Team settings edited in the dashboard (RevOps) and their change history.
+
+The routing config file is the baseline; a ``RepOverride`` row holds the fields RevOps
+changed for one rep (weight, caps, tags, hours, time zone, out-of-office, on/off toggle),
+as JSON keyed like the config file. The worker merges file + overrides at the start of
+every cycle, so a change takes effect without a restart. ``version`` guards against two
+admins saving over each other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Text
+from sqlmodel import Field, SQLModel
+
+from worker.store.models.types import utc_field
+
+
+class RepOverride(SQLModel, table=True):
+    __tablename__ = "rep_override"
+
+    rep_key: str = Field(primary_key=True, max_length=80)
+    data: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    version: int = 1
+    updated_by: str = Field(max_length=120)
+    updated_at: datetime = utc_field(default_now=True)
+
+
+class SettingsChange(SQLModel, table=True):
+    """Who changed what, when: one row per changed field."""
+
+    __tablename__ = "settings_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = utc_field(default_now=True, index=True)
+    actor: str = Field(max_length=120)
+    entity: str = Field(max_length=120, index=True)
+    field: str = Field(max_length=120)
+    old_value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    new_value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
