@@ -9,7 +9,7 @@ logged safely.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -92,6 +92,13 @@ class Settings(BaseSettings):
         None, ge=1, le=65535, description="Serve /healthz and /metrics on this port."
     )
 
+    # --- dashboard -------------------------------------------------------------------
+    dashboard_users_file: Path | None = Field(
+        None,
+        description="Dashboard users: YAML or JSON list of {username, role: admin|viewer, "
+        "password_hash} (argon2; `leadrouter dashboard hash-password`).",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
@@ -142,6 +149,9 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    def __repr_args__(self) -> Any:  # repr(), str() and logs never show secrets
+        return list(self.describe().items())
 
     def describe(self) -> dict[str, object]:
         """Settings as a dict safe to print or log: secrets masked, paths as strings."""

@@ -1,0 +1,1 @@
+"""Everything that talks to Salesforce (over simple-salesforce), and the local sandbox org."""

@@ -1,0 +1,136 @@
+"""A Salesforce connection that looks after its own access token.
+
+simple-salesforce, when handed a ``session_id``, never re-authenticates: a 401 simply
+raises. :class:`SalesforceConnection` fetches its token itself (see :mod:`auth`), builds
+``Salesforce(session_id=..., instance_url=..., session=...)`` and, in :meth:`call`,
+fetches a new token once and retries when Salesforce answers 401 INVALID_SESSION_ID.
+
+The ``requests.Session`` is ours: it trusts the configured CA bundle with
+``trust_env = False`` (otherwise ``REQUESTS_CA_BUNDLE`` from the environment silently
+overrides ``verify``), applies a default timeout, counts the HTTP calls made, and reads
+``Sforce-Limit-Info`` from every response, including calls simple-salesforce routes
+through a throw-away ``SFType`` whose ``api_usage`` we would otherwise never see.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+from requests.adapters import HTTPAdapter
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceExpiredSession
+
+from worker.settings import Settings
+from worker.sfdc.auth import Token, fetch_token
+from worker.sfdc.errors import SfdcAuthError, translate
+
+T = TypeVar("T")
+_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+
+
+class _TimeoutAdapter(HTTPAdapter):
+    def __init__(self, timeout: float) -> None:
+        super().__init__(max_retries=0)
+        self._timeout = timeout
+
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._timeout
+        return super().send(request, **kwargs)
+
+
+def make_http_session(settings: Settings) -> requests.Session:
+    """The HTTP session every Salesforce call goes through."""
+    session = requests.Session()
+    session.trust_env = False
+    if settings.sf_ca_bundle is not None:
+        session.verify = str(settings.sf_ca_bundle)
+    adapter = _TimeoutAdapter(settings.sf_timeout_seconds)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class SalesforceConnection:
+    """Owns the token and the simple-salesforce client; thread-safe token refresh."""
+
+    def __init__(self, settings: Settings, *, session: requests.Session | None = None) -> None:
+        self.settings = settings
+        self.session = session if session is not None else make_http_session(settings)
+        self.session.hooks.setdefault("response", []).append(self._on_response)
+        self.http_calls = 0
+        self.token_requests = 0
+        self.api_usage: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+        self._sf: Salesforce | None = None
+
+    @property
+    def sf(self) -> Salesforce:
+        """The client, authenticating on first use."""
+        with self._lock:
+            if self._sf is None:
+                self._sf = self._build(self._token())
+            return self._sf
+
+    def call(self, fn: Callable[[Salesforce], T]) -> T:
+        """Run ``fn(sf)``; on 401 INVALID_SESSION_ID fetch a new token once and retry.
+
+        Raises:
+            SfdcError: any failure, translated (see :mod:`worker.sfdc.errors`).
+        """
+        sf = self.sf
+        try:
+            return fn(sf)
+        except SalesforceExpiredSession as exc:
+            if self.settings.sf_auth_flow == "session":
+                raise SfdcAuthError(
+                    "session expired and a fixed session id cannot be refreshed",
+                    status=401,
+                    error_code="INVALID_SESSION_ID",
+                ) from None
+            sf = self._refresh(stale=sf, cause=exc)
+        except Exception as exc:
+            raise translate(exc) from exc
+        try:
+            return fn(sf)
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    @property
+    def instance_url(self) -> str:
+        return f"https://{self.sf.sf_instance}"
+
+    def _refresh(self, *, stale: Salesforce, cause: Exception) -> Salesforce:
+        with self._lock:
+            if self._sf is stale:  # another thread may have refreshed already
+                self._sf = self._build(self._token())
+            assert self._sf is not None
+            return self._sf
+
+    def _token(self) -> Token:
+        self.token_requests += 1
+        return fetch_token(self.settings, self.session)
+
+    def _build(self, token: Token) -> Salesforce:
+        instance_url = token.instance_url or self.settings.sf_instance_url
+        if not instance_url:
+            raise SfdcAuthError("the token response named no instance_url")
+        return Salesforce(
+            session_id=token.access_token,
+            instance_url=instance_url,
+            session=self.session,
+            version=self.settings.sf_api_version,
+        )
+
+    def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if "/services/oauth2/" not in response.url:
+            self.http_calls += 1
+        match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
+        if match:
+            self.api_usage = (int(match.group(1)), int(match.group(2)))

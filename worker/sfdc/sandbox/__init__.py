@@ -1,0 +1,1 @@
+"""The sandbox org: a local HTTPS server that speaks the Salesforce REST API."""
