@@ -10,18 +10,24 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+pytest_plugins = ["tests.sandbox_fixtures"]
+
 PG_ADMIN_URL = os.environ.get(
     "LEADROUTER_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 
 
 @pytest.fixture(autouse=True)
-def _clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _clean_environ(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Tests never see the developer's LEADROUTER_* variables or ``.env`` file."""
     for name in list(os.environ):
         if name.startswith("LEADROUTER_") and name != "LEADROUTER_TEST_PG_ADMIN_URL":
             monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LEADROUTER_DATABASE_URL", "sqlite:///" + str(tmp_path_factory.mktemp("db") / "t.db"))
+    monkeypatch.setenv(
+        "LEADROUTER_DATABASE_URL", "sqlite:///" + str(tmp_path_factory.mktemp("db") / "t.db")
+    )
 
 
 @pytest.fixture

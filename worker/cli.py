@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "bench": "worker.commands.bench:bench",
     "soak": "worker.commands.soak:soak",
     "purge": "worker.commands.purge:purge",
+    "notify": "worker.commands.notify:notify",
 }
 
 

@@ -84,6 +84,12 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Intake poll interval when the org has been idle."
     )
     sla_interval_seconds: float = Field(30.0, gt=0, description="SLA sweep interval.")
+    api_slow_share: float = Field(
+        0.8, gt=0, le=1, description="Share of the daily API allocation at which to slow down."
+    )
+    api_stop_share: float = Field(
+        0.95, gt=0, le=1, description="Share of the daily API allocation at which to stop writing."
+    )
 
     # --- operations ------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -91,6 +97,16 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(
         None, ge=1, le=65535, description="Serve /healthz and /metrics on this port."
     )
+
+    # --- notifications: SMTP (issue 7) ----------------------------------------------
+    smtp_host: str | None = Field(None, description="SMTP server for e-mail notifications.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 TLS).")
+    smtp_username: str | None = Field(None, description="SMTP login; none = no AUTH.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(True, description="Upgrade the connection with STARTTLS.")
+    smtp_tls: bool = Field(False, description="Implicit TLS from the first byte (port 465).")
+    smtp_from: str = Field("leadrouter@localhost", description="From: address of e-mails.")
+    smtp_ca_bundle: Path | None = Field(None, description="CA bundle to trust for SMTP TLS.")
 
     # --- dashboard -------------------------------------------------------------------
     dashboard_users_file: Path | None = Field(

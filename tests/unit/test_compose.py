@@ -51,5 +51,7 @@ def test_required_secrets_fail_fast_when_unset() -> None:
 def test_postgres_is_healthchecked_and_migration_runs_before_the_worker() -> None:
     services = COMPOSE["services"]
     assert "healthcheck" in services["postgres"]
-    assert services["worker"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert (
+        services["worker"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    )
     assert services["sandbox"]["profiles"] == ["demo"]

@@ -49,9 +49,13 @@ def fetch_token(settings: Settings, session: requests.Session) -> Token:
     if not token_url:
         raise SfdcConfigError("set LEADROUTER_SF_INSTANCE_URL or LEADROUTER_SF_TOKEN_URL")
     if flow == "client_credentials":
-        return _post(session, token_url, flow, data={"grant_type": "client_credentials"},
-                     auth=(_need(settings.sf_consumer_key, "SF_CONSUMER_KEY"),
-                           _secret(settings)))
+        return _post(
+            session,
+            token_url,
+            flow,
+            data={"grant_type": "client_credentials"},
+            auth=(_need(settings.sf_consumer_key, "SF_CONSUMER_KEY"), _secret(settings)),
+        )
     if flow == "jwt":
         data = {"grant_type": JWT_GRANT, "assertion": jwt_assertion(settings)}
         return _post(session, token_url, flow, data=data, auth=None)

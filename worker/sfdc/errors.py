@@ -25,7 +25,9 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
 )
 
-TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"})
+TRANSIENT_CODES = frozenset(
+    {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"}
+)
 
 
 class SfdcError(Exception):

@@ -32,7 +32,11 @@ TOKEN_OK = {
     "signature": "c2lnbmF0dXJl",
     "scope": "api",
 }
-QUERY_OK = {"totalSize": 1, "done": True, "records": [{"attributes": {"type": "Lead"}, "Id": "00Qxx0000001"}]}
+QUERY_OK = {
+    "totalSize": 1,
+    "done": True,
+    "records": [{"attributes": {"type": "Lead"}, "Id": "00Qxx0000001"}],
+}
 EXPIRED = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 
 
@@ -100,7 +104,10 @@ def test_jwt_bearer_posts_a_signed_assertion_with_the_documented_claims(mocked, 
     body = form(mocked.calls[0].request)
     assert body["grant_type"] == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
     claims = jwt.decode(
-        body["assertion"][0], public_key, algorithms=["RS256"], audience="https://login.salesforce.com"
+        body["assertion"][0],
+        public_key,
+        algorithms=["RS256"],
+        audience="https://login.salesforce.com",
     )
     assert claims["iss"] == "ck-123"
     assert claims["sub"] == "integration@acme.example"

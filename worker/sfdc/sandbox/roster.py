@@ -64,12 +64,32 @@ ROSTER: tuple[Person, ...] = (
     Person("Lukas", "Weber", "emea", "Europe/Berlin", languages=("en", "de"), manager=_EMEA_MGR),
     Person("Sofia", "Rossi", "emea", "Europe/Rome", languages=("en", "it"), manager=_EMEA_MGR),
     Person("Javier", "Garcia", "emea", "Europe/Madrid", languages=("en", "es"), manager=_EMEA_MGR),
-    Person("Emma", "Lindqvist", "emea", "Europe/Stockholm", languages=("en", "sv"), manager=_EMEA_MGR),
-    Person("Pieter", "Jansen", "emea", "Europe/Amsterdam", languages=("en", "nl"), manager=_EMEA_MGR),
+    Person(
+        "Emma", "Lindqvist", "emea", "Europe/Stockholm", languages=("en", "sv"), manager=_EMEA_MGR
+    ),
+    Person(
+        "Pieter", "Jansen", "emea", "Europe/Amsterdam", languages=("en", "nl"), manager=_EMEA_MGR
+    ),
     Person("Oliver", "Smith", "emea", "Europe/London", "sdr", manager=_EMEA_MGR),
     Person("Amira", "Haddad", "emea", "Asia/Dubai", languages=("en", "ar"), manager=_EMEA_MGR),
-    Person("Hannah", "Fischer", "emea", "Europe/Berlin", "sdr", languages=("en", "de"), manager=_EMEA_MGR),
-    Person("Marc", "Lefevre", "emea", "Europe/Paris", active=False, languages=("en", "fr"), manager=_EMEA_MGR),
+    Person(
+        "Hannah",
+        "Fischer",
+        "emea",
+        "Europe/Berlin",
+        "sdr",
+        languages=("en", "de"),
+        manager=_EMEA_MGR,
+    ),
+    Person(
+        "Marc",
+        "Lefevre",
+        "emea",
+        "Europe/Paris",
+        active=False,
+        languages=("en", "fr"),
+        manager=_EMEA_MGR,
+    ),
     Person("Zanele", "Dlamini", "emea", "Africa/Johannesburg", manager=_EMEA_MGR),
     # APAC
     Person("Yuki", "Tanaka", "apac", "Asia/Tokyo", languages=("en", "ja"), manager=_APAC_MGR),
@@ -77,11 +97,21 @@ ROSTER: tuple[Person, ...] = (
     Person("Priya", "Sharma", "apac", "Asia/Kolkata", languages=("en", "hi"), manager=_APAC_MGR),
     Person("Jack", "Thompson", "apac", "Australia/Sydney", manager=_APAC_MGR),
     Person("Mei", "Lin", "apac", "Asia/Shanghai", languages=("en", "zh"), manager=_APAC_MGR),
-    Person("Arjun", "Patel", "apac", "Asia/Kolkata", "sdr", languages=("en", "hi"), manager=_APAC_MGR),
+    Person(
+        "Arjun", "Patel", "apac", "Asia/Kolkata", "sdr", languages=("en", "hi"), manager=_APAC_MGR
+    ),
     Person("Chloe", "Nguyen", "apac", "Australia/Melbourne", manager=_APAC_MGR),
     Person("Minjun", "Kim", "apac", "Asia/Seoul", languages=("en", "ko"), manager=_APAC_MGR),
     Person("Liam", "Walker", "apac", "Pacific/Auckland", manager=_APAC_MGR),
-    Person("Siti", "Rahman", "apac", "Asia/Singapore", active=False, languages=("en", "ms"), manager=_APAC_MGR),
+    Person(
+        "Siti",
+        "Rahman",
+        "apac",
+        "Asia/Singapore",
+        active=False,
+        languages=("en", "ms"),
+        manager=_APAC_MGR,
+    ),
     # integration user the worker runs as
     Person("Leadrouter", "Integration", "ops", "UTC", "integration"),
 )

@@ -3,7 +3,9 @@
 
 from worker.store.models.core import ApiUsage, KeyValue, WorkerHeartbeat
 from worker.store.models.journal import Decision, DecisionStatus, Outcome
-from worker.store.models.team import RepOverride, SettingsChange
+from worker.store.models.outbox import OutboxMessage, OutboxStatus
+from worker.store.models.team import RepOverride, SettingsChange, SignInAttempt
+from worker.store.models.worker_state import RoutingStateRow
 
 __all__ = [
     "ApiUsage",
@@ -11,7 +13,11 @@ __all__ = [
     "DecisionStatus",
     "KeyValue",
     "Outcome",
+    "OutboxMessage",
+    "OutboxStatus",
     "RepOverride",
+    "RoutingStateRow",
     "SettingsChange",
+    "SignInAttempt",
     "WorkerHeartbeat",
 ]

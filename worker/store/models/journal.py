@@ -56,6 +56,8 @@ class Decision(SQLModel, table=True):
         Index("ix_decision_decided_at_id", "decided_at", "id"),
         Index("ix_decision_pool_decided_at", "pool", "decided_at"),
         Index("ix_decision_owner_decided_at", "owner_id", "decided_at"),
+        # dashboard: daily counts per kind/status read from the index alone
+        Index("ix_decision_decided_at_kind_status", "decided_at", "kind", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -74,6 +76,12 @@ class Decision(SQLModel, table=True):
     trace: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     error: str | None = Field(default=None, max_length=2000)
     hop: int = 0
+    # Added by the worker (issue 5): the rep's config key (e-mail) of ``owner_id``, the
+    # SLA follow-up state of an applied decision (open -> touched | moved | closed; None
+    # when the pool has no SLA), and how many write attempts the decision took.
+    rep_key: str | None = Field(default=None, max_length=255, index=True)
+    sla_state: str | None = Field(default=None, max_length=20, index=True)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
     decided_at: datetime = utc_field(default_now=True)
     applied_at: datetime | None = utc_field(nullable=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from worker.store.models.types import utc_field
@@ -39,3 +39,17 @@ class SettingsChange(SQLModel, table=True):
     field: str = Field(max_length=120)
     old_value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     new_value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class SignInAttempt(SQLModel, table=True):
+    """One row per dashboard sign-in attempt (never the password): the throttle counts
+    recent failures per username + client, and the rows are the audit trail."""
+
+    __tablename__ = "sign_in_attempt"
+    __table_args__ = (Index("ix_sign_in_attempt_user_client_at", "username", "client", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = utc_field(default_now=True)
+    username: str = Field(max_length=120)
+    client: str = Field(max_length=120)
+    ok: bool = False

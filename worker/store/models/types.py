@@ -17,6 +17,4 @@ def utc_field(*, nullable: bool = False, index: bool = False, default_now: bool 
     """A timezone-aware timestamp column (``timestamptz`` on PostgreSQL)."""
     if default_now:
         return Field(default_factory=utc_now, sa_type=DateTime(timezone=True), index=index)
-    return Field(
-        default=None, sa_type=DateTime(timezone=True), nullable=nullable, index=index
-    )
+    return Field(default=None, sa_type=DateTime(timezone=True), nullable=nullable, index=index)

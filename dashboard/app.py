@@ -1,0 +1,81 @@
+"""The leadrouter dashboard: ``streamlit run dashboard/app.py`` (or ``leadrouter dashboard
+serve``). Sign-in first, then navigation over the pages in ``dashboard/views/``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:  # `streamlit run dashboard/app.py` from a checkout
+    sys.path.insert(0, str(HERE.parent))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import auth, data, session, state  # noqa: E402
+from worker.settings import SettingsError  # noqa: E402
+
+
+def _sign_in_form() -> None:
+    st.title("leadrouter")
+    st.caption("Sign in to see the distribution log, fairness audits and team settings.")
+    with st.form("sign_in", clear_on_submit=False):
+        username = st.text_input("Username", key="signin_username")
+        password = st.text_input("Password", type="password", key="signin_password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        signed, message = auth.sign_in(
+            data.engine(), session.users(), username, password, session.client_id()
+        )
+        if signed is None:
+            st.error(message)
+        else:
+            st.session_state[state.USER] = signed
+            st.rerun()
+
+
+def _sidebar(actor_name: str, role: str) -> None:
+    with st.sidebar:
+        st.caption(f"Signed in as **{actor_name}** ({role})")
+        if st.button("Sign out", key="sign_out"):
+            st.session_state.pop(state.USER, None)
+            st.rerun()
+
+
+def run() -> None:
+    st.set_page_config(page_title="leadrouter", page_icon=":material/alt_route:", layout="wide")
+    state.init_state()
+    try:
+        data.settings()
+        session.users()
+    except (SettingsError, auth.UsersFileError) as exc:
+        st.error(f"The dashboard is not configured: {exc}")
+        st.stop()
+    actor = session.current_actor()
+    if actor is None:
+        _sign_in_form()
+        st.stop()
+    _sidebar(actor.username, actor.role)
+    views = HERE / "views"
+    nav = st.navigation(
+        {
+            "Monitor": [
+                st.Page(
+                    views / "overview.py",
+                    title="Overview",
+                    icon=":material/dashboard:",
+                    default=True,
+                ),
+                st.Page(views / "log.py", title="Distribution log", icon=":material/list:"),
+                st.Page(views / "fairness.py", title="Fairness audit", icon=":material/balance:"),
+            ],
+            "Routing": [
+                st.Page(views / "team.py", title="Team settings", icon=":material/tune:"),
+                st.Page(views / "whatif.py", title="What-if", icon=":material/science:"),
+            ],
+        }
+    )
+    nav.run()
+
+
+run()

@@ -1,0 +1,121 @@
+"""Cached loaders: one shared engine per database URL, query results cached briefly.
+
+No widgets here and no side effects inside cached functions; results are plain values
+(dataclasses, lists of dicts, DataFrames) so ``st.cache_data`` can pickle them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from worker.settings import Settings, load_settings
+from worker.store import team_repo
+from worker.store.db import make_engine
+from worker.store.queries import fairness, journal_log, overview
+
+TTL = 30  # seconds: the worker writes every few seconds; pages refresh on interaction
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+@st.cache_resource(show_spinner=False)
+def get_engine(url: str) -> Engine:
+    return make_engine(url)
+
+
+def engine() -> Engine:
+    return get_engine(settings().database_url)
+
+
+def now_minute() -> datetime:
+    """Now, truncated to the minute so cached results are reused within a minute."""
+    return datetime.now(UTC).replace(second=0, microsecond=0)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def load_overview(url: str, now: datetime) -> overview.Overview:
+    return overview.overview(get_engine(url), now)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def load_api_usage(url: str, since: datetime) -> list[tuple[datetime, int, int]]:
+    return overview.api_usage_series(get_engine(url), since)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def load_facets(url: str) -> journal_log.Facets:
+    return journal_log.facets(get_engine(url))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def load_log_page(url: str, flt: journal_log.LogFilter, limit: int, offset: int) -> pd.DataFrame:
+    rows = journal_log.log_page(get_engine(url), flt, limit=limit, offset=offset)
+    return pd.DataFrame(rows, columns=[*journal_log.LOG_COLUMNS, "outcome"])
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def load_log_count(url: str, flt: journal_log.LogFilter) -> int:
+    return journal_log.log_count(get_engine(url), flt)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def load_decision(url: str, decision_id: int) -> dict[str, Any] | None:
+    return journal_log.decision_detail(get_engine(url), decision_id)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def load_lead_history(url: str, lead_id: str) -> list[dict[str, Any]]:
+    return journal_log.lead_history(get_engine(url), lead_id)
+
+
+def export_log_csv(url: str, flt: journal_log.LogFilter, max_rows: int) -> bytes:
+    """The filtered log as CSV (not cached: built on request, streamed in batches)."""
+    frame = pd.DataFrame(journal_log.iter_log(get_engine(url), flt, max_rows=max_rows))
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def load_fairness(url: str, pool: str, start: datetime, end: datetime) -> fairness.FairnessReport:
+    return fairness.fairness_report(get_engine(url), pool, start, end)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def load_lead_mix(url: str, pool: str, start: datetime, end: datetime) -> pd.DataFrame:
+    rows = fairness.lead_mix(get_engine(url), pool, start, end)
+    return pd.DataFrame(rows, columns=["owner_id", "owner", "dimension", "bucket", "leads"])
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def load_rep_service(url: str, pool: str, start: datetime, end: datetime) -> pd.DataFrame:
+    rows = fairness.rep_service(get_engine(url), pool, start, end)
+    cols = [
+        "owner_id",
+        "owner",
+        "leads",
+        "touched",
+        "sla_breaches",
+        "median_first_touch_min",
+        "avg_first_touch_min",
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def load_overrides(url: str) -> dict[str, team_repo.OverrideState]:
+    return team_repo.load_overrides(get_engine(url))  # not cached: edits must show at once
+
+
+def load_history(url: str, entity: str | None = None, limit: int = 200) -> pd.DataFrame:
+    rows = team_repo.change_history(get_engine(url), entity=entity, limit=limit)
+    return pd.DataFrame(rows, columns=["at", "actor", "entity", "field", "old_value", "new_value"])
+
+
+def clear_settings_caches() -> None:
+    """After a settings write: anything derived from the effective config is stale."""
+    load_fairness.clear()

@@ -1,0 +1,116 @@
+"""What-if: replay the last N days of real leads (from the journal) with proposed weights,
+caps and on/off switches, and compare with what actually happened. Nothing is written:
+not to the store, not to Salesforce."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard import data
+from dashboard.whatif import actual_counts, replay
+from worker.store.queries.replay import recent_routed_leads
+
+MAX_LEADS = 5000
+cfg = data.settings()
+url = cfg.database_url
+
+st.title("What-if")
+st.caption("Replays recent leads from the journal through the routing core with your proposal. Read-only: nothing is saved or sent to Salesforce.")
+
+try:
+    from worker.config_loader import ConfigError, apply_overrides, load_config
+
+    effective = apply_overrides(load_config(cfg.routing_config), {k: o.data for k, o in data.load_overrides(url).items()})
+except Exception as exc:  # noqa: BLE001 - any config problem is shown, not raised
+    st.error(f"Cannot load the routing config {cfg.routing_config}: {exc}")
+    st.stop()
+
+c1, c2 = st.columns([1, 1])
+pool = c1.selectbox("Pool", list(effective.pools), key="whatif_pool")
+days = c2.slider("Replay the last N days", 1, 30, 7, key="whatif_days")
+
+members = [m.rep for m in effective.pools[pool].members if m.rep in effective.reps]
+baseline = pd.DataFrame(
+    [
+        {
+            "rep": k, "name": effective.reps[k].name, "weight": float(effective.reps[k].weight),
+            "cap per day": effective.reps[k].caps.per_day, "takes leads": effective.reps[k].enabled,
+        }
+        for k in members
+    ]
+)
+st.subheader("Your proposal")
+proposal = st.data_editor(
+    baseline, hide_index=True, width="stretch", key="whatif_editor", disabled=["rep", "name"],
+    column_config={
+        "weight": st.column_config.NumberColumn(min_value=0.01, step=0.1),
+        "cap per day": st.column_config.NumberColumn(min_value=0, step=1),
+    },
+)
+
+if not st.button("Run what-if", type="primary", key="whatif_run"):
+    st.info("Change weights, caps or switches above, then run the replay.")
+    st.stop()
+
+overrides: dict[str, dict[str, object]] = {}
+for row in proposal.to_dict("records"):
+    before = baseline[baseline["rep"] == row["rep"]].iloc[0]
+    change: dict[str, object] = {}
+    if float(row["weight"]) != before["weight"]:
+        change["weight"] = float(row["weight"])
+    cap = None if pd.isna(row["cap per day"]) else int(row["cap per day"])
+    old_cap = None if pd.isna(before["cap per day"]) else int(before["cap per day"])
+    if cap != old_cap:
+        caps = {k: v for k, v in (("per_hour", effective.reps[row["rep"]].caps.per_hour), ("max_open", effective.reps[row["rep"]].caps.max_open)) if v is not None}
+        change["caps"] = caps | ({"per_day": cap} if cap is not None else {})
+    if bool(row["takes leads"]) != bool(before["takes leads"]):
+        change["enabled"] = bool(row["takes leads"])
+        change["disabled_reason"] = None if row["takes leads"] else "what-if"
+    if change:
+        overrides[str(row["rep"])] = change
+try:
+    proposed = apply_overrides(effective, overrides)
+except ConfigError as exc:
+    st.error(f"The proposal is not valid: {exc}")
+    st.stop()
+
+rows = recent_routed_leads(data.engine(), data.now_minute() - timedelta(days=days), pool=pool, limit=MAX_LEADS)
+if not rows:
+    st.info("No leads were routed to this pool in that period.")
+    st.stop()
+with st.spinner(f"Replaying {len(rows):,} leads…"):
+    now_run = replay(effective, rows)
+    new_run = replay(proposed, rows)
+actual, actual_held = actual_counts(rows)
+if len(rows) >= MAX_LEADS:
+    st.caption(f"Replayed the newest {MAX_LEADS:,} leads of the period.")
+
+names = {k: r.name for k, r in effective.reps.items()}
+reps = sorted(set(actual) | set(now_run.counts) | set(new_run.counts), key=lambda k: names.get(k, k))
+table = pd.DataFrame(
+    [
+        {"rep": names.get(k, k), "actual": actual.get(k, 0), "replay, current config": now_run.counts.get(k, 0), "replay, proposal": new_run.counts.get(k, 0)}
+        for k in reps
+    ]
+)
+table["change"] = table["replay, proposal"] - table["replay, current config"]
+m1, m2, m3 = st.columns(3)
+m1.metric("Leads replayed", f"{len(rows):,}", border=True)
+cur, new = now_run.per_pool.get(pool), new_run.per_pool.get(pool)
+m2.metric("Jain's index, current → proposal", f"{cur.jain:.3f} → {new.jain:.3f}" if cur and new else "–", border=True)
+m3.metric("Held, actual / current / proposal", f"{actual_held} / {now_run.held} / {new_run.held}", border=True)
+left, right = st.columns([2, 3])
+left.dataframe(table, hide_index=True, width="stretch", column_config={"change": st.column_config.NumberColumn(format="%+d")})
+long = table.melt(id_vars=["rep"], value_vars=["actual", "replay, current config", "replay, proposal"], var_name="run", value_name="leads")
+right.altair_chart(
+    alt.Chart(long).mark_bar().encode(
+        y=alt.Y("rep:N", title=None), x="leads:Q", color=alt.Color("run:N", legend=alt.Legend(orient="bottom")), yOffset="run:N",
+        tooltip=["rep", "run", "leads"],
+    ).properties(height=max(220, 30 * len(table))),
+    width="stretch",
+)
+st.caption("The replay sees the lead snapshot kept in the journal (country, employees, source, rating, company, e-mail) and no Salesforce accounts, so account-owner routing is not replayed; the actual column is what the worker really did.")

@@ -1,0 +1,144 @@
+"""``run_cycle`` and ``leadrouter run --once`` against the sandbox org over HTTPS."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.integration.worker.conftest import MANAGER, check_invariants, journal, sandbox_env
+from worker.bootstrap import App
+from worker.jobs.intake import run_cycle
+from worker.jobs.sla import run_sla_sweep
+from worker.sfdc.sandbox.faults import FaultConfig
+from worker.sfdc.sandbox.harness import SandboxHandle
+
+pytestmark = pytest.mark.integration
+
+
+def test_routes_intake_leads_and_the_journal_matches_salesforce(
+    sandbox: SandboxHandle, make_app: Callable[[], App]
+) -> None:
+    sandbox.admin().create_leads(250)
+    app = make_app()
+    report = run_cycle(app.deps)
+    assert report.applied == 250
+    assert check_invariants(app, sandbox) == {"applied": 250}
+    lead = sandbox.admin().leads()[0]
+    assert lead["Routing_Reason__c"]  # the configured audit field is written too
+    assert report.api_calls <= 12  # 1 page, 2 guard reads, 2 collections, context per batch
+
+
+def test_a_human_change_between_read_and_write_is_never_overwritten(
+    sandbox: SandboxHandle, make_app: Callable[[], App]
+) -> None:
+    admin = sandbox.admin()
+    ids = admin.create_leads(40)
+    human = admin.user_ids()[MANAGER]
+    app = make_app()
+    real = app.deps.gateway.current_owners
+    taken = dict.fromkeys(ids[::8], human)
+
+    def human_first(lead_ids):  # type: ignore[no-untyped-def]
+        for lead_id in taken:
+            admin.change_owner(lead_id, human)
+        app.deps.gateway.current_owners = real  # type: ignore[method-assign]
+        return real(lead_ids)
+
+    app.deps.gateway.current_owners = human_first  # type: ignore[method-assign]
+    report = run_cycle(app.deps)
+    assert report.skipped == len(taken)
+    check_invariants(app, sandbox, humans=taken)
+    skipped = [r for r in journal(app) if r.status == "skipped"]
+    assert {r.error for r in skipped} == {"owner changed by someone else"}
+
+
+def test_5000_leads_with_20_percent_faults_end_with_exactly_one_owner_each(
+    sandbox: SandboxHandle, make_app: Callable[[], App]
+) -> None:
+    admin = sandbox.admin()
+    admin.create_leads(5_000)
+    admin.set_faults(FaultConfig.uniform(0.20, slow_seconds=0.05, seed=5).to_dict())
+    app = make_app()
+    human = admin.user_ids()[MANAGER]
+    queue = admin.intake_queue_id()
+    humans: dict[str, str] = {}
+    real = app.deps.gateway.current_owners
+    calls = 0
+
+    def humans_meanwhile(lead_ids):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls in (3, 12):  # mid-cycle: humans take leads of the batch being written
+            for lead_id in list(lead_ids)[::40]:
+                if admin.get_lead(lead_id)["OwnerId"] == queue:
+                    admin.change_owner(lead_id, human)
+                    humans[lead_id] = human
+        return real(lead_ids)
+
+    app.deps.gateway.current_owners = humans_meanwhile  # type: ignore[method-assign]
+    started = time.monotonic()
+    for cycle in range(40):
+        report = run_cycle(app.deps)
+        if report.read == 0 and report.left_pending == 0 and cycle > 0:
+            break
+    counts = admin.fault_counts()
+    admin.set_faults({})
+    run_cycle(app.deps)  # one clean cycle: reconcile whatever the last faults left
+    elapsed = time.monotonic() - started
+    statuses = check_invariants(app, sandbox, humans=humans)
+    assert sum(counts.values()) > 100, counts
+    assert humans and statuses["skipped"] >= len(humans) > 0
+    assert statuses["applied"] == 5_000 - statuses["skipped"]
+    print(f"5000 leads, faults {counts}, {elapsed:.1f}s, journal {dict(statuses)}")
+
+
+def test_untouched_leads_move_after_the_sla_and_touched_ones_stay(
+    sandbox: SandboxHandle, make_app: Callable[[], App]
+) -> None:
+    admin = sandbox.admin()
+    ids = admin.create_leads(6)
+    app = make_app()
+    run_cycle(app.deps)
+    first = {r.lead_id: r.owner_id for r in journal(app)}
+    admin.log_task(ids[0])
+    admin.set_lead_status(ids[1], "Working - Contacted")
+    real_now = app.deps.now
+    app.deps.now = lambda: real_now() + timedelta(minutes=11)
+    report = run_sla_sweep(app.deps)
+    assert (report.touched, report.moved, report.applied) == (2, 4, 4)
+    owners = {lead["Id"]: lead["OwnerId"] for lead in admin.leads()}
+    assert all(owners[i] == first[i] for i in ids[:2])
+    assert all(owners[i] not in (first[i], admin.intake_queue_id()) for i in ids[2:])
+    app.deps.now = lambda: real_now() + timedelta(minutes=23)
+    assert run_sla_sweep(app.deps).escalated == 4
+    manager = admin.user_ids()[MANAGER]
+    assert all(lead["OwnerId"] == manager for lead in admin.leads() if lead["Id"] in ids[2:])
+    kinds = [r.kind for r in journal(app) if r.lead_id == ids[2]]
+    assert kinds == ["route", "sla_reassign", "escalate"]
+    touched = [r for r in journal(app) if r.lead_id in ids[:2]]
+    assert all(r.first_touch_at is not None for r in touched)
+
+
+def test_run_once_cli_routes_and_exits(
+    sandbox: SandboxHandle, sqlite_url: str, routing_config: Path
+) -> None:
+    sandbox.admin().create_leads(30)
+    env = {**os.environ, **sandbox_env(sandbox, sqlite_url, routing_config)}
+    done = subprocess.run(
+        [sys.executable, "-m", "worker", "run", "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "applied 30" in done.stdout
+    queue = sandbox.admin().intake_queue_id()
+    assert all(lead["OwnerId"] != queue for lead in sandbox.admin().leads())

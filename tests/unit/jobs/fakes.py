@@ -1,0 +1,157 @@
+"""An in-memory Salesforce org behind the gateway Protocol, for job tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from worker.routing.model import Account, KnownEmail
+from worker.sfdc.errors import SfdcTransientError
+from worker.sfdc.mapping import LeadRow, OwnerRow, OwnerUpdate, UserRow, WriteResult, lead_row
+
+QUEUE_ID = "00G000000000001AAA"
+T0 = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+
+
+def sf_time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+@dataclass
+class FakeGateway:
+    users: list[UserRow] = field(default_factory=list)
+    queues: dict[str, str] = field(default_factory=lambda: {"Lead_Intake": QUEUE_ID})
+    leads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tasks: dict[str, datetime] = field(default_factory=dict)
+    page_size: int = 2000
+    calls: dict[str, int] = field(default_factory=dict)
+    usage: tuple[int, int] | None = None
+    write_errors: dict[str, list[str]] = field(default_factory=dict)  # lead -> codes in turn
+    before_write: Callable[[], None] | None = None  # runs after the guard read
+    fail_writes: int = 0  # next N collection calls raise a transient error
+    clock: datetime = T0
+
+    # --- test helpers ---------------------------------------------------------------
+    def add_lead(
+        self, lead_id: str, *, owner: str = QUEUE_ID, at: datetime | None = None, **fields: Any
+    ) -> None:
+        stamp = sf_time(at or self.clock)
+        record = {"Id": lead_id, "OwnerId": owner, "Status": "Open - Not Contacted",
+                  "IsConverted": False, "CreatedDate": stamp, "SystemModstamp": stamp,
+                  "LastName": "Lead", "Company": "Acme"}  # fmt: skip
+        record.update(fields)
+        self.leads[lead_id] = record
+
+    def set_owner(self, lead_id: str, owner: str) -> None:
+        self.leads[lead_id]["OwnerId"] = owner
+        self.leads[lead_id]["SystemModstamp"] = sf_time(self.clock)
+
+    def owner(self, lead_id: str) -> str:
+        return str(self.leads[lead_id]["OwnerId"])
+
+    def _count(self, name: str) -> None:
+        self.calls[name] = self.calls.get(name, 0) + 1
+
+    # --- Protocol ---------------------------------------------------------------------
+    def intake_pages(
+        self, owner_ids: Sequence[str], since: datetime | None, fields: Sequence[str]
+    ) -> Iterator[list[LeadRow]]:
+        rows = [lead_row(r) for r in self.leads.values()
+                if r["OwnerId"] in owner_ids and not r["IsConverted"]]  # fmt: skip
+        rows = [
+            r
+            for r in rows
+            if since is None or (r.modstamp and r.modstamp >= since.replace(microsecond=0))
+        ]
+        rows.sort(key=lambda r: (r.modstamp or T0, r.id))
+        self._count("query")
+        for start in range(0, max(len(rows), 1), self.page_size):
+            if start:
+                self._count("query")
+            yield rows[start : start + self.page_size]
+
+    def leads_by_id(self, lead_ids: Iterable[str], fields: Sequence[str]) -> list[LeadRow]:
+        self._count("query")
+        return [lead_row(self.leads[i]) for i in lead_ids if i in self.leads]
+
+    def current_owners(self, lead_ids: Sequence[str]) -> dict[str, OwnerRow]:
+        self._count("owners")
+        return {i: OwnerRow(i, self.leads[i]["OwnerId"], self.leads[i]["IsConverted"])
+                for i in lead_ids if i in self.leads}  # fmt: skip
+
+    def queue_ids(self, developer_names: Sequence[str]) -> dict[str, str]:
+        self._count("query")
+        return {n: self.queues[n] for n in developer_names if n in self.queues}
+
+    def users_by_email(self, emails: Iterable[str]) -> list[UserRow]:
+        self._count("query")
+        wanted = set(emails)
+        return [u for u in self.users if u.email in wanted or u.username in wanted]
+
+    def users_active(self, user_ids: Iterable[str]) -> dict[str, bool]:
+        self._count("query")
+        ids = set(user_ids)
+        return {u.id: u.is_active for u in self.users if u.id in ids}
+
+    def open_leads_by_owner(
+        self, owner_ids: Sequence[str], closed_statuses: Sequence[str]
+    ) -> dict[str, int]:
+        self._count("aggregate")
+        out: dict[str, int] = {}
+        for r in self.leads.values():
+            if (
+                r["OwnerId"] in owner_ids
+                and not r["IsConverted"]
+                and r["Status"] not in closed_statuses
+            ):
+                out[r["OwnerId"]] = out.get(r["OwnerId"], 0) + 1
+        return out
+
+    def accounts(
+        self, domains: Iterable[str], names: Iterable[str], active: Mapping[str, bool]
+    ) -> list[Account]:
+        self._count("accounts")
+        return []
+
+    def known_emails(self, emails: Iterable[str], active: Mapping[str, bool]) -> list[KnownEmail]:
+        self._count("contacts")
+        return []
+
+    def task_activity(self, lead_ids: Iterable[str]) -> dict[str, datetime]:
+        self._count("query")
+        return {i: self.tasks[i] for i in lead_ids if i in self.tasks}
+
+    def update_owners(self, updates: Sequence[OwnerUpdate]) -> list[WriteResult]:
+        if self.before_write is not None:
+            hook, self.before_write = self.before_write, None
+            hook()
+        self._count("collections")
+        if self.fail_writes:
+            self.fail_writes -= 1
+            raise SfdcTransientError("Salesforce answered 503", status=503)
+        results = []
+        for u in updates:
+            codes = self.write_errors.get(u.lead_id)
+            if codes:
+                results.append(WriteResult(u.lead_id, False, codes.pop(0), "injected"))
+                continue
+            record = self.leads.get(u.lead_id)
+            if record is None:
+                results.append(WriteResult(u.lead_id, False, "ENTITY_IS_DELETED", "deleted"))
+                continue
+            record["OwnerId"] = u.owner_id
+            record.update(u.extra or {})
+            record["SystemModstamp"] = sf_time(self.clock)
+            results.append(WriteResult(u.lead_id, True))
+        return results
+
+    def api_usage(self) -> tuple[int, int] | None:
+        return self.usage
+
+    def api_calls(self) -> int:
+        return sum(self.calls.values())
+
+    def tick(self, seconds: float) -> None:
+        self.clock += timedelta(seconds=seconds)

@@ -1,0 +1,200 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlmodel import Session, select
+
+from tests.unit.jobs.conftest import REPS, uid
+from tests.unit.jobs.fakes import QUEUE_ID, FakeGateway
+from worker.jobs.deps import Deps
+from worker.jobs.intake import run_cycle
+from worker.store.models import Decision
+
+REP_IDS = {uid(k) for k in REPS}
+
+
+def journal(deps: Deps) -> list[Decision]:
+    with Session(deps.engine) as s:
+        return list(s.exec(select(Decision).order_by(Decision.id)).all())  # type: ignore[arg-type]
+
+
+def test_routes_new_leads_and_marks_them_applied(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    for i in range(7):
+        org.add_lead(f"00Q{i:015d}")
+    report = run_cycle(make_deps())
+    assert report.applied == 7
+    assert {org.owner(i) for i in org.leads} <= REP_IDS
+    rows = journal(make_deps())
+    assert [r.status for r in rows] == ["applied"] * 7
+    assert all(org.owner(r.lead_id) == r.owner_id for r in rows)
+
+
+def test_spreads_leads_round_robin_over_the_pool(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    for i in range(9):
+        org.add_lead(f"00Q{i:015d}")
+    run_cycle(make_deps())
+    owners = [org.owner(i) for i in org.leads]
+    assert sorted(owners.count(u) for u in REP_IDS) == [3, 3, 3]
+
+
+def test_never_overwrites_an_owner_a_human_set_before_the_write(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    org.add_lead("00QA")
+    org.add_lead("00QB")
+    human = "005HUMAN"
+    real = org.current_owners
+
+    def owners_then_human(ids):  # type: ignore[no-untyped-def]
+        org.current_owners = real  # type: ignore[method-assign]
+        org.set_owner("00QA", human)  # the human wins the race before our guard read
+        return real(ids)
+
+    org.current_owners = owners_then_human  # type: ignore[method-assign]
+    report = run_cycle(make_deps())
+    assert org.owner("00QA") == human
+    assert org.owner("00QB") in REP_IDS
+    by_lead = {r.lead_id: r for r in journal(make_deps())}
+    assert by_lead["00QA"].status == "skipped"
+    assert by_lead["00QA"].error == "owner changed by someone else"
+    assert report.skipped == 1
+
+
+def test_rereading_the_same_second_does_not_route_twice(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    org.add_lead("00QA")
+    run_cycle(make_deps())
+    org.add_lead("00QB")  # same second as 00QA's write
+    run_cycle(make_deps())
+    run_cycle(make_deps())
+    assert [r.lead_id for r in journal(make_deps())] == ["00QA", "00QB"]
+
+
+def test_reads_only_leads_changed_since_the_watermark(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    org.add_lead("00QA")
+    run_cycle(make_deps())
+    org.tick(60)
+    org.add_lead("00QB")
+    report = run_cycle(make_deps())
+    assert report.read == 1
+
+
+def test_held_lead_is_retried_every_cycle_until_routed(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    for user in org.users:
+        object.__setattr__(user, "is_active", False)
+    org.add_lead("00QA")
+    deps = make_deps()
+    run_cycle(deps)
+    assert [r.status for r in journal(deps)] == ["held"]
+    org.tick(3600)
+    run_cycle(deps)
+    assert [r.status for r in journal(deps)] == ["held"]  # one held row, updated in place
+    for user in org.users:
+        object.__setattr__(user, "is_active", True)
+    run_cycle(make_deps())  # fresh directory: users active again
+    assert [r.status for r in journal(deps)] == ["applied"]
+    assert org.owner("00QA") in REP_IDS
+
+
+def test_collections_call_carries_at_most_200_records(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    for i in range(450):
+        org.add_lead(f"00Q{i:015d}")
+    report = run_cycle(make_deps())
+    assert report.applied == 450
+    assert org.calls["collections"] == 3
+    assert org.calls["owners"] == 3
+
+
+def test_lock_errors_are_retried_until_the_write_lands(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    org.add_lead("00QA")
+    org.write_errors["00QA"] = ["UNABLE_TO_LOCK_ROW", "UNABLE_TO_LOCK_ROW"]
+    run_cycle(make_deps())
+    assert org.owner("00QA") in REP_IDS
+    assert journal(make_deps())[0].status == "applied"
+
+
+def test_inactive_owner_marks_rep_unavailable_and_reroutes(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    org.add_lead("00QA")
+    first = uid(REPS[0])
+    deps = make_deps()
+
+    def reject_first(lead_id: str = "00QA") -> None:
+        org.write_errors[lead_id] = ["INACTIVE_OWNER_OR_USER"]
+
+    org.before_write = reject_first
+    run_cycle(deps)
+    run_cycle(deps)
+    rows = journal(deps)
+    assert rows[0].owner_id == first and rows[0].status == "failed"
+    assert rows[-1].status == "applied" and rows[-1].owner_id != first
+    assert org.owner("00QA") == rows[-1].owner_id
+
+
+def test_deleted_and_converted_leads_are_closed_out(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    org.add_lead("00QA")
+    org.add_lead("00QB")
+    org.write_errors["00QA"] = ["ENTITY_IS_DELETED"]
+    org.write_errors["00QB"] = ["CANNOT_UPDATE_CONVERTED_LEAD"]
+    run_cycle(make_deps())
+    errors = {r.lead_id: (r.status, r.error) for r in journal(make_deps())}
+    assert errors == {"00QA": ("skipped", "lead deleted"), "00QB": ("skipped", "lead converted")}
+
+
+def test_stops_writing_at_95_percent_of_the_api_allocation(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    org.add_lead("00QA")
+    org.usage = (9_600, 10_000)
+    report = run_cycle(make_deps())
+    assert report.pace == "stop"
+    assert org.owner("00QA") == QUEUE_ID
+    assert "collections" not in org.calls
+
+
+def test_transient_write_failure_leaves_pending_and_next_cycle_applies(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    org.add_lead("00QA")
+    org.fail_writes = 1
+    run_cycle(make_deps())
+    assert journal(make_deps())[0].status == "pending"
+    run_cycle(make_deps())
+    rows = journal(make_deps())
+    assert len(rows) == 1 and rows[0].status == "applied"
+    assert org.owner("00QA") == rows[0].owner_id
+
+
+def test_absurd_lead_values_never_crash_a_cycle(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    org.add_lead("00QA", Company="x" * 10_000, Email=None)
+    org.add_lead(
+        "00QB",
+        Company="x' OR Name LIKE '%",
+        Email="ünï@例え.jp",
+        Country="🏳️",
+        NumberOfEmployees=10**30,
+    )
+    org.add_lead("00QC", LastName=None, Company=None, Website="http://[::1", AnnualRevenue="NaN")
+    report = run_cycle(make_deps())
+    assert report.decided == 3
+    rows = journal(make_deps())
+    assert all(r.status in {"applied", "held"} and r.reason for r in rows)
+    assert len(rows[0].lead_company or "") == 255

@@ -1,0 +1,72 @@
+"""Crash windows: a decision journalled ``pending`` whose write may or may not have landed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.unit.jobs.fakes import FakeGateway
+from tests.unit.jobs.test_intake import journal
+from worker.jobs.deps import Deps
+from worker.jobs.intake import run_cycle
+from worker.store.db import session_scope
+from worker.store.state_repo import load_state
+
+
+class Crash(BaseException):
+    """Stands in for kill -9 (not an Exception: nothing may catch it)."""
+
+
+def crash_on_write(org: FakeGateway, *, after_write: bool) -> None:
+    real = org.update_owners
+
+    def write(updates):  # type: ignore[no-untyped-def]
+        org.update_owners = real  # type: ignore[method-assign]
+        if after_write:
+            real(updates)
+        raise Crash
+
+    org.update_owners = write  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("after_write", [False, True])
+def test_crash_around_the_write_ends_with_exactly_one_owner(
+    org: FakeGateway, make_deps: Callable[..., Deps], after_write: bool
+) -> None:
+    for i in range(5):
+        org.add_lead(f"00Q{i}")
+    crash_on_write(org, after_write=after_write)
+    with pytest.raises(Crash):
+        run_cycle(make_deps())
+    assert {r.status for r in journal(make_deps())} == {"pending"}
+    run_cycle(make_deps())  # restart
+    rows = journal(make_deps())
+    assert len(rows) == 5 and {r.status for r in rows} == {"applied"}
+    assert all(org.owner(r.lead_id) == r.owner_id for r in rows)
+
+
+def test_pending_lead_taken_by_a_human_meanwhile_is_skipped(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    org.add_lead("00QA")
+    crash_on_write(org, after_write=False)
+    with pytest.raises(Crash):
+        run_cycle(make_deps())
+    org.set_owner("00QA", "005HUMAN")
+    run_cycle(make_deps())
+    (row,) = journal(make_deps())
+    assert row.status == "skipped" and org.owner("00QA") == "005HUMAN"
+
+
+def test_skipped_decision_gives_its_cap_count_back(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    org.add_lead("00QA")
+    real = org.current_owners
+    org.current_owners = lambda ids: (org.set_owner("00QA", "005HUMAN"), real(ids))[1]  # type: ignore[method-assign]
+    deps = make_deps()
+    run_cycle(deps)
+    with session_scope(deps.engine) as s:
+        state, _ = load_state(s)
+    assert all(c.day_count == 0 for c in state.reps.values())

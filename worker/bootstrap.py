@@ -1,0 +1,93 @@
+"""Composition root: settings -> store, Salesforce gateway, config source, jobs, lease.
+
+The only module that knows every concrete adapter. Also sets up structured logging
+(``LEADROUTER_LOG_FORMAT=json`` or ``text`` key=value lines); lead PII is never logged at
+INFO by the jobs (lead Ids only).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+import uuid
+from dataclasses import dataclass
+
+from worker.jobs.budget import Budget
+from worker.jobs.config_source import ConfigSource
+from worker.jobs.deps import Deps
+from worker.jobs.directory import Directory
+from worker.jobs.lease import Lease, lease_for
+from worker.metrics import Metrics
+from worker.settings import Settings
+from worker.sfdc.connection import SalesforceConnection
+from worker.sfdc.gateway import SimpleSalesforceGateway
+from worker.store.db import make_engine
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, object] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "pid": record.process,
+        }
+        if record.exc_info:
+            doc["exc"] = self.formatException(record.exc_info)
+        return json.dumps(doc, ensure_ascii=False)
+
+
+def configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s")
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    for noisy in ("apscheduler", "urllib3", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+@dataclass
+class App:
+    settings: Settings
+    deps: Deps
+    lease: Lease
+    connection: SalesforceConnection | None
+    hostname: str
+    pid: int
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def build_app(settings: Settings, *, gateway: SimpleSalesforceGateway | None = None) -> App:
+    """Wire a worker from ``settings`` (a ``gateway`` may be given by benchmarks/tests)."""
+    connection = gateway.connection if gateway is not None else SalesforceConnection(settings)
+    gw = gateway or SimpleSalesforceGateway(connection)
+    deps = Deps(
+        engine=make_engine(settings.database_url),
+        gateway=gw,
+        directory=Directory(gw),
+        config=ConfigSource(settings.routing_config),
+        worker_id=new_worker_id(),
+        metrics=Metrics(),
+        budget=Budget(settings.api_slow_share, settings.api_stop_share),
+    )
+    return App(
+        settings=settings,
+        deps=deps,
+        lease=lease_for(settings.database_url),
+        connection=connection,
+        hostname=socket.gethostname(),
+        pid=os.getpid(),
+    )

@@ -1,0 +1,20 @@
+"""``leadrouter bench``: synthetic workloads and benchmarks.
+
+Subcommands are imported lazily from ``BENCH_COMMANDS``; adding one is one line here,
+e.g. ``"e2e": "worker.commands.bench_e2e:e2e"``.
+"""
+
+from __future__ import annotations
+
+from worker.cli import LazyGroup
+
+BENCH_COMMANDS: dict[str, str] = {
+    "routing": "worker.commands.bench_routing:routing",
+    "leads": "worker.commands.bench_routing:leads",
+}
+
+bench = LazyGroup(
+    name="bench",
+    lazy=BENCH_COMMANDS,
+    help="Benchmarks and synthetic workloads (no Salesforce needed).",
+)

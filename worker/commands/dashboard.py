@@ -1,0 +1,225 @@
+"""``leadrouter dashboard``: serve the Streamlit dashboard, hash passwords, fake data.
+
+``start_dashboard`` and ``write_users_file`` are also the contract with ``leadrouter demo``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import click
+
+from worker.commands._common import one_line_errors, settings_or_exit
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+
+
+def hash_password(password: str) -> str:
+    from argon2 import PasswordHasher
+
+    return str(PasswordHasher().hash(password))
+
+
+def write_users_file(path: Path, users: Mapping[str, tuple[str, str]]) -> None:
+    """Write a users file (YAML) for ``users``: username -> (role, plain password).
+
+    Only argon2 hashes are written; the file is created readable by its owner only.
+    """
+    import yaml
+
+    for name, (role, _pw) in users.items():
+        if role not in {"admin", "viewer"}:
+            raise ValueError(f"user {name!r}: role must be admin or viewer, not {role!r}")
+    entries = [
+        {"username": name, "role": role, "password_hash": hash_password(pw)}
+        for name, (role, pw) in users.items()
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        yaml.safe_dump(entries, fh, sort_keys=False)
+
+
+def streamlit_argv(port: int, address: str = "127.0.0.1") -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless=true",
+        f"--server.port={port}",
+        f"--server.address={address}",
+        "--server.fileWatcherType=none",
+        "--browser.gatherUsageStats=false",
+        "--server.runOnSave=false",
+    ]
+
+
+def start_dashboard(
+    *, port: int, env: Mapping[str, str], log_path: Path | None = None, address: str = "127.0.0.1"
+) -> subprocess.Popen[bytes]:
+    """Start Streamlit headless on ``port`` as a child process with ``env`` added to ours.
+
+    Output goes to ``log_path`` (or is discarded). The process gets its own process
+    group so :func:`stop_dashboard` can end it and its children cleanly.
+    """
+    full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(APP.parents[1]), full_env.get("PYTHONPATH", "")) if p
+    )
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        return subprocess.Popen(
+            streamlit_argv(port, address),
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=str(APP.parents[1]),
+        )
+    finally:
+        if log_path:
+            out.close()  # type: ignore[union-attr]
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise click.ClickException(f"the dashboard exited with status {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise click.ClickException(f"the dashboard did not open port {port} within {timeout:.0f} s")
+
+
+def stop_dashboard(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGTERM the dashboard's process group, then SIGKILL if it does not exit in time."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout)
+    except ProcessLookupError:
+        pass
+
+
+@click.group()
+def dashboard() -> None:
+    """The Streamlit dashboard: distribution log, fairness audit, team settings, what-if."""
+
+
+@dashboard.command("serve")
+@click.option(
+    "--port",
+    default=8501,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
+@click.option(
+    "--address", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0 for all)."
+)
+@one_line_errors
+def serve(port: int, address: str) -> None:
+    """Run the dashboard until Ctrl-C (needs LEADROUTER_DASHBOARD_USERS_FILE)."""
+    settings = settings_or_exit()
+    if settings.dashboard_users_file is None:
+        raise click.ClickException(
+            "LEADROUTER_DASHBOARD_USERS_FILE is not set: create a users file "
+            "(see `leadrouter dashboard hash-password --help`)"
+        )
+    if not settings.dashboard_users_file.is_file():
+        raise click.ClickException(f"users file not found: {settings.dashboard_users_file}")
+    process = start_dashboard(port=port, env={}, address=address)
+    try:
+        wait_until_serving(process, port)
+        click.echo(f"Dashboard: http://{address}:{port}  (Ctrl-C to stop)")
+        process.wait()
+    except KeyboardInterrupt:
+        click.echo("stopping the dashboard...")
+    finally:
+        stop_dashboard(process)
+    if process.returncode not in (0, -signal.SIGTERM, None):
+        raise click.ClickException(f"the dashboard exited with status {process.returncode}")
+
+
+@dashboard.command("hash-password")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def hash_password_cmd(password_stdin: bool) -> None:
+    """Print an argon2 hash for a users file entry (the password is never echoed)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Repeat: "):
+            raise click.ClickException("the passwords differ")
+    if len(password) < 8:
+        raise click.ClickException("password too short: use at least 8 characters")
+    click.echo(hash_password(password))
+
+
+def _advance(bar: object, done: int) -> None:
+    bar.update(done - bar.n)  # type: ignore[attr-defined]
+
+
+@dashboard.command("fake-data")
+@click.option(
+    "--decisions",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Journal rows to insert.",
+)
+@click.option(
+    "--days",
+    default=90,
+    show_default=True,
+    type=click.IntRange(1, 3650),
+    help="Spread them over the last N days.",
+)
+@click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same data).")
+@click.option(
+    "--write-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a routing config (YAML) with the same reps, pools and rules.",
+)
+@one_line_errors
+def fake_data(decisions: int, days: int, seed: int, write_config: Path | None) -> None:
+    """Fill the store (LEADROUTER_DATABASE_URL) with synthetic decisions for load tests."""
+    from tqdm import tqdm
+
+    from worker.commands.dashboard_fake import insert_fake
+    from worker.store.db import check_connection, make_engine, upgrade
+
+    settings = settings_or_exit()
+    engine = make_engine(settings.database_url, pool=False)
+    check_connection(engine)
+    upgrade(settings.database_url)
+    started = time.perf_counter()
+    with tqdm(total=decisions, unit="row", disable=not sys.stderr.isatty()) as bar:
+        done = insert_fake(
+            engine, decisions, days=days, seed=seed, progress=lambda n: _advance(bar, n)
+        )
+    elapsed = time.perf_counter() - started
+    click.echo(f"inserted {done:,} decisions in {elapsed:.1f} s ({done / elapsed:,.0f} rows/s)")
+    if write_config is not None:
+        from worker.commands.dashboard_fake import demo_routing_yaml
+
+        write_config.parent.mkdir(parents=True, exist_ok=True)
+        write_config.write_text(demo_routing_yaml(), encoding="utf-8")
+        click.echo(f"wrote the matching routing config to {write_config}")

@@ -1,0 +1,194 @@
+"""``leadrouter notify``: the demo sink, test messages, the outbox's state and a manual
+delivery run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from worker.commands._common import one_line_errors, settings_or_exit
+from worker.notify import (
+    EventKind,
+    LeadInfo,
+    NotificationEvent,
+    NotifyConfigError,
+    NotifySettings,
+    SendError,
+    Transports,
+    deliver_due,
+    load_notify_settings,
+    outbox_summary,
+)
+from worker.notify.delivery import send_payload
+from worker.notify.enqueue import messages_for
+from worker.notify.model import Contact
+from worker.notify.templates import build_content
+from worker.settings import Settings
+from worker.store.db import check_connection, make_engine
+
+
+@click.group()
+def notify() -> None:
+    """Notifications: Slack, webhooks and e-mail about assigned, late and held leads."""
+
+
+@notify.command("sink")
+@click.option(
+    "--state-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for outbox.log (everything received, one JSON object per line).",
+)
+@click.option("--smtp-port", default=8025, show_default=True, help="SMTP port (0: any free).")
+@click.option(
+    "--http-port", default=8026, show_default=True, help="Webhook/page port (0: any free)."
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--secret-env",
+    default=None,
+    help="Environment variable holding the webhook HMAC secret; signatures are then checked.",
+)
+@one_line_errors
+def sink_cmd(
+    state_dir: Path, smtp_port: int, http_port: int, host: str, secret_env: str | None
+) -> None:
+    """Run a local SMTP server and webhook receiver that record what they get (demo)."""
+    from worker.notify.sink import Sink  # aiosmtpd is only needed here
+
+    secret = None
+    if secret_env:
+        if not os.environ.get(secret_env):
+            raise click.ClickException(f"--secret-env: variable {secret_env} is not set")
+        secret = os.environ[secret_env].encode()
+    try:
+        sink = Sink(
+            state_dir, host=host, smtp_port=smtp_port, http_port=http_port, secret=secret
+        ).start()
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}: {exc.strerror or exc}") from None
+    click.echo(f"SMTP sink     smtp://{host}:{sink.smtp_port}  (LEADROUTER_SMTP_STARTTLS=false)")
+    click.echo(f"webhooks      http://{host}:{sink.http_port}/<anything>")
+    click.echo(f"what was sent http://{host}:{sink.http_port}/  and  {state_dir / 'outbox.log'}")
+    stop = threading.Event()
+
+    def _stop(_sig: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sink.stop()
+        click.echo("sink stopped")
+
+
+@notify.command("test")
+@click.option(
+    "--channel", "channel_name", required=True, help="Channel name from notifications.channels."
+)
+@click.option(
+    "--to", "to", default=None, help="E-mail recipient (e-mail channels; default: first RevOps)."
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Routing config with a notifications: section (default: LEADROUTER_ROUTING_CONFIG).",
+)
+@one_line_errors
+def test_cmd(channel_name: str, to: str | None, config_path: Path | None) -> None:
+    """Send one test message on a channel, now, bypassing the outbox."""
+    settings = settings_or_exit()
+    notify_settings = _notify_settings(settings, config_path)
+    channel = notify_settings.channels.get(channel_name)
+    if channel is None:
+        known = ", ".join(sorted(notify_settings.channels)) or "none configured"
+        raise click.ClickException(f"--channel: no channel named {channel_name!r} ({known})")
+    recipient = to or (notify_settings.revops[0] if notify_settings.revops else None)
+    if channel.kind == "email" and not recipient:
+        raise click.ClickException(
+            "--to: needed for an e-mail channel when no revops address is set"
+        )
+    now = datetime.now(UTC)
+    event = NotificationEvent(
+        kind=EventKind.LEAD_ASSIGNED,
+        source=f"test:{now.isoformat()}",
+        lead=LeadInfo(id="00Q000000000000AAA", name="Test Lead", company="leadrouter"),
+        reason="This is a test message from `leadrouter notify test`.",
+        owner=Contact(email=recipient, name="you"),
+    )
+    people = [("owner", Contact(email=recipient, name="you"))] if recipient else []
+    (message,) = messages_for(channel, event, build_content(event), people)  # type: ignore[arg-type]
+    sender = Transports(notify_settings.smtp, timeout=notify_settings.delivery.timeout_seconds)
+    try:
+        send_payload(
+            channel, message.payload, delivery_id=message.dedup_key, sender=sender, now=now
+        )
+    except SendError as exc:
+        raise click.ClickException(f"{channel_name}: {exc}") from None
+    finally:
+        sender.close()
+    click.echo(f"sent a test message via {channel_name} ({channel.kind})")
+
+
+@notify.command("status")
+@one_line_errors
+def status_cmd() -> None:
+    """Show the outbox: messages by channel and status, and the latest failures."""
+    settings = settings_or_exit()
+    engine = make_engine(settings.database_url, pool=False)
+    check_connection(engine)
+    summary = outbox_summary(engine)
+    totals = summary["totals"]
+    click.echo("total    " + "  ".join(f"{k} {v}" for k, v in totals.items()))
+    for channel, counts in sorted(summary["channels"].items()):
+        click.echo(f"{channel:<8} " + "  ".join(f"{k} {v}" for k, v in counts.items()))
+    for err in summary["errors"]:
+        click.echo(
+            f"error    {err['channel']} {err['event']} ({err['status']}, attempt {err['attempts']}): {err['error']}"
+        )
+
+
+@notify.command("deliver")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Routing config with a notifications: section (default: LEADROUTER_ROUTING_CONFIG).",
+)
+@one_line_errors
+def deliver_cmd(config_path: Path | None) -> None:
+    """Send what is due in the outbox now (the worker does this on its own schedule)."""
+    settings = settings_or_exit()
+    notify_settings = _notify_settings(settings, config_path)
+    engine = make_engine(settings.database_url, pool=False)
+    check_connection(engine)
+    report = deliver_due(engine, settings=notify_settings)
+    if report.error:
+        raise click.ClickException(report.error)
+    click.echo(
+        f"sent {report.sent}, retry later {report.retried}, dead {report.dead}, "
+        f"deferred by rate limit {report.deferred}"
+    )
+
+
+def _notify_settings(settings: Settings, config_path: Path | None) -> NotifySettings:
+    path = config_path or settings.routing_config
+    try:
+        loaded = load_notify_settings(path, settings=settings)
+    except NotifyConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not loaded.enabled:
+        raise click.ClickException(f"{path}: notifications are disabled or not configured")
+    return loaded

@@ -1,0 +1,92 @@
+"""``leadrouter run``: the worker (``--once`` for one cycle, for cron and tests)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from types import FrameType
+
+import click
+
+from worker.commands._common import one_line_errors, settings_or_exit
+from worker.store.db import upgrade
+
+log = logging.getLogger("leadrouter.worker")
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Run one cycle (reconcile, intake, SLA sweep) and exit.")
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve /healthz and /metrics here (default: LEADROUTER_METRICS_PORT; 0 = any free port).",
+)
+@one_line_errors
+def run(once: bool, metrics_port: int | None) -> None:
+    """Run the worker: poll Salesforce for new leads, route them, write owners back."""
+    from worker.bootstrap import build_app, configure_logging
+    from worker.jobs.lease import LeaseRefused
+    from worker.metrics import serve
+    from worker.scheduler import Worker, build_scheduler
+    from worker.sfdc.errors import SfdcError
+
+    settings = settings_or_exit()
+    configure_logging(settings)
+    if not settings.routing_config.exists():
+        raise click.ClickException(
+            f"LEADROUTER_ROUTING_CONFIG: file not found: {settings.routing_config}"
+        )
+    if settings.sf_auth_flow is None:
+        raise click.ClickException(
+            "no Salesforce credentials: set LEADROUTER_SF_INSTANCE_URL and a key/secret, JWT key or session id"
+        )
+    upgrade(settings.database_url)
+    app = build_app(settings)
+    worker = Worker(app)
+    port = metrics_port if metrics_port is not None else settings.metrics_port
+    if port is not None:
+        server = serve(app.deps.metrics, worker.health, port)
+        log.info("metrics on port %d", server.server_port)
+        click.echo(f"metrics: http://127.0.0.1:{server.server_port}/metrics", err=True)
+    try:
+        worker.ensure_active()  # SQLite: refuses a second worker here, with a clear message
+        if once:
+            _once(worker)
+            return
+        scheduler = build_scheduler(worker)
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            log.warning("signal %d: stopping", signum)
+            scheduler.shutdown(wait=False)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        log.info("worker %s starting", app.deps.worker_id)
+        scheduler.start()
+    except LeaseRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    except SfdcError as exc:
+        raise click.ClickException(f"Salesforce: {exc}") from None
+    finally:
+        app.lease.release()
+
+
+def _once(worker: object) -> None:
+    from worker.scheduler import Worker
+
+    assert isinstance(worker, Worker)
+    report = worker.intake()
+    if report is None:
+        click.echo("another worker holds the lease; nothing done (standby)", err=True)
+        return
+    if worker.health.last_error:
+        raise click.ClickException(f"cycle failed: {worker.health.last_error}")
+    worker.sla()
+    click.echo(
+        f"cycle {report.cycle_id}: read {report.read}, applied {report.applied}, held {report.held}, "
+        f"skipped {report.skipped}, failed {report.failed}, pending {report.left_pending}, "
+        f"{report.api_calls} API calls, {report.seconds:.2f}s"
+    )
+    sys.stdout.flush()

@@ -1,0 +1,145 @@
+"""Build the routing context for a batch of leads, in bulk.
+
+Per batch: candidate accounts for all the batch's domains and company names (one or two
+queries, OR-ed clauses), contacts with the batch's e-mails (one query). Per cycle: each
+rep's open-lead count (one ``GROUP BY OwnerId`` aggregate, then kept current locally as
+the cycle assigns). Rep User Ids and ``IsActive`` come from the cached :class:`Directory`.
+Account lookups are remembered per domain/name for ``ttl`` seconds, so a company that
+sends many leads is not looked up again and again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from worker.jobs.directory import Directory
+from worker.routing.facts import lead_facts
+from worker.routing.model import Account, KnownEmail, Lead, RepStatus, RoutingConfig, RoutingContext
+from worker.sfdc.gateway import SalesforceGateway
+
+CLOSED_STATUSES = ("Closed - Converted", "Closed - Not Converted")
+
+
+@dataclass
+class OpenLeads:
+    """Open leads per owner for one cycle: one aggregate, then local increments."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    loaded: bool = False
+
+    def load(self, gateway: SalesforceGateway, owner_ids: Sequence[str]) -> None:
+        if not self.loaded:
+            self.counts = gateway.open_leads_by_owner(list(owner_ids), CLOSED_STATUSES)
+            self.loaded = True
+
+    def moved(self, old_owner: str | None, new_owner: str | None) -> None:
+        if old_owner and old_owner in self.counts:
+            self.counts[old_owner] = max(0, self.counts[old_owner] - 1)
+        if new_owner:
+            self.counts[new_owner] = self.counts.get(new_owner, 0) + 1
+
+
+class AccountCache:
+    """Accounts found per lookup key (``d:`` domain, ``n:`` name), kept ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = 600.0, max_keys: int = 50_000) -> None:
+        self.ttl, self.max_keys = ttl, max_keys
+        self._hits: dict[str, tuple[float, tuple[str, ...]]] = {}
+        self._accounts: dict[str, Account] = {}
+
+    def fetch(
+        self,
+        gateway: SalesforceGateway,
+        domains: set[str],
+        names: set[str],
+        active: dict[str, bool],
+    ) -> list[Account]:
+        now = time.monotonic()
+        keys = {f"d:{d}" for d in domains} | {f"n:{n.lower()}" for n in names}
+        fresh = {k for k in keys if k in self._hits and now - self._hits[k][0] < self.ttl}
+        todo_d = {d for d in domains if f"d:{d}" not in fresh}
+        todo_n = {n for n in names if f"n:{n.lower()}" not in fresh}
+        if todo_d or todo_n:
+            self._store(
+                gateway.accounts(sorted(todo_d), sorted(todo_n), active), todo_d, todo_n, now
+            )
+        ids = {i for k in keys if k in self._hits for i in self._hits[k][1]}
+        return [self._accounts[i] for i in sorted(ids) if i in self._accounts]
+
+    def _store(self, found: list[Account], domains: set[str], names: set[str], now: float) -> None:
+        if len(self._hits) > self.max_keys:  # bounded memory over a long run
+            self._hits.clear()
+            self._accounts.clear()
+        by_key: dict[str, list[str]] = defaultdict(list)
+        for account in found:
+            self._accounts[account.id] = account
+            website = (account.website or "").lower()
+            for d in domains:
+                if d in website:
+                    by_key[f"d:{d}"].append(account.id)
+            by_key[f"n:{account.name.lower()}"].append(account.id)
+        for d in domains:
+            self._hits[f"d:{d}"] = (now, tuple(by_key.get(f"d:{d}", ())))
+        for n in names:
+            self._hits[f"n:{n.lower()}"] = (now, tuple(by_key.get(f"n:{n.lower()}", ())))
+
+
+def _lookup_keys(leads: Sequence[Lead]) -> tuple[set[str], set[str], set[str]]:
+    domains: set[str] = set()
+    names: set[str] = set()
+    emails: set[str] = set()
+    for lead in leads:
+        facts = lead_facts(lead)
+        if facts.email:
+            emails.add(facts.email)
+        if facts.email_domain and not facts.email_is_public:
+            domains.add(facts.email_domain)
+        if facts.website_domain:
+            domains.add(facts.website_domain)
+        company = lead.fields.get("Company")
+        if isinstance(company, str) and company.strip():
+            names.add(company.strip()[:255])
+    return domains, names, emails
+
+
+def build_context(
+    *,
+    gateway: SalesforceGateway,
+    directory: Directory,
+    config: RoutingConfig,
+    leads: Sequence[Lead],
+    open_leads: OpenLeads,
+    accounts: AccountCache,
+) -> RoutingContext:
+    """The :class:`RoutingContext` for ``leads`` (bulk queries only)."""
+    users = directory.users(config.reps)
+    active = directory.active()
+    open_leads.load(gateway, [u.id for u in users.values() if u is not None])
+    reps = {
+        key: RepStatus(
+            rep_key=key,
+            user_id=user.id if user else None,
+            sf_active=active.get(user.id, False) if user else False,
+            open_leads=open_leads.counts.get(user.id, 0) if user else 0,
+        )
+        for key, user in users.items()
+    }
+    matching = config.account_matching
+    found: list[Account] = []
+    known: dict[str, list[KnownEmail]] = defaultdict(list)
+    if matching.enabled and leads:
+        domains, names, emails = _lookup_keys(leads)
+        if not (matching.by_email_domain or matching.by_website):
+            domains = set()
+        if not matching.by_name:
+            names = set()
+        found = accounts.fetch(gateway, domains, names, active)
+        if matching.by_known_email and emails:
+            for item in gateway.known_emails(sorted(emails), active):
+                known[item.email].append(item)
+    return RoutingContext(
+        accounts=tuple(found), known_emails=dict(known), reps=reps, users_active=active
+    )

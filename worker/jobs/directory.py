@@ -1,0 +1,82 @@
+"""Who is who in the org, cached: intake queue Ids, rep User Ids and User.IsActive.
+
+Reps are keyed by e-mail in the config; their User Ids are resolved by one bulk query
+and cached (they never change). ``IsActive`` is re-read at most every ``active_ttl``
+seconds, in one bulk query for all reps; an INACTIVE_OWNER_OR_USER write error marks a
+user inactive at once (:meth:`mark_inactive`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from worker.sfdc.gateway import SalesforceGateway
+from worker.sfdc.mapping import UserRow
+
+
+class Directory:
+    def __init__(
+        self,
+        gateway: SalesforceGateway,
+        *,
+        active_ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.gateway = gateway
+        self.active_ttl = active_ttl
+        self.clock = clock
+        self._queues: dict[str, str] = {}
+        self._users: dict[str, UserRow | None] = {}  # rep key (lower e-mail) -> user
+        self._active: dict[str, bool] = {}
+        self._active_at = float("-inf")
+        self._names: dict[str, str] = {}
+
+    def queue_ids(self, developer_names: Sequence[str]) -> dict[str, str]:
+        """DeveloperName -> Group Id for the given queues (queried once each)."""
+        missing = [n for n in developer_names if n not in self._queues]
+        if missing:
+            self._queues.update(self.gateway.queue_ids(missing))
+        return {n: self._queues[n] for n in developer_names if n in self._queues}
+
+    def remember_queues(self, ids: dict[str, str]) -> None:
+        """Queue Ids known in advance (DeveloperName -> Id): no Group query for them."""
+        self._queues.update(ids)
+
+    def users(self, rep_keys: Iterable[str]) -> dict[str, UserRow | None]:
+        """Rep key -> Salesforce user (None when no user has that e-mail or username)."""
+        keys = [k.lower() for k in rep_keys]
+        missing = [k for k in keys if k not in self._users]
+        if missing:
+            found: dict[str, UserRow] = {}
+            for user in self.gateway.users_by_email(missing):
+                for key in (user.email, user.username):
+                    # an exact username match wins over a shared e-mail address
+                    if key in missing and (key not in found or key == user.username):
+                        found[key] = user
+            for key in missing:
+                self._users[key] = found.get(key)
+                if key in found:
+                    self._active[found[key].id] = found[key].is_active
+                    self._names[found[key].id] = found[key].name
+            self._active_at = self.clock()
+        return {k: self._users[k] for k in keys}
+
+    def active(self) -> dict[str, bool]:
+        """User Id -> IsActive for every known rep user, refreshed after ``active_ttl``."""
+        if self.clock() - self._active_at >= self.active_ttl and self._active:
+            self._active.update(self.gateway.users_active(list(self._active)))
+            self._active_at = self.clock()
+        return dict(self._active)
+
+    def mark_inactive(self, user_id: str) -> None:
+        self._active[user_id] = False
+
+    def name_of(self, user_id: str | None) -> str | None:
+        return self._names.get(user_id) if user_id else None
+
+    def rep_key_of(self, user_id: str) -> str | None:
+        for key, user in self._users.items():
+            if user is not None and user.id == user_id:
+                return key
+        return None

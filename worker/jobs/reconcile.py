@@ -1,0 +1,30 @@
+"""Reconcile ``pending`` decisions with Salesforce (on start and at every cycle).
+
+A decision is journalled ``pending`` before its write; a crash (or a write whose result
+never arrived) leaves it so. Salesforce says what happened: owner already the decided
+rep -> applied; still with the owner we expected -> the write never landed: send it
+again, through the same guard; anyone else -> skipped, "owner changed by someone else";
+deleted or converted -> closed out. The decision is re-sent rather than decided anew
+because its cap counters and round-robin turn were already consumed with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from worker.jobs.deps import Deps
+from worker.jobs.writeback import Outcomes, items_for, write_back
+from worker.routing.model import RoutingConfig
+from worker.store import journal_repo
+from worker.store.db import session_scope
+
+
+def reconcile_pending(
+    deps: Deps, config: RoutingConfig, intake_owner_ids: Sequence[str]
+) -> Outcomes:
+    with session_scope(deps.engine) as s:
+        rows = journal_repo.pending(s)
+    if not rows:
+        return Outcomes()
+    items = items_for(rows, frozenset(intake_owner_ids), config.writeback.reason_field)
+    return write_back(deps, items)

@@ -1,0 +1,89 @@
+"""Journal rows (:class:`worker.store.models.Decision`) built from routing decisions.
+
+Lead snapshot values are cut to their column sizes: a 10 kB company name is stored as
+its first 255 characters, never rejected by the database halfway through a batch.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from worker.routing.explain import trace_to_json
+from worker.routing.model import Decision as RoutingDecision
+from worker.routing.model import RoutingConfig
+from worker.routing.sla import sla_due_at
+from worker.sfdc.mapping import LeadRow
+from worker.store.models.journal import Decision, DecisionKind, DecisionStatus
+
+
+def _text(value: object, limit: int) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(value)[:limit]
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if abs(value) < 2**31 else None
+    if isinstance(value, float) and value == value and abs(value) < 2**31:
+        return int(value)
+    return None
+
+
+def due_at(config: RoutingConfig, decision: RoutingDecision, at: datetime) -> datetime | None:
+    """When the SLA of an assignment breaches (None: its pool has no SLA)."""
+    pool = config.pools.get(decision.pool or "")
+    if pool is None or pool.sla is None or decision.action != "assign":
+        return None
+    rep = config.reps.get(decision.rep_key or "")
+    return sla_due_at(at, pool.sla, rep, at)
+
+
+def journal_row(
+    decision: RoutingDecision,
+    row: LeadRow,
+    *,
+    config: RoutingConfig,
+    cycle_id: str,
+    worker_id: str,
+    now: datetime,
+    kind: str = DecisionKind.ROUTE,
+    hop: int = 0,
+    owner_name: str | None = None,
+) -> Decision:
+    f = row.lead.fields
+    name = " ".join(str(f.get(k) or "") for k in ("FirstName", "LastName")).strip()
+    status = {
+        "assign": DecisionStatus.PENDING,
+        "hold": DecisionStatus.HELD,
+        "stop": DecisionStatus.SKIPPED,
+    }[decision.action]
+    return Decision(
+        lead_id=row.id,
+        cycle_id=cycle_id,
+        kind=kind,
+        status=status,
+        owner_id=decision.owner_id,
+        owner_name=_text(owner_name, 255),
+        previous_owner_id=row.owner_id or None,
+        rep_key=decision.rep_key,
+        pool=_text(decision.pool, 80),
+        rule=_text(decision.rule, 120),
+        method=_text(decision.method, 40),
+        reason=decision.reason[:1000],
+        trace=trace_to_json(decision.trace),
+        hop=hop,
+        decided_at=now,
+        lead_created_at=row.lead.created_at,
+        sla_due_at=due_at(config, decision, now),
+        lead_name=_text(name, 255),
+        lead_email=_text(f.get("Email"), 255),
+        lead_company=_text(f.get("Company"), 255),
+        lead_country=_text(f.get("Country"), 80),
+        lead_source=_text(f.get("LeadSource"), 120),
+        lead_rating=_text(f.get("Rating"), 40),
+        lead_employees=_int(f.get("NumberOfEmployees")),
+        worker_id=worker_id,
+    )

@@ -1,0 +1,259 @@
+"""Write decided owners to Salesforce, never over a human, and journal the outcome.
+
+For each chunk of up to 200 pending decisions:
+
+1. re-read the chunk's ``OwnerId`` in ONE query; a lead whose owner is no longer what we
+   expected (the intake queue for a first routing, the previous rep for an SLA hop) is
+   skipped as "owner changed by someone else"; a deleted or converted lead is closed out;
+   a lead already owned by the decided rep is simply applied (a crash after the write);
+2. PATCH the rest in ONE sObject Collections call (``allOrNone=false``,
+   ``Sforce-Auto-Assign: FALSE``); the time between the end of step 1 and the request is
+   measured (``leadrouter_guard_window_seconds``);
+3. per-record errors by kind: lock errors are retried (re-checked, then re-sent) a few
+   times; an inactive owner marks the user inactive and sends the lead back to be
+   re-routed; deleted/converted leads are closed out; anything else fails the decision;
+4. outcomes are journalled in one transaction, with the cap counters of decisions that
+   were not applied given back.
+
+A call that still fails after the retry policy leaves its decisions ``pending``: the
+next cycle's reconcile finds out what happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from worker.jobs.budget import Pace
+from worker.jobs.decide import release
+from worker.jobs.deps import Deps
+from worker.sfdc.errors import SfdcError
+from worker.sfdc.mapping import OwnerRow, OwnerUpdate, WriteResult
+from worker.store import journal_repo
+from worker.store.db import session_scope
+from worker.store.models.journal import Decision, DecisionStatus
+from worker.store.state_repo import StateConflict, load_state, save_state
+
+log = logging.getLogger("leadrouter.writeback")
+
+OWNER_CHANGED = "owner changed by someone else"
+CLOSED_CODES = {"ENTITY_IS_DELETED": "deleted", "CANNOT_UPDATE_CONVERTED_LEAD": "converted"}
+LOCK_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
+INACTIVE_CODES = frozenset({"INACTIVE_OWNER_OR_USER"})
+CHUNK = 200
+
+
+@dataclass(frozen=True)
+class WriteItem:
+    decision_id: int
+    lead_id: str
+    owner_id: str
+    expected: frozenset[str]  # owners we may replace
+    rep_key: str | None
+    pool: str | None
+    extra: dict[str, str] | None = None
+    created_at: datetime | None = None
+
+
+@dataclass
+class Outcomes:
+    applied: list[WriteItem] = field(default_factory=list)
+    skipped: dict[str, list[WriteItem]] = field(default_factory=dict)  # reason -> items
+    failed: list[tuple[WriteItem, str]] = field(default_factory=list)
+    reroute: list[WriteItem] = field(default_factory=list)  # owner inactive
+    left_pending: list[WriteItem] = field(default_factory=list)
+
+    def skip(self, reason: str, item: WriteItem) -> None:
+        self.skipped.setdefault(reason, []).append(item)
+
+    def merge(self, other: Outcomes) -> None:
+        self.applied += other.applied
+        for reason, items in other.skipped.items():
+            self.skipped.setdefault(reason, []).extend(items)
+        self.failed += other.failed
+        self.reroute += other.reroute
+        self.left_pending += other.left_pending
+
+
+def items_for(
+    rows: Sequence[Decision], expected: frozenset[str], extra_field: str | None
+) -> list[WriteItem]:
+    """Write items of pending journal rows (``expected``: owners a route may replace)."""
+    out = []
+    for d in rows:
+        assert d.id is not None and d.owner_id is not None
+        allowed = expected if d.kind == "route" else frozenset({d.previous_owner_id or ""})
+        extra = {extra_field: d.reason[:255]} if extra_field else None
+        created = d.lead_created_at
+        if created is not None and created.tzinfo is None:  # SQLite drops the zone
+            created = created.replace(tzinfo=UTC)
+        out.append(
+            WriteItem(d.id, d.lead_id, d.owner_id, allowed, d.rep_key, d.pool, extra, created)
+        )
+    return out
+
+
+def write_back(deps: Deps, items: Sequence[WriteItem]) -> Outcomes:
+    """Push ``items`` (pending decisions) to Salesforce and journal what happened."""
+    total = Outcomes()
+    for start in range(0, len(items), CHUNK):
+        chunk = list(items[start : start + CHUNK])
+        if deps.budget.pace(deps.gateway.api_usage()) is Pace.STOP:
+            total.left_pending += chunk  # loud message comes from the cycle
+            continue
+        outcome = _write_chunk(deps, chunk)
+        _journal(deps, outcome)
+        total.merge(outcome)
+    return total
+
+
+def _guard(owners: dict[str, OwnerRow], items: list[WriteItem], out: Outcomes) -> list[WriteItem]:
+    ready = []
+    for item in items:
+        row = owners.get(item.lead_id)
+        if row is None:
+            out.skip("lead deleted", item)
+        elif row.owner_id == item.owner_id:
+            out.applied.append(item)
+        elif row.is_converted:
+            out.skip("lead converted", item)
+        elif row.owner_id not in item.expected:
+            out.skip(OWNER_CHANGED, item)
+        else:
+            ready.append(item)
+    return ready
+
+
+def _write_chunk(deps: Deps, chunk: list[WriteItem]) -> Outcomes:
+    out = Outcomes()
+    todo = chunk
+    for attempt in range(deps.lock_retries + 1):
+        try:
+            owners = deps.gateway.current_owners([i.lead_id for i in todo])
+            read_done = time.monotonic()
+            ready = _guard(owners, todo, out)
+            if not ready:
+                return out
+            updates = [OwnerUpdate(i.lead_id, i.owner_id, i.extra) for i in ready]
+            deps.metrics.guard_window.observe(time.monotonic() - read_done)
+            results = deps.gateway.update_owners(updates)
+        except SfdcError as exc:
+            deps.metrics.errors.labels(kind=type(exc).__name__).inc()
+            log.warning("write-back of %d leads left pending: %s", len(todo), exc)
+            out.left_pending += todo
+            return out
+        todo = _classify(deps, ready, results, out)
+        if not todo:
+            return out
+        if attempt < deps.lock_retries:
+            time.sleep(0.05 * 2**attempt + random.uniform(0, 0.05))  # noqa: S311 - jitter
+    for item in todo:
+        out.failed.append((item, "UNABLE_TO_LOCK_ROW: still locked after retries"))
+    return out
+
+
+def _classify(
+    deps: Deps, ready: list[WriteItem], results: list[WriteResult], out: Outcomes
+) -> list[WriteItem]:
+    """Sort per-record results; return the items to retry (lock errors)."""
+    by_id = {r.lead_id: r for r in results}
+    retry = []
+    for item in ready:
+        result = by_id.get(item.lead_id)
+        if result is None or result.success:
+            if result is not None:
+                out.applied.append(item)
+            else:
+                out.left_pending.append(item)
+            continue
+        code = result.error_code or "UNKNOWN"
+        deps.metrics.errors.labels(kind=code).inc()
+        if code in LOCK_CODES:
+            retry.append(item)
+        elif code in INACTIVE_CODES:
+            deps.directory.mark_inactive(item.owner_id)
+            out.reroute.append(item)
+        elif code in CLOSED_CODES:
+            out.skip(f"lead {CLOSED_CODES[code]}", item)
+        else:
+            out.failed.append((item, f"{code}: {result.message}"))
+    return retry
+
+
+def _journal(deps: Deps, out: Outcomes) -> None:
+    now = deps.now()
+    given_back = {
+        i.decision_id: (i.rep_key, i.pool)
+        for i in [
+            *(x for v in out.skipped.values() for x in v),
+            *(f for f, _ in out.failed),
+            *out.reroute,
+        ]
+    }
+    for attempt in range(5):
+        try:
+            with session_scope(deps.engine) as s:
+                _mark_all(s, out, now)
+                if given_back:
+                    state, version = load_state(s)
+                    taken = {rep: pool for rep, pool in given_back.values() if rep}
+                    save_state(
+                        s, release(state, taken), expected_version=version, worker_id=deps.worker_id
+                    )
+            break
+        except StateConflict:
+            if attempt == 4:
+                raise
+    _count(deps, out, now)
+
+
+def _mark_all(s: object, out: Outcomes, now: datetime) -> None:
+    from sqlmodel import Session
+
+    assert isinstance(s, Session)
+    ids = [i.decision_id for i in out.applied]
+    journal_repo.mark(s, ids, DecisionStatus.APPLIED, applied_at=now)
+    for row in journal_repo.by_ids(s, ids):
+        if row.sla_due_at is not None and row.sla_state is None:
+            row.sla_state = "open"
+            s.add(row)
+    for reason, items in out.skipped.items():
+        journal_repo.mark(s, [i.decision_id for i in items], DecisionStatus.SKIPPED, error=reason)
+    for item, error in out.failed:
+        journal_repo.mark(s, [item.decision_id], DecisionStatus.FAILED, error=error)
+    reroute_ids = [i.decision_id for i in out.reroute]
+    journal_repo.mark(
+        s, reroute_ids, DecisionStatus.FAILED, error="INACTIVE_OWNER_OR_USER: re-routing"
+    )
+    for row in journal_repo.by_ids(s, reroute_ids):
+        s.add(
+            Decision(
+                lead_id=row.lead_id,
+                cycle_id=row.cycle_id,
+                kind=row.kind,
+                status=DecisionStatus.HELD,
+                previous_owner_id=row.previous_owner_id,
+                reason="owner inactive in Salesforce; re-routing next cycle",
+                lead_created_at=row.lead_created_at,
+                hop=row.hop,
+                worker_id=row.worker_id,
+                decided_at=now,
+            )
+        )
+
+
+def _count(deps: Deps, out: Outcomes, now: datetime) -> None:
+    m = deps.metrics
+    m.routed.inc(len(out.applied))
+    for reason, items in out.skipped.items():
+        m.skipped.labels(reason=reason).inc(len(items))
+        if reason == OWNER_CHANGED:
+            for item in items:
+                log.info("lead %s skipped: %s", item.lead_id, OWNER_CHANGED)
+    for item in out.applied:
+        if item.created_at is not None:
+            m.latency.observe(max(0.0, (now - item.created_at).total_seconds()))

@@ -1,0 +1,233 @@
+"""Turn decisions and events into outbox rows, inside the caller's transaction.
+
+Call :func:`enqueue_for_decision` in the same transaction that marks a decision
+``applied`` (or ``held``): the messages then exist if and only if the decision does, and
+a write that failed never notifies anyone. Rows are rendered now (the delivery job needs
+no config but the channel addresses) and deduplicated on
+``<source>:<event>:<channel>:<recipient>``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_
+from sqlmodel import Session, select
+
+from worker.notify import templates
+from worker.notify.model import (
+    Channel,
+    Contact,
+    EventKind,
+    LeadInfo,
+    NotificationEvent,
+    NotifySettings,
+    Role,
+)
+from worker.notify.outbox import NewMessage, insert_messages, utc
+from worker.notify.recipients import Directory, decision_contacts, people_for
+from worker.store.models.journal import Decision, DecisionKind, DecisionStatus
+
+log = logging.getLogger(__name__)
+D: Any = Decision
+
+
+def lead_link(instance_url: str | None, lead_id: str) -> str | None:
+    """The Lightning record page of a lead."""
+    if not instance_url:
+        return None
+    return f"{instance_url.rstrip('/')}/lightning/r/Lead/{lead_id}/view"
+
+
+def event_for_decision(
+    decision: Decision,
+    *,
+    settings: NotifySettings,
+    instance_url: str | None = None,
+    directory: Directory | None = None,
+    kind: EventKind | None = None,
+) -> NotificationEvent | None:
+    """The event a decision announces (None for pending, failed or skipped decisions)."""
+    if kind is None:
+        kind = _kind_of(decision)
+    if kind is None:
+        return None
+    owner, previous, manager = decision_contacts(decision, settings, directory)
+    lead = LeadInfo(
+        id=decision.lead_id,
+        name=decision.lead_name,
+        company=decision.lead_company,
+        url=lead_link(instance_url or settings.salesforce_url, decision.lead_id),
+    )
+    return NotificationEvent(
+        kind=kind,
+        source=f"decision:{decision.id}",
+        lead=lead,
+        pool=decision.pool,
+        reason=decision.reason,
+        owner=owner if decision.status != DecisionStatus.HELD else None,
+        previous_owner=previous,
+        manager=manager,
+        decision_id=decision.id,
+        due_at=utc(decision.sla_due_at),
+        occurred_at=utc(decision.applied_at or decision.decided_at),
+    )
+
+
+def enqueue_for_decision(
+    session: Session,
+    decision: Decision,
+    *,
+    settings: NotifySettings,
+    instance_url: str | None = None,
+    directory: Directory | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Queue the messages announcing ``decision`` (applied or held); returns how many
+    rows were new. ``decision.id`` must be set (flush first)."""
+    if decision.id is None:
+        raise ValueError("enqueue_for_decision needs a flushed decision (id is None)")
+    event = event_for_decision(
+        decision, settings=settings, instance_url=instance_url, directory=directory
+    )
+    if event is None:
+        return 0
+    return enqueue_event(session, event, settings=settings, now=now)
+
+
+def enqueue_event(
+    session: Session,
+    event: NotificationEvent,
+    *,
+    settings: NotifySettings,
+    now: datetime | None = None,
+) -> int:
+    """Queue ``event`` on the channels its route names; returns how many rows were new."""
+    if not settings.enabled:
+        return 0
+    route = settings.route_for(event.kind, event.pool)
+    if route is None or not route.channels:
+        return 0
+    people = people_for(event, route.roles, settings)
+    content = templates.build_content(event)
+    messages: list[NewMessage] = []
+    for name in route.channels:
+        messages += messages_for(settings.channels[name], event, content, people)
+    count = insert_messages(session, messages, (now or datetime.now(UTC)).astimezone(UTC))
+    log.info("notify: queued %d message(s) for %s", count, event.kind.value)
+    return count
+
+
+def enqueue_sla_reminders(
+    session: Session,
+    *,
+    settings: NotifySettings,
+    now: datetime,
+    instance_url: str | None = None,
+    directory: Directory | None = None,
+) -> int:
+    """Queue a reminder for every open SLA past ``reminder_at`` of its window and not yet
+    breached. Safe to call on every SLA sweep: each decision is reminded once."""
+    if not settings.enabled:
+        return 0
+    now = now.astimezone(UTC)
+    open_sla = and_(D.status == DecisionStatus.APPLIED, D.sla_state == "open", D.sla_due_at > now)
+    count = 0
+    for decision in session.exec(select(Decision).where(open_sla)).all():
+        start = utc(decision.applied_at or decision.decided_at)
+        due = utc(decision.sla_due_at)
+        if start is None or due is None:
+            continue
+        if now < reminder_window_start(start, due, settings.reminder_at):
+            continue
+        event = event_for_decision(
+            decision,
+            settings=settings,
+            instance_url=instance_url,
+            directory=directory,
+            kind=EventKind.SLA_REMINDER,
+        )
+        if event is not None:
+            count += enqueue_event(session, event, settings=settings, now=now)
+    return count
+
+
+def _kind_of(decision: Decision) -> EventKind | None:
+    if decision.status == DecisionStatus.HELD:
+        return EventKind.LEAD_HELD
+    if decision.status != DecisionStatus.APPLIED:
+        return None  # pending, failed, skipped: nothing happened in Salesforce
+    if decision.kind == DecisionKind.ROUTE:
+        return EventKind.LEAD_ASSIGNED
+    return EventKind.SLA_REASSIGNED
+
+
+def messages_for(
+    channel: Channel,
+    event: NotificationEvent,
+    content: templates.Content,
+    people: list[tuple[Role, Contact]],
+) -> list[NewMessage]:
+    key = f"{event.source}:{event.kind.value}:{channel.name}"
+    if channel.kind == "email":
+        subject, text = templates.render_text(content)
+        html = templates.render_html(content)
+        return [
+            NewMessage(
+                f"{key}:{c.email}",
+                event.kind.value,
+                channel.name,
+                c.email,
+                json.dumps({"to": c.email, "subject": subject, "text": text, "html": html}),
+                event.decision_id,
+            )
+            for _, c in people
+            if c.email
+        ]
+    if channel.kind == "slack":
+        mentions = tuple(c.slack for _, c in people if c.slack)
+        body: dict[str, Any] = templates.render_slack(content, mentions)
+    else:
+        body = _webhook_body(event, content, people)
+    return [
+        NewMessage(
+            f"{key}:channel",
+            event.kind.value,
+            channel.name,
+            "channel",
+            json.dumps(body),
+            event.decision_id,
+        )
+    ]
+
+
+def _webhook_body(
+    event: NotificationEvent, content: templates.Content, people: list[tuple[Role, Contact]]
+) -> dict[str, Any]:
+    subject, text = templates.render_text(content)
+    lead = event.lead
+    return {
+        "event": event.kind.value,
+        "source": event.source,
+        "summary": subject,
+        "text": text,
+        "reason": event.reason,
+        "pool": event.pool,
+        "lead": {"id": lead.id, "name": lead.name, "company": lead.company, "url": lead.url}
+        if lead
+        else None,
+        "due_at": event.due_at.isoformat() if event.due_at else None,
+        "occurred_at": event.occurred_at.isoformat() if event.occurred_at else None,
+        "recipients": [
+            {"role": role, "email": c.email, "name": c.name, "slack": c.slack} for role, c in people
+        ],
+        "facts": dict(event.facts),
+    }
+
+
+def reminder_window_start(applied_at: datetime, due_at: datetime, fraction: float) -> datetime:
+    """When the reminder for an SLA window [applied_at, due_at] becomes due."""
+    return applied_at + timedelta(seconds=(due_at - applied_at).total_seconds() * fraction)

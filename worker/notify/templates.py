@@ -1,0 +1,132 @@
+"""Message templates: one plain sentence per event, a "why" line, a link to the lead.
+
+Templates are ``str.format`` patterns whose values are untrusted lead data; each output
+format escapes the values for itself before formatting: Slack mrkdwn (``& < >``), HTML
+(``html.escape``), plain text (control characters and line breaks flattened, so a lead
+name cannot forge extra lines or mail headers). The generic webhook gets structured JSON.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from worker.notify.model import Contact, EventKind, NotificationEvent
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+TITLES: dict[EventKind, str] = {
+    EventKind.LEAD_ASSIGNED: "New lead for {owner}: {lead} ({company})",
+    EventKind.SLA_REMINDER: "Reminder: {lead} ({company}) needs a first touch by {due}",
+    EventKind.SLA_REASSIGNED: "{lead} ({company}) moved from {previous} to {owner}: "
+    "response time missed",
+    EventKind.LEAD_HELD: "Lead held, nobody eligible: {lead} ({company})",
+    EventKind.API_ALLOCATION: "Routing writes paused: Salesforce API allocation nearly spent",
+}
+
+
+@dataclass(frozen=True)
+class Content:
+    """A message before formatting: patterns plus the untrusted values they refer to."""
+
+    title: str
+    lines: tuple[str, ...]
+    values: dict[str, str]
+    link: str | None
+
+
+def build_content(event: NotificationEvent) -> Content:
+    lead = event.lead
+    values = {
+        "lead": (lead.name if lead and lead.name else "a lead") or "a lead",
+        "company": (lead.company if lead and lead.company else "no company"),
+        "owner": _who(event.owner),
+        "previous": _who(event.previous_owner),
+        "reason": event.reason or "no reason recorded",
+        "pool": event.pool or "no pool",
+        "due": _when(event.due_at),
+        **{f"fact_{k}": v for k, v in event.facts.items()},
+    }
+    lines = ["Why: {reason}"]
+    if event.kind == EventKind.LEAD_ASSIGNED and event.due_at is not None:
+        lines.append("Please respond by {due}.")
+    if event.kind == EventKind.SLA_REMINDER:
+        lines.insert(0, "Owner: {owner}")
+    if event.kind == EventKind.LEAD_HELD:
+        lines.insert(0, "Pool: {pool}. The lead stays in the intake queue and is retried.")
+    if event.kind == EventKind.API_ALLOCATION:
+        lines = ["Why: {reason}"]
+        if {"used", "max"} <= event.facts.keys():
+            lines.insert(0, "Used {fact_used} of {fact_max} API calls (last 24 hours).")
+    return Content(TITLES[event.kind], tuple(lines), values, lead.url if lead else None)
+
+
+def render_text(content: Content) -> tuple[str, str]:
+    """(subject, body) as plain text; also the e-mail subject and text alternative."""
+    values = {k: _flat(v) for k, v in content.values.items()}
+    subject = content.title.format(**values)
+    body = [subject, "", *(line.format(**values) for line in content.lines)]
+    if content.link:
+        body += ["", f"Open in Salesforce: {_flat(content.link)}"]
+    return subject, "\n".join(body) + "\n"
+
+
+def render_html(content: Content) -> str:
+    values = {k: html.escape(_flat(v)) for k, v in content.values.items()}
+    parts = [f"<p><strong>{content.title.format(**values)}</strong></p>"]
+    parts += [f"<p>{line.format(**values)}</p>" for line in content.lines]
+    if content.link:
+        href = html.escape(_flat(content.link), quote=True)
+        parts.append(f'<p><a href="{href}">Open in Salesforce</a></p>')
+    return "<html><body>\n" + "\n".join(parts) + "\n</body></html>\n"
+
+
+def render_slack(content: Content, mentions: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A Slack incoming-webhook payload: ``text`` fallback plus ``blocks``."""
+    values = {k: slack_escape(_flat(v)) for k, v in content.values.items()}
+    title = content.title.format(**values)
+    body = "\n".join(line.format(**values) for line in content.lines)
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*\n{body}"}}
+    ]
+    context = [slack_mention(m) for m in mentions]
+    if content.link:
+        context.append(f"<{slack_escape(_flat(content.link))}|Open in Salesforce>")
+    if context:
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": " ".join(context)}]}
+        )
+    return {"text": title, "blocks": blocks}
+
+
+def slack_escape(text: str) -> str:
+    """Slack's three control characters, per its "Formatting text" guide."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_mention(handle: str) -> str:
+    """``U0123ABC`` (a member id) becomes a real mention; anything else is shown as text."""
+    if re.fullmatch(r"[UW][A-Z0-9]{6,}", handle):
+        return f"<@{handle}>"
+    return slack_escape("@" + handle.lstrip("@"))
+
+
+def _who(contact: Contact | None) -> str:
+    if contact is None:
+        return "nobody"
+    return contact.name or contact.email or "an unnamed user"
+
+
+def _when(at: datetime | None) -> str:
+    if at is None:
+        return "no deadline"
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _flat(text: str) -> str:
+    return _CONTROL.sub(" ", text).strip()

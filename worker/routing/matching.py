@@ -1,0 +1,188 @@
+"""Lead-to-account matching.
+
+Evidence, strongest first:
+
+1. an existing Contact (or open Lead) with the same e-mail address;
+2. the lead's e-mail domain equal to an account's web-site domain (registered domain,
+   public-suffix aware, ``www.``/sub-domains/paths stripped); free-mail and disposable
+   domains (gmail.com ...) are never evidence;
+3. the lead's web-site domain equal to an account's;
+4. the normalised company name (legal suffixes, punctuation, case removed), exact or
+   fuzzy above a threshold, accepted only with a corroborating field (domain, country or
+   phone).
+
+Several accounts on one piece of evidence are ordered by the tie-breakers: more open
+opportunities, then most recent activity, then more employees, then Id.
+
+:class:`AccountIndex` is built once per batch (dicts keyed by domain and name key, plus
+name blocks by first token for fuzzy search) so a lookup costs a few dict reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from worker.routing import _libs, normalise
+from worker.routing.facts import LeadFacts
+from worker.routing.model import Account, AccountMatching, KnownEmail
+
+
+@dataclass(frozen=True)
+class AccountIndex:
+    by_id: Mapping[str, Account]
+    by_domain: Mapping[str, tuple[Account, ...]]
+    by_name: Mapping[str, tuple[Account, ...]]
+    name_blocks: Mapping[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, accounts: Sequence[Account]) -> AccountIndex:
+        by_domain: dict[str, list[Account]] = {}
+        by_name: dict[str, list[Account]] = {}
+        for a in accounts:
+            d = normalise.website_domain(a.website)
+            if d and not normalise.is_public_mail_domain(d):
+                by_domain.setdefault(d, []).append(a)
+            k = normalise.company_key(a.name)
+            if k:
+                by_name.setdefault(k, []).append(a)
+        blocks: dict[str, list[str]] = {}
+        for k in by_name:
+            blocks.setdefault(k.split(" ", 1)[0], []).append(k)
+        return cls(
+            by_id={a.id: a for a in accounts},
+            by_domain={d: tuple(v) for d, v in by_domain.items()},
+            by_name={k: tuple(v) for k, v in by_name.items()},
+            name_blocks=blocks,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountMatch:
+    """The outcome of matching one lead. ``account`` None with ``owner_id`` set: a known
+    e-mail owned outside any indexed account."""
+
+    account: Account | None
+    owner_id: str | None
+    via: str  # known_email | email_domain | website | name
+    score: float
+    candidates: tuple[dict[str, object], ...]  # for the trace
+
+
+def _tiebreak_key(a: Account) -> tuple[int, date, int, str]:
+    return (-a.open_opportunities, _neg_date(a.last_activity), -(a.employees or 0), a.id)
+
+
+def _neg_date(d: date | None) -> date:
+    # later dates sort first: map to a date mirrored around date.max
+    return date.fromordinal(date.max.toordinal() - (d or date.min).toordinal() + 1)
+
+
+def _pick(accounts: Sequence[Account]) -> Account:
+    return min(accounts, key=_tiebreak_key) if len(accounts) > 1 else accounts[0]
+
+
+def _cand(a: Account, score: float, verdict: str) -> dict[str, object]:
+    return {"account_id": a.id, "name": a.name, "score": round(score, 1), "verdict": verdict}
+
+
+def _corroboration(a: Account, facts: LeadFacts, fields: frozenset[str]) -> str | None:
+    if "domain" in fields:
+        d = normalise.website_domain(a.website)
+        if d and d in (facts.website_domain, "" if facts.email_is_public else facts.email_domain):
+            return "domain"
+    if "country" in fields and facts.country and normalise.country_code(a.country) == facts.country:
+        return "country"
+    if "phone" in fields and facts.phone_key and normalise.phone_key(a.phone) == facts.phone_key:
+        return "phone"
+    return None
+
+
+def _by_known_email(
+    facts: LeadFacts, known: Mapping[str, Sequence[KnownEmail]], index: AccountIndex
+) -> AccountMatch | None:
+    hits = known.get(facts.email) if facts.email else None
+    if not hits:
+        return None
+    best = sorted(hits, key=lambda k: (k.kind != "contact", k.record_id))[0]
+    account = index.by_id.get(best.account_id) if best.account_id else None
+    if account is not None:
+        cand = _cand(account, 100, f"existing {best.kind} with the same e-mail")
+        return AccountMatch(account, account.owner_id, "known_email", 100.0, (cand,))
+    cand = {
+        "record_id": best.record_id,
+        "kind": best.kind,
+        "score": 100.0,
+        "verdict": "same e-mail",
+    }
+    return AccountMatch(None, best.owner_id, "known_email", 100.0, (cand,))
+
+
+def _by_domain(facts: LeadFacts, index: AccountIndex, s: AccountMatching) -> AccountMatch | None:
+    for via, domain, enabled in (
+        ("email_domain", "" if facts.email_is_public else facts.email_domain, s.by_email_domain),
+        ("website", facts.website_domain, s.by_website),
+    ):
+        accounts = index.by_domain.get(domain) if enabled and domain else None
+        if accounts:
+            chosen = _pick(accounts)
+            cands = tuple(
+                _cand(a, 100, "chosen" if a is chosen else "lost tie-break") for a in accounts[:5]
+            )
+            return AccountMatch(chosen, chosen.owner_id, via, 100.0, cands)
+    return None
+
+
+def _by_name(facts: LeadFacts, index: AccountIndex, s: AccountMatching) -> AccountMatch | None:
+    key = facts.company_key
+    if not key:
+        return None
+    scored: list[tuple[str, float]] = []
+    if key in index.by_name:
+        scored.append((key, 100.0))
+    block = index.name_blocks.get(key.split(" ", 1)[0], [])
+    for choice, score, _ in _libs.best_name_matches(key, block, s.fuzzy_threshold):
+        if choice != key:
+            scored.append((choice, score))
+    cands: list[dict[str, object]] = []
+    for name_key, score in scored:
+        accepted = [
+            (a, why)
+            for a in index.by_name[name_key]
+            if (why := _corroboration(a, facts, s.corroborate_with)) is not None
+        ]
+        for a in index.by_name[name_key][:3]:
+            if not any(a is b for b, _ in accepted):
+                cands.append(_cand(a, score, "rejected: no corroborating domain, country or phone"))
+        if accepted:
+            chosen = _pick([a for a, _ in accepted])
+            why = next(w for a, w in accepted if a is chosen)
+            cands.append(_cand(chosen, score, f"accepted: name {score:.0f}% + same {why}"))
+            return AccountMatch(chosen, chosen.owner_id, "name", score, tuple(cands))
+    if cands:
+        return AccountMatch(None, None, "name", 0.0, tuple(cands))
+    return None
+
+
+def match_account(
+    facts: LeadFacts,
+    known_emails: Mapping[str, Sequence[KnownEmail]],
+    index: AccountIndex,
+    settings: AccountMatching,
+) -> AccountMatch | None:
+    """Best account (or known-email owner) for the lead, or None.
+
+    A result with ``account`` and ``owner_id`` both None carries only rejected candidates
+    for the trace.
+    """
+    if not settings.enabled:
+        return None
+    if settings.by_known_email:
+        hit = _by_known_email(facts, known_emails, index)
+        if hit:
+            return hit
+    hit = _by_domain(facts, index, settings)
+    if hit:
+        return hit
+    return _by_name(facts, index, settings) if settings.by_name else None

@@ -1,0 +1,184 @@
+"""Cross-checks over the parsed config: references, empty pools, rules that can never
+match, territory overlaps without an explicit priority."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from worker.routing.model import Condition, Pool, Rep, Rule, Target, Territory
+from worker.routing_config.problems import Collector
+
+
+def check_all(
+    c: Collector, reps: Mapping[str, Rep], pools: Mapping[str, Pool],
+    rules: Sequence[Rule], territories: Sequence[Territory],
+) -> None:  # fmt: skip
+    _check_pools(c, reps, pools)
+    _check_rules(c, pools, rules, {t.name for t in territories})
+    _check_territories(c, pools, territories)
+    used = {m.rep for p in pools.values() for m in p.members}
+    used |= {t.name for p in pools.values() for t in _targets(p) if t.kind == "rep" and t.name}
+    for i, key in enumerate(reps):
+        if key not in used:
+            c.warn(("reps", i), f"{key} is in no pool and no fallback/escalation: never routed to")
+
+
+def _targets(p: Pool) -> list[Target]:
+    out = list(p.fallback)
+    if p.sla and p.sla.escalate_to:
+        out.append(p.sla.escalate_to)
+    return out
+
+
+def _check_target(c: Collector, t: Target, path: tuple[str | int, ...], reps: Mapping[str, Rep],
+                  pools: Mapping[str, Pool]) -> None:  # fmt: skip
+    if t.kind == "rep" and t.name not in reps:
+        c.error(path, f"unknown rep {t.name!r} (not in reps)")
+    if t.kind == "pool" and t.name not in pools:
+        c.error(path, f"unknown pool {t.name!r}")
+
+
+def _check_pools(c: Collector, reps: Mapping[str, Rep], pools: Mapping[str, Pool]) -> None:
+    for name, pool in pools.items():
+        path = ("pools", name)
+        if not pool.members:
+            c.error((*path, "members"), "empty pool: add at least one rep")
+        seen: set[str] = set()
+        for i, m in enumerate(pool.members):
+            if m.rep not in reps:
+                c.error((*path, "members", i), f"unknown rep {m.rep!r} (not in reps)")
+            if m.rep in seen:
+                c.error((*path, "members", i), f"{m.rep} is listed twice")
+            seen.add(m.rep)
+        if pool.members and all(m.rep in reps and not reps[m.rep].enabled for m in pool.members):
+            c.warn((*path, "members"), "every member is turned off: leads will overflow or hold")
+        for i, t in enumerate(pool.fallback):
+            _check_target(c, t, (*path, "fallback", i), reps, pools)
+            if t.kind == "pool" and t.name == name:
+                c.error((*path, "fallback", i), "a pool cannot overflow to itself")
+        if pool.sla and pool.sla.escalate_to:
+            _check_target(c, pool.sla.escalate_to, (*path, "sla", "escalate_to"), reps, pools)
+        if pool.tags_mode == "ignore" and pool.tags_fallback == "ignore":
+            pass
+
+
+def never_matches(conds: Sequence[Condition], mode: str) -> str | None:
+    """Why an ``all`` rule is self-contradictory, or None."""
+    if mode != "all":
+        return None
+    by_field: dict[str, list[Condition]] = {}
+    for cond in conds:
+        by_field.setdefault(cond.field.lower(), []).append(cond)
+    for field, cs in by_field.items():
+        ops = {c.op for c in cs}
+        equals = {str(c.value).lower() for c in cs if c.op == "equals"}
+        if len(equals) > 1:
+            return f"{field} cannot equal {' and '.join(sorted(equals))} at once"
+        for c in cs:
+            if c.op == "not_equals" and str(c.value).lower() in equals:
+                return f"{field} both equals and not_equals {c.value}"
+            if c.op == "in" and equals and not equals & {str(v).lower() for v in c.value}:  # type: ignore[attr-defined]
+                return f"{field} equals {next(iter(equals))} but must be in {list(c.value)}"  # type: ignore[call-overload]
+        if {"is_blank", "not_blank"} <= ops:
+            return f"{field} cannot be blank and not blank"
+        if "is_blank" in ops and ops & {"equals", "between", "starts_with", "contains"}:
+            return f"{field} cannot be blank and have a value"
+        lows = [c.value[0] for c in cs if c.op == "between" and c.value[0] is not None]  # type: ignore[index]
+        highs = [c.value[1] for c in cs if c.op == "between" and c.value[1] is not None]  # type: ignore[index]
+        if lows and highs and max(lows) > min(highs):
+            return f"{field} cannot be >= {max(lows):g} and <= {min(highs):g}"
+    return None
+
+
+def _check_rules(
+    c: Collector, pools: Mapping[str, Pool], rules: Sequence[Rule], territories: set[str]
+) -> None:
+    if not rules:
+        c.error(("rules",), "no rules: add at least a default rule (one without `when`)")
+        return
+    catch_all: str | None = None
+    names: set[str] = set()
+    for i, r in enumerate(rules):
+        path = ("rules", i)
+        if r.name in names:
+            c.error((*path, "name"), f"duplicate rule name {r.name!r}")
+        names.add(r.name)
+        if catch_all is not None:
+            c.error(
+                path,
+                f"rule {r.name!r} can never match: rule {catch_all!r} above matches every lead",
+            )
+        if r.pool is not None and r.pool not in pools:
+            c.error((*path, "action", "pool"), f"unknown pool {r.pool!r}")
+        if r.territory is not None and r.territory not in territories:
+            c.error((*path, "territory"), f"unknown territory {r.territory!r}")
+        if r.action == "territory" and not territories:
+            c.error((*path, "action"), "routes by territory but no territories are defined")
+        why = never_matches(r.conditions, r.match)
+        if why:
+            c.error((*path, "when"), f"can never match: {why}")
+        if (
+            not r.conditions
+            and r.territory is None
+            and r.action not in ("account_owner", "territory")
+        ):
+            catch_all = catch_all or r.name
+    if catch_all is None:
+        c.error(
+            ("rules",),
+            "no default rule: add a last rule without `when` (e.g. hold or a pool) "
+            "so that every lead is decided",
+        )
+
+
+def _sets_meet(a: frozenset[str], b: frozenset[str]) -> bool:
+    return not a or not b or bool(a & b)
+
+
+def _bands_meet(a: object, b: object) -> bool:
+    if a is None or b is None:
+        return True
+    lo = max(x for x in (a.low, b.low, float("-inf")) if x is not None)  # type: ignore[attr-defined]
+    hi = min(x for x in (a.high, b.high, float("inf")) if x is not None)  # type: ignore[attr-defined]
+    return lo <= hi
+
+
+def _postal_meet(a: Territory, b: Territory) -> bool:
+    pa = list(a.postal_prefixes) + [lo for lo, _ in a.postal_ranges]
+    pb = list(b.postal_prefixes) + [lo for lo, _ in b.postal_ranges]
+    if not pa or not pb or a.postal_ranges or b.postal_ranges:
+        return True
+    return any(x.startswith(y) or y.startswith(x) for x in pa for y in pb)
+
+
+def territories_overlap(a: Territory, b: Territory) -> bool:
+    """Whether some lead could be in both (conservative: True when unsure)."""
+    states_a = {s.split("-")[0] for s in a.states}
+    states_b = {s.split("-")[0] for s in b.states}
+    return (
+        _sets_meet(a.countries | frozenset(states_a), b.countries | frozenset(states_b))
+        and _sets_meet(a.states, b.states)
+        and _sets_meet(a.industries, b.industries)
+        and _postal_meet(a, b)
+        and _bands_meet(a.employees, b.employees)
+        and _bands_meet(a.revenue, b.revenue)
+    )
+
+
+def _check_territories(
+    c: Collector, pools: Mapping[str, Pool], territories: Sequence[Territory]
+) -> None:
+    seen: dict[str, int] = {}
+    for i, t in enumerate(territories):
+        if t.name in seen:
+            c.error(("territories", i, "name"), f"duplicate territory name {t.name!r}")
+        seen[t.name] = i
+        if t.pool not in pools:
+            c.error(("territories", i, "pool"), f"unknown pool {t.pool!r}")
+        for j, u in enumerate(territories[:i]):
+            if u.priority == t.priority and territories_overlap(t, u):
+                c.error(
+                    ("territories", i, "priority"),
+                    f"territory {t.name!r} overlaps {u.name!r} "
+                    f"(territories[{j}]) with the same priority {t.priority}: give one a higher priority",
+                )

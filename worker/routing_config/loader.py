@@ -1,0 +1,125 @@
+"""``load_config``: YAML file -> validated, frozen :class:`RoutingConfig`, or a
+:class:`ConfigError` listing every problem (file, line, key path, what is wrong)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from worker.routing.model import Rep, RoutingConfig
+from worker.routing_config.checks import check_all
+from worker.routing_config.problems import Collector, ConfigError, Problem
+from worker.routing_config.reps import parse_rep
+from worker.routing_config.rules import parse_rule, parse_tag_rule
+from worker.routing_config.sections import (
+    parse_intake,
+    parse_matching,
+    parse_pool,
+    parse_territory,
+    parse_writeback,
+)
+from worker.routing_config.yamlsrc import YamlSyntaxError, format_path, load_yaml
+
+TOP_KEYS = ("version", "intake", "writeback", "retention_days", "account_matching", "reps",
+            "pools", "territories", "lead_tags", "rules")  # fmt: skip
+
+
+@dataclass
+class CheckResult:
+    config: RoutingConfig | None
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _reps(c: Collector, raw: Any) -> dict[str, Rep]:
+    reps: dict[str, Rep] = {}
+    for i, item in enumerate(c.seq(raw, ("reps",))):
+        rep = parse_rep(c, item, ("reps", i))
+        if rep is None:
+            continue
+        if rep.key in reps:
+            c.error(("reps", i, "email"), f"duplicate rep {rep.key}")
+        reps[rep.key] = rep
+    return reps
+
+
+def build(c: Collector, data: Any) -> RoutingConfig:
+    top = c.mapping(data, (), TOP_KEYS, required=("reps", "pools", "rules")) or {}
+    if top.get("version", 1) != 1:
+        c.error(("version",), "unsupported version (this leadrouter reads version 1)")
+    reps = _reps(c, top.get("reps"))
+    pools_raw = (
+        c.mapping(top.get("pools"), ("pools",), [str(k) for k in top.get("pools") or {}]) or {}
+    )
+    pools = {n: p for n, raw in pools_raw.items() if (p := parse_pool(c, n, raw, ("pools", n)))}
+    terr = [
+        parse_territory(c, x, ("territories", i))
+        for i, x in enumerate(c.seq(top.get("territories"), ("territories",)))
+    ]
+    territories = [t for t in terr if t is not None]
+    rules = [
+        r
+        for i, x in enumerate(c.seq(top.get("rules"), ("rules",)))
+        if (r := parse_rule(c, x, ("rules", i)))
+    ]
+    tags = [
+        t
+        for i, x in enumerate(c.seq(top.get("lead_tags"), ("lead_tags",)))
+        if (t := parse_tag_rule(c, x, ("lead_tags", i)))
+    ]
+    retention = c.number(
+        top.get("retention_days"), ("retention_days",), positive=True, integer=True
+    )
+    check_all(c, reps, pools, rules, territories)
+    return RoutingConfig(
+        reps=reps, pools=pools, rules=tuple(rules),
+        territories=tuple(sorted(territories, key=lambda t: -t.priority)),
+        lead_tags=tuple(tags),
+        account_matching=parse_matching(c, top.get("account_matching"), ("account_matching",)),
+        intake=parse_intake(c, top.get("intake"), ("intake",)),
+        writeback=parse_writeback(c, top.get("writeback"), ("writeback",)),
+        retention_days=int(retention or 90), source=c.file,
+    )  # fmt: skip
+
+
+def check_text(text: str, file: str | None = None) -> CheckResult:
+    """Parse and validate YAML text; never raises for config mistakes."""
+    c = Collector(file=file)
+    try:
+        data, lines, dupes = load_yaml(text)
+    except YamlSyntaxError as exc:
+        return CheckResult(None, [Problem("(file)", str(exc), exc.line, file)])
+    c.lines = lines
+    for path, line in dupes:
+        c.problems.append(Problem(format_path(path), "duplicate key", line, file))
+    config = build(c, data)
+    return CheckResult(None if c.problems else config, c.problems, c.warnings)
+
+
+def check_config(path: str | Path) -> CheckResult:
+    """Like :func:`load_config` but returns errors and warnings instead of raising
+    (``FileNotFoundError`` still propagates)."""
+    p = Path(path)
+    return check_text(p.read_text(encoding="utf-8"), str(path))
+
+
+def load_config(path: str | Path) -> RoutingConfig:
+    """Load and validate a routing config file.
+
+    Raises:
+        ConfigError: with every problem found (``.problems``).
+        FileNotFoundError: no such file.
+    """
+    result = check_config(path)
+    if result.config is None:
+        raise ConfigError(result.errors)
+    return result.config
+
+
+def parse_config(text: str, file: str | None = None) -> RoutingConfig:
+    """Validate YAML text (e.g. an upload in the dashboard); raises :class:`ConfigError`."""
+    result = check_text(text, file)
+    if result.config is None:
+        raise ConfigError(result.errors)
+    return result.config

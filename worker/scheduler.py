@@ -1,0 +1,153 @@
+"""The long-running worker: an APScheduler 3.x ``BlockingScheduler`` over the jobs.
+
+Jobs (each ``max_instances=1``, ``coalesce=True``): ``intake`` (every few seconds, the
+interval adapting to traffic), ``sla`` (the SLA sweep), ``purge`` (retention, daily) and
+``heartbeat``. Daily cap counters need no reset job: the routing state buckets them by
+each rep's local day and hour, so they reset at the rep's own midnight by themselves.
+
+Only the active worker (see :mod:`worker.jobs.lease`) runs intake/SLA/purge; a standby
+tries to take the lease on every intake tick. Jobs share one lock: intake and the SLA
+sweep both consume the routing state.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from worker.bootstrap import App
+from worker.jobs.budget import Pace
+from worker.jobs.context import AccountCache
+from worker.jobs.intake import CycleReport, run_cycle
+from worker.jobs.purge import run_purge
+from worker.jobs.sla import run_sla_sweep
+from worker.metrics import Health
+from worker.routing.availability import zone
+from worker.routing.model import BusinessHours
+from worker.store import state_repo
+from worker.store.db import session_scope
+
+log = logging.getLogger("leadrouter.worker")
+IDLE_AFTER_SECONDS = 300.0
+JOB_OPTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
+
+
+def in_business_hours(hours: BusinessHours | None, now: datetime) -> bool:
+    if hours is None:
+        return False
+    local = now.astimezone(zone(hours.timezone))
+    minute = local.hour * 60 + local.minute
+    return local.weekday() in hours.days and hours.start <= minute < hours.end
+
+
+@dataclass
+class Worker:
+    app: App
+    health: Health = field(default_factory=Health)
+    active: bool = False
+    last_flow: float = float("-inf")
+    interval: float = 0.0
+    accounts: AccountCache = field(default_factory=AccountCache)
+    scheduler: BlockingScheduler | None = None
+
+    # --- lease --------------------------------------------------------------------
+    def ensure_active(self) -> bool:
+        """Take or keep the lease; False (standby) when another worker is active."""
+        was = self.active
+        self.active = self.app.lease.try_acquire() if not was else self.app.lease.still_held()
+        if self.active != was:
+            log.warning("worker %s is now %s", self.app.deps.worker_id, self.role)
+        self.app.deps.metrics.active.set(1 if self.active else 0)
+        self.health.role = self.role
+        return self.active
+
+    @property
+    def role(self) -> str:
+        return "active" if self.active else "standby"
+
+    # --- jobs ---------------------------------------------------------------------
+    def intake(self) -> CycleReport | None:
+        if not self.ensure_active():
+            self.beat()
+            return None
+        error: str | None = None
+        report: CycleReport | None = None
+        try:
+            with self.app.deps.lock:
+                report = run_cycle(self.app.deps, self.accounts)
+            self.health.last_cycle = time.monotonic()
+            if report.read:
+                self.last_flow = time.monotonic()
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            self.app.deps.metrics.errors.labels(kind=type(exc).__name__).inc()
+            log.exception("intake cycle failed")
+        self.health.last_error = error
+        self.beat(report, error)
+        self.adapt(report)
+        return report
+
+    def sla(self) -> None:
+        if self.active:
+            with self.app.deps.lock:
+                run_sla_sweep(self.app.deps)
+
+    def purge(self) -> None:
+        if self.active:
+            run_purge(self.app.deps)
+
+    def beat(self, report: CycleReport | None = None, error: str | None = None) -> None:
+        app = self.app
+        try:
+            with session_scope(app.deps.engine) as s:
+                state_repo.beat(
+                    s, worker_id=app.deps.worker_id, hostname=app.hostname, pid=app.pid,
+                    role=self.role, cycle_at=datetime.now(UTC) if report or error else None,
+                    cycle_ms=report.seconds * 1000 if report else None, error=error,
+                )  # fmt: skip
+        except Exception:  # noqa: BLE001 - a heartbeat must never kill the worker
+            log.exception("heartbeat failed")
+
+    # --- cadence ------------------------------------------------------------------
+    def next_interval(self, report: CycleReport | None) -> float:
+        s = self.app.settings
+        fast, idle = (
+            s.intake_interval_seconds,
+            max(s.idle_interval_seconds, s.intake_interval_seconds),
+        )
+        if report is not None and report.pace == Pace.SLOW:
+            return idle * 2
+        flowing = time.monotonic() - self.last_flow < IDLE_AFTER_SECONDS
+        try:
+            with session_scope(self.app.deps.engine) as sess:
+                hours = self.app.deps.config(sess).intake.business_hours
+        except Exception:  # noqa: BLE001 - cadence falls back to fast
+            return fast
+        return fast if flowing or in_business_hours(hours, datetime.now(UTC)) else idle
+
+    def adapt(self, report: CycleReport | None) -> None:
+        wanted = self.next_interval(report)
+        if self.scheduler is not None and wanted != self.interval:
+            self.scheduler.reschedule_job("intake", trigger=IntervalTrigger(seconds=wanted))
+            log.info("intake interval now %.1fs", wanted)
+        self.interval = wanted
+
+
+def build_scheduler(worker: Worker) -> BlockingScheduler:
+    s = worker.app.settings
+    scheduler = BlockingScheduler(timezone=UTC)
+    worker.interval = s.intake_interval_seconds
+    scheduler.add_job(worker.intake, IntervalTrigger(seconds=worker.interval), id="intake",
+                      next_run_time=datetime.now(UTC), **JOB_OPTS)  # fmt: skip
+    scheduler.add_job(
+        worker.sla, IntervalTrigger(seconds=s.sla_interval_seconds), id="sla", **JOB_OPTS
+    )
+    scheduler.add_job(worker.purge, CronTrigger(hour=3, minute=17), id="purge", **JOB_OPTS)
+    worker.scheduler = scheduler
+    return scheduler

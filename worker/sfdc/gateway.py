@@ -1,0 +1,182 @@
+"""The worker's only door to Salesforce: a Protocol and its simple-salesforce adapter.
+
+Every method is one bulk operation (a query with its pages, or one collections call per
+200 records); nothing here loops per lead. Calls go through
+:meth:`SalesforceConnection.call` (token refresh on 401) inside the tenacity policy of
+:mod:`worker.sfdc.retry` (transient errors). Results are typed (:mod:`mapping`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from simple_salesforce.api import Salesforce
+from tenacity import Retrying
+
+from worker.routing.model import Account, KnownEmail
+from worker.sfdc import mapping, soql
+from worker.sfdc.connection import SalesforceConnection
+from worker.sfdc.mapping import LeadRow, OwnerRow, OwnerUpdate, UserRow, WriteResult
+from worker.sfdc.retry import retrying, with_retry
+
+T = TypeVar("T")
+COLLECTION_MAX = 200
+NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
+
+
+class SalesforceGateway(Protocol):
+    """What the jobs need from Salesforce."""
+
+    def intake_pages(
+        self, owner_ids: Sequence[str], since: datetime | None, fields: Sequence[str]
+    ) -> Iterator[list[LeadRow]]: ...
+    def leads_by_id(self, lead_ids: Iterable[str], fields: Sequence[str]) -> list[LeadRow]: ...
+    def current_owners(self, lead_ids: Sequence[str]) -> dict[str, OwnerRow]: ...
+    def queue_ids(self, developer_names: Sequence[str]) -> dict[str, str]: ...
+    def users_by_email(self, emails: Iterable[str]) -> list[UserRow]: ...
+    def users_active(self, user_ids: Iterable[str]) -> dict[str, bool]: ...
+    def open_leads_by_owner(
+        self, owner_ids: Sequence[str], closed_statuses: Sequence[str]
+    ) -> dict[str, int]: ...
+    def accounts(
+        self, domains: Iterable[str], names: Iterable[str], active: Mapping[str, bool]
+    ) -> list[Account]: ...
+    def known_emails(
+        self, emails: Iterable[str], active: Mapping[str, bool]
+    ) -> list[KnownEmail]: ...
+    def task_activity(self, lead_ids: Iterable[str]) -> dict[str, datetime]: ...
+    def update_owners(self, updates: Sequence[OwnerUpdate]) -> list[WriteResult]: ...
+    def api_usage(self) -> tuple[int, int] | None: ...
+    def api_calls(self) -> int: ...
+
+
+class SimpleSalesforceGateway:
+    """:class:`SalesforceGateway` over a :class:`SalesforceConnection`."""
+
+    def __init__(self, connection: SalesforceConnection, policy: Retrying | None = None):
+        self.connection = connection
+        self.policy = policy or retrying()
+
+    # --- plumbing -----------------------------------------------------------------
+    def _call(self, fn: Callable[[Salesforce], T]) -> T:
+        return with_retry(lambda: self.connection.call(fn), self.policy)
+
+    def _pages(self, query: str) -> Iterator[list[dict[str, Any]]]:
+        result: dict[str, Any] = self._call(lambda sf: sf.query(query))
+        while True:
+            yield list(result.get("records") or [])
+            next_url = result.get("nextRecordsUrl")
+            if result.get("done", True) or not next_url:
+                return
+            result = self._call(
+                lambda sf, url=next_url: sf.query_more(url, identifier_is_url=True)  # type: ignore[misc]
+            )
+
+    def _records(self, queries: Iterable[str]) -> Iterator[dict[str, Any]]:
+        for query in queries:
+            for page in self._pages(query):
+                yield from page
+
+    # --- reads --------------------------------------------------------------------
+    def intake_pages(
+        self, owner_ids: Sequence[str], since: datetime | None, fields: Sequence[str]
+    ) -> Iterator[list[LeadRow]]:
+        for page in self._pages(soql.intake_query(owner_ids, since, fields)):
+            yield [mapping.lead_row(r) for r in page]
+
+    def leads_by_id(self, lead_ids: Iterable[str], fields: Sequence[str]) -> list[LeadRow]:
+        queries = soql.leads_by_id_queries(lead_ids, fields)
+        return [mapping.lead_row(r) for r in self._records(queries)]
+
+    def current_owners(self, lead_ids: Sequence[str]) -> dict[str, OwnerRow]:
+        rows: dict[str, OwnerRow] = {}
+        for start in range(0, len(lead_ids), COLLECTION_MAX):
+            query = soql.owners_query(lead_ids[start : start + COLLECTION_MAX])
+            for record in self._records([query]):
+                row = mapping.owner_row(record)
+                rows[row.id] = row
+        return rows
+
+    def queue_ids(self, developer_names: Sequence[str]) -> dict[str, str]:
+        records = self._records([soql.queue_ids_query(developer_names)])
+        return {str(r["DeveloperName"]): str(r["Id"]) for r in records}
+
+    def users_by_email(self, emails: Iterable[str]) -> list[UserRow]:
+        return [mapping.user_row(r) for r in self._records(soql.users_by_email_queries(emails))]
+
+    def users_active(self, user_ids: Iterable[str]) -> dict[str, bool]:
+        records = self._records(soql.users_active_queries(user_ids))
+        return {str(r["Id"]): bool(r.get("IsActive")) for r in records}
+
+    def open_leads_by_owner(
+        self, owner_ids: Sequence[str], closed_statuses: Sequence[str]
+    ) -> dict[str, int]:
+        if not owner_ids:
+            return {}
+        query = soql.open_leads_by_owner_query(owner_ids, closed_statuses)
+        return {
+            str(r["OwnerId"]): int(r.get("n", r.get("expr0", 0)) or 0)
+            for r in self._records([query])
+        }
+
+    def accounts(
+        self, domains: Iterable[str], names: Iterable[str], active: Mapping[str, bool]
+    ) -> list[Account]:
+        seen: dict[str, Account] = {}
+        for record in self._records(soql.accounts_queries(domains, names)):
+            seen.setdefault(str(record["Id"]), mapping.account(record, active))
+        return list(seen.values())
+
+    def known_emails(self, emails: Iterable[str], active: Mapping[str, bool]) -> list[KnownEmail]:
+        found = (
+            mapping.known_email(r, "contact", active)
+            for r in self._records(soql.contacts_queries(emails))
+        )
+        return [k for k in found if k is not None]
+
+    def task_activity(self, lead_ids: Iterable[str]) -> dict[str, datetime]:
+        first: dict[str, datetime] = {}
+        for record in self._records(soql.tasks_for_leads_queries(lead_ids)):
+            at = mapping.parse_datetime(record.get("CreatedDate"))
+            who = str(record.get("WhoId") or "")
+            if at is not None and who and (who not in first or at < first[who]):
+                first[who] = at
+        return first
+
+    # --- writes -------------------------------------------------------------------
+    def update_owners(self, updates: Sequence[OwnerUpdate]) -> list[WriteResult]:
+        """One sObject Collections PATCH per 200 records, ``allOrNone=false``."""
+        results: list[WriteResult] = []
+        for start in range(0, len(updates), COLLECTION_MAX):
+            chunk = updates[start : start + COLLECTION_MAX]
+            body = {"allOrNone": False, "records": [_record(u) for u in chunk]}
+            answer = self._call(
+                lambda sf, body=body: sf.restful(  # type: ignore[misc]
+                    "composite/sobjects", method="PATCH", json=body, headers=NO_AUTO_ASSIGN
+                )
+            )
+            entries = answer if isinstance(answer, list) else []
+            for update, entry in zip(chunk, entries, strict=False):
+                results.append(mapping.write_result(update.lead_id, entry))
+            for update in chunk[len(entries) :]:
+                results.append(WriteResult(update.lead_id, False, "NO_RESULT", "missing"))
+        return results
+
+    # --- accounting ---------------------------------------------------------------
+    def api_usage(self) -> tuple[int, int] | None:
+        return self.connection.api_usage
+
+    def api_calls(self) -> int:
+        return self.connection.http_calls
+
+
+def _record(update: OwnerUpdate) -> dict[str, object]:
+    record: dict[str, object] = {
+        "attributes": {"type": "Lead"},
+        "id": update.lead_id,
+        "OwnerId": update.owner_id,
+    }
+    record.update(update.extra or {})
+    return record

@@ -1,0 +1,161 @@
+"""Salesforce JSON -> typed values. No raw record dict leaves :mod:`worker.sfdc`.
+
+Salesforce datetimes look like ``2013-05-20T20:49:32.000+0000``; dates ``2013-05-20``.
+Values that cannot be parsed become None rather than failing a whole batch: one bad
+record must never stop a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from worker.routing.model import Account, KnownEmail, Lead
+
+
+@dataclass(frozen=True, slots=True)
+class LeadRow:
+    """A lead as the worker needs it: the routing view plus the bookkeeping fields."""
+
+    lead: Lead
+    owner_id: str
+    status: str | None
+    is_converted: bool
+    modstamp: datetime | None
+    last_activity: date | None
+
+    @property
+    def id(self) -> str:
+        return self.lead.id
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerRow:
+    id: str
+    owner_id: str
+    is_converted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    id: str
+    email: str
+    username: str
+    name: str
+    is_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerUpdate:
+    """One record of an sObject Collections PATCH."""
+
+    lead_id: str
+    owner_id: str
+    extra: Mapping[str, str] | None = None  # audit fields, e.g. a routing reason
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    lead_id: str
+    success: bool
+    error_code: str | None = None
+    message: str = ""
+
+
+def parse_datetime(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.replace("Z", "+00:00")
+    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":
+        text = text[:-2] + ":" + text[-2:]  # +0000 -> +00:00
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_date(value: object) -> date | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def lead_row(record: Mapping[str, Any]) -> LeadRow:
+    fields = {k: v for k, v in record.items() if k != "attributes" and not isinstance(v, dict)}
+    lead = Lead(
+        id=str(record["Id"]), fields=fields, created_at=parse_datetime(record.get("CreatedDate"))
+    )
+    return LeadRow(
+        lead=lead,
+        owner_id=str(record.get("OwnerId") or ""),
+        status=_str(record.get("Status")),
+        is_converted=bool(record.get("IsConverted")),
+        modstamp=parse_datetime(record.get("SystemModstamp")),
+        last_activity=parse_date(record.get("LastActivityDate")),
+    )
+
+
+def owner_row(record: Mapping[str, Any]) -> OwnerRow:
+    return OwnerRow(
+        id=str(record["Id"]),
+        owner_id=str(record.get("OwnerId") or ""),
+        is_converted=bool(record.get("IsConverted")),
+    )
+
+
+def user_row(record: Mapping[str, Any]) -> UserRow:
+    return UserRow(
+        id=str(record["Id"]),
+        email=str(record.get("Email") or "").lower(),
+        username=str(record.get("Username") or "").lower(),
+        name=str(record.get("Name") or ""),
+        is_active=bool(record.get("IsActive", True)),
+    )
+
+
+def account(record: Mapping[str, Any], active_owners: Mapping[str, bool]) -> Account:
+    owner = _str(record.get("OwnerId"))
+    return Account(
+        id=str(record["Id"]),
+        name=str(record.get("Name") or ""),
+        website=_str(record.get("Website")),
+        owner_id=owner,
+        owner_active=active_owners.get(owner, True) if owner else False,
+    )
+
+
+def known_email(
+    record: Mapping[str, Any], kind: str, active_owners: Mapping[str, bool]
+) -> KnownEmail | None:
+    email = _str(record.get("Email"))
+    owner = _str(record.get("OwnerId"))
+    if email is None or owner is None:
+        return None
+    return KnownEmail(
+        email=email.lower(),
+        kind="contact" if kind == "contact" else "lead",
+        record_id=str(record["Id"]),
+        account_id=_str(record.get("AccountId")),
+        owner_id=owner,
+        owner_active=active_owners.get(owner, True),
+    )
+
+
+def write_result(lead_id: str, entry: Mapping[str, Any]) -> WriteResult:
+    """A per-record sObject Collections result (errors carry ``statusCode``)."""
+    if entry.get("success"):
+        return WriteResult(lead_id, True)
+    errors = entry.get("errors") or [{}]
+    first = errors[0] if isinstance(errors[0], dict) else {}
+    code = first.get("statusCode") or first.get("errorCode") or "UNKNOWN"
+    return WriteResult(lead_id, False, str(code), str(first.get("message", ""))[:500])

@@ -1,0 +1,168 @@
+"""SOQL builders. Every value that reaches a query goes through ``format_soql``.
+
+Nothing here talks to Salesforce: each function returns query text (or a list of query
+texts when an ``IN`` list had to be split). ``IN`` lists are chunked so that a GET URI
+stays well under Salesforce's 16,384-byte limit (an 18-character Id costs about 26
+URL-encoded bytes; an e-mail or company name can cost far more, so string lists are
+chunked by their encoded size as well as by count).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from urllib.parse import quote
+
+from simple_salesforce.format import format_soql, quote_soql_value
+
+MAX_IN_ITEMS = 200
+MAX_IN_BYTES = 9_000  # URI limit is 16,384 bytes; leaves room for the rest and headers
+MAX_VALUE_CHARS = 255  # longer strings cannot match a standard text field anyway
+
+LEAD_FIELDS: tuple[str, ...] = (
+    "Id",
+    "OwnerId",
+    "Status",
+    "IsConverted",
+    "CreatedDate",
+    "SystemModstamp",
+    "LastActivityDate",
+    "FirstName",
+    "LastName",
+    "Email",
+    "Company",
+    "Website",
+    "Country",
+    "State",
+    "City",
+    "PostalCode",
+    "Industry",
+    "LeadSource",
+    "Rating",
+    "Title",
+    "NumberOfEmployees",
+    "AnnualRevenue",
+)
+
+
+def chunked_in(values: Iterable[str]) -> Iterator[list[str]]:
+    """Split distinct, non-empty values into IN lists small enough for a GET URI."""
+    chunk: list[str] = []
+    size = 0
+    for value in dict.fromkeys(v[:MAX_VALUE_CHARS] for v in values if v):
+        cost = len(quote(quote_soql_value(value))) + 3
+        if chunk and (len(chunk) >= MAX_IN_ITEMS or size + cost > MAX_IN_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(value)
+        size += cost
+    if chunk:
+        yield chunk
+
+
+def _select(fields: Sequence[str]) -> str:
+    for field in fields:  # field names are ours (code/config), never user data
+        if not field.replace("_", "").replace(".", "").isalnum():
+            raise ValueError(f"not a field name: {field!r}")
+    return ", ".join(dict.fromkeys(fields))
+
+
+def intake_query(
+    owner_ids: Sequence[str], since: datetime | None, fields: Sequence[str] = LEAD_FIELDS
+) -> str:
+    """New leads waiting in the intake owners, oldest change first (pages via queryMore)."""
+    where = format_soql("OwnerId IN {} AND IsConverted = false", list(owner_ids))
+    if since is not None:
+        where += format_soql(" AND SystemModstamp >= {}", since)
+    return f"SELECT {_select(fields)} FROM Lead WHERE {where} ORDER BY SystemModstamp, Id"
+
+
+def leads_by_id_queries(lead_ids: Iterable[str], fields: Sequence[str]) -> list[str]:
+    """Leads by Id (held leads, reconcile, SLA sweep), one query per IN chunk."""
+    return [
+        format_soql(f"SELECT {_select(fields)} FROM Lead WHERE Id IN {{}}", chunk)
+        for chunk in chunked_in(lead_ids)
+    ]
+
+
+def owners_query(lead_ids: Sequence[str]) -> str:
+    """The pre-write re-read: current OwnerId and IsConverted of a batch (<= 200 ids)."""
+    if len(lead_ids) > MAX_IN_ITEMS:
+        raise ValueError(f"at most {MAX_IN_ITEMS} ids per owners query")
+    return format_soql("SELECT Id, OwnerId, IsConverted FROM Lead WHERE Id IN {}", list(lead_ids))
+
+
+def queue_ids_query(developer_names: Sequence[str]) -> str:
+    return format_soql(
+        "SELECT Id, DeveloperName FROM Group WHERE Type = 'Queue' AND DeveloperName IN {}",
+        list(developer_names),
+    )
+
+
+def users_by_email_queries(emails: Iterable[str]) -> list[str]:
+    return [
+        format_soql(
+            "SELECT Id, Email, Username, Name, IsActive FROM User "
+            "WHERE Email IN {} OR Username IN {}",
+            chunk,
+            chunk,
+        )
+        for chunk in chunked_in(e.lower() for e in emails)
+    ]
+
+
+def users_active_queries(user_ids: Iterable[str]) -> list[str]:
+    return [
+        format_soql("SELECT Id, IsActive FROM User WHERE Id IN {}", chunk)
+        for chunk in chunked_in(user_ids)
+    ]
+
+
+def open_leads_by_owner_query(owner_ids: Sequence[str], closed_statuses: Sequence[str]) -> str:
+    """One aggregate: open (unconverted, not closed) leads per owner."""
+    where = format_soql("OwnerId IN {} AND IsConverted = false", list(owner_ids))
+    if closed_statuses:
+        where += format_soql(" AND Status NOT IN {}", list(closed_statuses))
+    return f"SELECT OwnerId, COUNT(Id) n FROM Lead WHERE {where} GROUP BY OwnerId"
+
+
+def accounts_queries(domains: Iterable[str], names: Iterable[str]) -> list[str]:
+    """Candidate accounts for a batch: exact name or website containing a domain.
+
+    Both kinds of clause are OR-ed into as few queries as the URI budget allows.
+    """
+    clauses = [format_soql("Name = {}", n[:MAX_VALUE_CHARS]) for n in dict.fromkeys(names) if n]
+    clauses += [
+        format_soql("Website LIKE '%{:like}%'", d[:MAX_VALUE_CHARS])
+        for d in dict.fromkeys(domains)
+        if d
+    ]
+    out: list[str] = []
+    head = "SELECT Id, Name, Website, OwnerId FROM Account WHERE "
+    chunk: list[str] = []
+    size = 0
+    for clause in clauses:
+        cost = len(quote(clause)) + 8
+        if chunk and (len(chunk) >= 2 * MAX_IN_ITEMS or size + cost > MAX_IN_BYTES):
+            out.append(head + " OR ".join(chunk))
+            chunk, size = [], 0
+        chunk.append(clause)
+        size += cost
+    if chunk:
+        out.append(head + " OR ".join(chunk))
+    return out
+
+
+def contacts_queries(emails: Iterable[str]) -> list[str]:
+    return [
+        format_soql("SELECT Id, Email, AccountId, OwnerId FROM Contact WHERE Email IN {}", chunk)
+        for chunk in chunked_in(e.lower() for e in emails)
+    ]
+
+
+def tasks_for_leads_queries(lead_ids: Iterable[str]) -> list[str]:
+    """Activity on leads (SLA "touched" check): Tasks whose WhoId is one of the leads."""
+    return [
+        format_soql("SELECT WhoId, CreatedDate FROM Task WHERE WhoId IN {}", chunk)
+        for chunk in chunked_in(lead_ids)
+    ]

@@ -1,0 +1,154 @@
+"""Reads and writes of the distribution journal (:class:`Decision` rows) for the worker."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, select
+
+from worker.store.models.journal import Decision, DecisionStatus
+from worker.store.models.types import utc_now
+
+CHUNK = 500
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def pending(session: Session, limit: int = 10_000) -> list[Decision]:
+    query = select(Decision).where(Decision.status == DecisionStatus.PENDING)
+    return list(session.exec(query.order_by(col(Decision.id)).limit(limit)).all())
+
+
+def pending_lead_ids(session: Session) -> set[str]:
+    query = select(Decision.lead_id).where(Decision.status == DecisionStatus.PENDING)
+    return set(session.exec(query).all())
+
+
+def held(session: Session, lead_ids: Sequence[str] | None = None) -> dict[str, Decision]:
+    """The held row of each lead still waiting (one per lead; updated in place each retry)."""
+    query = select(Decision).where(Decision.status == DecisionStatus.HELD)
+    if lead_ids is None:
+        return {d.lead_id: d for d in session.exec(query).all()}
+    out: dict[str, Decision] = {}
+    for chunk in _chunks(list(lead_ids)):
+        for row in session.exec(query.where(col(Decision.lead_id).in_(chunk))).all():
+            out[row.lead_id] = row
+    return out
+
+
+def drop_held(session: Session, lead_ids: Sequence[str]) -> None:
+    """Forget held rows of leads that were decided again (their new row replaces them)."""
+    for chunk in _chunks(list(lead_ids)):
+        session.execute(
+            delete(Decision).where(
+                Decision.status == DecisionStatus.HELD,  # type: ignore[arg-type]
+                col(Decision.lead_id).in_(chunk),
+            )
+        )
+
+
+def by_ids(session: Session, ids: Sequence[int]) -> list[Decision]:
+    if not ids:
+        return []
+    return list(session.exec(select(Decision).where(col(Decision.id).in_(ids))).all())
+
+
+def mark(
+    session: Session,
+    ids: Sequence[int],
+    status: str,
+    *,
+    error: str | None = None,
+    applied_at: datetime | None = None,
+    sla_state: str | None = None,
+    attempts: int | None = None,
+) -> None:
+    """Move decisions ``ids`` (still pending) to ``status``."""
+    if not ids:
+        return
+    values: dict[str, object] = {"status": status}
+    if error is not None:
+        values["error"] = error[:2000]
+    if applied_at is not None:
+        values["applied_at"] = applied_at
+    if sla_state is not None:
+        values["sla_state"] = sla_state
+    if attempts is not None:
+        values["attempts"] = attempts
+    for start in range(0, len(ids), CHUNK):
+        session.execute(
+            update(Decision)
+            .where(
+                col(Decision.id).in_(ids[start : start + CHUNK]),
+                Decision.status == DecisionStatus.PENDING,  # type: ignore[arg-type]
+            )
+            .values(**values)
+        )
+
+
+def set_sla_state(
+    session: Session, ids: Sequence[int], state: str, first_touch_at: datetime | None = None
+) -> None:
+    if not ids:
+        return
+    values: dict[str, object] = {"sla_state": state}
+    if first_touch_at is not None:
+        values["first_touch_at"] = first_touch_at
+    session.execute(update(Decision).where(col(Decision.id).in_(ids)).values(**values))
+
+
+def sla_open(session: Session, limit: int = 5_000) -> list[Decision]:
+    """Applied decisions whose lead has not been touched yet (oldest due first)."""
+    query = (
+        select(Decision)
+        .where(Decision.sla_state == "open", Decision.status == DecisionStatus.APPLIED)
+        .order_by(col(Decision.sla_due_at))
+        .limit(limit)
+    )
+    return list(session.exec(query).all())
+
+
+def past_owners(session: Session, lead_ids: Sequence[str]) -> dict[str, set[str]]:
+    """Rep keys each lead was ever given (applied or pending), for "never back to them"."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for chunk in _chunks(list(lead_ids)):
+        query = select(Decision.lead_id, Decision.rep_key).where(
+            col(Decision.lead_id).in_(chunk),
+            col(Decision.status).in_([DecisionStatus.APPLIED, DecisionStatus.PENDING]),
+        )
+        for lead_id, rep_key in session.exec(query).all():
+            if rep_key:
+                out[lead_id].add(rep_key)
+    return dict(out)
+
+
+def latest_for_leads(session: Session, lead_ids: Sequence[str]) -> dict[str, Decision]:
+    out: dict[str, Decision] = {}
+    for chunk in _chunks(list(lead_ids)):
+        query = select(Decision).where(col(Decision.lead_id).in_(chunk)).order_by(col(Decision.id))
+        for row in session.exec(query).all():
+            out[row.lead_id] = row
+    return out
+
+
+def scrub_before(session: Session, cutoff: datetime) -> int:
+    """Blank the lead snapshot (PII) of decisions decided before ``cutoff`` (retention).
+
+    The decision itself (owner, rule, reason, trace) stays for the fairness history.
+    """
+    result = session.execute(
+        update(Decision)
+        .where(col(Decision.decided_at) < cutoff, col(Decision.lead_name).is_not(None))
+        .values(lead_name=None, lead_email=None, lead_company=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def now() -> datetime:
+    return utc_now()

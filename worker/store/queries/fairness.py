@@ -1,0 +1,372 @@
+"""Fairness audit of one pool over a period, from the journal.
+
+Metrics come from the routing core (:mod:`worker.routing.fairness`). Targets are adjusted for the time each rep was eligible: every routed decision carries
+the weights of the reps eligible at that moment (``eligible_weights`` in its trace), and
+rep *i*'s target is the sum over the pool's decisions of ``w_i / sum(w_eligible)``. A rep
+on holiday for half the week is therefore not "owed" leads for the days away.
+
+Only the columns needed are read; the traces of a pool's week are parsed in Python
+(bounded by ``limit``); quality mix, SLA breaches and first-touch times are aggregated
+in SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.engine import Engine
+
+from worker.routing import fairness as core_fairness
+from worker.store.models.journal import Decision, DecisionKind, DecisionStatus
+from worker.store.queries._sql import as_utc, seconds_between
+
+D: Any = Decision
+
+
+@dataclass(frozen=True)
+class PoolDecision:
+    decided_at: datetime
+    rep: str  # rep key (lower-cased e-mail) when the trace names it, else the owner
+    eligible: Mapping[str, float]  # rep key -> weight at decision time
+    caps_hit: tuple[str, ...] = ()  # reps skipped for a cap in this decision
+
+
+@dataclass(frozen=True)
+class RepLine:
+    rep: str
+    name: str
+    actual: int
+    target: float
+    deviation: float  # actual - target, in leads
+    share_actual: float
+    share_target: float
+    caps_hit: int = 0
+
+
+@dataclass(frozen=True)
+class FairnessReport:
+    pool: str
+    start: datetime
+    end: datetime
+    decisions: int  # decisions counted (those with eligibility data)
+    without_eligibility: int  # routed decisions whose trace lacked eligible weights
+    truncated: bool
+    reps: tuple[RepLine, ...]
+    jain: float | None  # Jain's index over actual/target ratios (1 = perfectly fair)
+    chi2: float | None
+    p_value: float | None
+    verdict: str
+    cumulative: tuple[tuple[datetime, str, float], ...] = field(default=())  # (at, rep, dev)
+
+
+def _steps(trace: object) -> Iterable[Mapping[str, Any]]:
+    if isinstance(trace, Mapping):
+        yield trace
+        steps = trace.get("steps")
+        if isinstance(steps, list):
+            yield from (s for s in steps if isinstance(s, Mapping))
+    elif isinstance(trace, list):
+        yield from (s for s in trace if isinstance(s, Mapping))
+
+
+def parse_trace(text: str | None) -> list[Mapping[str, Any]]:
+    try:
+        return list(_steps(json.loads(text or "[]")))
+    except (ValueError, TypeError):
+        return []
+
+
+def _data(step: Mapping[str, Any]) -> Mapping[str, Any]:
+    data = step.get("data")
+    return data if isinstance(data, Mapping) else step
+
+
+def eligible_weights(steps: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    for step in steps:
+        weights = _data(step).get("eligible_weights")
+        if isinstance(weights, Mapping) and weights:
+            return {str(k).lower(): float(v) for k, v in weights.items() if float(v) > 0}
+    return {}
+
+
+def chosen_rep(steps: Sequence[Mapping[str, Any]]) -> str | None:
+    for step in reversed(steps):
+        if step.get("kind") in {"pick", "decision"}:
+            data = _data(step)
+            for key in ("rep_key", "rep", "chosen"):
+                if isinstance(data.get(key), str):
+                    return str(data[key]).lower()
+    return None
+
+
+def caps_hit(steps: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """Reps a candidate step reports as skipped for a cap (per hour/day, max open)."""
+    hit = []
+    for step in steps:
+        if step.get("kind") != "candidate":
+            continue
+        data = _data(step)
+        why = str(data.get("skip") or data.get("reason") or data.get("status") or "")
+        rep = data.get("rep_key") or data.get("rep")
+        if rep and "cap" in why.lower():
+            hit.append(str(rep).lower())
+    return tuple(hit)
+
+
+_DECODER = json.JSONDecoder()
+_CAP_SKIP = re.compile(r'"rep": "([^"]+)", "skip": "[^"]*cap \d')
+
+
+def _fast_facts(text: str) -> tuple[dict[str, float], tuple[str, ...], str | None]:
+    """Eligible weights, capped reps and chosen rep of one trace without parsing it all:
+    an audit reads hundreds of thousands of traces, and these are all it needs."""
+    at = text.find('"eligible_weights"')
+    if at < 0:
+        steps = parse_trace(text)  # another layout: take the slow, general path
+        return eligible_weights(steps), caps_hit(steps), chosen_rep(steps)
+    try:
+        raw, _ = _DECODER.raw_decode(text, text.index("{", at))
+        weights = {str(k).lower(): float(v) for k, v in raw.items() if float(v) > 0}
+    except (ValueError, AttributeError):
+        return {}, (), None
+    capped = tuple(m.lower() for m in _CAP_SKIP.findall(text)) if "cap " in text else ()
+    return weights, capped, None
+
+
+def load_pool_decisions(
+    engine: Engine, pool: str, start: datetime, end: datetime, *, limit: int = 200_000
+) -> tuple[list[PoolDecision], int, bool, dict[str, str]]:
+    """Routed decisions of ``pool`` in ``[start, end)``, oldest first.
+
+    Returns (decisions with eligibility, count without, truncated?, rep -> display name).
+    """
+    stmt = (
+        select(D.decided_at, D.rep_key, D.owner_id, D.owner_name, D.trace)
+        .where(
+            D.pool == pool,
+            D.decided_at >= start,
+            D.decided_at < end,
+            D.kind == DecisionKind.ROUTE,
+            D.status == DecisionStatus.APPLIED,
+        )
+        .order_by(D.decided_at, D.id)
+        .limit(limit + 1)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    truncated = len(rows) > limit
+    out: list[PoolDecision] = []
+    names: dict[str, str] = {}
+    missing = 0
+    for at, rep_key, owner_id, owner_name, trace in rows[:limit]:
+        weights, capped, chosen = _fast_facts(trace or "")
+        rep = rep_key or chosen or str(owner_name or owner_id or "?")
+        names.setdefault(rep, str(owner_name or rep))
+        if not weights:
+            missing += 1
+            continue
+        out.append(PoolDecision(as_utc(at) or start, rep, weights, capped))
+    return out, missing, truncated, names
+
+
+def jain_index(actual: Mapping[str, int], target: Mapping[str, float]) -> float | None:
+    """Jain's index over actual/target ratios (the core's, with targets as the weights)."""
+    if not any(t > 0 for t in target.values()):
+        return None
+    return core_fairness.jain_index(actual, target)
+
+
+def chi_square(
+    actual: Mapping[str, int], target: Mapping[str, float]
+) -> tuple[float | None, float | None]:
+    """Goodness of fit of actual counts to targets; None when there is too little data."""
+    if sum(1 for t in target.values() if t > 0) < 2 or sum(actual.values()) < 5:
+        return None, None
+    stat, p = core_fairness.chi_square(actual, target)
+    return float(stat), float(p)
+
+
+def verdict(p_value: float | None, decisions: int) -> str:
+    if p_value is None:
+        return f"Not enough data to judge ({decisions} routed leads with eligibility data)."
+    if p_value >= 0.05:
+        return (
+            f"Fair: the split is consistent with the weights (p = {p_value:.2f}; "
+            "differences this size happen by chance)."
+        )
+    if p_value >= 0.01:
+        return f"Borderline: the split drifts from the weights (p = {p_value:.3f}); watch it."
+    return (
+        f"Not fair: the split differs from the weights more than chance explains "
+        f"(p = {p_value:.4f}); look at the reps with the largest deviation."
+    )
+
+
+def audit(
+    decisions: Sequence[PoolDecision], *, names: Mapping[str, str], max_points: int = 400
+) -> tuple[tuple[RepLine, ...], tuple[tuple[datetime, str, float], ...]]:
+    """Per-rep actual vs eligibility-adjusted target, and the cumulative deviation curve."""
+    actual: Counter[str] = Counter()
+    target: dict[str, float] = {}
+    caps: Counter[str] = Counter()
+    curve: list[tuple[datetime, str, float]] = []
+    step = max(1, math.ceil(len(decisions) / max_points))
+    for i, d in enumerate(decisions):
+        for rep, share in core_fairness.eligibility_targets([d.eligible]).items():
+            target[rep] = target.get(rep, 0.0) + share
+        actual[d.rep] += 1
+        caps.update(d.caps_hit)
+        if i % step == 0 or i == len(decisions) - 1:
+            reps = set(target) | set(actual)
+            curve.extend((d.decided_at, r, actual[r] - target.get(r, 0.0)) for r in sorted(reps))
+    n = len(decisions) or 1
+    lines = tuple(
+        RepLine(
+            rep=r,
+            name=names.get(r, r),
+            actual=actual[r],
+            target=round(target.get(r, 0.0), 2),
+            deviation=round(actual[r] - target.get(r, 0.0), 2),
+            share_actual=actual[r] / n,
+            share_target=target.get(r, 0.0) / n,
+            caps_hit=caps[r],
+        )
+        for r in sorted(set(target) | set(actual), key=lambda r: names.get(r, r))
+    )
+    return lines, tuple(curve)
+
+
+def fairness_report(
+    engine: Engine, pool: str, start: datetime, end: datetime, *, limit: int = 200_000
+) -> FairnessReport:
+    decisions, missing, truncated, names = load_pool_decisions(
+        engine, pool, start, end, limit=limit
+    )
+    reps, curve = audit(decisions, names=names)
+    counts = {r.rep: r.actual for r in reps}
+    goal = {r.rep: r.target for r in reps}
+    chi2, p = chi_square(counts, goal)
+    return FairnessReport(
+        pool=pool,
+        start=start,
+        end=end,
+        decisions=len(decisions),
+        without_eligibility=missing,
+        truncated=truncated,
+        reps=reps,
+        jain=jain_index(counts, goal),
+        chi2=chi2,
+        p_value=p,
+        verdict=verdict(p, len(decisions)),
+        cumulative=curve,
+    )
+
+
+_SIZE = case(
+    (D.lead_employees.is_(None), "unknown"),
+    (D.lead_employees < 50, "1-49"),
+    (D.lead_employees < 250, "50-249"),
+    (D.lead_employees < 1000, "250-999"),
+    else_="1000+",
+)
+
+
+def lead_mix(engine: Engine, pool: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Lead quality per owner: counts by rating, company size band and source."""
+    base = (
+        D.pool == pool,
+        D.decided_at >= start,
+        D.decided_at < end,
+        D.kind == DecisionKind.ROUTE,
+        D.status == DecisionStatus.APPLIED,
+    )
+    out: list[dict[str, Any]] = []
+    dims = {
+        "rating": func.coalesce(D.lead_rating, "unknown"),
+        "size": _SIZE,
+        "source": func.coalesce(D.lead_source, "unknown"),
+    }
+    with engine.connect() as conn:
+        for dim, expr in dims.items():
+            stmt = (
+                select(D.owner_id, func.max(D.owner_name), expr.label("bucket"), func.count())
+                .where(*base)
+                .group_by(D.owner_id, expr)
+            )
+            for owner_id, name, bucket, n in conn.execute(stmt).all():
+                out.append(
+                    {
+                        "owner_id": owner_id,
+                        "owner": name or owner_id,
+                        "dimension": dim,
+                        "bucket": str(bucket),
+                        "leads": int(n),
+                    }
+                )
+    return out
+
+
+def rep_service(engine: Engine, pool: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Per owner: SLA breaches (leads taken away for no touch), median/avg first touch."""
+    period = (D.pool == pool, D.decided_at >= start, D.decided_at < end)
+    touch = seconds_between(D.first_touch_at, D.applied_at)
+    with engine.connect() as conn:
+        breaches: dict[Any, Any] = dict(
+            conn.execute(
+                select(D.previous_owner_id, func.count())
+                .where(*period, D.kind == DecisionKind.SLA_REASSIGN)
+                .group_by(D.previous_owner_id)
+            ).all()
+        )
+        rows = conn.execute(
+            select(
+                D.owner_id,
+                func.max(D.owner_name),
+                func.count(),
+                func.count(D.first_touch_at),
+                func.avg(touch),
+            )
+            .where(*period, D.kind == DecisionKind.ROUTE, D.status == DecisionStatus.APPLIED)
+            .group_by(D.owner_id)
+        ).all()
+        medians = _median_touch(conn, period, touch)
+    return [
+        {
+            "owner_id": oid,
+            "owner": name or oid,
+            "leads": int(n),
+            "touched": int(touched),
+            "sla_breaches": int(breaches.get(oid, 0)),
+            "median_first_touch_min": (medians[oid] / 60) if medians.get(oid) is not None else None,
+            "avg_first_touch_min": (float(avg) / 60) if avg is not None else None,
+        }
+        for oid, name, n, touched, avg in rows
+    ]
+
+
+def _median_touch(
+    conn: Any, period: tuple[Any, ...], touch: Any, per_rep_cap: int = 20_000
+) -> dict[str, float]:
+    """Median first-touch seconds per owner: values come sorted from SQL, capped per rep."""
+    stmt = (
+        select(D.owner_id, touch)
+        .where(
+            *period,
+            D.kind == DecisionKind.ROUTE,
+            D.status == DecisionStatus.APPLIED,
+            touch.is_not(None),
+        )
+        .order_by(D.owner_id, touch)
+    )
+    values: dict[str, list[float]] = defaultdict(list)
+    for oid, secs in conn.execute(stmt.limit(per_rep_cap * 50)):
+        values[str(oid)].append(float(secs))
+    return {oid: v[len(v) // 2] for oid, v in values.items() if v}

@@ -1,0 +1,188 @@
+"""Headline figures for the Overview page: counts, timings, SLA, API use, worker health.
+
+Daily counts per kind/status come from one GROUP BY over a covering index
+(decided_at, kind, status); timings from one fetch of two computed columns over the
+sparkline window; so the page costs a handful of queries however large the journal is.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, Engine
+
+from worker.store.models.core import ApiUsage, WorkerHeartbeat
+from worker.store.models.journal import Decision, DecisionKind, DecisionStatus
+from worker.store.queries._sql import as_utc, seconds_between, utc_day
+
+D: Any = Decision
+A: Any = ApiUsage
+H: Any = WorkerHeartbeat
+
+
+@dataclass(frozen=True)
+class Timing:
+    median_s: float | None
+    p95_s: float | None
+    samples: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    now: datetime
+    routed_today: int
+    routed_7d: int  # the last 7 UTC calendar days, today included
+    held_24h: int  # distinct leads with a held decision in the last 24 h
+    held_reasons: tuple[tuple[str, int], ...]
+    sla_reassigned_7d: int
+    escalated_7d: int
+    failed_24h: int
+    time_to_assign: Timing
+    time_to_first_touch: Timing
+    api_used: int | None
+    api_max: int | None
+    workers: tuple[dict[str, Any], ...]
+    days: tuple[str, ...]  # sparkline x axis, oldest first
+    series: dict[str, tuple[float, ...]] = field(default_factory=dict)
+
+
+def timing(values: list[float]) -> Timing:
+    if not values:
+        return Timing(None, None, 0)
+    ordered = sorted(values)
+    return Timing(statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))], len(ordered))
+
+
+def _daily_counts(conn: Connection, since: datetime) -> dict[tuple[str, str, str], int]:
+    day = utc_day(D.decided_at)
+    stmt = (
+        select(day, D.kind, D.status, func.count())
+        .where(D.decided_at >= since)
+        .group_by(day, D.kind, D.status)
+    )
+    return {(str(d), str(k), str(s)): int(n) for d, k, s, n in conn.execute(stmt).all()}
+
+
+def _durations(
+    conn: Connection, since: datetime, limit: int
+) -> list[tuple[str, float | None, float | None]]:
+    """(day, seconds to assign, seconds to first touch) of routed leads since ``since``."""
+    stmt = (
+        select(
+            utc_day(D.decided_at),
+            seconds_between(D.applied_at, D.lead_created_at),
+            seconds_between(D.first_touch_at, D.applied_at),
+        )
+        .where(
+            D.decided_at >= since,
+            D.kind == DecisionKind.ROUTE,
+            D.status == DecisionStatus.APPLIED,
+        )
+        .order_by(D.decided_at.desc())
+        .limit(limit)
+    )
+    return [(str(d), a, t) for d, a, t in conn.execute(stmt).all()]
+
+
+def _workers(conn: Connection, now: datetime) -> tuple[dict[str, Any], ...]:
+    stmt = select(WorkerHeartbeat).order_by(H.last_seen_at.desc()).limit(20)
+    out = []
+    for row in conn.execute(stmt).mappings():
+        item = {k: (as_utc(v) if isinstance(v, datetime) else v) for k, v in dict(row).items()}
+        seen = item.get("last_seen_at")
+        item["seconds_since_seen"] = (now - seen).total_seconds() if seen else None
+        out.append(item)
+    return tuple(out)
+
+
+def _held(conn: Connection, since: datetime) -> tuple[int, tuple[tuple[str, int], ...]]:
+    leads = func.count(func.distinct(D.lead_id))
+    where = (D.status == DecisionStatus.HELD, D.decided_at >= since)
+    total = int(conn.execute(select(leads).where(*where)).scalar_one())
+    stmt = select(D.reason, leads).where(*where).group_by(D.reason).order_by(leads.desc()).limit(8)
+    return total, tuple((str(r or "(no reason)"), int(c)) for r, c in conn.execute(stmt).all())
+
+
+def overview(
+    engine: Engine, now: datetime, *, spark_days: int = 14, max_samples: int = 300_000
+) -> Overview:
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    since = today - timedelta(days=spark_days - 1)
+    days = tuple((since + timedelta(days=i)).strftime("%Y-%m-%d") for i in range(spark_days))
+    week = set(days[-7:])
+    with engine.connect() as conn:
+        counts = _daily_counts(conn, since)
+        durations = _durations(conn, since, max_samples)
+        held_total, held_reasons = _held(conn, now - timedelta(hours=24))
+        failed_24h = conn.execute(
+            select(func.count()).where(
+                D.decided_at >= now - timedelta(hours=24), D.status == DecisionStatus.FAILED
+            )
+        ).scalar_one()
+        api = conn.execute(select(A.used, A.max).order_by(A.at.desc()).limit(1)).first()
+        workers = _workers(conn, now)
+
+    def per_day(kind: str | None, status: str | None) -> tuple[float, ...]:
+        return tuple(
+            float(
+                sum(
+                    n
+                    for (d, k, s), n in counts.items()
+                    if d == day and kind in (None, k) and status in (None, s)
+                )
+            )
+            for day in days
+        )
+
+    routed = per_day(DecisionKind.ROUTE, DecisionStatus.APPLIED)
+    sla = per_day(DecisionKind.SLA_REASSIGN, None)
+    assign_by_day: dict[str, list[float]] = defaultdict(list)
+    touch_by_day: dict[str, list[float]] = defaultdict(list)
+    for day, assign_s, touch_s in durations:
+        if assign_s is not None:
+            assign_by_day[day].append(float(assign_s))
+        if touch_s is not None:
+            touch_by_day[day].append(float(touch_s))
+    return Overview(
+        now=now,
+        routed_today=int(routed[-1]),
+        routed_7d=int(sum(routed[-7:])),
+        held_24h=held_total,
+        held_reasons=held_reasons,
+        sla_reassigned_7d=int(sum(sla[-7:])),
+        escalated_7d=int(sum(per_day(DecisionKind.ESCALATE, None)[-7:])),
+        failed_24h=int(failed_24h),
+        time_to_assign=timing([v for d in week for v in assign_by_day.get(d, [])]),
+        time_to_first_touch=timing([v for d in week for v in touch_by_day.get(d, [])]),
+        api_used=int(api[0]) if api else None,
+        api_max=int(api[1]) if api else None,
+        workers=workers,
+        days=days,
+        series={
+            "routed": routed,
+            "held": per_day(None, DecisionStatus.HELD),
+            "sla": sla,
+            "failed": per_day(None, DecisionStatus.FAILED),
+            "assign_median_s": tuple(_median(assign_by_day.get(d, [])) for d in days),
+            "touch_median_s": tuple(_median(touch_by_day.get(d, [])) for d in days),
+        },
+    )
+
+
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values)) if values else 0.0
+
+
+def api_usage_series(
+    engine: Engine, since: datetime, *, limit: int = 500
+) -> list[tuple[datetime, int, int]]:
+    """Recent API allocation samples (at, used, max), oldest first."""
+    stmt = select(A.at, A.used, A.max).where(A.at >= since).order_by(A.at.desc()).limit(limit)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return [(as_utc(at) or since, int(u), int(m)) for at, u, m in reversed(rows)]

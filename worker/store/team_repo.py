@@ -1,0 +1,249 @@
+"""Team settings writes (per-rep overrides), their change history, and the dashboard's
+sign-in throttle.
+
+Every write takes the signed-in :class:`Actor` and refuses anyone who is not an admin:
+the dashboard hides buttons from viewers, but this check is the one that counts (a
+crafted session cannot get past it). Overrides are validated before they are stored;
+an override row carries a ``version`` so two admins cannot silently overwrite each other.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from worker.store.db import session_scope
+from worker.store.models.team import RepOverride, SettingsChange, SignInAttempt
+from worker.store.queries._sql import as_utc
+
+Role = Literal["admin", "viewer"]
+ROLES: tuple[str, ...] = ("admin", "viewer")
+Validator = Callable[[str, Mapping[str, Any]], list[str]]
+OVERRIDE_FIELDS: tuple[str, ...] = (
+    "name",
+    "holidays",
+    "weight",
+    "caps",
+    "tags",
+    "working_hours",
+    "timezone",
+    "out_of_office",
+    "enabled",
+    "disabled_reason",
+)
+S: Any = SettingsChange
+T: Any = SignInAttempt
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in dashboard user on whose behalf a write happens."""
+
+    username: str
+    role: str
+
+
+class PermissionDenied(PermissionError):
+    """The actor may not change settings (viewers are read-only)."""
+
+
+class InvalidSettings(ValueError):
+    """The override breaks the config rules; ``problems`` lists each one."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class StaleEdit(RuntimeError):
+    """Someone saved this rep since the form was loaded."""
+
+
+@dataclass(frozen=True)
+class OverrideState:
+    rep_key: str
+    data: dict[str, Any]
+    version: int
+    updated_by: str
+    updated_at: datetime | None
+
+
+def require_admin(actor: Actor | None) -> Actor:
+    if actor is None or actor.role != "admin" or not actor.username:
+        who = actor.username if actor else "anonymous"
+        raise PermissionDenied(f"{who} may not change settings: admin role required")
+    return actor
+
+
+def basic_problems(data: Mapping[str, Any]) -> list[str]:
+    """Shape checks used when no config validator is given (tests, tools); the dashboard
+    passes ``validate_rep_override`` so the rules are exactly those of ``config check``."""
+    problems = [f"{k}: not a rep setting" for k in data if k not in OVERRIDE_FIELDS]
+    weight = data.get("weight")
+    if weight is not None and (
+        not isinstance(weight, int | float) or isinstance(weight, bool) or weight <= 0
+    ):
+        problems.append("weight: must be a number > 0 (switch the rep off instead of 0)")
+    for name, cap in (data.get("caps") or {}).items():
+        if name not in {"per_hour", "per_day", "max_open"}:
+            problems.append(f"caps.{name}: unknown cap (per_hour, per_day, max_open)")
+        elif cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 0):
+            problems.append(f"caps.{name}: must be a whole number >= 0 or empty")
+    tz = data.get("timezone")
+    if tz is not None:
+        try:
+            ZoneInfo(str(tz))
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"timezone: {tz!r} is not an IANA time zone (e.g. Europe/Berlin)")
+    for i, item in enumerate(data.get("out_of_office") or []):
+        try:
+            start, end = date.fromisoformat(item["from"]), date.fromisoformat(item["to"])
+        except (KeyError, TypeError, ValueError):
+            problems.append(f"out_of_office[{i}]: needs from and to dates (YYYY-MM-DD)")
+            continue
+        if end < start:
+            problems.append(f"out_of_office[{i}]: ends ({end}) before it starts ({start})")
+    if data.get("enabled") is False and not str(data.get("disabled_reason") or "").strip():
+        problems.append("disabled_reason: say why the rep is switched off")
+    return problems
+
+
+def load_overrides(engine: Engine) -> dict[str, OverrideState]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(RepOverride.__table__)).mappings().all()  # type: ignore[attr-defined]
+    return {
+        r["rep_key"]: OverrideState(
+            r["rep_key"],
+            json.loads(r["data"]),
+            r["version"],
+            r["updated_by"],
+            as_utc(r["updated_at"]),
+        )
+        for r in rows
+    }
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+
+
+def save_rep_override(
+    engine: Engine,
+    *,
+    actor: Actor | None,
+    rep_key: str,
+    changes: Mapping[str, Any],
+    validate: Validator | None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> list[tuple[str, str | None, str | None]]:
+    """Apply ``changes`` (field -> value; None removes the override so the file value
+    applies again) to ``rep_key``'s override after checking role, rules and version.
+
+    Returns the changed fields as (field, old JSON, new JSON); nothing is written when
+    nothing changed. Raises PermissionDenied, InvalidSettings or StaleEdit.
+    """
+    require_admin(actor)
+    assert actor is not None
+    rep_key = rep_key.strip().lower()
+    now = now or datetime.now(UTC)
+    with session_scope(engine) as session:
+        row = session.get(RepOverride, rep_key)
+        if row is not None and expected_version is not None and row.version != expected_version:
+            raise StaleEdit(
+                f"{rep_key} was changed by {row.updated_by} meanwhile: reload and retry"
+            )
+        old: dict[str, Any] = json.loads(row.data) if row else {}
+        new = {k: v for k, v in {**old, **changes}.items() if v is not None}
+        problems = validate(rep_key, new) if validate else basic_problems(new)
+        if problems:
+            raise InvalidSettings(problems)
+        changed = [
+            (f, _dumps(old.get(f)), _dumps(new.get(f)))
+            for f in sorted(set(old) | set(new))
+            if _dumps(old.get(f)) != _dumps(new.get(f))
+        ]
+        if not changed:
+            return []
+        if row is None:
+            row = RepOverride(rep_key=rep_key, data="{}", version=0, updated_by=actor.username)
+        row.data, row.version = json.dumps(new, sort_keys=True), row.version + 1
+        row.updated_by, row.updated_at = actor.username, now
+        session.add(row)
+        for f, before, after in changed:
+            session.add(
+                SettingsChange(
+                    at=now,
+                    actor=actor.username,
+                    entity=f"rep:{rep_key}",
+                    field=f,
+                    old_value=before,
+                    new_value=after,
+                )
+            )
+    return changed
+
+
+def change_history(
+    engine: Engine, *, entity: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Newest first: who changed which field of what, when, old -> new."""
+    stmt = select(S.at, S.actor, S.entity, S.field, S.old_value, S.new_value).order_by(
+        S.at.desc(), S.id.desc()
+    )
+    if entity:
+        stmt = stmt.where(S.entity == entity)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt.limit(limit)).mappings().all()
+    return [{**dict(r), "at": as_utc(r["at"])} for r in rows]
+
+
+# --- sign-in throttle --------------------------------------------------------------------
+
+
+def record_sign_in(
+    engine: Engine, *, username: str, client: str, ok: bool, now: datetime | None = None
+) -> None:
+    with session_scope(engine) as session:
+        session.add(
+            SignInAttempt(
+                at=now or datetime.now(UTC), username=username[:120], client=client[:120], ok=ok
+            )
+        )
+
+
+def sign_in_wait(
+    engine: Engine,
+    *,
+    username: str,
+    client: str,
+    now: datetime | None = None,
+    max_failures: int = 5,
+    window: timedelta = timedelta(minutes=15),
+) -> float:
+    """Seconds this username + client must wait before trying again (0: may try now).
+
+    Failures since the last success within ``window`` count; from ``max_failures`` on,
+    the wait doubles with each further failure (30 s, 60 s, ... up to the window).
+    """
+    now = now or datetime.now(UTC)
+    since = now - window
+    where = (T.username == username[:120], T.client == client[:120], T.at >= since)
+    with engine.connect() as conn:
+        last_ok = conn.execute(select(func.max(T.at)).where(*where, T.ok.is_(True))).scalar_one()
+        fail_where = (*where, T.ok.is_(False)) + ((T.at > last_ok,) if last_ok is not None else ())
+        failures, last_fail = conn.execute(
+            select(func.count(), func.max(T.at)).where(*fail_where)
+        ).one()
+    if failures < max_failures or last_fail is None:
+        return 0.0
+    delay = min(window.total_seconds(), 30.0 * 2 ** (failures - max_failures))
+    remaining = delay - (now - (as_utc(last_fail) or now)).total_seconds()
+    return float(max(0.0, remaining))
