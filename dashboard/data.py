@@ -13,10 +13,11 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from worker.routing.model import RoutingConfig
 from worker.settings import Settings, load_settings
 from worker.store import team_repo
 from worker.store.db import make_engine
-from worker.store.queries import fairness, journal_log, overview
+from worker.store.queries import fairness, journal_log, overview, quality
 
 TTL = 30  # seconds: the worker writes every few seconds; pages refresh on interaction
 
@@ -78,23 +79,58 @@ def load_lead_history(url: str, lead_id: str) -> list[dict[str, Any]]:
 def export_log_csv(url: str, flt: journal_log.LogFilter, max_rows: int) -> bytes:
     """The filtered log as CSV (not cached: built on request, streamed in batches)."""
     frame = pd.DataFrame(journal_log.iter_log(get_engine(url), flt, max_rows=max_rows))
-    return frame.to_csv(index=False).encode("utf-8")
+    return str(frame.to_csv(index=False)).encode("utf-8")
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def load_fairness(url: str, pool: str, start: datetime, end: datetime) -> fairness.FairnessReport:
-    return fairness.fairness_report(get_engine(url), pool, start, end)
+def load_fairness(
+    url: str, pool: str, start: datetime, end: datetime, weights: dict[str, float] | None = None
+) -> fairness.FairnessReport:
+    return fairness.fairness_report(get_engine(url), pool, start, end, weights=weights)
+
+
+def effective_config() -> RoutingConfig | None:
+    """The routing config file with the dashboard's overrides applied, or None when it
+    cannot be loaded (pages that only read the journal still work)."""
+    try:
+        from worker.config_loader import apply_overrides, load_config
+
+        overrides = {k: o.data for k, o in load_overrides(settings().database_url).items()}
+        return apply_overrides(load_config(settings().routing_config), overrides)
+    except Exception:  # noqa: BLE001 - any config problem: fall back to journal data
+        return None
+
+
+def rep_names() -> dict[str, str]:
+    config = effective_config()
+    return {k: r.name for k, r in config.reps.items()} if config else {}
+
+
+def pool_weights(pool: str) -> dict[str, float] | None:
+    """Configured weights (file + overrides) of ``pool``'s members, or None when the
+    config cannot be loaded; used for journal rows that lack eligible weights."""
+    config = effective_config()
+    if config is None:
+        return None
+    found = config.pools.get(pool)
+    if found is None:
+        return None
+    return {
+        m.rep: float(m.weight if m.weight is not None else config.reps[m.rep].weight)
+        for m in found.members
+        if m.rep in config.reps
+    }
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def load_lead_mix(url: str, pool: str, start: datetime, end: datetime) -> pd.DataFrame:
-    rows = fairness.lead_mix(get_engine(url), pool, start, end)
+    rows = quality.lead_mix(get_engine(url), pool, start, end)
     return pd.DataFrame(rows, columns=["owner_id", "owner", "dimension", "bucket", "leads"])
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def load_rep_service(url: str, pool: str, start: datetime, end: datetime) -> pd.DataFrame:
-    rows = fairness.rep_service(get_engine(url), pool, start, end)
+    rows = quality.rep_service(get_engine(url), pool, start, end)
     cols = [
         "owner_id",
         "owner",

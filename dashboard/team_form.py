@@ -71,7 +71,9 @@ def parse_ooo(text: str) -> tuple[list[dict[str, str]], list[str]]:
             start = date.fromisoformat(first.strip())
             end = date.fromisoformat((last or first).strip())
         except ValueError:
-            problems.append(f"out_of_office line {n}: {line.strip()!r} is not 'YYYY-MM-DD to YYYY-MM-DD'")
+            problems.append(
+                f"out_of_office line {n}: {line.strip()!r} is not 'YYYY-MM-DD to YYYY-MM-DD'"
+            )
             continue
         ranges.append({"from": start.isoformat(), "to": end.isoformat()})
     return ranges, problems

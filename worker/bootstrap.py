@@ -21,6 +21,7 @@ from worker.jobs.deps import Deps
 from worker.jobs.directory import Directory
 from worker.jobs.lease import Lease, lease_for
 from worker.metrics import Metrics
+from worker.notify import load_notify_settings
 from worker.settings import Settings
 from worker.sfdc.connection import SalesforceConnection
 from worker.sfdc.gateway import SimpleSalesforceGateway
@@ -71,7 +72,9 @@ def new_worker_id() -> str:
 
 
 def build_app(settings: Settings, *, gateway: SimpleSalesforceGateway | None = None) -> App:
-    """Wire a worker from ``settings`` (a ``gateway`` may be given by benchmarks/tests)."""
+    """Wire a worker from ``settings`` (a ``gateway`` may be given by benchmarks/tests).
+
+    Raises :class:`worker.notify.NotifyConfigError` for a bad ``notifications:`` section."""
     connection = gateway.connection if gateway is not None else SalesforceConnection(settings)
     gw = gateway or SimpleSalesforceGateway(connection)
     deps = Deps(
@@ -82,6 +85,8 @@ def build_app(settings: Settings, *, gateway: SimpleSalesforceGateway | None = N
         worker_id=new_worker_id(),
         metrics=Metrics(),
         budget=Budget(settings.api_slow_share, settings.api_stop_share),
+        notify=load_notify_settings(settings.routing_config, settings=settings),
+        instance_url=settings.sf_instance_url,
     )
     return App(
         settings=settings,

@@ -2,7 +2,7 @@
 
 Jobs (each ``max_instances=1``, ``coalesce=True``): ``intake`` (every few seconds, the
 interval adapting to traffic), ``sla`` (the SLA sweep), ``purge`` (retention, daily) and
-``heartbeat``. Daily cap counters need no reset job: the routing state buckets them by
+``heartbeat``, and ``notify`` (delivery of queued notifications). Daily cap counters need no reset job: the routing state buckets them by
 each rep's local day and hour, so they reset at the rep's own midnight by themselves.
 
 Only the active worker (see :mod:`worker.jobs.lease`) runs intake/SLA/purge; a standby
@@ -23,11 +23,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from worker.bootstrap import App
 from worker.jobs.budget import Pace
-from worker.jobs.context import AccountCache
 from worker.jobs.intake import CycleReport, run_cycle
 from worker.jobs.purge import run_purge
 from worker.jobs.sla import run_sla_sweep
 from worker.metrics import Health
+from worker.notify import DeliveryReport, deliver_due
 from worker.routing.availability import zone
 from worker.routing.model import BusinessHours
 from worker.store import state_repo
@@ -53,7 +53,6 @@ class Worker:
     active: bool = False
     last_flow: float = float("-inf")
     interval: float = 0.0
-    accounts: AccountCache = field(default_factory=AccountCache)
     scheduler: BlockingScheduler | None = None
 
     # --- lease --------------------------------------------------------------------
@@ -63,6 +62,8 @@ class Worker:
         self.active = self.app.lease.try_acquire() if not was else self.app.lease.still_held()
         if self.active != was:
             log.warning("worker %s is now %s", self.app.deps.worker_id, self.role)
+            self.health.role = self.role
+            self.beat()  # the dashboard sees the takeover at once, not after the first cycle
         self.app.deps.metrics.active.set(1 if self.active else 0)
         self.health.role = self.role
         return self.active
@@ -80,7 +81,7 @@ class Worker:
         report: CycleReport | None = None
         try:
             with self.app.deps.lock:
-                report = run_cycle(self.app.deps, self.accounts)
+                report = run_cycle(self.app.deps)
             self.health.last_cycle = time.monotonic()
             if report.read:
                 self.last_flow = time.monotonic()
@@ -97,6 +98,13 @@ class Worker:
         if self.active:
             with self.app.deps.lock:
                 run_sla_sweep(self.app.deps)
+
+    def notify(self) -> DeliveryReport | None:
+        """Deliver due notifications (active replica only; ``deliver_due`` never raises)."""
+        deps = self.app.deps
+        if not (self.active and deps.notify.enabled):
+            return None
+        return deliver_due(deps.engine, settings=deps.notify)
 
     def purge(self) -> None:
         if self.active:
@@ -147,6 +155,9 @@ def build_scheduler(worker: Worker) -> BlockingScheduler:
                       next_run_time=datetime.now(UTC), **JOB_OPTS)  # fmt: skip
     scheduler.add_job(
         worker.sla, IntervalTrigger(seconds=s.sla_interval_seconds), id="sla", **JOB_OPTS
+    )
+    scheduler.add_job(
+        worker.notify, IntervalTrigger(seconds=s.notify_interval_seconds), id="notify", **JOB_OPTS
     )
     scheduler.add_job(worker.purge, CronTrigger(hour=3, minute=17), id="purge", **JOB_OPTS)
     worker.scheduler = scheduler

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Intake poll interval when the org has been idle."
     )
     sla_interval_seconds: float = Field(30.0, gt=0, description="SLA sweep interval.")
+    notify_interval_seconds: float = Field(
+        5.0, gt=0, description="How often queued notifications are delivered."
+    )
     api_slow_share: float = Field(
         0.8, gt=0, le=1, description="Share of the daily API allocation at which to slow down."
     )

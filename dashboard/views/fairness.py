@@ -31,8 +31,11 @@ if not isinstance(period, tuple | list) or len(period) < 2:
 start = datetime.combine(period[0], time.min, UTC)
 end = datetime.combine(period[1] + timedelta(days=1), time.min, UTC)
 
-report = data.load_fairness(url, pool, start, end)
+report = data.load_fairness(url, pool, start, end, data.pool_weights(pool))
 reps = pd.DataFrame([r.__dict__ for r in report.reps])
+if not reps.empty:  # reps who got nothing are only known by key in the journal
+    names = data.rep_names()
+    reps["name"] = [names.get(k, n) for k, n in zip(reps["rep"], reps["name"], strict=True)]
 
 verdict_box = st.success if report.p_value is not None and report.p_value >= 0.05 else st.warning
 verdict_box(f"**{pool}, {period[0]} to {period[1]}:** {report.verdict}")

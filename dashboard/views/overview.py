@@ -50,7 +50,7 @@ c1.metric(
     fmt.duration(t.median_s),
     border=True,
     chart_data=s["assign_median_s"],
-    help=f"p95 {fmt.duration(t.p95_s)} over {t.samples:,} leads; sparkline: daily median.",
+    help=f"p95 {fmt.duration(t.p95_s)} over {t.samples:,} leads; sparkline: daily median, last 7 days.",
 )
 c2.metric("Time to assign, p95 (7 d)", fmt.duration(t.p95_s), border=True)
 c3.metric(
@@ -58,7 +58,7 @@ c3.metric(
     fmt.duration(f.median_s),
     border=True,
     chart_data=s["touch_median_s"],
-    help=f"p95 {fmt.duration(f.p95_s)} over {f.samples:,} touched leads; sparkline: daily median.",
+    help=f"p95 {fmt.duration(f.p95_s)} over {f.samples:,} touched leads; sparkline: daily median, last 7 days.",
 )
 c4.metric("First touch, p95 (7 d)", fmt.duration(f.p95_s), border=True)
 
@@ -130,5 +130,11 @@ with right:
         active = [w for w in ov.workers if w.get("role") == "active"]
         if not active:
             st.warning("No worker is active right now.")
+        for w in active:
+            silent = w.get("seconds_since_seen")
+            if silent is not None and silent > 120:
+                st.warning(
+                    f"Active worker {w['worker_id']} has been silent for {fmt.duration(silent)}."
+                )
     else:
         st.info("No worker has reported yet.")

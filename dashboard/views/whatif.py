@@ -19,12 +19,16 @@ cfg = data.settings()
 url = cfg.database_url
 
 st.title("What-if")
-st.caption("Replays recent leads from the journal through the routing core with your proposal. Read-only: nothing is saved or sent to Salesforce.")
+st.caption(
+    "Replays recent leads from the journal through the routing core with your proposal. Read-only: nothing is saved or sent to Salesforce."
+)
 
 try:
     from worker.config_loader import ConfigError, apply_overrides, load_config
 
-    effective = apply_overrides(load_config(cfg.routing_config), {k: o.data for k, o in data.load_overrides(url).items()})
+    effective = apply_overrides(
+        load_config(cfg.routing_config), {k: o.data for k, o in data.load_overrides(url).items()}
+    )
 except Exception as exc:  # noqa: BLE001 - any config problem is shown, not raised
     st.error(f"Cannot load the routing config {cfg.routing_config}: {exc}")
     st.stop()
@@ -37,15 +41,22 @@ members = [m.rep for m in effective.pools[pool].members if m.rep in effective.re
 baseline = pd.DataFrame(
     [
         {
-            "rep": k, "name": effective.reps[k].name, "weight": float(effective.reps[k].weight),
-            "cap per day": effective.reps[k].caps.per_day, "takes leads": effective.reps[k].enabled,
+            "rep": k,
+            "name": effective.reps[k].name,
+            "weight": float(effective.reps[k].weight),
+            "cap per day": effective.reps[k].caps.per_day,
+            "takes leads": effective.reps[k].enabled,
         }
         for k in members
     ]
 )
 st.subheader("Your proposal")
 proposal = st.data_editor(
-    baseline, hide_index=True, width="stretch", key="whatif_editor", disabled=["rep", "name"],
+    baseline,
+    hide_index=True,
+    width="stretch",
+    key="whatif_editor",
+    disabled=["rep", "name"],
     column_config={
         "weight": st.column_config.NumberColumn(min_value=0.01, step=0.1),
         "cap per day": st.column_config.NumberColumn(min_value=0, step=1),
@@ -65,7 +76,14 @@ for row in proposal.to_dict("records"):
     cap = None if pd.isna(row["cap per day"]) else int(row["cap per day"])
     old_cap = None if pd.isna(before["cap per day"]) else int(before["cap per day"])
     if cap != old_cap:
-        caps = {k: v for k, v in (("per_hour", effective.reps[row["rep"]].caps.per_hour), ("max_open", effective.reps[row["rep"]].caps.max_open)) if v is not None}
+        caps = {
+            k: v
+            for k, v in (
+                ("per_hour", effective.reps[row["rep"]].caps.per_hour),
+                ("max_open", effective.reps[row["rep"]].caps.max_open),
+            )
+            if v is not None
+        }
         change["caps"] = caps | ({"per_day": cap} if cap is not None else {})
     if bool(row["takes leads"]) != bool(before["takes leads"]):
         change["enabled"] = bool(row["takes leads"])
@@ -78,7 +96,9 @@ except ConfigError as exc:
     st.error(f"The proposal is not valid: {exc}")
     st.stop()
 
-rows = recent_routed_leads(data.engine(), data.now_minute() - timedelta(days=days), pool=pool, limit=MAX_LEADS)
+rows = recent_routed_leads(
+    data.engine(), data.now_minute() - timedelta(days=days), pool=pool, limit=MAX_LEADS
+)
 if not rows:
     st.info("No leads were routed to this pool in that period.")
     st.stop()
@@ -90,10 +110,17 @@ if len(rows) >= MAX_LEADS:
     st.caption(f"Replayed the newest {MAX_LEADS:,} leads of the period.")
 
 names = {k: r.name for k, r in effective.reps.items()}
-reps = sorted(set(actual) | set(now_run.counts) | set(new_run.counts), key=lambda k: names.get(k, k))
+reps = sorted(
+    set(actual) | set(now_run.counts) | set(new_run.counts), key=lambda k: names.get(k, k)
+)
 table = pd.DataFrame(
     [
-        {"rep": names.get(k, k), "actual": actual.get(k, 0), "replay, current config": now_run.counts.get(k, 0), "replay, proposal": new_run.counts.get(k, 0)}
+        {
+            "rep": names.get(k, k),
+            "actual": actual.get(k, 0),
+            "replay, current config": now_run.counts.get(k, 0),
+            "replay, proposal": new_run.counts.get(k, 0),
+        }
         for k in reps
     ]
 )
@@ -101,16 +128,42 @@ table["change"] = table["replay, proposal"] - table["replay, current config"]
 m1, m2, m3 = st.columns(3)
 m1.metric("Leads replayed", f"{len(rows):,}", border=True)
 cur, new = now_run.per_pool.get(pool), new_run.per_pool.get(pool)
-m2.metric("Jain's index, current → proposal", f"{cur.jain:.3f} → {new.jain:.3f}" if cur and new else "–", border=True)
-m3.metric("Held, actual / current / proposal", f"{actual_held} / {now_run.held} / {new_run.held}", border=True)
+m2.metric(
+    "Jain's index, current → proposal",
+    f"{cur.jain:.3f} → {new.jain:.3f}" if cur and new else "–",
+    border=True,
+)
+m3.metric(
+    "Held, actual / current / proposal",
+    f"{actual_held} / {now_run.held} / {new_run.held}",
+    border=True,
+)
 left, right = st.columns([2, 3])
-left.dataframe(table, hide_index=True, width="stretch", column_config={"change": st.column_config.NumberColumn(format="%+d")})
-long = table.melt(id_vars=["rep"], value_vars=["actual", "replay, current config", "replay, proposal"], var_name="run", value_name="leads")
+left.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_config={"change": st.column_config.NumberColumn(format="%+d")},
+)
+long = table.melt(
+    id_vars=["rep"],
+    value_vars=["actual", "replay, current config", "replay, proposal"],
+    var_name="run",
+    value_name="leads",
+)
 right.altair_chart(
-    alt.Chart(long).mark_bar().encode(
-        y=alt.Y("rep:N", title=None), x="leads:Q", color=alt.Color("run:N", legend=alt.Legend(orient="bottom")), yOffset="run:N",
+    alt.Chart(long)
+    .mark_bar()
+    .encode(
+        y=alt.Y("rep:N", title=None),
+        x="leads:Q",
+        color=alt.Color("run:N", legend=alt.Legend(orient="bottom")),
+        yOffset="run:N",
         tooltip=["rep", "run", "leads"],
-    ).properties(height=max(220, 30 * len(table))),
+    )
+    .properties(height=max(220, 30 * len(table))),
     width="stretch",
 )
-st.caption("The replay sees the lead snapshot kept in the journal (country, employees, source, rating, company, e-mail) and no Salesforce accounts, so account-owner routing is not replayed; the actual column is what the worker really did.")
+st.caption(
+    "The replay sees the lead snapshot kept in the journal (country, employees, source, rating, company, e-mail) and no Salesforce accounts, so account-owner routing is not replayed; the actual column is what the worker really did."
+)

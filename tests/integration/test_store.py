@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from worker.store.db import current_revision, head_revision, make_engine, session_scope, upgrade
 from worker.store.models import Decision, KeyValue, WorkerHeartbeat
 
 pytestmark = pytest.mark.integration
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 def test_upgrade_creates_the_schema_and_is_idempotent(store_url: str) -> None:
@@ -27,10 +31,27 @@ def test_upgrade_creates_the_schema_and_is_idempotent(store_url: str) -> None:
 def test_upgrading_an_existing_database_keeps_its_rows(store_url: str) -> None:
     upgrade(store_url, "0001")
     engine = make_engine(store_url)
-    with session_scope(engine) as session:
-        session.add(KeyValue(key="k", value="1"))
-        session.add(WorkerHeartbeat(worker_id="w1", hostname="h", pid=1))
-        session.add(Decision(lead_id="00Q000000000001AAA", cycle_id="c1", reason="kept"))
+    # Rows written with the 0001 schema, in plain SQL: today's models have more columns.
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO kv_state (key, value, updated_at) VALUES ('k', '1', :now)"),
+            {"now": NOW},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO worker_heartbeat (worker_id, hostname, pid, role, started_at,"
+                " last_seen_at) VALUES ('w1', 'h', 1, 'active', :now, :now)"
+            ),
+            {"now": NOW},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO decision (lead_id, cycle_id, kind, status, reason, trace, hop,"
+                " decided_at) VALUES ('00Q000000000001AAA', 'c1', 'route', 'applied', 'kept',"
+                " '[]', 0, :now)"
+            ),
+            {"now": NOW},
+        )
 
     upgrade(store_url)
     upgrade(store_url)

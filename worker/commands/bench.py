@@ -11,10 +11,11 @@ from worker.cli import LazyGroup
 BENCH_COMMANDS: dict[str, str] = {
     "routing": "worker.commands.bench_routing:routing",
     "leads": "worker.commands.bench_routing:leads",
+    "e2e": "worker.commands.bench_e2e:e2e",
 }
 
 bench = LazyGroup(
     name="bench",
     lazy=BENCH_COMMANDS,
-    help="Benchmarks and synthetic workloads (no Salesforce needed).",
+    help="Benchmarks (routing core, end to end) and synthetic workloads.",
 )

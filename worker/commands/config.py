@@ -18,6 +18,22 @@ def config() -> None:
     """Check or show the routing config (reps, pools, territories, rules)."""
 
 
+def _notification_problems(target: Path) -> list[str]:
+    """The ``notifications:`` section is checked by the notifier's own loader."""
+    from worker.notify import load_notify_settings
+    from worker.notify.config import NotifyConfigError
+
+    if not target.exists():
+        return []
+    try:
+        load_notify_settings(target)
+    except NotifyConfigError as exc:
+        return [f"{target} {exc}"]
+    except Exception:  # noqa: BLE001 - routing problems are reported by check_config
+        return []
+    return []
+
+
 @config.command("check")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit status 1).")
@@ -28,12 +44,13 @@ def check_cmd(path: Path | None, strict: bool) -> None:
 
     target = _path_or_setting(path)
     result = check_config(target)
-    for problem in result.errors:
+    errors = list(result.errors) + _notification_problems(target)
+    for problem in errors:
         click.echo(f"error: {problem}", err=True)
     for problem in result.warnings:
         click.echo(f"warning: {problem}", err=True)
-    if result.errors or (strict and result.warnings):
-        n, w = len(result.errors), len(result.warnings)
+    if errors or (strict and result.warnings):
+        n, w = len(errors), len(result.warnings)
         raise click.ClickException(f"{target}: {n} error(s), {w} warning(s)")
     cfg = result.config
     assert cfg is not None

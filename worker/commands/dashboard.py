@@ -61,6 +61,9 @@ def streamlit_argv(port: int, address: str = "127.0.0.1") -> list[str]:
         "--server.fileWatcherType=none",
         "--browser.gatherUsageStats=false",
         "--server.runOnSave=false",
+        "--client.showErrorDetails=type",  # no tracebacks (paths, SQL) in the browser
+        "--client.toolbarMode=minimal",
+        "--theme.base=light",
     ]
 
 
@@ -123,6 +126,10 @@ def dashboard() -> None:
     """The Streamlit dashboard: distribution log, fairness audit, team settings, what-if."""
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @dashboard.command("serve")
 @click.option(
     "--port",
@@ -146,6 +153,7 @@ def serve(port: int, address: str) -> None:
     if not settings.dashboard_users_file.is_file():
         raise click.ClickException(f"users file not found: {settings.dashboard_users_file}")
     process = start_dashboard(port=port, env={}, address=address)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops Streamlit too, like Ctrl-C
     try:
         wait_until_serving(process, port)
         click.echo(f"Dashboard: http://{address}:{port}  (Ctrl-C to stop)")

@@ -68,6 +68,73 @@ def _worker_env(state_dir: Path, sandbox: dict[str, object], config: Path) -> di
     return env
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+DEMO_NOTIFICATIONS = """
+# --- added by `leadrouter demo`: notifications go to the local sink ---------------------
+# (documented in config/notifications.example.yaml)
+notifications:
+  enabled: true
+  reminder_at: 0.7
+  channels:
+    email: {{type: email}}
+    sales-slack: {{type: slack, url: "http://127.0.0.1:{http}/slack"}}
+    crm-webhook:
+      type: webhook
+      url: "http://127.0.0.1:{http}/hook"
+      secret_env: LEADROUTER_WEBHOOK_SECRET
+  events:
+    lead_assigned: {{notify: [owner], channels: [email, sales-slack]}}
+    sla_reminder: {{notify: [owner], channels: [email, sales-slack]}}
+    sla_reassigned: {{notify: [previous_owner, owner, manager], channels: [email, sales-slack]}}
+    lead_held: {{notify: [revops], channels: [email, crm-webhook]}}
+    api_allocation: {{notify: [revops], channels: [email, crm-webhook]}}
+  revops: [maria.gonzalez@acme-sales.example]
+"""
+
+
+def _start_notify_sink(
+    supervisor: Supervisor, state_dir: Path, config: Path, env: dict[str, str]
+) -> str:
+    """Start the SMTP + webhook sink and point a copy of the config at it; return its URL."""
+    smtp_port, http_port = _free_port(), _free_port()
+    env.update(
+        {
+            "LEADROUTER_SMTP_HOST": "127.0.0.1",
+            "LEADROUTER_SMTP_PORT": str(smtp_port),
+            "LEADROUTER_SMTP_STARTTLS": "false",
+            "LEADROUTER_SMTP_FROM": "leadrouter-demo@acme-sales.example",
+            "LEADROUTER_WEBHOOK_SECRET": secrets.token_hex(16),
+        }
+    )
+    supervisor.start(
+        "notify-sink",
+        leadrouter_argv(
+            "notify",
+            "sink",
+            "--state-dir",
+            str(state_dir / "notify"),
+            "--smtp-port",
+            str(smtp_port),
+            "--http-port",
+            str(http_port),
+            "--secret-env",
+            "LEADROUTER_WEBHOOK_SECRET",
+        ),
+        env=env,
+    )
+    demo_config = state_dir / "routing.yaml"
+    demo_config.write_text(config.read_text() + DEMO_NOTIFICATIONS.format(http=http_port))
+    env["LEADROUTER_ROUTING_CONFIG"] = str(demo_config.resolve())
+    return f"http://127.0.0.1:{http_port}/"
+
+
 def _demo_users(state_dir: Path) -> dict[str, tuple[str, str]]:
     """username -> (role, password); generated once per state dir, then reused."""
     path = state_dir / "demo-credentials.json"
@@ -170,6 +237,10 @@ def _run(
     upgrade(env["LEADROUTER_DATABASE_URL"])
 
     started = ["sandbox org"]
+    notify_url = None
+    if _available("worker.commands.notify") and "notifications:" not in config_path.read_text():
+        notify_url = _start_notify_sink(supervisor, state_dir, config_path, env)
+        started.append("notification sink")
     if _available("worker.commands.run"):
         supervisor.start("worker", leadrouter_argv("run"), env=env)
         started.append("worker")
@@ -177,16 +248,26 @@ def _run(
         supervisor.start(
             "leads",
             leadrouter_argv(
-                "sandbox", "leads", "--state-dir", str(sandbox_dir),
-                "--rate", str(leads_per_minute / 60.0),
+                "sandbox",
+                "leads",
+                "--state-dir",
+                str(sandbox_dir),
+                "--rate",
+                str(leads_per_minute / 60.0),
             ),
             env=env,
         )
         supervisor.start(
             "activity",
             leadrouter_argv(
-                "sandbox", "activity", "--state-dir", str(sandbox_dir),
-                "--fraction", "0.3", "--interval", "20",
+                "sandbox",
+                "activity",
+                "--state-dir",
+                str(sandbox_dir),
+                "--fraction",
+                "0.3",
+                "--interval",
+                "20",
             ),
             env=env,
         )
@@ -212,6 +293,8 @@ def _run(
         "sandbox_url": sandbox["instance_url"],
         "database_url": env["LEADROUTER_DATABASE_URL"],
         "users": {name: pw for name, (_role, pw) in users.items()},
+        "notifications_url": notify_url,
+        "routing_config": env["LEADROUTER_ROUTING_CONFIG"],
         "logs": str(supervisor.log_dir),
         "pid": os.getpid(),
     }
@@ -237,6 +320,7 @@ def _banner(
     for name, (role, password) in users.items():
         lines.append(f"  Sign in:     {name} / {password}   ({role})")
     lines += [
+        f"  Sent alerts: {summary['notifications_url'] or '(notifications off)'}",
         f"  Sandbox org: {summary['sandbox_url']}",
         f"  Store:       {summary['database_url']}",
         f"  Logs:        {summary['logs']}",

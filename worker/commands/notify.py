@@ -27,7 +27,7 @@ from worker.notify import (
 )
 from worker.notify.delivery import send_payload
 from worker.notify.enqueue import messages_for
-from worker.notify.model import Contact
+from worker.notify.model import Contact, Role
 from worker.notify.templates import build_content
 from worker.settings import Settings
 from worker.store.db import check_connection, make_engine
@@ -127,8 +127,8 @@ def test_cmd(channel_name: str, to: str | None, config_path: Path | None) -> Non
         reason="This is a test message from `leadrouter notify test`.",
         owner=Contact(email=recipient, name="you"),
     )
-    people = [("owner", Contact(email=recipient, name="you"))] if recipient else []
-    (message,) = messages_for(channel, event, build_content(event), people)  # type: ignore[arg-type]
+    people: list[tuple[Role, Contact]] = [("owner", Contact(email=recipient, name="you"))]
+    (message,) = messages_for(channel, event, build_content(event), people)
     sender = Transports(notify_settings.smtp, timeout=notify_settings.delivery.timeout_seconds)
     try:
         send_payload(
@@ -149,10 +149,10 @@ def status_cmd() -> None:
     engine = make_engine(settings.database_url, pool=False)
     check_connection(engine)
     summary = outbox_summary(engine)
-    totals = summary["totals"]
-    click.echo("total    " + "  ".join(f"{k} {v}" for k, v in totals.items()))
-    for channel, counts in sorted(summary["channels"].items()):
-        click.echo(f"{channel:<8} " + "  ".join(f"{k} {v}" for k, v in counts.items()))
+    rows = [("total", summary["totals"]), *sorted(summary["channels"].items())]
+    width = max(len(name) for name, _ in rows)
+    for name, counts in rows:
+        click.echo(f"{name:<{width}}  " + "  ".join(f"{k} {v}" for k, v in counts.items()))
     for err in summary["errors"]:
         click.echo(
             f"error    {err['channel']} {err['event']} ({err['status']}, attempt {err['attempts']}): {err['error']}"

@@ -16,7 +16,11 @@ log = logging.getLogger("leadrouter.worker")
 
 
 @click.command()
-@click.option("--once", is_flag=True, help="Run one cycle (reconcile, intake, SLA sweep) and exit.")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Run one cycle (reconcile, intake, SLA sweep, notification delivery) and exit.",
+)
 @click.option(
     "--metrics-port",
     type=int,
@@ -42,8 +46,19 @@ def run(once: bool, metrics_port: int | None) -> None:
         raise click.ClickException(
             "no Salesforce credentials: set LEADROUTER_SF_INSTANCE_URL and a key/secret, JWT key or session id"
         )
+    from worker.config_loader import ConfigError, load_config
+
+    try:
+        load_config(settings.routing_config)  # fail fast, naming file:line, before any I/O
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    from worker.notify import NotifyConfigError
+
     upgrade(settings.database_url)
-    app = build_app(settings)
+    try:
+        app = build_app(settings)
+    except NotifyConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     worker = Worker(app)
     port = metrics_port if metrics_port is not None else settings.metrics_port
     if port is not None:
@@ -84,6 +99,7 @@ def _once(worker: object) -> None:
     if worker.health.last_error:
         raise click.ClickException(f"cycle failed: {worker.health.last_error}")
     worker.sla()
+    worker.notify()  # deliver what this cycle queued (never raises)
     click.echo(
         f"cycle {report.cycle_id}: read {report.read}, applied {report.applied}, held {report.held}, "
         f"skipped {report.skipped}, failed {report.failed}, pending {report.left_pending}, "

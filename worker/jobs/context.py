@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from worker.jobs.accounts import AccountMirror
 from worker.jobs.directory import Directory
 from worker.routing.facts import lead_facts
 from worker.routing.model import Account, KnownEmail, Lead, RepStatus, RoutingConfig, RoutingContext
@@ -25,15 +26,16 @@ CLOSED_STATUSES = ("Closed - Converted", "Closed - Not Converted")
 
 @dataclass
 class OpenLeads:
-    """Open leads per owner for one cycle: one aggregate, then local increments."""
+    """Open leads per owner: one aggregate every ``ttl`` seconds, local increments between."""
 
     counts: dict[str, int] = field(default_factory=dict)
-    loaded: bool = False
+    ttl: float = 60.0
+    loaded_at: float = float("-inf")
 
     def load(self, gateway: SalesforceGateway, owner_ids: Sequence[str]) -> None:
-        if not self.loaded:
+        if time.monotonic() - self.loaded_at >= self.ttl:
             self.counts = gateway.open_leads_by_owner(list(owner_ids), CLOSED_STATUSES)
-            self.loaded = True
+            self.loaded_at = time.monotonic()
 
     def moved(self, old_owner: str | None, new_owner: str | None) -> None:
         if old_owner and old_owner in self.counts:
@@ -87,6 +89,41 @@ class AccountCache:
             self._hits[f"n:{n.lower()}"] = (now, tuple(by_key.get(f"n:{n.lower()}", ())))
 
 
+class EmailCache:
+    """Contacts found per e-mail address, kept ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = 600.0, max_keys: int = 20_000) -> None:
+        self.ttl, self.max_keys = ttl, max_keys
+        self._hits: dict[str, tuple[float, tuple[KnownEmail, ...]]] = {}
+
+    def fetch(
+        self, gateway: SalesforceGateway, emails: set[str], active: dict[str, bool]
+    ) -> dict[str, list[KnownEmail]]:
+        now = time.monotonic()
+        todo = sorted(
+            e for e in emails if e not in self._hits or now - self._hits[e][0] >= self.ttl
+        )
+        if todo:
+            if len(self._hits) > self.max_keys:
+                self._hits.clear()
+            found: dict[str, list[KnownEmail]] = defaultdict(list)
+            for item in gateway.known_emails(todo, active):
+                found[item.email].append(item)
+            for email in todo:
+                self._hits[email] = (now, tuple(found.get(email, ())))
+        return {e: list(self._hits[e][1]) for e in emails if e in self._hits and self._hits[e][1]}
+
+
+@dataclass
+class Caches:
+    """What the worker remembers between cycles (all bounded, all with lifetimes)."""
+
+    mirror: AccountMirror = field(default_factory=AccountMirror)
+    accounts: AccountCache = field(default_factory=AccountCache)
+    emails: EmailCache = field(default_factory=EmailCache)
+    open_leads: OpenLeads = field(default_factory=OpenLeads)
+
+
 def _lookup_keys(leads: Sequence[Lead]) -> tuple[set[str], set[str], set[str]]:
     domains: set[str] = set()
     names: set[str] = set()
@@ -111,12 +148,12 @@ def build_context(
     directory: Directory,
     config: RoutingConfig,
     leads: Sequence[Lead],
-    open_leads: OpenLeads,
-    accounts: AccountCache,
+    caches: Caches,
 ) -> RoutingContext:
     """The :class:`RoutingContext` for ``leads`` (bulk queries only)."""
     users = directory.users(config.reps)
     active = directory.active()
+    open_leads = caches.open_leads
     open_leads.load(gateway, [u.id for u in users.values() if u is not None])
     reps = {
         key: RepStatus(
@@ -128,18 +165,23 @@ def build_context(
         for key, user in users.items()
     }
     matching = config.account_matching
-    found: list[Account] = []
+    found: tuple[Account, ...] = ()
+    index: object | None = None
     known: dict[str, list[KnownEmail]] = defaultdict(list)
     if matching.enabled and leads:
         domains, names, emails = _lookup_keys(leads)
-        if not (matching.by_email_domain or matching.by_website):
-            domains = set()
-        if not matching.by_name:
-            names = set()
-        found = accounts.fetch(gateway, domains, names, active)
+        mirrored = caches.mirror.current(gateway)
+        if mirrored is not None:
+            found, index = mirrored
+        else:
+            if not (matching.by_email_domain or matching.by_website):
+                domains = set()
+            if not matching.by_name:
+                names = set()
+            found = tuple(caches.accounts.fetch(gateway, domains, names, active))
         if matching.by_known_email and emails:
-            for item in gateway.known_emails(sorted(emails), active):
-                known[item.email].append(item)
+            known.update(caches.emails.fetch(gateway, emails, active))
     return RoutingContext(
-        accounts=tuple(found), known_emails=dict(known), reps=reps, users_active=active
-    )
+        accounts=found, known_emails=dict(known), reps=reps, users_active=active,
+        account_index=index,
+    )  # fmt: skip

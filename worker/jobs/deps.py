@@ -11,10 +11,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from worker.jobs.budget import Budget
+from worker.jobs.context import Caches
 from worker.jobs.directory import Directory
 from worker.metrics import Metrics
+from worker.notify.model import NotifySettings
 from worker.routing.model import RoutingConfig
 from worker.sfdc.gateway import SalesforceGateway
+from worker.sfdc.mapping import LeadRow
 
 
 def utc_now() -> datetime:
@@ -34,6 +37,20 @@ class Deps:
     batch_size: int = 200
     overlap_seconds: float = 2.0
     lock_retries: int = 3
+    held_refresh_seconds: float = 300.0  # re-read held leads from Salesforce this often
     intake_user_ids: tuple[str, ...] = ()  # integration users whose leads are "new" too
     # jobs share one lock: intake and the SLA sweep both consume the routing state
     lock: threading.Lock = field(default_factory=threading.Lock)
+    caches: Caches = field(default_factory=Caches)
+    held_rows: dict[str, LeadRow] = field(default_factory=dict)  # held leads as last read
+    held_read_at: float = float("-inf")
+    held_retry_per_cycle: int = 1_000
+    held_snapshot_max: int = 5_000  # beyond this, held leads are re-read when retried
+    held_cursor: int = 0
+    parked: set[str] = field(default_factory=set)  # held by a hold rule: retry at refresh only
+    usage_sample_seconds: float = 60.0  # ApiUsage rows: one per minute, not one per cycle
+    usage_sampled_at: float = float("-inf")
+    calls_since_sample: int = 0
+    # notifications (issue 7): off unless the routing YAML has a ``notifications:`` section
+    notify: NotifySettings = field(default_factory=lambda: NotifySettings(enabled=False))
+    instance_url: str | None = None  # for lead links in messages

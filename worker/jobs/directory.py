@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 
+from worker.notify.model import Contact
 from worker.sfdc.gateway import SalesforceGateway
 from worker.sfdc.mapping import UserRow
 
@@ -80,3 +81,16 @@ class Directory:
             if user is not None and user.id == user_id:
                 return key
         return None
+
+    def contacts(self) -> dict[str, Contact]:
+        """User Id and e-mail -> :class:`Contact` of every cached rep user (for notifications;
+        no query: the users were read when their keys were first resolved)."""
+        out: dict[str, Contact] = {}
+        for user in self._users.values():
+            if user is not None:
+                contact = Contact(email=user.email or None, name=user.name or None,
+                                  manager=user.manager_email)  # fmt: skip
+                out[user.id] = contact
+                if user.email:
+                    out[user.email] = contact
+        return out

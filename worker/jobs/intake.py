@@ -14,26 +14,31 @@ on the state's version) before anything is written to Salesforce.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from worker.jobs.budget import Pace
-from worker.jobs.context import AccountCache, OpenLeads, build_context
+from worker.jobs.context import build_context
 from worker.jobs.decide import Ask, decide_batch
 from worker.jobs.deps import Deps
+from worker.jobs.notices import announce_allocation, announce_decisions
+from worker.jobs.held import held_rows, parked_by_rule, retry_slice
 from worker.jobs.reconcile import reconcile_pending
 from worker.jobs.records import journal_row
 from worker.jobs.writeback import Outcomes, items_for, write_back
+from worker.routing.model import Decision as RoutingDecision
 from worker.routing.model import RoutingConfig
 from worker.sfdc.mapping import LeadRow, parse_datetime
 from worker.sfdc.soql import LEAD_FIELDS
 from worker.store import journal_repo, state_repo
 from worker.store.db import session_scope
-from worker.store.models.journal import DecisionStatus
+from worker.store.models.journal import Decision, DecisionStatus
 
 log = logging.getLogger("leadrouter.intake")
 WATERMARK = "intake.watermark"
@@ -68,7 +73,6 @@ class _Cycle:
     owners: tuple[str, ...]
     report: CycleReport
     fields: tuple[str, ...]
-    open_leads: OpenLeads = field(default_factory=OpenLeads)
     seen: set[str] = field(default_factory=set)
 
 
@@ -94,25 +98,30 @@ def intake_owner_ids(deps: Deps, config: RoutingConfig) -> tuple[str, ...]:
     return tuple(queues.values()) + deps.intake_user_ids
 
 
-def run_cycle(deps: Deps, accounts: AccountCache | None = None) -> CycleReport:
+def run_cycle(deps: Deps) -> CycleReport:
     """Run one intake cycle; returns what happened (also logged)."""
     started, calls0 = time.monotonic(), deps.gateway.api_calls()
     report = CycleReport(cycle_id=uuid.uuid4().hex[:12])
     with session_scope(deps.engine) as s:
         config = deps.config(s)
-    report.pace = deps.budget.announce(deps.gateway.api_usage())
+    usage = deps.gateway.api_usage()
+    report.pace = deps.budget.announce(usage)
+    announce_allocation(deps, report.pace, usage)
     if report.pace is not Pace.STOP:
         owners = intake_owner_ids(deps, config)
         if owners:
             cycle = _Cycle(deps, config, owners, report, lead_fields(config))
             report.add(reconcile_pending(deps, config, owners))
-            _read_and_route(cycle, accounts or AccountCache())
+            _read_and_route(cycle)
     report.api_calls = deps.gateway.api_calls() - calls0
     report.seconds = time.monotonic() - started
     deps.metrics.api_calls.inc(report.api_calls)
     deps.metrics.cycle_seconds.observe(report.seconds)
     _record_usage(deps, report)
-    log.info(
+    trim_heap()
+    busy = report.read or report.decided or report.applied or report.left_pending
+    log.log(
+        logging.INFO if busy else logging.DEBUG,
         "cycle %s: read=%d decided=%d applied=%d held=%d skipped=%d failed=%d pending=%d "
         "api_calls=%d seconds=%.3f pace=%s",
         report.cycle_id, report.read, report.decided, report.applied, report.held,
@@ -122,86 +131,76 @@ def run_cycle(deps: Deps, accounts: AccountCache | None = None) -> CycleReport:
     return report
 
 
+def trim_heap() -> None:
+    """Give freed heap back to the OS (glibc keeps it otherwise): a cycle parses pages of
+    up to 2,000 records, and without this the worker's RSS creeps up over days."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to do
+
+
 def _record_usage(deps: Deps, report: CycleReport) -> None:
+    """Usage gauges every cycle; a stored sample (for the dashboard) at most once a minute."""
     usage = deps.gateway.api_usage()
+    deps.calls_since_sample += report.api_calls
     if usage is None:
         return
     deps.metrics.api_used.set(usage[0])
     deps.metrics.api_max.set(usage[1])
+    if time.monotonic() - deps.usage_sampled_at < deps.usage_sample_seconds:
+        return
     with session_scope(deps.engine) as s:
-        state_repo.record_usage(s, used=usage[0], limit=usage[1], calls=report.api_calls)
+        state_repo.record_usage(s, used=usage[0], limit=usage[1], calls=deps.calls_since_sample)
+    deps.usage_sampled_at, deps.calls_since_sample = time.monotonic(), 0
 
 
-def _read_and_route(cycle: _Cycle, accounts: AccountCache) -> None:
+def _read_and_route(cycle: _Cycle) -> None:
     deps = cycle.deps
     with session_scope(deps.engine) as s:
-        held = journal_repo.held(s)
+        held = journal_repo.held_lead_ids(s)
         pending = journal_repo.pending_lead_ids(s)
         mark = state_repo.get_value(s, WATERMARK)
     cycle.seen |= pending
-    if held:
-        rows = deps.gateway.leads_by_id(sorted(held), cycle.fields)
-        _close_stale_held(cycle, held.keys(), rows)
-        waiting = [r for r in rows if r.owner_id in cycle.owners and not r.is_converted]
-        _route_rows(cycle, waiting, accounts, watermark=None)
     since = parse_datetime(mark) if isinstance(mark, str) else None
     if since is not None:
         since -= timedelta(seconds=deps.overlap_seconds)
     for page in deps.gateway.intake_pages(cycle.owners, since, cycle.fields):
         cycle.report.read += len(page)
         stamps = [r.modstamp for r in page if r.modstamp is not None]
-        _route_rows(cycle, page, accounts, watermark=max(stamps) if stamps else None)
+        _route_rows(cycle, page, watermark=max(stamps) if stamps else None)
+    due = time.monotonic() - deps.held_read_at >= deps.held_refresh_seconds
+    waiting = [i for i in held if i not in cycle.seen and (due or i not in deps.parked)]
+    held_ids = waiting if due else retry_slice(deps, waiting)  # new leads first, then retries
+    if held_ids:
+        _route_rows(cycle, held_rows(deps, cycle.owners, cycle.fields, held_ids), watermark=None)
 
 
-def _close_stale_held(cycle: _Cycle, held_ids: Iterable[str], rows: Sequence[LeadRow]) -> None:
-    """Held leads that left the queue meanwhile (a human took them, converted, deleted)."""
-    found = {r.id: r for r in rows}
-    gone: dict[str, str] = {}
-    for lead_id in held_ids:
-        row = found.get(lead_id)
-        if row is None:
-            gone[lead_id] = "lead deleted"
-        elif row.is_converted:
-            gone[lead_id] = "lead converted"
-        elif row.owner_id not in cycle.owners:
-            gone[lead_id] = "owner changed by someone else"
-    if not gone:
-        return
-    with session_scope(cycle.deps.engine) as s:
-        for lead_id, held_row in journal_repo.held(s, list(gone)).items():
-            held_row.status, held_row.error = DecisionStatus.SKIPPED, gone[lead_id]
-            s.add(held_row)
-
-
-def _route_rows(
-    cycle: _Cycle, rows: Sequence[LeadRow], accounts: AccountCache, watermark: datetime | None
-) -> None:
+def _route_rows(cycle: _Cycle, rows: Sequence[LeadRow], watermark: datetime | None) -> None:
     fresh = [r for r in rows if r.id not in cycle.seen]
     cycle.seen.update(r.id for r in fresh)
     size = cycle.deps.batch_size
     for start in range(0, max(len(fresh), 1), size):
         batch = fresh[start : start + size]
         last = start + size >= len(fresh)
-        _route_batch(cycle, batch, accounts, watermark if last else None)
+        _route_batch(cycle, batch, watermark if last else None)
 
 
-def _route_batch(
-    cycle: _Cycle, batch: Sequence[LeadRow], accounts: AccountCache, watermark: datetime | None
-) -> None:
+def _route_batch(cycle: _Cycle, batch: Sequence[LeadRow], watermark: datetime | None) -> None:
     deps, config = cycle.deps, cycle.config
     if not batch and watermark is None:
         return
     now = deps.now()
     context = build_context(
         gateway=deps.gateway, directory=deps.directory, config=config,
-        leads=[r.lead for r in batch], open_leads=cycle.open_leads, accounts=accounts,
+        leads=[r.lead for r in batch], caches=deps.caches,
     )  # fmt: skip
     with session_scope(deps.engine) as s:
         state, version = state_repo.load_state(s)
         decisions, state = decide_batch(
             [Ask(r.lead) for r in batch], config=config, context=context, state=state, now=now
         )
-        journal_repo.drop_held(s, [r.id for r in batch])
+        held_before = journal_repo.held(s, [r.id for r in batch])
         rows = [
             journal_row(
                 d,
@@ -214,25 +213,49 @@ def _route_batch(
             )  # fmt: skip
             for d, r in zip(decisions, batch, strict=True)
         ]
-        s.add_all(rows)
+        # a lead held again for the same reason keeps its row: no journal churn per retry
+        rows = [
+            row for row in rows
+            if not (row["status"] == DecisionStatus.HELD and row["lead_id"] in held_before
+                    and held_before[row["lead_id"]].reason == row["reason"])
+        ]  # fmt: skip
+        journal_repo.drop_held(s, [row["lead_id"] for row in rows if row["lead_id"] in held_before])
+        ids = journal_repo.insert_decisions(s, rows)
+        announce_decisions(s, deps, _new_held(rows, ids))
         if batch:
             state_repo.save_state(s, state, expected_version=version, worker_id=deps.worker_id)
         if watermark is not None:
             state_repo.set_value(s, WATERMARK, watermark.isoformat())
-        s.flush()
-        pending = [row for row in rows if row.status == DecisionStatus.PENDING]
+    pending = [r | {"id": i} for r, i in zip(rows, ids, strict=True) if r["status"] == "pending"]
     for d, r in zip(decisions, batch, strict=True):
         if d.action == "assign":
-            cycle.open_leads.moved(r.owner_id, d.owner_id)
-    _count_decisions(cycle, rows)
+            deps.caches.open_leads.moved(r.owner_id, d.owner_id)
+        parked = d.action == "hold" and parked_by_rule(config, d)
+        if d.action == "hold" and not parked and len(deps.held_rows) < deps.held_snapshot_max:
+            deps.held_rows[r.id] = r
+        else:
+            deps.held_rows.pop(r.id, None)
+        if parked:
+            deps.parked.add(r.id)
+        else:
+            deps.parked.discard(r.id)
+    _count_decisions(cycle, decisions, rows)
     items = items_for(pending, frozenset(cycle.owners), config.writeback.reason_field)
     cycle.report.add(write_back(deps, items))
 
 
-def _count_decisions(cycle: _Cycle, rows: Sequence[object]) -> None:
-    from worker.store.models.journal import Decision
+def _new_held(rows: Sequence[dict[str, Any]], ids: Sequence[int]) -> list[Decision]:
+    """Journal objects (not attached) of the held rows just inserted, for notifications."""
+    return [
+        Decision(**(row | {"id": i}))
+        for row, i in zip(rows, ids, strict=True)
+        if row["status"] == DecisionStatus.HELD
+    ]
 
-    held = sum(1 for r in rows if isinstance(r, Decision) and r.status == DecisionStatus.HELD)
-    cycle.report.decided += len(rows)
-    cycle.report.held += held
-    cycle.deps.metrics.held.inc(held)
+
+def _count_decisions(
+    cycle: _Cycle, decisions: Sequence[RoutingDecision], rows: Sequence[dict[str, object]]
+) -> None:
+    cycle.report.decided += len(decisions)
+    cycle.report.held += sum(1 for d in decisions if d.action == "hold")
+    cycle.deps.metrics.held.inc(sum(1 for r in rows if r["status"] == DecisionStatus.HELD))

@@ -26,5 +26,6 @@ def reconcile_pending(
         rows = journal_repo.pending(s)
     if not rows:
         return Outcomes()
-    items = items_for(rows, frozenset(intake_owner_ids), config.writeback.reason_field)
+    dumps = [r.model_dump() for r in rows]
+    items = items_for(dumps, frozenset(intake_owner_ids), config.writeback.reason_field)
     return write_back(deps, items)

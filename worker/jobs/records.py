@@ -7,13 +7,14 @@ its first 255 characters, never rejected by the database halfway through a batch
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from worker.routing.explain import trace_to_json
 from worker.routing.model import Decision as RoutingDecision
 from worker.routing.model import RoutingConfig
 from worker.routing.sla import sla_due_at
 from worker.sfdc.mapping import LeadRow
-from worker.store.models.journal import Decision, DecisionKind, DecisionStatus
+from worker.store.models.journal import DecisionKind, DecisionStatus
 
 
 def _text(value: object, limit: int) -> str | None:
@@ -52,7 +53,8 @@ def journal_row(
     kind: str = DecisionKind.ROUTE,
     hop: int = 0,
     owner_name: str | None = None,
-) -> Decision:
+) -> dict[str, Any]:
+    """The column values of a new journal row (inserted in bulk by the caller)."""
     f = row.lead.fields
     name = " ".join(str(f.get(k) or "") for k in ("FirstName", "LastName")).strip()
     status = {
@@ -60,30 +62,34 @@ def journal_row(
         "hold": DecisionStatus.HELD,
         "stop": DecisionStatus.SKIPPED,
     }[decision.action]
-    return Decision(
-        lead_id=row.id,
-        cycle_id=cycle_id,
-        kind=kind,
-        status=status,
-        owner_id=decision.owner_id,
-        owner_name=_text(owner_name, 255),
-        previous_owner_id=row.owner_id or None,
-        rep_key=decision.rep_key,
-        pool=_text(decision.pool, 80),
-        rule=_text(decision.rule, 120),
-        method=_text(decision.method, 40),
-        reason=decision.reason[:1000],
-        trace=trace_to_json(decision.trace),
-        hop=hop,
-        decided_at=now,
-        lead_created_at=row.lead.created_at,
-        sla_due_at=due_at(config, decision, now),
-        lead_name=_text(name, 255),
-        lead_email=_text(f.get("Email"), 255),
-        lead_company=_text(f.get("Company"), 255),
-        lead_country=_text(f.get("Country"), 80),
-        lead_source=_text(f.get("LeadSource"), 120),
-        lead_rating=_text(f.get("Rating"), 40),
-        lead_employees=_int(f.get("NumberOfEmployees")),
-        worker_id=worker_id,
-    )
+    return {
+        "lead_id": row.id,
+        "cycle_id": cycle_id,
+        "kind": kind,
+        "status": status,
+        "owner_id": decision.owner_id,
+        "owner_name": _text(owner_name, 255),
+        "previous_owner_id": row.owner_id or None,
+        "rep_key": decision.rep_key,
+        "pool": _text(decision.pool, 80),
+        "rule": _text(decision.rule, 120),
+        "method": _text(decision.method, 40),
+        "reason": decision.reason[:1000],
+        "trace": trace_to_json(decision.trace),
+        "hop": hop,
+        "decided_at": now,
+        "lead_created_at": row.lead.created_at,
+        "sla_due_at": due_at(config, decision, now),
+        "lead_name": _text(name, 255),
+        "lead_email": _text(f.get("Email"), 255),
+        "lead_company": _text(f.get("Company"), 255),
+        "lead_country": _text(f.get("Country"), 80),
+        "lead_source": _text(f.get("LeadSource"), 120),
+        "lead_rating": _text(f.get("Rating"), 40),
+        "lead_employees": _int(f.get("NumberOfEmployees")),
+        "worker_id": worker_id,
+        "error": None,
+        "applied_at": None,
+        "first_touch_at": None,
+        "sla_state": None,
+    }

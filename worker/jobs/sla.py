@@ -19,12 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from worker.jobs.context import AccountCache, OpenLeads, build_context
+from worker.jobs.context import build_context
 from worker.jobs.decide import Ask, decide_batch
 from worker.jobs.deps import Deps
 from worker.jobs.intake import lead_fields
 from worker.jobs.records import journal_row
 from worker.jobs.writeback import items_for, write_back
+from worker.notify import enqueue_sla_reminders
 from worker.routing.model import Decision as RoutingDecision
 from worker.routing.model import RoutingConfig, SlaPolicy
 from worker.routing.sla import escalation_target, is_touched, previous_owners, sla_next_step
@@ -44,6 +45,7 @@ class SlaReport:
     moved: int = 0
     escalated: int = 0
     applied: int = 0
+    reminded: int = 0
 
 
 def _aware(at: datetime | None) -> datetime | None:
@@ -101,9 +103,16 @@ def run_sla_sweep(deps: Deps) -> SlaReport:
                 breached.append((row, lead, pool.sla))
     if breached:
         _move(deps, config, breached, now, report)
+    if deps.notify.enabled:
+        with session_scope(deps.engine) as s:
+            report.reminded = enqueue_sla_reminders(
+                s, settings=deps.notify, now=now, instance_url=deps.instance_url,
+                directory=deps.directory.contacts(),
+            )  # fmt: skip
     log.info(
-        "sla sweep: checked=%d touched=%d closed=%d moved=%d escalated=%d applied=%d",
+        "sla sweep: checked=%d touched=%d closed=%d moved=%d escalated=%d applied=%d reminded=%d",
         report.checked, report.touched, report.closed, report.moved, report.escalated, report.applied,
+        report.reminded,
     )  # fmt: skip
     return report
 
@@ -118,7 +127,7 @@ def _move(
     cycle_id = "sla-" + uuid.uuid4().hex[:8]
     context = build_context(
         gateway=deps.gateway, directory=deps.directory, config=config,
-        leads=[lead.lead for _, lead, _ in breached], open_leads=OpenLeads(), accounts=AccountCache(),
+        leads=[lead.lead for _, lead, _ in breached], caches=deps.caches,
     )  # fmt: skip
     with session_scope(deps.engine) as s:
         history = journal_repo.past_owners(s, [r.lead_id for r, _, _ in breached])
@@ -152,15 +161,18 @@ def _move(
                 now=now, kind=kind, hop=row.hop + 1, owner_name=deps.directory.name_of(decision.owner_id),
             )  # fmt: skip
             if kind == DecisionKind.ESCALATE:
-                new.sla_due_at = None
+                new["sla_due_at"] = None
             new_rows.append(new)
             journal_repo.set_sla_state(s, [row.id or 0], "moved")
             report.moved += kind == DecisionKind.SLA_REASSIGN
             report.escalated += kind == DecisionKind.ESCALATE
-        s.add_all(new_rows)
+        ids = journal_repo.insert_decisions(s, new_rows)
         state_repo.save_state(s, state, expected_version=version, worker_id=deps.worker_id)
-        s.flush()
-        pending = [r for r in new_rows if r.status == DecisionStatus.PENDING]
+        pending = [
+            r | {"id": i}
+            for r, i in zip(new_rows, ids, strict=True)
+            if r["status"] == DecisionStatus.PENDING
+        ]
     deps.metrics.reassigned.inc(len(pending))
     out = write_back(deps, items_for(pending, frozenset(), config.writeback.reason_field))
     report.applied += len(out.applied)

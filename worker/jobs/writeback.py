@@ -24,13 +24,17 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session
 
 from worker.jobs.budget import Pace
 from worker.jobs.decide import release
 from worker.jobs.deps import Deps
+from worker.jobs.notices import announce_decisions
 from worker.sfdc.errors import SfdcError
 from worker.sfdc.mapping import OwnerRow, OwnerUpdate, WriteResult
 from worker.store import journal_repo
@@ -80,19 +84,32 @@ class Outcomes:
 
 
 def items_for(
-    rows: Sequence[Decision], expected: frozenset[str], extra_field: str | None
+    rows: Sequence[Mapping[str, Any]], expected: frozenset[str], extra_field: str | None
 ) -> list[WriteItem]:
-    """Write items of pending journal rows (``expected``: owners a route may replace)."""
+    """Write items of pending journal rows given as column mappings (with ``id``).
+
+    ``expected``: the owners a first routing may replace (the intake owners); an SLA hop
+    may only replace the owner it was taken from.
+    """
     out = []
     for d in rows:
-        assert d.id is not None and d.owner_id is not None
-        allowed = expected if d.kind == "route" else frozenset({d.previous_owner_id or ""})
-        extra = {extra_field: d.reason[:255]} if extra_field else None
-        created = d.lead_created_at
+        kind, previous = d["kind"], d.get("previous_owner_id") or ""
+        allowed = expected if kind == "route" else frozenset({previous})
+        extra = {extra_field: str(d["reason"])[:255]} if extra_field else None
+        created = d.get("lead_created_at")
         if created is not None and created.tzinfo is None:  # SQLite drops the zone
             created = created.replace(tzinfo=UTC)
         out.append(
-            WriteItem(d.id, d.lead_id, d.owner_id, allowed, d.rep_key, d.pool, extra, created)
+            WriteItem(
+                int(d["id"]),
+                d["lead_id"],
+                d["owner_id"],
+                allowed,
+                d.get("rep_key"),
+                d.get("pool"),
+                extra,
+                created,
+            )  # fmt: skip
         )
     return out
 
@@ -197,7 +214,7 @@ def _journal(deps: Deps, out: Outcomes) -> None:
     for attempt in range(5):
         try:
             with session_scope(deps.engine) as s:
-                _mark_all(s, out, now)
+                _mark_all(s, deps, out, now)
                 if given_back:
                     state, version = load_state(s)
                     taken = {rep: pool for rep, pool in given_back.values() if rep}
@@ -211,16 +228,17 @@ def _journal(deps: Deps, out: Outcomes) -> None:
     _count(deps, out, now)
 
 
-def _mark_all(s: object, out: Outcomes, now: datetime) -> None:
-    from sqlmodel import Session
-
-    assert isinstance(s, Session)
+def _mark_all(s: Session, deps: Deps, out: Outcomes, now: datetime) -> None:
+    """Journal the outcomes; applied and re-held decisions queue their notifications in
+    this same transaction."""
     ids = [i.decision_id for i in out.applied]
     journal_repo.mark(s, ids, DecisionStatus.APPLIED, applied_at=now)
-    for row in journal_repo.by_ids(s, ids):
+    applied = journal_repo.by_ids(s, ids)
+    for row in applied:
         if row.sla_due_at is not None and row.sla_state is None:
             row.sla_state = "open"
             s.add(row)
+    announce_decisions(s, deps, applied)
     for reason, items in out.skipped.items():
         journal_repo.mark(s, [i.decision_id for i in items], DecisionStatus.SKIPPED, error=reason)
     for item, error in out.failed:
@@ -229,21 +247,24 @@ def _mark_all(s: object, out: Outcomes, now: datetime) -> None:
     journal_repo.mark(
         s, reroute_ids, DecisionStatus.FAILED, error="INACTIVE_OWNER_OR_USER: re-routing"
     )
-    for row in journal_repo.by_ids(s, reroute_ids):
-        s.add(
-            Decision(
-                lead_id=row.lead_id,
-                cycle_id=row.cycle_id,
-                kind=row.kind,
-                status=DecisionStatus.HELD,
-                previous_owner_id=row.previous_owner_id,
-                reason="owner inactive in Salesforce; re-routing next cycle",
-                lead_created_at=row.lead_created_at,
-                hop=row.hop,
-                worker_id=row.worker_id,
-                decided_at=now,
-            )
+    held = [
+        Decision(
+            lead_id=row.lead_id,
+            cycle_id=row.cycle_id,
+            kind=row.kind,
+            status=DecisionStatus.HELD,
+            previous_owner_id=row.previous_owner_id,
+            reason="owner inactive in Salesforce; re-routing next cycle",
+            lead_created_at=row.lead_created_at,
+            hop=row.hop,
+            worker_id=row.worker_id,
+            decided_at=now,
         )
+        for row in journal_repo.by_ids(s, reroute_ids)
+    ]
+    s.add_all(held)
+    s.flush()
+    announce_decisions(s, deps, held)
 
 
 def _count(deps: Deps, out: Outcomes, now: datetime) -> None:

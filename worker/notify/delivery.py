@@ -77,6 +77,11 @@ def deliver_due(
     except SQLAlchemyError as exc:
         report.error = f"store unavailable ({type(exc).__name__})"
         log.warning("notify: delivery stopped: %s", report.error)
+    except Exception as exc:  # noqa: BLE001 - never raise into the worker's loop
+        report.error = f"unexpected {type(exc).__name__}"
+        log.warning(
+            "notify: delivery stopped: %s", report.error, exc_info=log.isEnabledFor(logging.DEBUG)
+        )
     finally:
         if own:
             sender.close()

@@ -14,7 +14,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import and_, exists
 from sqlmodel import Session, select
 
 from worker.notify import templates
@@ -30,9 +30,11 @@ from worker.notify.model import (
 from worker.notify.outbox import NewMessage, insert_messages, utc
 from worker.notify.recipients import Directory, decision_contacts, people_for
 from worker.store.models.journal import Decision, DecisionKind, DecisionStatus
+from worker.store.models.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
 D: Any = Decision
+OB: Any = OutboxMessage
 
 
 def lead_link(instance_url: str | None, lead_id: str) -> str | None:
@@ -64,7 +66,7 @@ def event_for_decision(
     )
     return NotificationEvent(
         kind=kind,
-        source=f"decision:{decision.id}",
+        source=_source(decision, kind),
         lead=lead,
         pool=decision.pool,
         reason=decision.reason,
@@ -134,7 +136,13 @@ def enqueue_sla_reminders(
     if not settings.enabled:
         return 0
     now = now.astimezone(UTC)
-    open_sla = and_(D.status == DecisionStatus.APPLIED, D.sla_state == "open", D.sla_due_at > now)
+    reminded = exists().where(OB.decision_id == D.id, OB.event == EventKind.SLA_REMINDER.value)
+    open_sla = and_(
+        D.status == DecisionStatus.APPLIED,
+        D.sla_state == "open",
+        D.sla_due_at > now,
+        ~reminded,
+    )
     count = 0
     for decision in session.exec(select(Decision).where(open_sla)).all():
         start = utc(decision.applied_at or decision.decided_at)
@@ -153,6 +161,15 @@ def enqueue_sla_reminders(
         if event is not None:
             count += enqueue_event(session, event, settings=settings, now=now)
     return count
+
+
+def _source(decision: Decision, kind: EventKind) -> str:
+    """Dedup source: the decision, except for held leads, which get a new decision on
+    every retry cycle: RevOps hears about a held lead once per (UTC) day."""
+    if kind == EventKind.LEAD_HELD:
+        day = (utc(decision.decided_at) or datetime.now(UTC)).date().isoformat()
+        return f"held:{decision.lead_id}:{day}"
+    return f"decision:{decision.id}"
 
 
 def _kind_of(decision: Decision) -> EventKind | None:

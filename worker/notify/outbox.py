@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
@@ -108,31 +108,47 @@ def claim(
     """Lease up to ``limit`` due rows of ``channel`` to this caller (oldest first)."""
     if limit <= 0:
         return []
-    token = uuid.uuid4().hex
     with engine.begin() as conn:
-        pick = select(OB.id).where(OB.channel == channel, _due(now)).order_by(OB.id).limit(limit)
-        if conn.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        conn.execute(
-            update(OB)
-            .where(OB.id.in_(pick.scalar_subquery()))
-            .values(
-                status=OutboxStatus.SENDING.value,
-                lease_token=token,
-                lease_expires_at=now + lease,
-                attempts=OB.attempts + 1,
-            )
-            .execution_options(synchronize_session=False)
+        return claim_on(conn, channel, limit, now, lease)
+
+
+def claim_on(
+    conn: Connection, channel: str, limit: int, now: datetime, lease: timedelta
+) -> list[Claimed]:
+    """:func:`claim` inside the caller's transaction (committing is the caller's job)."""
+    token = uuid.uuid4().hex
+    pick = select(OB.id).where(OB.channel == channel, _due(now)).order_by(OB.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    conn.execute(
+        update(OB)
+        .where(OB.id.in_(pick.scalar_subquery()))
+        .values(
+            status=OutboxStatus.SENDING.value,
+            lease_token=token,
+            lease_expires_at=now + lease,
+            attempts=OB.attempts + 1,
         )
-        rows = conn.execute(
-            select(OB.id, OB.event, OB.channel, OB.recipient, OB.payload, OB.attempts, OB.dedup_key)
-            .where(OB.lease_token == token)
-            .order_by(OB.id)
-        ).all()
+        .execution_options(synchronize_session=False)
+    )
+    rows = conn.execute(
+        select(OB.id, OB.event, OB.channel, OB.recipient, OB.payload, OB.attempts, OB.dedup_key)
+        .where(OB.lease_token == token)
+        .order_by(OB.id)
+    ).all()
     return [
         Claimed(r.id, token, r.event, r.channel, r.recipient, r.payload, r.attempts, r.dedup_key)
         for r in rows
     ]
+
+
+def purge_outbox(engine: Engine, before: datetime) -> int:
+    """Delete sent and dead messages created before ``before`` (their payload holds lead
+    data); returns how many. For the retention job, next to the journal's purge."""
+    done = OB.status.in_([OutboxStatus.SENT.value, OutboxStatus.DEAD.value])
+    with engine.begin() as conn:
+        result = conn.execute(delete(OB).where(done, OB.created_at < before.astimezone(UTC)))
+    return int(result.rowcount or 0)
 
 
 def mark_sent(engine: Engine, row: Claimed, now: datetime) -> bool:

@@ -6,7 +6,7 @@ passed in, and every function returns new values. ``worker.config_loader`` build
 :class:`RoutingConfig` from YAML.
 """
 
-from worker.routing.engine import route_batch, route_lead
+from worker.routing.api import route_batch, route_lead
 from worker.routing.explain import (
     decision_from_json,
     decision_to_dict,

@@ -29,8 +29,24 @@ DISPOSABLE_DOMAINS: frozenset[str] = frozenset(
 )
 
 
+_SUFFIXES: frozenset[str] = frozenset(_EXTRACT.tlds)  # ICANN section of the bundled list
+# two-label tails under which deeper rules exist ("*.sch.uk", "pvt.k12.ma.us"): slow path
+_DEEP: frozenset[str] = frozenset(
+    ".".join(s.lstrip("!*.").split(".")[-2:]) for s in _SUFFIXES if s.lstrip("!*.").count(".") >= 1
+)
+
+
 def registered_domain(host: str) -> str:
-    """``shop.acme.co.uk`` -> ``acme.co.uk`` (public-suffix aware); "" if none."""
+    """``shop.acme.co.uk`` -> ``acme.co.uk`` (public-suffix aware); "" if none.
+
+    Fast path for the common case (a one-label suffix such as ``com`` with no deeper
+    rules under it); everything else goes through ``tldextract``.
+    """
+    labels = host.split(".")
+    if len(labels) >= 2 and labels[-2] and labels[-1] in _SUFFIXES:
+        two = labels[-2] + "." + labels[-1]
+        if two not in _DEEP and "*." + labels[-1] not in _SUFFIXES:
+            return two
     ext = _EXTRACT(host)
     if not ext.domain or not ext.suffix:
         return ""

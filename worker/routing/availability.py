@@ -32,7 +32,7 @@ class RepClock:
     day_key: str
     hour_key: str
     unavailable: str | None  # plain-language reason, None when available
-    away: bool  # unavailable for a reason that earns catch-up (hours/OOO/holiday)
+    away: bool  # unavailable for a reason that earns catch-up (out of office, holiday)
 
 
 def in_blocks(blocks: tuple[TimeBlock, ...], minute: int) -> bool:
@@ -62,5 +62,6 @@ def rep_clock(rep: Rep, now: datetime) -> RepClock:
         minute = local.hour * 60 + local.minute
         if not in_blocks(rep.working_hours[local.weekday()], minute):
             when = f"{_DAYS[local.weekday()]} {local:%H:%M} {rep.timezone}"
-            return RepClock(local, *keys, f"outside working hours ({when})", True)
+            # off-hours are the rep's normal schedule, not an absence: no catch-up debt
+            return RepClock(local, *keys, f"outside working hours ({when})", False)
     return RepClock(local, *keys, None, False)

@@ -7,16 +7,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
-from worker.routing.conditions import CompiledCondition, compile_condition
+from worker.routing.conditions import CompiledCondition, FastRule, compile_condition, fast_rule
 from worker.routing.matching import AccountIndex
-from worker.routing.model import RoutingConfig, RoutingContext, Rule, TagRule
+from worker.routing.model import RoutingConfig, RoutingContext, Rule, TagRule, Territory
+from worker.routing.rulechain import Scan, build_scan
+from worker.routing.territories import by_country
 
 
 @dataclass(frozen=True)
 class CompiledConfig:
     rules: tuple[tuple[Rule, tuple[CompiledCondition, ...]], ...]
+    fast_rules: tuple[FastRule, ...]
+    scan: Scan
     tag_rules: tuple[tuple[TagRule, tuple[CompiledCondition, ...]], ...]
     pool_of_rep: dict[str, tuple[str, ...]]
+    territories_by_country: dict[str | None, tuple[Territory, ...]]
 
 
 @dataclass(frozen=True)
@@ -36,12 +41,17 @@ def compiled(config: RoutingConfig) -> CompiledConfig:
         for p in config.pools.values():
             for m in p.members:
                 pools.setdefault(m.rep, []).append(p.name)
+        rules = tuple((r, tuple(map(compile_condition, r.conditions))) for r in config.rules)
+        fast = tuple(fast_rule(r.name, r.match, conds) for r, conds in rules)
         hit = CompiledConfig(
-            rules=tuple((r, tuple(map(compile_condition, r.conditions))) for r in config.rules),
+            rules=rules,
+            fast_rules=fast,
+            scan=build_scan(fast),
             tag_rules=tuple(
                 (t, tuple(map(compile_condition, t.conditions))) for t in config.lead_tags
             ),
             pool_of_rep={k: tuple(v) for k, v in pools.items()},
+            territories_by_country=by_country(config.territories),
         )
         _CONFIGS[config] = hit
     return hit

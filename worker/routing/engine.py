@@ -1,5 +1,6 @@
-"""``route_lead`` and ``route_batch``: account matching, then the ordered rules (with
-territories and tags), then the chosen pool, its overflow chain, or hold.
+"""The router behind ``route_lead``/``route_batch`` (:mod:`worker.routing.api`): account
+matching, then the ordered rules (with territories and tags), then the chosen pool, its
+overflow chain, or hold.
 
 Pure: the clock (``now``), the org facts (:class:`RoutingContext`) and the state are
 passed in; the new state is returned. Same inputs, same decision.
@@ -7,16 +8,15 @@ passed in; the new state is returned. Same inputs, same decision.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from worker.routing.compiled import compiled, context_cache
-from worker.routing.conditions import evaluate
 from worker.routing.facts import LeadFacts, lead_facts
 from worker.routing.matching import AccountMatch, match_account
 from worker.routing.model import Decision, Lead, RoutingConfig, RoutingContext, Rule, TraceStep
 from worker.routing.pools import METHOD_WORDS, Pick, PoolRouter
 from worker.routing.state import RoutingState
+from worker.routing.steps import hold_decision, trace_rules, trace_territory
 from worker.routing.tags import lead_tags
 from worker.routing.territories import resolve_territory
 from worker.routing.working import WorkingState
@@ -29,8 +29,16 @@ _VIA = {
 }
 
 
+_NO_MATCH = TraceStep("match", "No matching account", {})  # immutable: shared by decisions
+
+
 class Router:
-    """Routes leads one after another against a working copy of the state."""
+    """Routes leads one after another against a working copy of the state.
+
+    One router per batch (one ``now``): eligibility that cannot change within the batch
+    is evaluated once, and assignments count towards the caps and open load of the next
+    leads. ``new_state()`` returns the resulting immutable state.
+    """
 
     def __init__(
         self, config: RoutingConfig, context: RoutingContext, state: RoutingState, now: datetime
@@ -49,14 +57,23 @@ class Router:
     def route(
         self, lead: Lead, exclude: frozenset[str] = frozenset(), only_pool: str | None = None
     ) -> Decision:
+        """Decide one lead.
+
+        Args:
+            exclude: rep keys that must not get it (SLA: everyone who already had it).
+            only_pool: skip matching and rules; pick in this pool (SLA re-assignment).
+        """
         trace: list[TraceStep] = []
         facts = lead_facts(lead)
-        tags = lead_tags(self.compiled.tag_rules, facts)
+        tags = lead_tags(self.compiled.tag_rules, facts) if self.compiled.tag_rules else frozenset()
         if tags:
             trace.append(
                 TraceStep("tags", f"Lead tags: {', '.join(sorted(tags))}", {"tags": sorted(tags)})
             )
         if only_pool is not None:
+            if only_pool not in self.config.pools:  # the config changed since assignment
+                reason = f"Pool {only_pool} is no longer in the routing config: held"
+                return hold_decision(lead, "SLA re-assignment", reason, trace)
             return self._route_pool(only_pool, lead, tags, trace, "SLA re-assignment", exclude)
         match = self._match(facts, trace)
         if match is not None and self.config.account_matching.route_to_owner:
@@ -82,7 +99,7 @@ class Router:
                 )
             )
         if m is None:
-            trace.append(TraceStep("match", "No matching account", {}))
+            trace.append(_NO_MATCH)
             return None
         data: dict[str, object] = {"via": m.via, "score": m.score, "candidates": list(m.candidates)}
         if m.owner_id is None:
@@ -170,61 +187,38 @@ class Router:
         exclude: frozenset[str],
         trace: list[TraceStep],
     ) -> Decision:
-        failed: list[dict[str, str]] = []
+        failed: list[tuple[str, str]] = []
         territory_done = False
         territory = None
-        for rule, conds in self.compiled.rules:
-            ok, deciding = evaluate(conds, rule.match, facts)
-            if not ok:
-                why = deciding.explain(facts) if deciding else "no condition matched"
-                failed.append({"rule": rule.name, "why": why})
-                continue
+        rules = self.compiled.rules
+        scan = self.compiled.scan
+        i = -1
+        while True:
+            i = scan(facts, i + 1, failed)
+            if i >= len(rules):
+                break
+            rule, conds = rules[i]
             if rule.territory is not None or rule.action == "territory":
                 if not territory_done:
-                    territory, also = resolve_territory(self.config.territories, facts)
-                    territory_done = True
-                    self._trace_territory(territory, also, trace)
-                if territory is None or (rule.territory and territory.name != rule.territory):
-                    failed.append(
-                        {"rule": rule.name, "why": f"not in territory {rule.territory or '(any)'}"}
+                    territory, also = resolve_territory(
+                        self.config.territories, facts, self.compiled.territories_by_country
                     )
+                    territory_done = True
+                    trace_territory(territory, also, trace)
+                if territory is None or (rule.territory and territory.name != rule.territory):
+                    failed.append((rule.name, f"not in territory {rule.territory or '(any)'}"))
                     continue
             if rule.action == "account_owner":
                 if match is None or match.owner_id is None:
-                    failed.append({"rule": rule.name, "why": "no matched account"})
+                    failed.append((rule.name, "no matched account"))
                     continue
-            self._trace_rules(failed, rule, conds, facts, trace)
+            trace_rules(failed, rule, conds, facts, trace)
+            failed = []
             decided = self._act(lead, rule, facts, tags, match, territory, exclude, trace)
             if decided is not None:
                 return decided
-        self._trace_rules(failed, None, (), facts, trace)
-        return _hold(lead, None, "No rule matched: held in the intake queue", trace)
-
-    def _trace_territory(self, t: object, also: list[str], trace: list[TraceStep]) -> None:
-        name = getattr(t, "name", None)
-        msg = f"Territory {name}" if name else "No territory matched"
-        if also:
-            msg += f" (by priority over {', '.join(also)})"
-        trace.append(TraceStep("territory", msg, {"territory": name, "also_matched": also}))
-
-    def _trace_rules(
-        self,
-        failed: list[dict[str, str]],
-        rule: Rule | None,
-        conds: tuple[object, ...],
-        facts: LeadFacts,
-        trace: list[TraceStep],
-    ) -> None:
-        if failed:
-            listed = "; ".join(f"'{f['rule']}' ({f['why']})" for f in failed)
-            trace.append(
-                TraceStep("rule", f"Rules not matched: {listed}", {"failed": list(failed)})
-            )
-            failed.clear()
-        if rule is not None:
-            shown = ", ".join(c.explain(facts) for c in conds)  # type: ignore[attr-defined]
-            msg = f"Rule '{rule.name}' matched" + (f": {shown}" if shown else " (default rule)")
-            trace.append(TraceStep("rule", msg, {"rule": rule.name, "action": rule.action}))
+        trace_rules(failed, None, (), facts, trace)
+        return hold_decision(lead, None, "No rule matched: held in the intake queue", trace)
 
     def _act(
         self,
@@ -238,7 +232,7 @@ class Router:
         trace: list[TraceStep],
     ) -> Decision | None:
         if rule.action == "hold":
-            return _hold(
+            return hold_decision(
                 lead,
                 rule.name,
                 f"Rule '{rule.name}' holds the lead: {rule.reason or 'held'}",
@@ -266,9 +260,26 @@ class Router:
         trace: list[TraceStep],
         rule: str | None,
         exclude: frozenset[str],
-        visited: set[str] | None = None,
     ) -> Decision:
-        visited = visited if visited is not None else set()
+        """Pick in the pool, else follow its overflow chain, else hold (never drop)."""
+        decided = self._overflow(pool_name, lead, tags, trace, rule, exclude, set())
+        if decided is not None:
+            return decided
+        reason = f"Nobody eligible in pool {pool_name}: held in the intake queue for the next cycle"
+        return hold_decision(lead, rule, reason, trace, pool_name)
+
+    def _overflow(
+        self,
+        pool_name: str,
+        lead: Lead,
+        tags: frozenset[str],
+        trace: list[TraceStep],
+        rule: str | None,
+        exclude: frozenset[str],
+        visited: set[str],
+    ) -> Decision | None:
+        """An assignment in ``pool_name`` or along its fallback chain (targets in order: a
+        pool, tried with its own chain; a rep; ``hold`` ends the chain), or None."""
         visited.add(pool_name)
         pool = self.config.pools[pool_name]
         picked = self.pools.pick(pool, exclude, tags, trace)
@@ -278,24 +289,21 @@ class Router:
             TraceStep("fallback", f"Nobody eligible in pool {pool_name}", {"pool": pool_name})
         )
         for target in pool.fallback:
-            if target.kind == "pool" and target.name and target.name not in visited:
-                trace.append(
-                    TraceStep("fallback", f"Overflow to pool {target.name}", {"pool": target.name})
-                )
-                return self._route_pool(target.name, lead, tags, trace, rule, exclude, visited)
-            if target.kind == "rep" and target.name:
-                decided = self._fallback_rep(target.name, lead, pool_name, rule, exclude, trace)
-                if decided is not None:
-                    return decided
             if target.kind == "hold":
-                break
-        return _hold(
-            lead,
-            rule,
-            f"Nobody eligible in pool {pool_name}: held in the intake queue for the next cycle",
-            trace,
-            pool_name,
-        )
+                return None
+            if target.kind == "pool" and target.name and target.name not in visited:
+                step = TraceStep(
+                    "fallback", f"Overflow to pool {target.name}", {"pool": target.name}
+                )
+                trace.append(step)
+                decided = self._overflow(target.name, lead, tags, trace, rule, exclude, visited)
+            elif target.kind == "rep" and target.name:
+                decided = self._fallback_rep(target.name, lead, pool_name, rule, exclude, trace)
+            else:
+                continue
+            if decided is not None:
+                return decided
+        return None
 
     def _fallback_rep(
         self,
@@ -307,7 +315,7 @@ class Router:
         trace: list[TraceStep],
     ) -> Decision | None:
         rep = self.config.reps[key]
-        why, _ = self.pools.skip_reason(rep, None, None, exclude)
+        why = self.pools.skip_reason(rep, exclude)
         if why is not None:
             trace.append(
                 TraceStep(
@@ -342,51 +350,3 @@ class Router:
             tuple(trace),
             p.eligible_weights,
         )
-
-
-def _hold(
-    lead: Lead, rule: str | None, reason: str, trace: list[TraceStep], pool: str | None = None
-) -> Decision:
-    trace.append(TraceStep("decision", reason, {}))
-    return Decision(lead.id, "hold", None, None, pool, rule, "hold", reason, tuple(trace))
-
-
-def route_lead(
-    lead: Lead,
-    *,
-    config: RoutingConfig,
-    context: RoutingContext,
-    state: RoutingState,
-    now: datetime,
-    exclude_reps: frozenset[str] = frozenset(),
-    only_pool: str | None = None,
-) -> tuple[Decision, RoutingState]:
-    """Route one lead.
-
-    Args:
-        exclude_reps: rep keys that must not get the lead (SLA re-assignment: everyone
-            who already had it).
-        only_pool: skip matching and rules and pick in this pool (SLA re-assignment),
-            following its overflow chain.
-
-    Returns:
-        The decision and the new state (the input state is not modified).
-    """
-    router = Router(config, context, state, now)
-    decision = router.route(lead, exclude_reps, only_pool)
-    return decision, router.new_state()
-
-
-def route_batch(
-    leads: Iterable[Lead],
-    *,
-    config: RoutingConfig,
-    context: RoutingContext,
-    state: RoutingState,
-    now: datetime,
-) -> tuple[list[Decision], RoutingState]:
-    """Route leads in order with one ``now``; assignments within the batch count towards
-    caps and open load of the following leads."""
-    router = Router(config, context, state, now)
-    decisions = [router.route(lead) for lead in leads]
-    return decisions, router.new_state()

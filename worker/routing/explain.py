@@ -13,10 +13,18 @@ from worker.routing.model import Decision, TraceStep
 _SHOWN_KINDS = ("match", "tags", "rule", "territory", "candidate", "fallback", "pick", "decision")
 
 
+def render_step(step: TraceStep) -> str:
+    """One plain-language line; the failed-rules step lists each rule and why."""
+    failed = step.data.get("failed") if step.kind == "rule" else None
+    if isinstance(failed, list | tuple) and failed:
+        return "Rules not matched: " + "; ".join(f"'{name}' ({why})" for name, why in failed)
+    return step.message
+
+
 def render_trace(trace: Iterable[TraceStep], *, verbose: bool = False) -> list[str]:
     """The explanation lines, in order. Internal round-robin credit dumps (kind ``state``)
     are left out unless ``verbose``."""
-    return [s.message for s in trace if verbose or s.kind in _SHOWN_KINDS]
+    return [render_step(s) for s in trace if verbose or s.kind in _SHOWN_KINDS]
 
 
 def trace_to_json(trace: Iterable[TraceStep]) -> str:
@@ -28,8 +36,19 @@ def trace_from_json(text: str) -> tuple[TraceStep, ...]:
     return tuple(TraceStep(str(s["kind"]), str(s["message"]), dict(s.get("data", {}))) for s in raw)
 
 
+def _rounded(value: Any) -> Any:
+    """Floats to 4 decimals (round-robin credits are kept unrounded while routing)."""
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    return value
+
+
 def _step_dict(s: TraceStep) -> dict[str, Any]:
-    return {"kind": s.kind, "message": s.message, "data": dict(s.data)}
+    return {"kind": s.kind, "message": s.message, "data": _rounded(dict(s.data))}
 
 
 def decision_to_dict(d: Decision) -> dict[str, Any]:

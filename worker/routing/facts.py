@@ -1,29 +1,14 @@
-"""Per-lead facts computed once per decision: normalised country/state/postal code,
-domains, company key, numbers. Conditions, territories, tags and matching read these."""
+"""Per-lead facts, computed at most once per decision: normalised country/state/postal
+code, domains, company key, numbers. Conditions, territories, tags and matching read
+these. The costlier ones (web-site domain, company key, phone, territory fields) are
+computed on first use only, since most leads are decided without them."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from worker.routing import normalise
 from worker.routing.model import Lead
 
-
-@dataclass(frozen=True, slots=True)
-class LeadFacts:
-    lead: Lead
-    country: str | None
-    state: str | None
-    postal: str
-    industry: str
-    employees: float | None
-    revenue: float | None
-    email: str
-    email_domain: str
-    email_is_public: bool
-    website_domain: str
-    company_key: str
-    phone_key: str
+_UNSET: object = object()
 
 
 def as_number(value: object) -> float | None:
@@ -44,24 +29,64 @@ def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+class LeadFacts:
+    """Normalised views of one lead's fields (read-only by convention)."""
+
+    __slots__ = (
+        "lead", "country", "state", "email", "email_domain", "email_is_public",
+        "_website_domain", "_company_key", "_phone_key",
+    )  # fmt: skip
+
+    def __init__(self, lead: Lead) -> None:
+        f = lead.fields
+        self.lead = lead
+        self.country = normalise.country_code(f.get("CountryCode") or f.get("Country"))
+        state = f.get("StateCode") or f.get("State")
+        self.state = normalise.state_code(state, self.country) if state else None
+        email = f.get("Email")
+        self.email = email.strip().lower() if isinstance(email, str) else ""
+        self.email_domain = normalise.email_domain(self.email) if self.email else ""
+        self.email_is_public = bool(self.email_domain) and normalise.is_public_mail_domain(
+            self.email_domain
+        )
+        self._website_domain: object = _UNSET
+        self._company_key: object = _UNSET
+        self._phone_key: object = _UNSET
+
+    @property
+    def website_domain(self) -> str:
+        if self._website_domain is _UNSET:
+            self._website_domain = normalise.website_domain(self.lead.fields.get("Website"))
+        return str(self._website_domain)
+
+    @property
+    def company_key(self) -> str:
+        if self._company_key is _UNSET:
+            self._company_key = normalise.company_key(self.lead.fields.get("Company"))
+        return str(self._company_key)
+
+    @property
+    def phone_key(self) -> str:
+        if self._phone_key is _UNSET:
+            self._phone_key = normalise.phone_key(self.lead.fields.get("Phone"))
+        return str(self._phone_key)
+
+    @property
+    def postal(self) -> str:
+        return _text(self.lead.fields.get("PostalCode")).upper().replace(" ", "")
+
+    @property
+    def industry(self) -> str:
+        return _text(self.lead.fields.get("Industry")).lower()
+
+    @property
+    def employees(self) -> float | None:
+        return as_number(self.lead.fields.get("NumberOfEmployees"))
+
+    @property
+    def revenue(self) -> float | None:
+        return as_number(self.lead.fields.get("AnnualRevenue"))
+
+
 def lead_facts(lead: Lead) -> LeadFacts:
-    f = lead.fields
-    country = normalise.country_code(f.get("CountryCode") or f.get("Country"))
-    state = normalise.state_code(f.get("StateCode") or f.get("State"), country)
-    email = _text(f.get("Email")).lower()
-    domain = normalise.email_domain(email)
-    return LeadFacts(
-        lead=lead,
-        country=country,
-        state=state,
-        postal=_text(f.get("PostalCode")).upper().replace(" ", ""),
-        industry=_text(f.get("Industry")).lower(),
-        employees=as_number(f.get("NumberOfEmployees")),
-        revenue=as_number(f.get("AnnualRevenue")),
-        email=email,
-        email_domain=domain,
-        email_is_public=bool(domain) and normalise.is_public_mail_domain(domain),
-        website_domain=normalise.website_domain(f.get("Website")),
-        company_key=normalise.company_key(f.get("Company")),
-        phone_key=normalise.phone_key(f.get("Phone")),
-    )
+    return LeadFacts(lead)

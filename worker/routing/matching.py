@@ -47,15 +47,38 @@ class AccountIndex:
             k = normalise.company_key(a.name)
             if k:
                 by_name.setdefault(k, []).append(a)
-        blocks: dict[str, list[str]] = {}
-        for k in by_name:
-            blocks.setdefault(k.split(" ", 1)[0], []).append(k)
         return cls(
             by_id={a.id: a for a in accounts},
             by_domain={d: tuple(v) for d, v in by_domain.items()},
             by_name={k: tuple(v) for k, v in by_name.items()},
-            name_blocks=blocks,
+            name_blocks=_blocks(by_name),
         )
+
+    def fuzzy_candidates(self, key: str) -> list[str]:
+        """Name keys sharing a distinctive token (or 4-letter token prefix) with ``key``."""
+        seen: dict[str, None] = {}
+        for block in blocking_keys(key):
+            for name in self.name_blocks.get(block, ()):
+                seen[name] = None
+        return list(seen)
+
+
+MAX_BLOCK = 200  # a token shared by more names is too common to narrow a fuzzy search
+
+
+def blocking_keys(key: str) -> set[str]:
+    tokens = key.split()
+    return set(tokens) | {"~" + t[:4] for t in tokens if len(t) > 4}
+
+
+def _blocks(by_name: Mapping[str, object]) -> dict[str, list[str]]:
+    """Inverted index for fuzzy search: distinctive token -> name keys; tokens shared by
+    more than MAX_BLOCK names are dropped (they would make every search slow)."""
+    blocks: dict[str, list[str]] = {}
+    for k in by_name:
+        for b in blocking_keys(k):
+            blocks.setdefault(b, []).append(k)
+    return {b: names for b, names in blocks.items() if len(names) <= MAX_BLOCK}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +164,7 @@ def _by_name(facts: LeadFacts, index: AccountIndex, s: AccountMatching) -> Accou
     scored: list[tuple[str, float]] = []
     if key in index.by_name:
         scored.append((key, 100.0))
-    block = index.name_blocks.get(key.split(" ", 1)[0], [])
+    block = index.fuzzy_candidates(key)
     for choice, score, _ in _libs.best_name_matches(key, block, s.fuzzy_threshold):
         if choice != key:
             scored.append((choice, score))

@@ -41,6 +41,8 @@ _EXTRA_COUNTRY_ALIASES = {
 
 
 def _fold(text: str) -> str:
+    if text.isascii():
+        return text.strip().lower()
     stripped = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in stripped if not unicodedata.combining(ch)).strip().lower()
 
@@ -65,19 +67,27 @@ def _subdivision_table() -> dict[tuple[str, str], str]:
     return table
 
 
-@lru_cache(maxsize=4096)
 def country_code(value: object) -> str | None:
-    """ISO alpha-2 code for a country name/code, or None when unknown or blank."""
-    if not isinstance(value, str) or not value.strip():
+    """ISO alpha-2 code for a country name/code, or None when unknown, blank or not text."""
+    return _country_code(value) if isinstance(value, str) else None
+
+
+@lru_cache(maxsize=4096)
+def _country_code(value: str) -> str | None:
+    if not value.strip():
         return None
     return _country_table().get(_fold(value))
 
 
-@lru_cache(maxsize=4096)
 def state_code(value: object, country: str | None) -> str | None:
     """ISO 3166-2 code (``US-CA``) of a state name/code within ``country``; a value that
     already is a full code (``US-CA``) is accepted without a country."""
-    if not isinstance(value, str) or not value.strip():
+    return _state_code(value, country) if isinstance(value, str) else None
+
+
+@lru_cache(maxsize=4096)
+def _state_code(value: str, country: str | None) -> str | None:
+    if not value.strip():
         return None
     folded = _fold(value)
     if "-" in folded:
@@ -130,19 +140,31 @@ _LEGAL_SUFFIXES = frozenset(
 _NON_WORD = re.compile(r"[^\w]+")
 
 
-@lru_cache(maxsize=65536)
 def company_key(name: object) -> str:
     """Lower-case tokens without punctuation and legal suffixes: "ACME, Inc." -> "acme"."""
-    if not isinstance(name, str):
-        return ""
+    return _company_key(name[:500]) if isinstance(name, str) else ""
+
+
+@lru_cache(maxsize=65536)
+def _company_key(name: str) -> str:
     tokens = _NON_WORD.sub(" ", _fold(name).replace("&", " ")).split()
     kept = [t for t in tokens if t not in _LEGAL_SUFFIXES]
     return " ".join(kept or tokens)
+
+
+_NON_DIGIT = re.compile(r"\D+")
 
 
 def phone_key(phone: object) -> str:
     """Last 10 digits of a phone number ("" when fewer than 7 digits)."""
     if not isinstance(phone, str | int):
         return ""
-    digits = "".join(ch for ch in str(phone) if ch.isdigit())
+    digits = _NON_DIGIT.sub("", str(phone))
     return digits[-10:] if len(digits) >= 7 else ""
+
+
+def warm_up() -> None:
+    """Build the lazily-built lookup tables now (country and subdivision names: ~1 s on
+    first use) so that the first routed lead is not slow."""
+    _country_table()
+    _subdivision_table()

@@ -1,16 +1,29 @@
 """Choosing a rep inside a pool: eligibility (toggle, Salesforce status, availability,
-caps, tags), the pool's distribution method and catch-up policy, and the overflow chain
-when nobody is eligible. Every skipped candidate is recorded in the trace with why."""
+caps, tags), the pool's distribution method and catch-up policy. Every skipped
+candidate is recorded in the trace with why.
+
+Per batch (one ``now``) most eligibility facts are fixed: Salesforce status, working
+hours, out of office, holidays, the toggle. They are evaluated once per pool into a
+*plan*; only caps, open load and exclusions are checked per lead.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from worker.routing import caps, round_robin
 from worker.routing.availability import RepClock, rep_clock
-from worker.routing.model import Pool, PoolMember, Rep, RoutingConfig, RoutingContext, TraceStep
+from worker.routing.model import (
+    Caps,
+    Pool,
+    PoolMember,
+    Rep,
+    RoutingConfig,
+    RoutingContext,
+    TraceStep,
+)
 from worker.routing.round_robin import Candidate
 from worker.routing.state import Counter
 from worker.routing.working import PoolWork, WorkingState
@@ -24,8 +37,9 @@ METHOD_WORDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Pick:
+class Pick(NamedTuple):
+    """The rep chosen in a pool (internal; a tuple because one is built per decision)."""
+
     rep: Rep
     user_id: str
     method: str
@@ -33,18 +47,38 @@ class Pick:
     eligible_weights: dict[str, float]
 
 
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A pool member as seen at this batch's ``now``."""
+
+    rep: Rep
+    member: PoolMember | None
+    candidate: Candidate
+    user_id: str | None
+    open_leads: int
+    clock: RepClock
+    static_skip: TraceStep | None  # unavailable for the whole batch
+    away: bool  # the static reason earns catch-up
+    capped: bool  # has any cap (rep or pool): checked per lead
+
+
+_NO_CAPS = Caps()
+
+
+def _skip_step(rep: Rep, why: str) -> TraceStep:
+    return TraceStep("candidate", f"{rep.name} skipped ({why})", {"rep": rep.key, "skip": why})
+
+
 class PoolRouter:
     """Eligibility and picking against one working state and one ``now``."""
 
     def __init__(
-        self,
-        config: RoutingConfig,
-        context: RoutingContext,
-        work: WorkingState,
-        now: datetime,
+        self, config: RoutingConfig, context: RoutingContext, work: WorkingState, now: datetime
     ) -> None:
         self.config, self.context, self.work, self.now = config, context, work, now
         self.clocks: dict[str, RepClock] = {}
+        self.plans: dict[str, tuple[Slot, ...]] = {}
+        self.recentred: set[str] = set()
 
     def clock(self, rep: Rep) -> RepClock:
         hit = self.clocks.get(rep.key)
@@ -52,89 +86,110 @@ class PoolRouter:
             hit = self.clocks[rep.key] = rep_clock(rep, self.now)
         return hit
 
-    def skip_reason(
-        self, rep: Rep, member: PoolMember | None, pool: str | None, exclude: frozenset[str]
-    ) -> tuple[str | None, bool]:
-        """(why ``rep`` cannot take a lead now or None, whether the reason earns catch-up)."""
-        if rep.key in exclude:
-            return "already had this lead", False
+    def slot(self, rep: Rep, member: PoolMember | None, order: int) -> Slot:
+        weight = rep.weight if member is None or member.weight is None else member.weight
         status = self.context.reps.get(rep.key)
-        if status is None or not status.user_id:
-            return "no Salesforce user for this e-mail", False
-        if not status.sf_active:
-            return "inactive in Salesforce", False
         clock = self.clock(rep)
-        if clock.unavailable:
-            return clock.unavailable, clock.away
-        open_now = status.open_leads + self.work.open_delta.get(rep.key, 0)
-        why = caps.open_load_reason(rep.caps, open_now)
-        why = why or caps.cap_reason(
-            rep.caps, self.work.reps.get(rep.key), clock.day_key, clock.hour_key, ""
+        why, away = None, False
+        if status is None or not status.user_id:
+            why = "no Salesforce user for this e-mail"
+        elif not status.sf_active:
+            why = "inactive in Salesforce"
+        elif clock.unavailable:
+            why, away = clock.unavailable, clock.away
+        return Slot(
+            rep,
+            member,
+            Candidate(rep.key, weight, order),
+            status.user_id if status else None,
+            status.open_leads if status else 0,
+            clock,
+            _skip_step(rep, why) if why else None,
+            away,
+            rep.caps != _NO_CAPS or (member is not None and member.caps != _NO_CAPS),
         )
-        if why is None and member is not None and pool is not None:
-            counter = self.work.pool_counters(pool).get(rep.key)
-            why = caps.cap_reason(member.caps, counter, clock.day_key, clock.hour_key, "pool ")
-        return why, why is not None
+
+    def plan(self, pool: Pool) -> tuple[Slot, ...]:
+        hit = self.plans.get(pool.name)
+        if hit is None:
+            reps = self.config.reps
+            hit = tuple(self.slot(reps[m.rep], m, i) for i, m in enumerate(pool.members))
+            self.plans[pool.name] = hit
+        return hit
+
+    def open_leads(self, key: str) -> int:
+        status = self.context.reps.get(key)
+        return (status.open_leads if status else 0) + self.work.open_delta.get(key, 0)
+
+    def dynamic_skip(self, s: Slot, pool: str | None, exclude: frozenset[str]) -> str | None:
+        """Why the rep cannot take one more lead now (exclusion, open load, caps)."""
+        key = s.rep.key
+        if key in exclude:
+            return "already had this lead"
+        if not s.capped:
+            return None
+        rep_caps = s.rep.caps
+        if rep_caps.max_open is not None:
+            why = caps.open_load_reason(rep_caps, s.open_leads + self.work.open_delta.get(key, 0))
+            if why:
+                return why
+        day, hour = s.clock.day_key, s.clock.hour_key
+        why = caps.cap_reason(rep_caps, self.work.reps.get(key), day, hour, "")
+        if why is None and s.member is not None and pool is not None:
+            counter = self.work.pool_counters(pool).get(key)
+            why = caps.cap_reason(s.member.caps, counter, day, hour, "pool ")
+        return why
+
+    def skip_reason(self, rep: Rep, exclude: frozenset[str]) -> str | None:
+        """Why ``rep`` (outside any pool, e.g. a fallback rep) cannot take a lead now."""
+        s = self.slot(rep, None, 0)
+        if s.static_skip is not None:
+            return str(s.static_skip.data["skip"])
+        return self.dynamic_skip(s, None, exclude)
 
     def candidates(
         self, pool: Pool, exclude: frozenset[str], trace: list[TraceStep]
-    ) -> tuple[list[Candidate], dict[str, float]]:
-        """Eligible candidates (before tags) and the weights of reps away for catch-up."""
-        eligible: list[Candidate] = []
+    ) -> tuple[list[Slot], dict[str, float]]:
+        """Eligible slots (before tags) and the weights of reps away for catch-up."""
+        eligible: list[Slot] = []
         away: dict[str, float] = {}
-        for i, m in enumerate(pool.members):
-            rep = self.config.reps[m.rep]
-            weight = rep.weight if m.weight is None else m.weight
-            why, earns = self.skip_reason(rep, m, pool.name, exclude)
-            if why is None:
-                status = self.context.reps[rep.key]
-                today = self.work.reps.get(rep.key)
-                eligible.append(
-                    Candidate(
-                        rep.key,
-                        weight,
-                        i,
-                        status.open_leads + self.work.open_delta.get(rep.key, 0),
-                        today.today(self.clock(rep).day_key) if today else 0,
-                    )
-                )
+        for s in self.plan(pool):
+            if s.static_skip is not None:
+                trace.append(s.static_skip)
+                if s.away:
+                    away[s.rep.key] = s.candidate.weight
                 continue
-            if earns:
-                away[rep.key] = weight
-            trace.append(
-                TraceStep("candidate", f"{rep.name} skipped ({why})", {"rep": rep.key, "skip": why})
-            )
+            why = self.dynamic_skip(s, pool.name, exclude) if s.capped or exclude else None
+            if why is None:
+                eligible.append(s)
+                continue
+            if why != "already had this lead":
+                away[s.rep.key] = s.candidate.weight
+            trace.append(_skip_step(s.rep, why))
         return eligible, away
 
     def filter_tags(
-        self, pool: Pool, cands: list[Candidate], tags: frozenset[str], trace: list[TraceStep]
-    ) -> list[Candidate]:
-        if pool.tags_mode == "ignore" or not tags or not cands:
-            return cands
-        reps = self.config.reps
+        self, pool: Pool, slots: list[Slot], tags: frozenset[str], trace: list[TraceStep]
+    ) -> list[Slot]:
+        if pool.tags_mode == "ignore" or not tags or not slots:
+            return slots
+        shown = ", ".join(sorted(tags))
         if pool.tags_mode == "prefer":
-            scores = {c.key: len(tags & reps[c.key].tags) for c in cands}
-            best = max(scores.values())
-            kept = [c for c in cands if scores[c.key] == best] if best else cands
+            scores = [len(tags & s.rep.tags) for s in slots]
+            best = max(scores)
+            kept = [s for s, n in zip(slots, scores, strict=True) if n == best] if best else slots
+            msg = f"Preferring reps with most of tags {shown} ({best} in common): {len(kept)} of {len(slots)}"
             trace.append(
-                TraceStep(
-                    "tags",
-                    f"Preferring reps with the most of tags {', '.join(sorted(tags))} "
-                    f"({best} in common): {len(kept)} of {len(cands)}",
-                    {"tags": sorted(tags), "kept": [c.key for c in kept]},
-                )
+                TraceStep("tags", msg, {"tags": sorted(tags), "kept": [s.rep.key for s in kept]})
             )
             return kept
-        kept = [c for c in cands if tags <= reps[c.key].tags]
-        for c in cands:
-            if c not in kept:
-                missing = ", ".join(sorted(tags - reps[c.key].tags))
+        kept = []
+        for s in slots:
+            if tags <= s.rep.tags:
+                kept.append(s)
+            else:
                 trace.append(
-                    TraceStep(
-                        "candidate",
-                        f"{reps[c.key].name} skipped (lacks tags {missing})",
-                        {"rep": c.key, "skip": f"lacks tags {missing}"},
-                    )
+                    _skip_step(s.rep, f"lacks tags {', '.join(sorted(tags - s.rep.tags))}")
                 )
         if not kept and pool.tags_fallback == "ignore":
             trace.append(
@@ -142,67 +197,91 @@ class PoolRouter:
                     "tags", "Nobody has all the lead's tags: ignoring tags", {"tags": sorted(tags)}
                 )
             )
-            return cands
+            return slots
         return kept
 
     def pick(
         self, pool: Pool, exclude: frozenset[str], tags: frozenset[str], trace: list[TraceStep]
     ) -> Pick | None:
         """Choose a rep in ``pool`` or None when nobody is eligible."""
-        eligible, away = self.candidates(pool, exclude, trace)
-        eligible = self.filter_tags(pool, eligible, tags, trace)
-        if not eligible:
+        slots, away = self.candidates(pool, exclude, trace)
+        slots = self.filter_tags(pool, slots, tags, trace)
+        if not slots:
             return None
         work = self.work.pool(pool.name)
+        eligible = [s.candidate for s in slots]
         weights = {c.key: c.weight for c in eligible}
         _accrue_debts(pool, work, weights, away)
         chosen, method, note = self._choose(pool, work, eligible, trace)
-        rep = self.config.reps[chosen.key]
-        clock = self.clock(rep)
-        self.work.record(rep.key, pool.name, clock.day_key, clock.hour_key)
-        work.last_rep, work.picks = rep.key, work.picks + 1
-        user_id = self.context.reps[rep.key].user_id
-        assert user_id is not None
-        return Pick(rep, user_id, method, note, weights)
+        slot = slots[eligible.index(chosen)]
+        self.work.record(chosen.key, pool.name, slot.clock.day_key, slot.clock.hour_key)
+        work.last_rep, work.picks = chosen.key, work.picks + 1
+        assert slot.user_id is not None
+        return Pick(slot.rep, slot.user_id, method, note, weights)
 
     def _choose(
         self, pool: Pool, work: PoolWork, eligible: list[Candidate], trace: list[TraceStep]
     ) -> tuple[Candidate, str, str]:
-        owed = _catch_up_candidate(pool, work, eligible, self._day_of)
+        owed = self._catch_up_candidate(pool, work, eligible)
         if owed is not None:
             work.debts[owed.key] -= 1.0
             day = self._day_of(owed.key)
             work.paid[owed.key] = work.paid.get(owed.key, Counter()).bumped(day, "")
             work.last_was_catch_up = True
-            left = work.debts[owed.key]
-            return owed, "catch_up", f"catching up, {left:.1f} leads still owed"
+            return owed, "catch_up", f"catching up, {work.debts[owed.key]:.1f} leads still owed"
         work.last_was_catch_up = False
         if pool.method == "round_robin":
             order = [m.rep for m in pool.members]
             return round_robin.round_robin_pick(eligible, order, work.last_rep), pool.method, ""
         if pool.method == "least_loaded":
-            c = round_robin.least_loaded_pick(eligible, pool.least_loaded_weighted)
-            return c, pool.method, f"{c.open_leads} open leads"
-        weighted = [
-            (m.rep, self.config.reps[m.rep].weight if m.weight is None else m.weight)
-            for m in pool.members
-        ]
-        round_robin.recentre(work.credits, weighted)
-        before = {c.key: round(work.credits.get(c.key, 0.0), 3) for c in eligible}
-        chosen, behind = round_robin.weighted_pick(eligible, work.credits)
-        after = {c.key: round(work.credits[c.key], 3) for c in eligible}
-        trace.append(
-            TraceStep(
-                "state",
-                "Round-robin credits (leads behind share) before and after",
-                {"pool": pool.name, "before": before, "after": after},
+            c = round_robin.least_loaded_pick(
+                eligible, pool.least_loaded_weighted, self.open_leads, self._today
             )
-        )
+            return c, pool.method, f"{self.open_leads(c.key)} open leads"
+        return self._weighted(pool, work, eligible, trace)
+
+    def _weighted(
+        self, pool: Pool, work: PoolWork, eligible: list[Candidate], trace: list[TraceStep]
+    ) -> tuple[Candidate, str, str]:
+        if pool.name not in self.recentred:  # membership may have changed since last batch
+            plan = self.plan(pool)
+            round_robin.recentre(work.credits, [(s.rep.key, s.candidate.weight) for s in plan])
+            self.recentred.add(pool.name)
+        credits = work.credits
+        before = {c.key: credits.get(c.key, 0.0) for c in eligible}
+        chosen, _ = round_robin.weighted_pick(eligible, credits)
+        behind = before[chosen.key]  # how far behind its share the rep was before this lead
+        after = {c.key: credits[c.key] for c in eligible}
+        data = {"pool": pool.name, "before": before, "after": after}
+        trace.append(TraceStep("state", "Round-robin credits (leads behind share)", data))
         word = "behind" if behind >= 0 else "ahead of"
         return chosen, pool.method, f"{abs(behind):.1f} leads {word} their share"
 
     def _day_of(self, key: str) -> str:
         return self.clock(self.config.reps[key]).day_key
+
+    def _today(self, key: str) -> int:
+        counter = self.work.reps.get(key)
+        return counter.today(self._day_of(key)) if counter else 0
+
+    def _catch_up_candidate(
+        self, pool: Pool, work: PoolWork, eligible: list[Candidate]
+    ) -> Candidate | None:
+        policy = pool.catch_up
+        if policy.policy == "forgive" or work.last_was_catch_up or not work.debts:
+            return None
+        best: Candidate | None = None
+        for c in eligible:
+            debt = work.debts.get(c.key, 0.0)
+            if debt < 1.0 - round_robin.EPS:
+                continue
+            if policy.policy == "capped":
+                paid = work.paid.get(c.key)
+                if paid is not None and paid.today(self._day_of(c.key)) >= policy.per_day:
+                    continue
+            if best is None or debt > work.debts[best.key] + round_robin.EPS:
+                best = c
+        return best
 
 
 def _accrue_debts(
@@ -213,23 +292,3 @@ def _accrue_debts(
     total = sum(eligible.values()) + sum(away.values())
     for key, weight in away.items():
         work.debts[key] = work.debts.get(key, 0.0) + weight / total
-
-
-def _catch_up_candidate(
-    pool: Pool, work: PoolWork, eligible: list[Candidate], day_of: Callable[[str], str]
-) -> Candidate | None:
-    policy = pool.catch_up
-    if policy.policy == "forgive" or work.last_was_catch_up or not work.debts:
-        return None
-    best: Candidate | None = None
-    for c in eligible:
-        debt = work.debts.get(c.key, 0.0)
-        if debt < 1.0 - round_robin.EPS:
-            continue
-        if policy.policy == "capped":
-            paid = work.paid.get(c.key)
-            if paid is not None and paid.today(day_of(c.key)) >= policy.per_day:
-                continue
-        if best is None or debt > work.debts[best.key] + round_robin.EPS:
-            best = c
-    return best

@@ -13,27 +13,25 @@ is deterministic.
 Reps who are not eligible keep their credit frozen. That is the *forgive* catch-up
 policy: a rep back from a week off resumes at its fair share, without a flood. New reps
 start at credit 0, i.e. at their fair share from the moment they join. With the *full*
-or *capped* policy an absent rep (outside hours, out of office, holiday, capped)
-additionally accrues a debt of ``w_i / W_all`` per pick; on return it is repaid one lead
-at a time, interleaved with normal picks (never two catch-up picks in a row), at most
+or *capped* policy an absent rep (out of office, public holiday, at a cap; not merely
+outside its working hours, which is its normal schedule) additionally accrues a debt of
+``w_i / W_all`` per pick; on return it is repaid one lead at a time, interleaved with normal picks (never two catch-up picks in a row), at most
 ``per_day`` per local day for *capped*.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 EPS = 1e-9
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     key: str
     weight: float
     order: int  # position in the pool's member list (tie-break)
-    open_leads: int = 0
-    today: int = 0
 
 
 def weighted_pick(cands: Sequence[Candidate], credits: dict[str, float]) -> tuple[Candidate, float]:
@@ -87,11 +85,17 @@ def round_robin_pick(
     return cands[0]
 
 
-def least_loaded_pick(cands: Sequence[Candidate], weighted: bool) -> Candidate:
-    """Fewest open leads (divided by weight when ``weighted``); ties: fewer today, order."""
+def least_loaded_pick(
+    cands: Sequence[Candidate],
+    weighted: bool,
+    open_leads: Callable[[str], int],
+    today: Callable[[str], int],
+) -> Candidate:
+    """Fewest open leads (divided by weight when ``weighted``); ties: fewer assigned
+    today, then member order."""
 
     def key(c: Candidate) -> tuple[float, int, int]:
-        load = c.open_leads / c.weight if weighted else float(c.open_leads)
-        return (load, c.today, c.order)
+        load = open_leads(c.key)
+        return (load / c.weight if weighted else float(load), today(c.key), c.order)
 
     return min(cands, key=key)

@@ -21,7 +21,6 @@ def lead_tags(
                     if part.strip():
                         tags.add(rule.prefix + part.strip().lower().replace(" ", "-"))
             continue
-        ok, _ = evaluate(conds, rule.match, facts)
-        if ok and rule.tag:
+        if rule.tag and evaluate(conds, rule.match, facts) is None:
             tags.add(rule.tag)
     return frozenset(tags)

@@ -44,22 +44,38 @@ def territory_misses(t: Territory, facts: LeadFacts) -> str | None:
         return f"country {facts.country or '(blank)'} not in {', '.join(sorted(t.countries))}"
     if t.states and facts.state not in t.states:
         return f"state {facts.state or '(blank)'} not in {', '.join(sorted(t.states))}"
-    if not postal_matches(t, facts.postal):
+    if (t.postal_prefixes or t.postal_ranges) and not postal_matches(t, facts.postal):
         return f"postal code {facts.postal or '(blank)'} outside territory"
     if t.industries and facts.industry not in t.industries:
         return f"industry {facts.industry or '(blank)'} not in territory"
-    if not in_band(facts.employees, t.employees):
+    if t.employees is not None and not in_band(facts.employees, t.employees):
         return "employees outside band"
-    if not in_band(facts.revenue, t.revenue):
+    if t.revenue is not None and not in_band(facts.revenue, t.revenue):
         return "revenue outside band"
     return None
 
 
+def by_country(territories: tuple[Territory, ...]) -> dict[str | None, tuple[Territory, ...]]:
+    """For each country code (and None for "no country"), the territories that can
+    contain a lead from it, keeping the priority order: territories without a country
+    criterion are candidates for every country."""
+    codes = {c for t in territories for c in t.countries}
+    index: dict[str | None, tuple[Territory, ...]] = {}
+    for code in [*codes, None]:
+        index[code] = tuple(t for t in territories if not t.countries or code in t.countries)
+    return index
+
+
 def resolve_territory(
-    territories: tuple[Territory, ...], facts: LeadFacts
+    territories: tuple[Territory, ...],
+    facts: LeadFacts,
+    index: dict[str | None, tuple[Territory, ...]] | None = None,
 ) -> tuple[Territory | None, list[str]]:
     """The winning territory (``territories`` is sorted by priority, highest first) and the
-    names of the other territories that also matched (lost on priority)."""
+    names of the other territories that also matched (lost on priority). ``index``
+    (from :func:`by_country`) narrows the candidates to the lead's country."""
+    if index is not None:
+        territories = index.get(facts.country, index.get(None, ()))
     winner: Territory | None = None
     also: list[str] = []
     for t in territories:

@@ -21,6 +21,11 @@ def check_all(
     for i, key in enumerate(reps):
         if key not in used:
             c.warn(("reps", i), f"{key} is in no pool and no fallback/escalation: never routed to")
+    reached = {r.pool for r in rules} | {t.pool for t in territories}
+    reached |= {t.name for p in pools.values() for t in _targets(p) if t.kind == "pool"}
+    for name in pools:
+        if name not in reached:
+            c.warn(("pools", name), "no rule, territory or fallback leads here: never used")
 
 
 def _targets(p: Pool) -> list[Target]:
@@ -58,8 +63,6 @@ def _check_pools(c: Collector, reps: Mapping[str, Rep], pools: Mapping[str, Pool
                 c.error((*path, "fallback", i), "a pool cannot overflow to itself")
         if pool.sla and pool.sla.escalate_to:
             _check_target(c, pool.sla.escalate_to, (*path, "sla", "escalate_to"), reps, pools)
-        if pool.tags_mode == "ignore" and pool.tags_fallback == "ignore":
-            pass
 
 
 def never_matches(conds: Sequence[Condition], mode: str) -> str | None:

@@ -21,8 +21,9 @@ from worker.routing_config.sections import (
 )
 from worker.routing_config.yamlsrc import YamlSyntaxError, format_path, load_yaml
 
+# `notifications` is validated by worker.notify.config (the notifier owns its section).
 TOP_KEYS = ("version", "intake", "writeback", "retention_days", "account_matching", "reps",
-            "pools", "territories", "lead_tags", "rules")  # fmt: skip
+            "pools", "territories", "lead_tags", "rules", "notifications")  # fmt: skip
 
 
 @dataclass
@@ -72,11 +73,15 @@ def build(c: Collector, data: Any) -> RoutingConfig:
         top.get("retention_days"), ("retention_days",), positive=True, integer=True
     )
     check_all(c, reps, pools, rules, territories)
+    matching = parse_matching(c, top.get("account_matching"), ("account_matching",))
+    for i, rule in enumerate(rules):
+        if rule.action == "account_owner" and not matching.enabled:
+            c.error(("rules", i, "action"), "can never match: account_matching.enabled is false")
     return RoutingConfig(
         reps=reps, pools=pools, rules=tuple(rules),
         territories=tuple(sorted(territories, key=lambda t: -t.priority)),
         lead_tags=tuple(tags),
-        account_matching=parse_matching(c, top.get("account_matching"), ("account_matching",)),
+        account_matching=matching,
         intake=parse_intake(c, top.get("intake"), ("intake",)),
         writeback=parse_writeback(c, top.get("writeback"), ("writeback",)),
         retention_days=int(retention or 90), source=c.file,

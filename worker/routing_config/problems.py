@@ -147,4 +147,6 @@ def _kind(raw: Any) -> str:
 
 def norway_hint(value: Any) -> str:
     """YAML 1.1 reads a bare NO (Norway) as false: say so."""
-    return ' (write "NO" in quotes: YAML reads a bare NO as false)' if isinstance(value, bool) else ""
+    return (
+        ' (write "NO" in quotes: YAML reads a bare NO as false)' if isinstance(value, bool) else ""
+    )

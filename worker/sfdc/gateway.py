@@ -47,6 +47,8 @@ class SalesforceGateway(Protocol):
         self, emails: Iterable[str], active: Mapping[str, bool]
     ) -> list[KnownEmail]: ...
     def task_activity(self, lead_ids: Iterable[str]) -> dict[str, datetime]: ...
+    def count_accounts(self) -> int: ...
+    def all_accounts(self, since: datetime | None) -> list[Account]: ...
     def update_owners(self, updates: Sequence[OwnerUpdate]) -> list[WriteResult]: ...
     def api_usage(self) -> tuple[int, int] | None: ...
     def api_calls(self) -> int: ...
@@ -144,6 +146,14 @@ class SimpleSalesforceGateway:
             if at is not None and who and (who not in first or at < first[who]):
                 first[who] = at
         return first
+
+    def count_accounts(self) -> int:
+        result: dict[str, Any] = self._call(lambda sf: sf.query(soql.accounts_count_query()))
+        return int(result.get("totalSize") or 0)
+
+    def all_accounts(self, since: datetime | None) -> list[Account]:
+        records = self._records([soql.accounts_mirror_query(since)])
+        return [mapping.account(r, {}) for r in records]
 
     # --- writes -------------------------------------------------------------------
     def update_owners(self, updates: Sequence[OwnerUpdate]) -> list[WriteResult]:

@@ -45,6 +45,7 @@ class UserRow:
     username: str
     name: str
     is_active: bool
+    manager_email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,17 +121,34 @@ def user_row(record: Mapping[str, Any]) -> UserRow:
         username=str(record.get("Username") or "").lower(),
         name=str(record.get("Name") or ""),
         is_active=bool(record.get("IsActive", True)),
+        manager_email=_manager_email(record.get("Manager")),
     )
+
+
+def _manager_email(manager: object) -> str | None:
+    """``Manager.Email`` of a User record (None: no manager, or not selected)."""
+    if isinstance(manager, Mapping) and manager.get("Email"):
+        return str(manager["Email"]).lower()
+    return None
 
 
 def account(record: Mapping[str, Any], active_owners: Mapping[str, bool]) -> Account:
     owner = _str(record.get("OwnerId"))
+    rel = record.get("Owner")
+    active = rel.get("IsActive") if isinstance(rel, dict) else None
+    employees = record.get("NumberOfEmployees")
     return Account(
         id=str(record["Id"]),
         name=str(record.get("Name") or ""),
         website=_str(record.get("Website")),
         owner_id=owner,
-        owner_active=active_owners.get(owner, True) if owner else False,
+        owner_active=(bool(active) if active is not None else active_owners.get(owner, True))
+        if owner
+        else False,
+        employees=employees if isinstance(employees, int) else None,
+        country=_str(record.get("BillingCountry")),
+        phone=_str(record.get("Phone")),
+        last_activity=parse_date(record.get("LastActivityDate")),
     )
 
 

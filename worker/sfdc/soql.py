@@ -102,7 +102,7 @@ def queue_ids_query(developer_names: Sequence[str]) -> str:
 def users_by_email_queries(emails: Iterable[str]) -> list[str]:
     return [
         format_soql(
-            "SELECT Id, Email, Username, Name, IsActive FROM User "
+            "SELECT Id, Email, Username, Name, IsActive, Manager.Email FROM User "
             "WHERE Email IN {} OR Username IN {}",
             chunk,
             chunk,
@@ -151,6 +151,22 @@ def accounts_queries(domains: Iterable[str], names: Iterable[str]) -> list[str]:
     if chunk:
         out.append(head + " OR ".join(chunk))
     return out
+
+
+ACCOUNT_FIELDS = (
+    "Id, Name, Website, OwnerId, Owner.IsActive, NumberOfEmployees, BillingCountry, Phone, "
+    "LastActivityDate, SystemModstamp"
+)
+
+
+def accounts_count_query() -> str:
+    return "SELECT COUNT() FROM Account"
+
+
+def accounts_mirror_query(since: datetime | None) -> str:
+    """Every account (or those changed since ``since``), for the local account mirror."""
+    where = format_soql(" WHERE SystemModstamp > {}", since) if since is not None else ""
+    return f"SELECT {ACCOUNT_FIELDS} FROM Account{where}"
 
 
 def contacts_queries(emails: Iterable[str]) -> list[str]:

@@ -20,6 +20,15 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[start : start + CHUNK]
 
 
+def insert_decisions(session: Session, rows: Sequence[dict[str, object]]) -> list[int]:
+    """Insert journal rows in bulk (one multi-row INSERT); their ids, in order."""
+    if not rows:
+        return []
+    table = Decision.__table__  # type: ignore[attr-defined]
+    query = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+    return [int(i) for i in session.execute(query, list(rows)).scalars()]
+
+
 def pending(session: Session, limit: int = 10_000) -> list[Decision]:
     query = select(Decision).where(Decision.status == DecisionStatus.PENDING)
     return list(session.exec(query.order_by(col(Decision.id)).limit(limit)).all())
@@ -28,6 +37,12 @@ def pending(session: Session, limit: int = 10_000) -> list[Decision]:
 def pending_lead_ids(session: Session) -> set[str]:
     query = select(Decision.lead_id).where(Decision.status == DecisionStatus.PENDING)
     return set(session.exec(query).all())
+
+
+def held_lead_ids(session: Session) -> list[str]:
+    """Leads waiting in a held state, oldest decision first (ids only: cheap per cycle)."""
+    query = select(Decision.lead_id).where(Decision.status == DecisionStatus.HELD)
+    return list(session.exec(query.order_by(col(Decision.id))).all())
 
 
 def held(session: Session, lead_ids: Sequence[str] | None = None) -> dict[str, Decision]:
@@ -67,7 +82,6 @@ def mark(
     error: str | None = None,
     applied_at: datetime | None = None,
     sla_state: str | None = None,
-    attempts: int | None = None,
 ) -> None:
     """Move decisions ``ids`` (still pending) to ``status``."""
     if not ids:
@@ -79,8 +93,6 @@ def mark(
         values["applied_at"] = applied_at
     if sla_state is not None:
         values["sla_state"] = sla_state
-    if attempts is not None:
-        values["attempts"] = attempts
     for start in range(0, len(ids), CHUNK):
         session.execute(
             update(Decision)

@@ -143,12 +143,15 @@ def save_rep_override(
     validate: Validator | None,
     expected_version: int | None = None,
     now: datetime | None = None,
+    effective_before: Mapping[str, Any] | None = None,
 ) -> list[tuple[str, str | None, str | None]]:
     """Apply ``changes`` (field -> value; None removes the override so the file value
     applies again) to ``rep_key``'s override after checking role, rules and version.
 
     Returns the changed fields as (field, old JSON, new JSON); nothing is written when
-    nothing changed. Raises PermissionDenied, InvalidSettings or StaleEdit.
+    nothing changed. ``effective_before`` (the rep's values before the change, file +
+    override) fills the history's "old" column for fields the override did not hold yet.
+    Raises PermissionDenied, InvalidSettings or StaleEdit.
     """
     require_admin(actor)
     assert actor is not None
@@ -177,7 +180,10 @@ def save_rep_override(
         row.data, row.version = json.dumps(new, sort_keys=True), row.version + 1
         row.updated_by, row.updated_at = actor.username, now
         session.add(row)
+        shown_before = dict(effective_before or {})
         for f, before, after in changed:
+            if before is None and shown_before.get(f) is not None:
+                before = _dumps(shown_before[f])  # the file value the override replaces
             session.add(
                 SettingsChange(
                     at=now,

@@ -134,4 +134,4 @@ def test_status_command_prints_counts_by_channel(
     result = CliRunner().invoke(cli, ["notify", "status"])
 
     assert result.exit_code == 0, result.output
-    assert result.output == "total    pending 0  sending 0  sent 0  dead 0\n"
+    assert result.output == "total  pending 0  sending 0  sent 0  dead 0\n"

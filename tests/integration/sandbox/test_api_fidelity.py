@@ -42,7 +42,12 @@ def test_batch_size_header_sets_the_page_size(sandbox, sf_client, sandbox_sessio
 
 def _patch(sf, records, all_or_none=False, headers=None):
     body = {"allOrNone": all_or_none, "records": records}
-    return sf.restful("composite/sobjects", method="PATCH", json=body, headers=headers or {"Sforce-Auto-Assign": "FALSE"})
+    return sf.restful(
+        "composite/sobjects",
+        method="PATCH",
+        json=body,
+        headers=headers or {"Sforce-Auto-Assign": "FALSE"},
+    )
 
 
 def _owner_records(ids, owner):
@@ -60,7 +65,9 @@ def test_collection_patch_reports_inactive_owners_per_record(sandbox, sf_client)
     assert sum(r["success"] for r in results) == 197
     failed = [i for i, r in enumerate(results) if not r["success"]]
     assert failed == [5, 77, 150]
-    assert {r["errors"][0]["statusCode"] for r in results if not r["success"]} == {"INACTIVE_OWNER_OR_USER"}
+    assert {r["errors"][0]["statusCode"] for r in results if not r["success"]} == {
+        "INACTIVE_OWNER_OR_USER"
+    }
     assert admin.get_lead(ids[0])["OwnerId"] == users["sarah.johnson@acme-sales.example"]
     assert admin.get_lead(ids[5])["OwnerId"] == admin.intake_queue_id()
 
@@ -73,7 +80,11 @@ def test_all_or_none_rolls_every_record_back(sandbox, sf_client):
     records[3]["OwnerId"] = users["marc.lefevre@acme-sales.example"]  # inactive
     results = _patch(sf_client, records, all_or_none=True)
     assert results[3]["errors"][0]["statusCode"] == "INACTIVE_OWNER_OR_USER"
-    assert all(r["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK" for i, r in enumerate(results) if i != 3)
+    assert all(
+        r["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+        for i, r in enumerate(results)
+        if i != 3
+    )
     assert {admin.get_lead(i)["OwnerId"] for i in ids} == {admin.intake_queue_id()}
 
 
@@ -89,7 +100,9 @@ def test_group_by_owner_counts_sum_to_the_lead_count(sandbox, sf_client):
     ids = _lead_ids(sandbox, 30)
     for lead_id in ids[:7]:
         admin.change_owner(lead_id, admin.user_ids()["ben.carter@acme-sales.example"])
-    rows = sf_client.query("SELECT OwnerId, COUNT(Id) FROM Lead WHERE IsConverted = false GROUP BY OwnerId")["records"]
+    rows = sf_client.query(
+        "SELECT OwnerId, COUNT(Id) FROM Lead WHERE IsConverted = false GROUP BY OwnerId"
+    )["records"]
     assert all(r["attributes"] == {"type": "AggregateResult"} for r in rows)
     assert sorted(r["expr0"] for r in rows) == [7, 23]
     assert sf_client.query("SELECT COUNT() FROM Lead")["totalSize"] == 30
@@ -100,7 +113,11 @@ def test_expired_session_answers_401_and_a_new_token_works(sandbox, sf_client, s
     with pytest.raises(SalesforceExpiredSession) as info:
         sf_client.query("SELECT Id FROM Lead")
     assert info.value.content[0]["errorCode"] == "INVALID_SESSION_ID"
-    token = sandbox_session.post(sandbox.token_url, data={"grant_type": "client_credentials"}, auth=(sandbox.client_id, sandbox.client_secret)).json()["access_token"]
+    token = sandbox_session.post(
+        sandbox.token_url,
+        data={"grant_type": "client_credentials"},
+        auth=(sandbox.client_id, sandbox.client_secret),
+    ).json()["access_token"]
     fresh = Salesforce(session_id=token, instance_url=sandbox.instance_url, session=sandbox_session)
     assert fresh.query("SELECT COUNT() FROM User")["totalSize"] == 40
 
@@ -109,7 +126,10 @@ def test_expired_session_answers_401_and_a_new_token_works(sandbox, sf_client, s
     ("soql", "code"),
     [
         ("SELECT Id FROM Lead WHERE", "MALFORMED_QUERY"),
-        ("SELECT Id FROM Lead WHERE Status = 'a' AND Email = 'b' OR Company = 'c'", "MALFORMED_QUERY"),
+        (
+            "SELECT Id FROM Lead WHERE Status = 'a' AND Email = 'b' OR Company = 'c'",
+            "MALFORMED_QUERY",
+        ),
         ("SELECT Nope__c FROM Lead", "INVALID_FIELD"),
         ("SELECT Id FROM Leed", "INVALID_TYPE"),
         ("SELECT Id FROM Lead WHERE CreatedDate > 2026-01-01", "INVALID_QUERY_FILTER_OPERATOR"),
@@ -124,21 +144,28 @@ def test_bad_soql_gets_a_400_with_the_salesforce_error_code(sf_client, soql, cod
 
 def test_datetimes_and_ids_come_back_in_salesforce_format(sandbox, sf_client):
     _lead_ids(sandbox, 3)
-    record = sf_client.query("SELECT Id, OwnerId, CreatedDate, SystemModstamp FROM Lead LIMIT 1")["records"][0]
+    record = sf_client.query("SELECT Id, OwnerId, CreatedDate, SystemModstamp FROM Lead LIMIT 1")[
+        "records"
+    ][0]
     assert SF_DATETIME.match(record["CreatedDate"]) and SF_DATETIME.match(record["SystemModstamp"])
     for value in (record["Id"], record["OwnerId"]):
         assert len(value) == 18 and value[15:] == checksum(value[:15])
     assert record["Id"].startswith("00Q") and record["OwnerId"].startswith("00G")
 
 
-def test_every_response_carries_the_limit_header_and_the_allocation_runs_out(sandbox, sf_client, sandbox_session):
+def test_every_response_carries_the_limit_header_and_the_allocation_runs_out(
+    sandbox, sf_client, sandbox_session
+):
     admin = sandbox.admin()
     admin.set_api_limit(limit=admin.api_calls() + 2)
     sf_client.query("SELECT Id FROM User LIMIT 1")
     used = sf_client.api_usage["api-usage"]
     assert used.total == admin.api_calls() + 1
     sf_client.query("SELECT Id FROM User LIMIT 1")
-    response = sandbox_session.get(f"{sandbox.instance_url}/services/data/v59.0/limits/", headers={"Authorization": f"Bearer {sandbox.access_token()}"})
+    response = sandbox_session.get(
+        f"{sandbox.instance_url}/services/data/v59.0/limits/",
+        headers={"Authorization": f"Bearer {sandbox.access_token()}"},
+    )
     assert response.status_code == 403
     assert response.json()[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
     assert response.headers["Sforce-Limit-Info"] == f"api-usage={used.total}/{used.total}"
@@ -147,9 +174,20 @@ def test_every_response_carries_the_limit_header_and_the_allocation_runs_out(san
 def test_update_with_stale_if_unmodified_since_gets_412(sandbox, sf_client):
     lead_id = _lead_ids(sandbox, 1)[0]
     with pytest.raises(SalesforceGeneralError) as info:
-        sf_client.Lead.update(lead_id, {"Routing_Reason__c": "x"}, headers={"If-Unmodified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"})
+        sf_client.Lead.update(
+            lead_id,
+            {"Routing_Reason__c": "x"},
+            headers={"If-Unmodified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"},
+        )
     assert info.value.status == 412
-    assert sf_client.Lead.update(lead_id, {"Routing_Reason__c": "ok"}, headers={"If-Unmodified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}) == 204
+    assert (
+        sf_client.Lead.update(
+            lead_id,
+            {"Routing_Reason__c": "ok"},
+            headers={"If-Unmodified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"},
+        )
+        == 204
+    )
 
 
 def test_assignment_rule_overrides_a_writer_that_forgets_the_header(sandbox, sf_client):
@@ -168,8 +206,14 @@ def test_converted_and_deleted_leads_refuse_updates(sandbox, sf_client):
     converted, deleted = _lead_ids(sandbox, 2)
     admin.convert_lead(converted)
     admin.delete_lead(deleted)
-    results = _patch(sf_client, _owner_records([converted, deleted], admin.user_ids()["wei.chen@acme-sales.example"]))
-    assert [r["errors"][0]["statusCode"] for r in results] == ["CANNOT_UPDATE_CONVERTED_LEAD", "ENTITY_IS_DELETED"]
+    results = _patch(
+        sf_client,
+        _owner_records([converted, deleted], admin.user_ids()["wei.chen@acme-sales.example"]),
+    )
+    assert [r["errors"][0]["statusCode"] for r in results] == [
+        "CANNOT_UPDATE_CONVERTED_LEAD",
+        "ENTITY_IS_DELETED",
+    ]
     assert sf_client.query("SELECT COUNT() FROM Lead")["totalSize"] == 1
     assert sf_client.query_all("SELECT Id FROM Lead", include_deleted=True)["totalSize"] == 2
 
@@ -181,17 +225,27 @@ def test_a_closed_task_sets_last_activity_date_and_moves_system_modstamp(sandbox
     admin.log_task(lead_id, activity_date="2026-03-04")
     lead = sf_client.Lead.get(lead_id)
     assert lead["LastActivityDate"] == "2026-03-04"
-    rows = sf_client.query(f"SELECT WhoId, MIN(ActivityDate) FROM Task WHERE WhoId = '{lead_id}' GROUP BY WhoId")["records"]
+    rows = sf_client.query(
+        f"SELECT WhoId, MIN(ActivityDate) FROM Task WHERE WhoId = '{lead_id}' GROUP BY WhoId"
+    )["records"]
     assert rows[0]["expr0"] == "2026-03-04"
 
 
 def test_account_and_contact_lookups_used_by_the_router(sandbox, sf_client):
-    account = sf_client.query("SELECT Id, Website FROM Account WHERE Website != null LIMIT 1")["records"][0]
+    account = sf_client.query("SELECT Id, Website FROM Account WHERE Website != null LIMIT 1")[
+        "records"
+    ][0]
     domain = account["Website"].split("://")[-1].removeprefix("www.").strip("/")
-    hits = sf_client.query(f"SELECT Id, Name, Website, OwnerId, Owner.IsActive, NumberOfEmployees, BillingCountry, LastActivityDate FROM Account WHERE Website LIKE '%{domain}%' OR Name IN ('zzz')")
+    hits = sf_client.query(
+        f"SELECT Id, Name, Website, OwnerId, Owner.IsActive, NumberOfEmployees, BillingCountry, LastActivityDate FROM Account WHERE Website LIKE '%{domain}%' OR Name IN ('zzz')"
+    )
     assert account["Id"] in {r["Id"] for r in hits["records"]}
     assert isinstance(hits["records"][0]["Owner"]["IsActive"], bool)
-    contacts = sf_client.query("SELECT Email, AccountId, Account.OwnerId FROM Contact WHERE Email != null LIMIT 5")["records"]
+    contacts = sf_client.query(
+        "SELECT Email, AccountId, Account.OwnerId FROM Contact WHERE Email != null LIMIT 5"
+    )["records"]
     assert all(c["Account"]["OwnerId"].startswith("005") for c in contacts)
-    queue = sf_client.query("SELECT Id, DeveloperName, Name FROM Group WHERE Type = 'Queue' AND DeveloperName IN ('Lead_Intake')")
+    queue = sf_client.query(
+        "SELECT Id, DeveloperName, Name FROM Group WHERE Type = 'Queue' AND DeveloperName IN ('Lead_Intake')"
+    )
     assert queue["records"][0]["Id"] == sandbox.admin().intake_queue_id()

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -142,3 +143,65 @@ def test_run_once_cli_routes_and_exits(
     assert "applied 30" in done.stdout
     queue = sandbox.admin().intake_queue_id()
     assert all(lead["OwnerId"] != queue for lead in sandbox.admin().leads())
+
+
+def test_absurd_leads_are_routed_or_held_with_a_reason_and_never_stop_a_cycle(
+    sandbox: SandboxHandle, make_app: Callable[[], App], sf_client: Any
+) -> None:
+    queue = sandbox.admin().intake_queue_id()
+    odd = [
+        {"LastName": "Ünïcødé 李", "Company": "x' OR Name LIKE '%", "Email": "a'b@例え.jp"},
+        {"LastName": "NoEmail", "Company": "\\' ; DROP TABLE Lead; --", "Country": "🏳️‍🌈"},
+        {
+            "LastName": "Big",
+            "Company": "Z" * 255,
+            "Website": "http://[::1",
+            "NumberOfEmployees": 2_000_000_000,
+        },
+        {"LastName": "Blank", "Company": " ", "State": "%_%", "PostalCode": "'"},
+    ]
+    for fields in odd:
+        sf_client.Lead.create({**fields, "OwnerId": queue})
+    app = make_app()
+    report = run_cycle(app.deps)
+    assert report.decided == len(odd)
+    rows = journal(app)
+    assert all(r.status in {"applied", "held", "skipped"} and r.reason for r in rows)
+    check_invariants(app, sandbox)
+
+
+def test_a_second_worker_on_the_same_sqlite_file_is_refused_clearly(
+    sandbox: SandboxHandle, sqlite_url: str, routing_config: Path
+) -> None:
+    env = {**os.environ, **sandbox_env(sandbox, sqlite_url, routing_config)}
+    first = subprocess.Popen([sys.executable, "-m", "worker", "run"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        lock = Path(sqlite_url.removeprefix("sqlite:///") + ".lock")
+        deadline = time.monotonic() + 30
+        while (
+            not (lock.exists() and lock.read_text().startswith("pid"))
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+        second = subprocess.run([sys.executable, "-m", "worker", "run", "--once"], env=env,
+                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert second.returncode == 1
+        assert "SQLite supports a single worker" in second.stderr
+        assert "Traceback" not in second.stderr
+    finally:
+        first.terminate()
+        first.wait(20)
+
+
+def test_org_assignment_rules_do_not_override_our_owner(
+    sandbox: SandboxHandle, make_app: Callable[[], App]
+) -> None:
+    admin = sandbox.admin()
+    manager = admin.user_ids()[MANAGER]
+    admin.set_assignment_rule(on=True, owner_id=manager)  # fires unless Sforce-Auto-Assign: FALSE
+    admin.create_leads(20)
+    app = make_app()
+    assert run_cycle(app.deps).applied == 20
+    assert all(lead["OwnerId"] != manager for lead in admin.leads())
+    check_invariants(app, sandbox)

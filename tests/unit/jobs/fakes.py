@@ -32,6 +32,7 @@ class FakeGateway:
     before_write: Callable[[], None] | None = None  # runs after the guard read
     fail_writes: int = 0  # next N collection calls raise a transient error
     clock: datetime = T0
+    account_rows: list[Account] = field(default_factory=list)
 
     # --- test helpers ---------------------------------------------------------------
     def add_lead(
@@ -122,6 +123,14 @@ class FakeGateway:
     def task_activity(self, lead_ids: Iterable[str]) -> dict[str, datetime]:
         self._count("query")
         return {i: self.tasks[i] for i in lead_ids if i in self.tasks}
+
+    def count_accounts(self) -> int:
+        self._count("query")
+        return len(self.account_rows)
+
+    def all_accounts(self, since: datetime | None) -> list[Account]:
+        self._count("query")
+        return list(self.account_rows)
 
     def update_owners(self, updates: Sequence[OwnerUpdate]) -> list[WriteResult]:
         if self.before_write is not None:

@@ -198,3 +198,44 @@ def test_absurd_lead_values_never_crash_a_cycle(
     rows = journal(make_deps())
     assert all(r.status in {"applied", "held"} and r.reason for r in rows)
     assert len(rows[0].lead_company or "") == 255
+
+
+def test_lead_parked_by_a_hold_rule_is_not_retried_every_cycle(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    from dataclasses import replace
+
+    from tests.unit.jobs.conftest import a_config
+    from worker.routing.model import Condition, Rule
+
+    base = a_config()
+    park = Rule("Qualify by hand", "hold", (Condition("Company", "equals", "Parked"),))
+    deps = make_deps(replace(base, rules=(park, *base.rules)))
+    org.add_lead("00QA", Company="Parked")
+    org.add_lead("00QB")
+    run_cycle(deps)
+    org.tick(60)
+    org.add_lead("00QC")  # moves the watermark past the parked lead
+    run_cycle(deps)
+    run_cycle(deps)  # the first held refresh (a worker re-reads held leads once at start)
+    report = run_cycle(deps)
+    assert report.decided == 0 and report.api_calls == 1  # just the intake poll
+    deps.held_read_at = float("-inf")  # the periodic refresh re-reads and retries it
+    assert run_cycle(deps).decided == 1
+
+
+def test_held_lead_taken_by_a_human_is_closed_at_the_refresh(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    for user in org.users:
+        object.__setattr__(user, "is_active", False)
+    org.add_lead("00QA")
+    deps = make_deps()
+    run_cycle(deps)
+    org.set_owner("00QA", "005HUMAN")
+    org.tick(60)
+    deps.held_read_at = float("-inf")  # refresh due
+    run_cycle(deps)
+    (row,) = journal(deps)
+    assert (row.status, row.error) == ("skipped", "owner changed by someone else")
+    assert org.owner("00QA") == "005HUMAN"

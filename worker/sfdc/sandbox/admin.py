@@ -46,7 +46,9 @@ class SandboxAdmin:
         return getattr(self, op)(**params)
 
     # --- faults and limits ---------------------------------------------------------------
-    def set_faults(self, config: FaultConfig | dict[str, Any] | None = None, **rates: Any) -> dict[str, Any]:
+    def set_faults(
+        self, config: FaultConfig | dict[str, Any] | None = None, **rates: Any
+    ) -> dict[str, Any]:
         """Replace the fault settings (a FaultConfig, a dict, or keyword rates)."""
         if isinstance(config, dict) or config is None:
             config = FaultConfig.from_dict({**(config or {}), **rates})
@@ -95,7 +97,10 @@ class SandboxAdmin:
         return render_record(LEAD, row, VERSION)
 
     def leads(self, include_deleted: bool = False) -> list[dict[str, Any]]:
-        return [render_record(LEAD, r, VERSION) for r in self.org.store.rows("Lead", include_deleted=include_deleted)]
+        return [
+            render_record(LEAD, r, VERSION)
+            for r in self.org.store.rows("Lead", include_deleted=include_deleted)
+        ]
 
     # --- writing (as people in the org, not through the API) ----------------------------
     def create_leads(self, count: int, owner_id: str | None = None) -> list[str]:
@@ -116,7 +121,14 @@ class SandboxAdmin:
     def set_lead_status(self, lead_id: str, status: str, by: str | None = None) -> None:
         self._update(lead_id, {"Status": status}, by)
 
-    def log_task(self, lead_id: str, subject: str = "Call", status: str = "Completed", activity_date: str | None = None, by: str | None = None) -> str:
+    def log_task(
+        self,
+        lead_id: str,
+        subject: str = "Call",
+        status: str = "Completed",
+        activity_date: str | None = None,
+        by: str | None = None,
+    ) -> str:
         """A rep logs an activity on the lead; a closed Task sets the lead's LastActivityDate."""
         lead = self.get_lead(lead_id)
         actor = by or lead["OwnerId"]
@@ -132,8 +144,19 @@ class SandboxAdmin:
             if lead.get("IsConverted"):
                 raise ValueError(f"lead {lead_id} is already converted")
             owner = lead["OwnerId"] if str(lead["OwnerId"]).startswith("005") else txn.actor
-            account = txn.create(ACCOUNT, {"Name": lead["Company"], "Website": lead.get("Website"), "OwnerId": owner})
-            contact = txn.create(CONTACT, {"FirstName": lead.get("FirstName"), "LastName": lead["LastName"], "Email": lead.get("Email"), "AccountId": account["Id"], "OwnerId": owner})
+            account = txn.create(
+                ACCOUNT, {"Name": lead["Company"], "Website": lead.get("Website"), "OwnerId": owner}
+            )
+            contact = txn.create(
+                CONTACT,
+                {
+                    "FirstName": lead.get("FirstName"),
+                    "LastName": lead["LastName"],
+                    "Email": lead.get("Email"),
+                    "AccountId": account["Id"],
+                    "OwnerId": owner,
+                },
+            )
             txn.update(LEAD, lead["Id"], {"IsConverted": True, "Status": "Closed - Converted", "ConvertedDate": txn.now.date().isoformat(),
                                           "ConvertedAccountId": account["Id"], "ConvertedContactId": contact["Id"]}, system=True)  # fmt: skip
             return str(account["Id"])
@@ -150,12 +173,20 @@ class SandboxAdmin:
 
     def set_assignment_rule(self, on: bool = True, owner_id: str | None = None) -> None:
         """Switch the sandbox lead assignment rule (everything -> the intake queue by default)."""
-        self.org.store.set_meta("assignment_rule_owner", (owner_id or self.org.intake_queue_id) if on else None)
+        self.org.store.set_meta(
+            "assignment_rule_owner", (owner_id or self.org.intake_queue_id) if on else None
+        )
 
     def simulate_activity(self, fraction: float = 0.1, seed: int | None = None) -> dict[str, int]:
         """Reps work a ``fraction`` of their open leads: log a call, move the status on."""
         rng = random.Random(seed)
-        open_leads = [r for r in self.org.store.rows("Lead") if not r["IsConverted"] and str(r["OwnerId"]).startswith("005") and r["Status"] == "Open - Not Contacted"]
+        open_leads = [
+            r
+            for r in self.org.store.rows("Lead")
+            if not r["IsConverted"]
+            and str(r["OwnerId"]).startswith("005")
+            and r["Status"] == "Open - Not Contacted"
+        ]
         touched = {"calls": 0, "status_changes": 0}
         for row in open_leads:
             if rng.random() >= fraction:

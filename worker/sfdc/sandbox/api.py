@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from worker.sfdc.sandbox import composite
 from worker.sfdc.sandbox import sobjects as rows
 from worker.sfdc.sandbox.describe import describe, describe_global
 from worker.sfdc.sandbox.org import Org
@@ -58,14 +59,20 @@ def handle(org: Org, req: Request) -> Response:
 def _only(req: Request, method: str, run: Any, *more: str) -> Response:
     allowed = (method, *more)
     if req.method not in allowed:
-        raise ApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{req.method}' not allowed. Allowed are {','.join(allowed)}")
+        raise ApiError(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"HTTP Method '{req.method}' not allowed. Allowed are {','.join(allowed)}",
+        )
     result: Response = run()
     return result
 
 
 def _resources(version: str) -> dict[str, str]:
     base = f"/services/data/v{version}"
-    return {name: f"{base}/{name}" for name in ("sobjects", "query", "queryAll", "limits", "composite")}
+    return {
+        name: f"{base}/{name}" for name in ("sobjects", "query", "queryAll", "limits", "composite")
+    }
 
 
 def _limits(org: Org) -> dict[str, dict[str, int]]:
@@ -92,7 +99,13 @@ def _query(org: Org, req: Request, version: str, parts: list[str]) -> Response:
     try:
         query = parse(soql)
         with org.store.lock:
-            result = execute(query, org.store, now=org.clock(), include_deleted=parts[0] == "queryAll", version=version)
+            result = execute(
+                query,
+                org.store,
+                now=org.clock(),
+                include_deleted=parts[0] == "queryAll",
+                version=version,
+            )
     except SoqlError as err:
         raise ApiError(400, err.code, err.message) from None
     if query.count_only:
@@ -134,7 +147,9 @@ def _page_response(org: Org, version: str, locator: str, offset: int) -> Respons
     return Response(200, page)
 
 
-def _page(chunk: list[dict[str, Any]], render: Any, total: int, next_url: str | None) -> dict[str, Any]:
+def _page(
+    chunk: list[dict[str, Any]], render: Any, total: int, next_url: str | None
+) -> dict[str, Any]:
     return {"totalSize": total, "done": next_url is None, "records": [render(r) for r in chunk]}
 
 
@@ -146,7 +161,15 @@ def _sobjects(org: Org, req: Request, version: str, parts: list[str]) -> Respons
     if len(parts) == 1:
         if req.method == "POST":
             return rows.create_row(org, req, obj, version)
-        return _only(req, "GET", lambda: Response(200, {"objectDescribe": describe(obj, version) | {"fields": None}, "recentItems": []}), "POST")
+        return _only(
+            req,
+            "GET",
+            lambda: Response(
+                200,
+                {"objectDescribe": describe(obj, version) | {"fields": None}, "recentItems": []},
+            ),
+            "POST",
+        )
     if len(parts) == 2 and parts[1] == "describe":
         return _only(req, "GET", lambda: Response(200, describe(obj, version)))
     if len(parts) == 2:
@@ -155,17 +178,27 @@ def _sobjects(org: Org, req: Request, version: str, parts: list[str]) -> Respons
         if req.method == "PATCH":
             return rows.update_row(org, req, obj, parts[1])
         if req.method == "DELETE":
-            return rows.delete_row(org, obj, parts[1])
-        raise ApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{req.method}' not allowed. Allowed are GET,PATCH,DELETE")
+            return rows.delete_row(org, req, obj, parts[1])
+        raise ApiError(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"HTTP Method '{req.method}' not allowed. Allowed are GET,PATCH,DELETE",
+        )
     raise not_found()
 
 
 def _collections(org: Org, req: Request, version: str, parts: list[str]) -> Response:
     if parts:
         obj = rows.object_or_404(parts[0])
-        return _only(req, "GET", lambda: rows.collection_retrieve(org, req, obj, version), "POST")
+        return _only(
+            req, "GET", lambda: composite.collection_retrieve(org, req, obj, version), "POST"
+        )
     if req.method in ("POST", "PATCH"):
-        return rows.collection_write(org, req, creating=req.method == "POST")
+        return composite.collection_write(org, req, creating=req.method == "POST")
     if req.method == "DELETE":
-        return rows.collection_delete(org, req)
-    raise ApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{req.method}' not allowed. Allowed are POST,PATCH,DELETE")
+        return composite.collection_delete(org, req)
+    raise ApiError(
+        405,
+        "METHOD_NOT_ALLOWED",
+        f"HTTP Method '{req.method}' not allowed. Allowed are POST,PATCH,DELETE",
+    )

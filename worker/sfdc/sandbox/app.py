@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 from worker.sfdc.sandbox import api
 from worker.sfdc.sandbox.auth import OAuthError, Sessions, TokenEndpoint
 from worker.sfdc.sandbox.org import Org
-from worker.sfdc.sandbox.web import ApiError, Request, Response
+from worker.sfdc.sandbox.web import ApiError, Request, Response, not_found
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,9 @@ class Outcome:
 
 
 class SandboxApp:
-    def __init__(self, org: Org, sessions: Sessions, tokens: TokenEndpoint, admin_token: str, admin_ops: Any) -> None:
+    def __init__(
+        self, org: Org, sessions: Sessions, tokens: TokenEndpoint, admin_token: str, admin_ops: Any
+    ) -> None:
         self.org = org
         self.sessions = sessions
         self.tokens = tokens
@@ -45,11 +47,13 @@ class SandboxApp:
             return Outcome(Response(200, api.versions()))
         if path.startswith("/services/data/"):
             return self._data(req)
-        return Outcome(api.not_found().response())
+        return Outcome(not_found().response())
 
     def _token(self, req: Request) -> Response:
         if req.method != "POST":
-            return Response(405, {"error": "invalid_request", "error_description": "must use HTTP POST"})
+            return Response(
+                405, {"error": "invalid_request", "error_description": "must use HTTP POST"}
+            )
         form = {k: v[0] for k, v in parse_qs(req.body.decode("utf-8", "replace")).items()}
         try:
             return Response(200, self.tokens.grant(form, req.header("Authorization")))
@@ -59,7 +63,10 @@ class SandboxApp:
     def _admin(self, req: Request) -> Response:
         given = req.header("X-Sandbox-Admin-Token") or ""
         if not hmac.compare_digest(given, self.admin_token):
-            return Response(401, [{"message": "admin token missing or wrong", "errorCode": "INVALID_SESSION_ID"}])
+            return Response(
+                401,
+                [{"message": "admin token missing or wrong", "errorCode": "INVALID_SESSION_ID"}],
+            )
         op = req.path[len(ADMIN_PREFIX) :].strip("/")
         try:
             params = req.json() or {}
@@ -67,18 +74,29 @@ class SandboxApp:
         except ApiError as err:
             return err.response()
         except (KeyError, TypeError, ValueError, LookupError) as exc:
-            return Response(400, [{"message": f"{op}: {exc}", "errorCode": "INVALID_ADMIN_REQUEST"}])
+            return Response(
+                400, [{"message": str(exc).strip("'\""), "errorCode": "INVALID_ADMIN_REQUEST"}]
+            )
 
     def _data(self, req: Request) -> Outcome:
         token = (req.header("Authorization") or "").partition(" ")[2].strip()
         user = self.sessions.user_for(token) if token else None
         if user is None:
             return self._with_usage(Outcome(_invalid_session()))
+        req.user_id = user
         fault = self.org.faults.request_fault()
         if fault == "reset":
             return Outcome(None, reset=True)
         if fault == "server_unavailable":
-            return self._with_usage(Outcome(ApiError(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable; please try again later").response()))
+            return self._with_usage(
+                Outcome(
+                    ApiError(
+                        503,
+                        "SERVER_UNAVAILABLE",
+                        "Server temporarily unavailable; please try again later",
+                    ).response()
+                )
+            )
         if fault == "internal_error":
             return self._with_usage(Outcome(_unknown_exception()))
         if fault == "expire_session":
@@ -87,7 +105,9 @@ class SandboxApp:
         if fault == "slow":
             time.sleep(self.org.faults.config.slow_seconds)
         if not self.org.count_call():
-            response = ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.").response()
+            response = ApiError(
+                403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."
+            ).response()
             return self._with_usage(Outcome(response))
         try:
             response = api.handle(self.org, req)

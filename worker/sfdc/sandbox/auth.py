@@ -87,7 +87,13 @@ class Sessions:
 
 
 class TokenEndpoint:
-    def __init__(self, app: ConnectedApp, sessions: Sessions, instance_url: str, find_user: Callable[[str], tuple[str, bool] | None]) -> None:
+    def __init__(
+        self,
+        app: ConnectedApp,
+        sessions: Sessions,
+        instance_url: str,
+        find_user: Callable[[str], tuple[str, bool] | None],
+    ) -> None:
         self.app = app
         self.sessions = sessions
         self.instance_url = instance_url
@@ -102,7 +108,9 @@ class TokenEndpoint:
             return self._jwt_bearer(form.get("assertion", ""))
         raise OAuthError("unsupported_grant_type", "grant type not supported")
 
-    def _client_credentials(self, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
+    def _client_credentials(
+        self, form: dict[str, str], authorization: str | None
+    ) -> dict[str, Any]:
         client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
         if authorization and authorization.lower().startswith("basic "):
             try:
@@ -131,7 +139,11 @@ class TokenEndpoint:
         except jwt.ExpiredSignatureError:
             raise OAuthError("invalid_grant", "expired authorization code") from None
         except (jwt.InvalidAudienceError, jwt.MissingRequiredClaimError) as exc:
-            description = "audience is invalid" if isinstance(exc, jwt.InvalidAudienceError) else "invalid assertion"
+            description = (
+                "audience is invalid"
+                if isinstance(exc, jwt.InvalidAudienceError)
+                else "invalid assertion"
+            )
             raise OAuthError("invalid_grant", description) from None
         except jwt.PyJWTError:
             raise OAuthError("invalid_grant", "invalid assertion") from None
@@ -145,7 +157,9 @@ class TokenEndpoint:
         token = self.sessions.issue(user_id)
         issued_at = str(int(time.time() * 1000))
         identity = f"{self.instance_url}/id/{self.sessions.org_id}/{user_id}"
-        digest = hmac.new(self.app.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256).digest()
+        digest = hmac.new(
+            self.app.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256
+        ).digest()
         return {
             "access_token": token,
             "signature": base64.b64encode(digest).decode(),

@@ -24,10 +24,17 @@ class KeyFiles:
 
 
 def ensure_keys(state_dir: Path) -> KeyFiles:
-    files = KeyFiles(state_dir / "ca.pem", state_dir / "server.pem", state_dir / "jwt_key.pem", state_dir / "jwt_cert.pem")
+    files = KeyFiles(
+        state_dir / "ca.pem",
+        state_dir / "server.pem",
+        state_dir / "jwt_key.pem",
+        state_dir / "jwt_cert.pem",
+    )
     if not (files.ca.exists() and files.server.exists()):
         ca = trustme.CA(organization_name="leadrouter sandbox CA")
-        ca.issue_cert("127.0.0.1", "localhost", "::1").private_key_and_cert_chain_pem.write_to_path(str(files.server))
+        ca.issue_cert("127.0.0.1", "localhost", "::1").private_key_and_cert_chain_pem.write_to_path(
+            str(files.server)
+        )
         ca.cert_pem.write_to_path(str(files.ca))
         files.server.chmod(0o600)
     if not (files.jwt_key.exists() and files.jwt_cert.exists()):
@@ -50,7 +57,11 @@ def _jwt_pair(key_path: Path, cert_path: Path) -> None:
         .sign(key, hashes.SHA256())
     )
     key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     )
     key_path.chmod(0o600)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))

@@ -18,6 +18,7 @@ from worker.sfdc.sandbox.values import DmlError, coerce
 
 Clock = Callable[[], datetime]
 
+
 def system_now() -> datetime:
     # Salesforce keeps dateTime values to the second (the API always shows ".000"), so
     # many records share one SystemModstamp: pollers must use >= and de-duplicate.
@@ -86,6 +87,8 @@ class Txn:
         row.update(self._checked(obj, values, creating=False, system=system))
         if obj.name == "Lead" and assign_to:
             row["OwnerId"] = assign_to
+        if obj.name == "Lead" and row.get("OwnerId") != current.get("OwnerId"):
+            row["IsUnreadByOwner"] = True  # a new owner has not seen the lead yet
         self._derive(obj, row)
         row["LastModifiedDate"] = row["SystemModstamp"] = self.now
         row["LastModifiedById"] = self.actor
@@ -147,7 +150,9 @@ class Txn:
             out[field.name] = stored
         return out
 
-    def _reference(self, obj: SObject, name: str, refs: tuple[str, ...], value: str, *, system: bool = False) -> str:
+    def _reference(
+        self, obj: SObject, name: str, refs: tuple[str, ...], value: str, *, system: bool = False
+    ) -> str:
         label = name[:-2] if name.endswith("Id") else name
         try:
             rid = normalise(value)

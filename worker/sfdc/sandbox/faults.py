@@ -11,7 +11,14 @@ import threading
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-REQUEST_FAULTS = ("server_unavailable", "internal_error", "reset", "reset_after", "slow", "expire_session")
+REQUEST_FAULTS = (
+    "server_unavailable",
+    "internal_error",
+    "reset",
+    "reset_after",
+    "slow",
+    "expire_session",
+)
 
 
 @dataclass(frozen=True)
@@ -27,10 +34,17 @@ class FaultConfig:
     seed: int | None = None
 
     @classmethod
-    def uniform(cls, rate: float, *, slow_seconds: float = 0.2, seed: int | None = None) -> FaultConfig:
+    def uniform(
+        cls, rate: float, *, slow_seconds: float = 0.2, seed: int | None = None
+    ) -> FaultConfig:
         """``rate`` of requests get a fault, spread evenly over every kind (and per record)."""
         share = rate / len(REQUEST_FAULTS)
-        return cls(**{k: share for k in REQUEST_FAULTS}, slow_seconds=slow_seconds, lock_row=rate / 10, seed=seed)
+        return cls(
+            **dict.fromkeys(REQUEST_FAULTS, share),
+            slow_seconds=slow_seconds,
+            lock_row=rate / 10,
+            seed=seed,
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultConfig:
@@ -39,8 +53,14 @@ class FaultConfig:
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
         for key, value in data.items():
-            if key != "seed" and (not isinstance(value, int | float) or value < 0 or (key != "slow_seconds" and value > 1)):
-                raise ValueError(f"fault setting {key} must be a number between 0 and 1 (seconds for slow_seconds)")
+            if key != "seed" and (
+                not isinstance(value, int | float)
+                or value < 0
+                or (key != "slow_seconds" and value > 1)
+            ):
+                raise ValueError(
+                    f"fault setting {key} must be a number between 0 and 1 (seconds for slow_seconds)"
+                )
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:

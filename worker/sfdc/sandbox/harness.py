@@ -129,7 +129,9 @@ def start_sandbox(
     instance_url = f"https://{host}:{server.server_address[1]}"
     integration = org.store.get_row(org.integration_user_id or "")
     assert integration is not None
-    app = ConnectedApp(creds["client_id"], creds["client_secret"], keys.jwt_cert.read_bytes(), integration["Id"])
+    app = ConnectedApp(
+        creds["client_id"], creds["client_secret"], keys.jwt_cert.read_bytes(), integration["Id"]
+    )
 
     def find_user(username: str) -> tuple[str, bool] | None:
         for row in org.store.rows("User"):
@@ -139,7 +141,9 @@ def start_sandbox(
 
     tokens = TokenEndpoint(app, sessions, instance_url, find_user)
     server.app = SandboxApp(org, sessions, tokens, creds["admin_token"], admin.call)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-org", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-org", daemon=True
+    )
     thread.start()
     handle = SandboxHandle(
         instance_url=instance_url,

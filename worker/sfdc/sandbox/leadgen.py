@@ -85,17 +85,36 @@ class DataFactory:
         name = fk.company()
         base = name if slug(name) else self.fake["en_US"].company()
         domain = self._unique_domain(base, region.tld)
-        website = self.rng.choice([f"www.{domain}", f"https://www.{domain}", f"http://{domain}", domain, f"https://{domain}/"])
+        website = self.rng.choice(
+            [
+                f"www.{domain}",
+                f"https://www.{domain}",
+                f"http://{domain}",
+                domain,
+                f"https://{domain}/",
+            ]
+        )
         values = {
             "Name": name,
             "Website": website,
             "Industry": self.rng.choice(INDUSTRIES),
-            "NumberOfEmployees": self.rng.choice([None, self.rng.randint(5, 200), self.rng.randint(200, 5000), self.rng.randint(5000, 100000)]),
-            "AnnualRevenue": float(self.rng.randint(1, 5000)) * 100000 if self.rng.random() < 0.7 else None,
+            "NumberOfEmployees": self.rng.choice(
+                [
+                    None,
+                    self.rng.randint(5, 200),
+                    self.rng.randint(200, 5000),
+                    self.rng.randint(5000, 100000),
+                ]
+            ),
+            "AnnualRevenue": float(self.rng.randint(1, 5000)) * 100000
+            if self.rng.random() < 0.7
+            else None,
             "BillingCountry": self.rng.choice(region.countries),
             "BillingCity": fk.city(),
             "Phone": fk.phone_number()[:40],
-            "Type": self.rng.choice(["Prospect", "Customer - Direct", "Customer - Channel", "Partner"]),
+            "Type": self.rng.choice(
+                ["Prospect", "Customer - Direct", "Customer - Channel", "Partner"]
+            ),
         }
         return region, values, domain
 
@@ -133,22 +152,37 @@ class DataFactory:
             "City": fk.city()[:40] if rng.random() < 0.6 else None,
             "Website": (f"www.{domain}" if domain and rng.random() < 0.4 else None),
             "Industry": rng.choice(INDUSTRIES) if rng.random() < 0.7 else None,
-            "NumberOfEmployees": rng.choice([5, 20, 50, 120, 400, 1500, 8000, 25000]) if rng.random() < 0.6 else None,
+            "NumberOfEmployees": rng.choice([5, 20, 50, 120, 400, 1500, 8000, 25000])
+            if rng.random() < 0.6
+            else None,
             "AnnualRevenue": float(rng.randint(1, 2000) * 50000) if rng.random() < 0.4 else None,
             "LeadSource": rng.choices(LEAD_SOURCES, weights=[40, 10, 10, 5, 10, 15, 10])[0],
             "Rating": rng.choice(["Hot", "Warm", "Cold", None]),
         }
-        if region.locale == "en_US" and region.countries[0] == "United States" and rng.random() < 0.8:
+        if (
+            region.locale == "en_US"
+            and region.countries[0] == "United States"
+            and rng.random() < 0.8
+        ):
             values["State"] = rng.choice([fk.state_abbr(), fk.state()])
             values["PostalCode"] = fk.postcode()
         self._recent = (self._recent + [values])[-200:]
         return values
 
-    def _company(self, fk: Faker, region: Region, accounts: list[tuple[str, str]]) -> tuple[str, str | None]:
+    def _company(
+        self, fk: Faker, region: Region, accounts: list[tuple[str, str]]
+    ) -> tuple[str, str | None]:
         roll = self.rng.random()
         if accounts and roll < 0.35:
             name, domain = self.rng.choice(accounts)
-            variant = self.rng.choice([name, name.upper(), name.lower(), re.sub(r",? (Inc\.?|LLC|Ltd\.?|GmbH|AG|Group)$", "", name)])
+            variant = self.rng.choice(
+                [
+                    name,
+                    name.upper(),
+                    name.lower(),
+                    re.sub(r",? (Inc\.?|LLC|Ltd\.?|GmbH|AG|Group)$", "", name),
+                ]
+            )
             return variant, domain
         if roll < 0.65:
             # Free-mail lead; web-to-lead fills a missing company with "[not provided]".

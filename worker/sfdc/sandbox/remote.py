@@ -20,7 +20,9 @@ class RemoteAdminError(RuntimeError):
 
 
 class RemoteAdmin:
-    def __init__(self, instance_url: str, admin_token: str, ca_path: Path | str, timeout: float = 60) -> None:
+    def __init__(
+        self, instance_url: str, admin_token: str, ca_path: Path | str, timeout: float = 60
+    ) -> None:
         self.instance_url = instance_url.rstrip("/")
         self._token = admin_token
         self._timeout = timeout

@@ -40,12 +40,17 @@ def seed_base(org: Org) -> None:
             if person.role == "integration":
                 txn.actor = row["Id"]
         for person in ROSTER:
-            row = txn.get(ids[person.email])
-            assert row is not None
+            staged = txn.get(ids[person.email])
+            assert staged is not None
+            row = staged
             row["CreatedById"] = row["LastModifiedById"] = txn.actor
             if person.manager:
                 row["ManagerId"] = ids[person.manager]
-        queue = txn.create(GROUP, {"Name": INTAKE_QUEUE_NAME, "DeveloperName": INTAKE_QUEUE, "Type": "Queue"}, system=True)
+        queue = txn.create(
+            GROUP,
+            {"Name": INTAKE_QUEUE_NAME, "DeveloperName": INTAKE_QUEUE, "Type": "Queue"},
+            system=True,
+        )
     org.store.set_meta("integration_user_id", txn.actor)
     org.store.set_meta("intake_queue_id", queue["Id"])
 
@@ -57,7 +62,11 @@ def _user_values(p: Person) -> dict[str, Any]:
         "LastName": p.last,
         "Alias": (p.first[:1] + p.last[:4]).lower(),
         "Email": p.email,
-        "Title": {"ae": "Account Executive", "sdr": "Sales Development Rep", "manager": "Sales Manager"}.get(p.role, "Integration"),
+        "Title": {
+            "ae": "Account Executive",
+            "sdr": "Sales Development Rep",
+            "manager": "Sales Manager",
+        }.get(p.role, "Integration"),
         "Department": p.team,
         "IsActive": p.active,
         "UserType": "AutomatedProcess" if p.role == "integration" else "Standard",
@@ -67,7 +76,9 @@ def _user_values(p: Person) -> dict[str, Any]:
     }
 
 
-def seed_data(org: Org, *, seed: int, accounts: int, leads: int, progress: bool = False) -> SeedSummary:
+def seed_data(
+    org: Org, *, seed: int, accounts: int, leads: int, progress: bool = False
+) -> SeedSummary:
     """Add ``accounts`` accounts (with contacts and some open opportunities) and ``leads``."""
     seed_base(org)
     factory = DataFactory(seed)
@@ -84,7 +95,12 @@ def seed_data(org: Org, *, seed: int, accounts: int, leads: int, progress: bool 
                     counts["accounts"] += 1
                     book.append((values["Name"], domain))
                     for _ in range(factory.rng.choice([0, 1, 1, 2, 3])):
-                        txn.create(CONTACT, factory.contact(region, domain) | {"AccountId": acct["Id"], "OwnerId": owner}, system=True)
+                        txn.create(
+                            CONTACT,
+                            factory.contact(region, domain)
+                            | {"AccountId": acct["Id"], "OwnerId": owner},
+                            system=True,
+                        )
                         counts["contacts"] += 1
                     if factory.rng.random() < 0.3:
                         close = txn.now.date() + timedelta(days=factory.rng.randint(10, 120))
@@ -95,10 +111,19 @@ def seed_data(org: Org, *, seed: int, accounts: int, leads: int, progress: bool 
                     bar.update(1)
         created = create_leads(org, factory, leads, book=book, bar=bar)
     users = len(org.store.rows("User"))
-    return SeedSummary(users, counts["accounts"], counts["contacts"], counts["opportunities"], len(created))
+    return SeedSummary(
+        users, counts["accounts"], counts["contacts"], counts["opportunities"], len(created)
+    )
 
 
-def create_leads(org: Org, factory: DataFactory, count: int, *, book: list[tuple[str, str]] | None = None, bar: Any = None) -> list[str]:
+def create_leads(
+    org: Org,
+    factory: DataFactory,
+    count: int,
+    *,
+    book: list[tuple[str, str]] | None = None,
+    bar: Any = None,
+) -> list[str]:
     """Create ``count`` new leads owned by the intake queue, as web-to-lead would."""
     if book is None:
         book = account_book(org)
@@ -136,7 +161,9 @@ def _owners_by_team(org: Org) -> dict[str, tuple[list[str], list[str]]]:
     return out
 
 
-def _pick_owner(factory: DataFactory, owners: dict[str, tuple[list[str], list[str]]], team: str) -> str:
+def _pick_owner(
+    factory: DataFactory, owners: dict[str, tuple[list[str], list[str]]], team: str
+) -> str:
     active, inactive = owners[team]
     # A few accounts still belong to reps who have left: routing must notice.
     if inactive and factory.rng.random() < 0.03:

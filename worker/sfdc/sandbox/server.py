@@ -16,6 +16,7 @@ from worker.sfdc.sandbox.app import SandboxApp
 from worker.sfdc.sandbox.web import Request
 
 log = logging.getLogger(__name__)
+MAX_URI = 16_384
 
 
 class SandboxServer(ThreadingHTTPServer):
@@ -75,6 +76,12 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = do_GET
 
     def _dispatch(self) -> None:
+        if len(self.path) > MAX_URI:
+            # Salesforce refuses URIs over 16,384 bytes: callers must chunk long IN lists.
+            body = b'[{"message":"URI Too Long","errorCode":"URI_TOO_LONG"}]'
+            self.close_connection = True
+            self._send(414, {"Connection": "close"}, body)
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)

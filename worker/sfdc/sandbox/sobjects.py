@@ -1,4 +1,4 @@
-"""sObject rows (``/sobjects/X/{id}``) and sObject Collections (``/composite/sobjects``)."""
+"""sObject rows: ``/sobjects/X`` (create) and ``/sobjects/X/{id}`` (get, update, delete)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,14 @@ from email.utils import format_datetime as http_date
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from worker.sfdc.sandbox.dml import DmlError, Txn
 from worker.sfdc.sandbox.ids import MalformedId, normalise, object_of
 from worker.sfdc.sandbox.org import Org
 from worker.sfdc.sandbox.schema import SObject, sobject
 from worker.sfdc.sandbox.soql.resolve import format_value, record_url
 from worker.sfdc.sandbox.store import Row
+from worker.sfdc.sandbox.values import DmlError
 from worker.sfdc.sandbox.web import ApiError, Request, Response, not_found
 
-MAX_COLLECTION = 200
-ROLLED_BACK = {
-    "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-    "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
-    "fields": [],
-}
 _DML_STATUS = {"ENTITY_IS_DELETED": 404}
 
 
@@ -48,9 +42,13 @@ def check_fields(obj: SObject, values: dict[str, Any], *, creating: bool) -> dic
     out = {k: v for k, v in values.items() if k != "attributes"}
     for name in out:
         if obj.field(name) is None:
-            raise ApiError(400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {obj.name}")
+            raise ApiError(
+                400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {obj.name}"
+            )
         if creating and name.lower() == "id":
-            raise ApiError(400, "INVALID_FIELD", "The Id field should not be specified in the sobject data.")
+            raise ApiError(
+                400, "INVALID_FIELD", "The Id field should not be specified in the sobject data."
+            )
     return out
 
 
@@ -66,7 +64,11 @@ def _row_id(obj: SObject, record_id: str) -> str:
     try:
         rid = normalise(record_id)
     except MalformedId:
-        raise ApiError(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {record_id}") from None
+        raise ApiError(
+            404,
+            "NOT_FOUND",
+            f"Provided external ID field does not exist or is not accessible: {record_id}",
+        ) from None
     if object_of(rid) != obj.name:
         raise not_found()
     return rid
@@ -80,10 +82,12 @@ def _dml_error(err: DmlError) -> ApiError:
 def create_row(org: Org, req: Request, obj: SObject, version: str) -> Response:
     body = req.json()
     if not isinstance(body, dict):
-        raise ApiError(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of sobject from a non-object")
+        raise ApiError(
+            400, "JSON_PARSER_ERROR", "Cannot deserialize instance of sobject from a non-object"
+        )
     values = check_fields(obj, body, creating=True)
     try:
-        with org.txn() as txn:
+        with org.txn(req.user_id) as txn:
             row = txn.create(obj, values, assign_to=assign_to(org, req, obj))
     except DmlError as err:
         raise _dml_error(err) from None
@@ -106,7 +110,9 @@ def get_row(org: Org, req: Request, obj: SObject, record_id: str, version: str) 
         fields = [f.strip().lower() for f in wanted.split(",") if f.strip()]
         for f in fields:
             if obj.field(f) is None:
-                raise ApiError(400, "INVALID_FIELD", f"No such column '{f}' on entity '{obj.name}'.")
+                raise ApiError(
+                    400, "INVALID_FIELD", f"No such column '{f}' on entity '{obj.name}'."
+                )
     headers = {"Last-Modified": http_date(row["LastModifiedDate"], usegmt=True)}
     return Response(200, render_record(obj, row, version, fields), headers)
 
@@ -115,28 +121,34 @@ def update_row(org: Org, req: Request, obj: SObject, record_id: str) -> Response
     rid = _row_id(obj, record_id)
     body = req.json()
     if not isinstance(body, dict):
-        raise ApiError(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of sobject from a non-object")
+        raise ApiError(
+            400, "JSON_PARSER_ERROR", "Cannot deserialize instance of sobject from a non-object"
+        )
     values = check_fields(obj, body, creating=False)
     if org.store.get_any(rid) is None:
         raise not_found()
     try:
-        with org.txn() as txn:
+        with org.txn(req.user_id) as txn:
             current = txn.existing(obj, rid)
             since = _http_date(req.header("If-Unmodified-Since"))
             if since is not None and current["LastModifiedDate"] > since:
-                raise ApiError(412, "PRECONDITION_FAILED", "The requested resource has been modified since the If-Unmodified-Since date.")
+                raise ApiError(
+                    412,
+                    "PRECONDITION_FAILED",
+                    "The requested resource has been modified since the If-Unmodified-Since date.",
+                )
             txn.update(obj, rid, values, assign_to=assign_to(org, req, obj))
     except DmlError as err:
         raise _dml_error(err) from None
     return Response(204)
 
 
-def delete_row(org: Org, obj: SObject, record_id: str) -> Response:
+def delete_row(org: Org, req: Request, obj: SObject, record_id: str) -> Response:
     rid = _row_id(obj, record_id)
     if org.store.get_any(rid) is None:
         raise not_found()
     try:
-        with org.txn() as txn:
+        with org.txn(req.user_id) as txn:
             txn.delete(obj, rid)
     except DmlError as err:
         raise _dml_error(err) from None
@@ -149,119 +161,7 @@ def _http_date(value: str | None) -> datetime | None:
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError):
-        raise ApiError(400, "INVALID_HEADER_TYPE", f"Invalid date in conditional header: {value}") from None
+        raise ApiError(
+            400, "INVALID_HEADER_TYPE", f"Invalid date in conditional header: {value}"
+        ) from None
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-# --- sObject Collections -----------------------------------------------------------------------
-def collection_write(org: Org, req: Request, *, creating: bool) -> Response:
-    body = req.json()
-    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-        raise ApiError(400, "JSON_PARSER_ERROR", "The request body must be an object with a records list")
-    records: list[Any] = body["records"]
-    all_or_none = bool(body.get("allOrNone", False))
-    _check_size(len(records))
-    prepared = [_prepare(r, creating) for r in records]
-    results: list[dict[str, Any] | None] = [None] * len(records)
-    with org.txn(commit=False) as txn:
-        seen: set[str] = set()
-        for i, (obj, values, rid) in enumerate(prepared):
-            results[i] = _write_one(org, req, txn, obj, values, rid, seen)
-        failed = any(not r["success"] for r in results if r)
-        if all_or_none and failed:
-            txn.pending.clear()
-            results = [r if r and not r["success"] else {"success": False, "errors": [ROLLED_BACK]} for r in results]
-        else:
-            txn.commit()
-    return Response(200, results)
-
-
-def _check_size(count: int) -> None:
-    if count > MAX_COLLECTION:
-        raise ApiError(400, "EXCEEDED_ID_LIMIT", f"record limit reached. cannot submit more than {MAX_COLLECTION} records into this call")
-
-
-def _prepare(record: Any, creating: bool) -> tuple[SObject, dict[str, Any], str | None]:
-    if not isinstance(record, dict):
-        raise ApiError(400, "JSON_PARSER_ERROR", "Each record must be a JSON object")
-    type_name = (record.get("attributes") or {}).get("type")
-    obj = sobject(type_name) if isinstance(type_name, str) else None
-    if obj is None:
-        raise ApiError(400, "INVALID_TYPE", f"sObject type '{type_name}' is not supported.")
-    values = {k: v for k, v in record.items() if k not in ("attributes", "id", "Id")}
-    check_fields(obj, values, creating=creating)
-    rid = record.get("id") or record.get("Id")
-    return obj, values, str(rid) if rid else None
-
-
-def _write_one(org: Org, req: Request, txn: Txn, obj: SObject, values: dict[str, Any], rid: str | None, seen: set[str]) -> dict[str, Any]:
-    creating = "POST" == req.method
-    try:
-        if creating and rid:
-            raise DmlError("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
-        if not creating and not rid:
-            raise DmlError("MISSING_ARGUMENT", "Id not specified in an update call", [])
-        if rid and org.faults.lock_row():
-            raise DmlError("UNABLE_TO_LOCK_ROW", f"unable to obtain exclusive access to this record or 1 records: {rid}", [])
-        if creating:
-            row = txn.create(obj, values, assign_to=assign_to(org, req, obj))
-        else:
-            assert rid is not None
-            key = txn.existing(obj, rid)["Id"]
-            # Undocumented for collections; refusing a repeated Id is the conservative choice.
-            if key in seen:
-                raise DmlError("DUPLICATE_VALUE", f"duplicate id in list: {rid}", ["Id"])
-            seen.add(key)
-            row = txn.update(obj, key, values, assign_to=assign_to(org, req, obj))
-        return {"id": row["Id"], "success": True, "errors": []}
-    except DmlError as err:
-        return {"success": False, "errors": [err.as_result()]}
-
-
-def collection_delete(org: Org, req: Request) -> Response:
-    ids = [i for i in (req.param("ids") or "").split(",") if i]
-    all_or_none = (req.param("allOrNone") or "false").lower() == "true"
-    _check_size(len(ids))
-    results: list[dict[str, Any]] = []
-    with org.txn(commit=False) as txn:
-        for rid in ids:
-            kind = object_of(rid)
-            obj = sobject(kind) if kind else None
-            try:
-                if obj is None:
-                    raise DmlError("MALFORMED_ID", f"malformed id {rid}", [])
-                row = txn.delete(obj, rid)
-                results.append({"id": row["Id"], "success": True, "errors": []})
-            except DmlError as err:
-                results.append({"success": False, "errors": [err.as_result()]})
-        if all_or_none and any(not r["success"] for r in results):
-            txn.pending.clear()
-            results = [r if not r["success"] else {"success": False, "errors": [ROLLED_BACK]} for r in results]
-        else:
-            txn.commit()
-    return Response(200, results)
-
-
-def collection_retrieve(org: Org, req: Request, obj: SObject, version: str) -> Response:
-    if req.method == "POST":
-        body = req.json() or {}
-        ids, fields = list(body.get("ids") or []), list(body.get("fields") or [])
-    else:
-        ids = [i for i in (req.param("ids") or "").split(",") if i]
-        fields = [f for f in (req.param("fields") or "").split(",") if f]
-    if not fields:
-        raise ApiError(400, "MALFORMED_QUERY", "fields is required")
-    if len(ids) > 2000:
-        raise ApiError(400, "EXCEEDED_ID_LIMIT", "cannot retrieve more than 2000 records")
-    for f in fields:
-        if obj.field(f) is None:
-            raise ApiError(400, "INVALID_FIELD", f"No such column '{f}' on entity '{obj.name}'.")
-    wanted = [f.lower() for f in fields]
-    out: list[Row | None] = []
-    for rid in ids:
-        try:
-            row = org.store.get_row(normalise(rid))
-        except MalformedId:
-            row = None
-        out.append(render_record(obj, row, version, wanted) if row and object_of(row["Id"]) == obj.name else None)
-    return Response(200, out)

@@ -14,6 +14,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]  # keys lower-cased
     body: bytes = b""
+    user_id: str | None = None  # the session's user, once authenticated
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -26,7 +27,9 @@ class Request:
         try:
             return json.loads(self.body or b"null")
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(400, "JSON_PARSER_ERROR", f"Unexpected character in JSON body: {exc}") from None
+            raise ApiError(
+                400, "JSON_PARSER_ERROR", f"Unexpected character in JSON body: {exc}"
+            ) from None
 
 
 @dataclass
@@ -47,7 +50,9 @@ class Response:
 class ApiError(Exception):
     """A whole-request failure: ``[{"message","errorCode"(,"fields")}]`` with a status."""
 
-    def __init__(self, status: int, code: str, message: str, fields: list[str] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, fields: list[str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code

@@ -77,11 +77,10 @@ class Decision(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=2000)
     hop: int = 0
     # Added by the worker (issue 5): the rep's config key (e-mail) of ``owner_id``, the
-    # SLA follow-up state of an applied decision (open -> touched | moved | closed; None
-    # when the pool has no SLA), and how many write attempts the decision took.
+    # SLA follow-up state of an applied decision (open -> touched | moved | closed |
+    # expired; None when the pool has no SLA).
     rep_key: str | None = Field(default=None, max_length=255, index=True)
     sla_state: str | None = Field(default=None, max_length=20, index=True)
-    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
     decided_at: datetime = utc_field(default_now=True)
     applied_at: datetime | None = utc_field(nullable=True)

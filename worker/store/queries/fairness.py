@@ -15,18 +15,18 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from worker.routing import fairness as core_fairness
 from worker.store.models.journal import Decision, DecisionKind, DecisionStatus
-from worker.store.queries._sql import as_utc, seconds_between
+from worker.store.queries._sql import as_utc
 
 D: Any = Decision
 
@@ -89,11 +89,22 @@ def _data(step: Mapping[str, Any]) -> Mapping[str, Any]:
     return data if isinstance(data, Mapping) else step
 
 
-def eligible_weights(steps: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+def eligible_weights(
+    steps: Sequence[Mapping[str, Any]], fallback: Mapping[str, float] | None = None
+) -> dict[str, float]:
+    """The eligible reps and weights at decision time, as journaled; for traces without
+    them, the reps whose round-robin credits the pick step tracked (the eligible ones)
+    weighted with ``fallback`` (the configured weights), when given."""
     for step in steps:
         weights = _data(step).get("eligible_weights")
         if isinstance(weights, Mapping) and weights:
             return {str(k).lower(): float(v) for k, v in weights.items() if float(v) > 0}
+    if fallback is None:
+        return {}
+    for step in steps:
+        credits = _data(step).get("before") if step.get("kind") == "state" else None
+        if isinstance(credits, Mapping) and credits:
+            return {str(k).lower(): float(fallback.get(str(k).lower(), 1.0)) for k in credits}
     return {}
 
 
@@ -125,13 +136,15 @@ _DECODER = json.JSONDecoder()
 _CAP_SKIP = re.compile(r'"rep": "([^"]+)", "skip": "[^"]*cap \d')
 
 
-def _fast_facts(text: str) -> tuple[dict[str, float], tuple[str, ...], str | None]:
+def _fast_facts(
+    text: str, fallback: Mapping[str, float] | None = None
+) -> tuple[dict[str, float], tuple[str, ...], str | None]:
     """Eligible weights, capped reps and chosen rep of one trace without parsing it all:
     an audit reads hundreds of thousands of traces, and these are all it needs."""
     at = text.find('"eligible_weights"')
     if at < 0:
         steps = parse_trace(text)  # another layout: take the slow, general path
-        return eligible_weights(steps), caps_hit(steps), chosen_rep(steps)
+        return eligible_weights(steps, fallback), caps_hit(steps), chosen_rep(steps)
     try:
         raw, _ = _DECODER.raw_decode(text, text.index("{", at))
         weights = {str(k).lower(): float(v) for k, v in raw.items() if float(v) > 0}
@@ -142,7 +155,13 @@ def _fast_facts(text: str) -> tuple[dict[str, float], tuple[str, ...], str | Non
 
 
 def load_pool_decisions(
-    engine: Engine, pool: str, start: datetime, end: datetime, *, limit: int = 200_000
+    engine: Engine,
+    pool: str,
+    start: datetime,
+    end: datetime,
+    *,
+    limit: int = 200_000,
+    weights: Mapping[str, float] | None = None,
 ) -> tuple[list[PoolDecision], int, bool, dict[str, str]]:
     """Routed decisions of ``pool`` in ``[start, end)``, oldest first.
 
@@ -167,13 +186,13 @@ def load_pool_decisions(
     names: dict[str, str] = {}
     missing = 0
     for at, rep_key, owner_id, owner_name, trace in rows[:limit]:
-        weights, capped, chosen = _fast_facts(trace or "")
+        eligible, capped, chosen = _fast_facts(trace or "", weights)
         rep = rep_key or chosen or str(owner_name or owner_id or "?")
         names.setdefault(rep, str(owner_name or rep))
-        if not weights:
+        if not eligible:
             missing += 1
             continue
-        out.append(PoolDecision(as_utc(at) or start, rep, weights, capped))
+        out.append(PoolDecision(as_utc(at) or start, rep, eligible, capped))
     return out, missing, truncated, names
 
 
@@ -245,10 +264,18 @@ def audit(
 
 
 def fairness_report(
-    engine: Engine, pool: str, start: datetime, end: datetime, *, limit: int = 200_000
+    engine: Engine,
+    pool: str,
+    start: datetime,
+    end: datetime,
+    *,
+    limit: int = 200_000,
+    weights: Mapping[str, float] | None = None,
 ) -> FairnessReport:
+    """``weights`` (rep key -> configured weight) is only used for journal rows whose trace
+    lacks ``eligible_weights``."""
     decisions, missing, truncated, names = load_pool_decisions(
-        engine, pool, start, end, limit=limit
+        engine, pool, start, end, limit=limit, weights=weights
     )
     reps, curve = audit(decisions, names=names)
     counts = {r.rep: r.actual for r in reps}
@@ -268,105 +295,3 @@ def fairness_report(
         verdict=verdict(p, len(decisions)),
         cumulative=curve,
     )
-
-
-_SIZE = case(
-    (D.lead_employees.is_(None), "unknown"),
-    (D.lead_employees < 50, "1-49"),
-    (D.lead_employees < 250, "50-249"),
-    (D.lead_employees < 1000, "250-999"),
-    else_="1000+",
-)
-
-
-def lead_mix(engine: Engine, pool: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Lead quality per owner: counts by rating, company size band and source."""
-    base = (
-        D.pool == pool,
-        D.decided_at >= start,
-        D.decided_at < end,
-        D.kind == DecisionKind.ROUTE,
-        D.status == DecisionStatus.APPLIED,
-    )
-    out: list[dict[str, Any]] = []
-    dims = {
-        "rating": func.coalesce(D.lead_rating, "unknown"),
-        "size": _SIZE,
-        "source": func.coalesce(D.lead_source, "unknown"),
-    }
-    with engine.connect() as conn:
-        for dim, expr in dims.items():
-            stmt = (
-                select(D.owner_id, func.max(D.owner_name), expr.label("bucket"), func.count())
-                .where(*base)
-                .group_by(D.owner_id, expr)
-            )
-            for owner_id, name, bucket, n in conn.execute(stmt).all():
-                out.append(
-                    {
-                        "owner_id": owner_id,
-                        "owner": name or owner_id,
-                        "dimension": dim,
-                        "bucket": str(bucket),
-                        "leads": int(n),
-                    }
-                )
-    return out
-
-
-def rep_service(engine: Engine, pool: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Per owner: SLA breaches (leads taken away for no touch), median/avg first touch."""
-    period = (D.pool == pool, D.decided_at >= start, D.decided_at < end)
-    touch = seconds_between(D.first_touch_at, D.applied_at)
-    with engine.connect() as conn:
-        breaches: dict[Any, Any] = dict(
-            conn.execute(
-                select(D.previous_owner_id, func.count())
-                .where(*period, D.kind == DecisionKind.SLA_REASSIGN)
-                .group_by(D.previous_owner_id)
-            ).all()
-        )
-        rows = conn.execute(
-            select(
-                D.owner_id,
-                func.max(D.owner_name),
-                func.count(),
-                func.count(D.first_touch_at),
-                func.avg(touch),
-            )
-            .where(*period, D.kind == DecisionKind.ROUTE, D.status == DecisionStatus.APPLIED)
-            .group_by(D.owner_id)
-        ).all()
-        medians = _median_touch(conn, period, touch)
-    return [
-        {
-            "owner_id": oid,
-            "owner": name or oid,
-            "leads": int(n),
-            "touched": int(touched),
-            "sla_breaches": int(breaches.get(oid, 0)),
-            "median_first_touch_min": (medians[oid] / 60) if medians.get(oid) is not None else None,
-            "avg_first_touch_min": (float(avg) / 60) if avg is not None else None,
-        }
-        for oid, name, n, touched, avg in rows
-    ]
-
-
-def _median_touch(
-    conn: Any, period: tuple[Any, ...], touch: Any, per_rep_cap: int = 20_000
-) -> dict[str, float]:
-    """Median first-touch seconds per owner: values come sorted from SQL, capped per rep."""
-    stmt = (
-        select(D.owner_id, touch)
-        .where(
-            *period,
-            D.kind == DecisionKind.ROUTE,
-            D.status == DecisionStatus.APPLIED,
-            touch.is_not(None),
-        )
-        .order_by(D.owner_id, touch)
-    )
-    values: dict[str, list[float]] = defaultdict(list)
-    for oid, secs in conn.execute(stmt.limit(per_rep_cap * 50)):
-        values[str(oid)].append(float(secs))
-    return {oid: v[len(v) // 2] for oid, v in values.items() if v}

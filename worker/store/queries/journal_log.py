@@ -79,8 +79,10 @@ def _search_clause(text: str) -> ColumnElement[bool]:
     if "@" in text:
         return D.lead_email.in_({text, text.lower()})  # type: ignore[no-any-return]
     if _SF_ID.fullmatch(text) and text[:3] == "00Q":  # Lead key prefix
-        prefix = text[:15]
-        return or_(D.lead_id == text, and_(D.lead_id >= prefix, D.lead_id < prefix + "~"))
+        if len(text) == 18:
+            return D.lead_id == text  # type: ignore[no-any-return]
+        # a 15-character Id is the case-sensitive prefix of the 18-character one
+        return or_(D.lead_id == text, and_(D.lead_id >= text, D.lead_id < text + "~"))
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return D.lead_company.ilike(f"{escaped}%", escape="\\")  # type: ignore[no-any-return]
 
@@ -187,7 +189,10 @@ def facets(engine: Engine) -> Facets:
         owners = [(i, _latest_name(conn, i)) for i in distinct_values(conn, D.owner_id)]
         pool_list = distinct_values(conn, D.pool)
         rule_list = distinct_values(conn, D.rule)
-        span = conn.execute(select(func.min(D.decided_at), func.max(D.decided_at))).one()
+        span = (  # two queries: SQLite optimises a lone min() or max() to one index seek
+            conn.execute(select(func.min(D.decided_at))).scalar(),
+            conn.execute(select(func.max(D.decided_at))).scalar(),
+        )
     return Facets(
         owners=tuple(sorted(((str(i), str(n or i)) for i, n in owners), key=lambda o: o[1])),
         pools=tuple(pool_list),

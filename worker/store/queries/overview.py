@@ -2,7 +2,7 @@
 
 Daily counts per kind/status come from one GROUP BY over a covering index
 (decided_at, kind, status); timings from one fetch of two computed columns over the
-sparkline window; so the page costs a handful of queries however large the journal is.
+last 7 days; so the page costs a handful of queries however large the journal is.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def overview(
     week = set(days[-7:])
     with engine.connect() as conn:
         counts = _daily_counts(conn, since)
-        durations = _durations(conn, since, max_samples)
+        durations = _durations(conn, today - timedelta(days=6), max_samples)
         held_total, held_reasons = _held(conn, now - timedelta(hours=24))
         failed_24h = conn.execute(
             select(func.count()).where(
@@ -168,8 +168,8 @@ def overview(
             "held": per_day(None, DecisionStatus.HELD),
             "sla": sla,
             "failed": per_day(None, DecisionStatus.FAILED),
-            "assign_median_s": tuple(_median(assign_by_day.get(d, [])) for d in days),
-            "touch_median_s": tuple(_median(touch_by_day.get(d, [])) for d in days),
+            "assign_median_s": tuple(_median(assign_by_day.get(d, [])) for d in days[-7:]),
+            "touch_median_s": tuple(_median(touch_by_day.get(d, [])) for d in days[-7:]),
         },
     )
 

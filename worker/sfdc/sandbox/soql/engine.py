@@ -56,7 +56,10 @@ def execute(
     if query.is_aggregate:
         return _aggregate(query, obj, rows, source, version)
     selected = _select_fields(query, obj)
-    _sort(rows, [(resolve(obj, o.target), o) for o in _plain_order(query)], source)
+    order = [
+        (resolve(obj, o.target), o) for o in _plain_order(query) if isinstance(o.target, FieldPath)
+    ]
+    _sort(rows, order, source)
     start = query.offset or 0
     stop = start + query.limit if query.limit is not None else None
     rows = rows[start:stop]

@@ -115,7 +115,11 @@ class Compiler:
             if op not in ("=", "!="):
                 raise _bad_value(res, f"operator {op} is not valid on a multi-select picklist")
             target = _multi_set(self._coerce(res, value))
-            eq = lambda row: (v := get(row)) is not None and _multi_set(v) == target  # noqa: E731
+
+            def eq(row: Row) -> bool:
+                v = get(row)
+                return v is not None and _multi_set(v) == target
+
             return eq if op == "=" else (lambda row: not eq(row))
         if cat == "boolean" and op not in ("=", "!="):
             raise _bad_value(res, f"operator {op} is not valid on a boolean")

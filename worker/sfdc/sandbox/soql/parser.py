@@ -7,8 +7,10 @@ same, so a query that parses here also parses in a real org.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from worker.sfdc.sandbox.soql.ast import (
     Aggregate,
@@ -27,9 +29,10 @@ from worker.sfdc.sandbox.soql.ast import (
     SemiJoin,
     SoqlError,
 )
-from worker.sfdc.sandbox.soql.dates import PLAIN_LITERALS, N_LITERALS
+from worker.sfdc.sandbox.soql.dates import N_LITERALS, PLAIN_LITERALS
 from worker.sfdc.sandbox.soql.lexer import Token, decode_string, error_at, tokenize
 
+T = TypeVar("T")
 AGGREGATES = frozenset({"COUNT", "COUNT_DISTINCT", "MIN", "MAX", "SUM", "AVG"})
 RESERVED = frozenset(
     "AND ASC DESC EXCLUDES FIRST FROM GROUP HAVING IN INCLUDES LAST LIKE LIMIT NOT NULL "
@@ -120,7 +123,7 @@ class _Parser:
             return True
         return False
 
-    def comma_list(self, item):  # type: ignore[no-untyped-def]
+    def comma_list(self, item: Callable[[], T]) -> tuple[T, ...]:
         items = [item()]
         while self.at_punct(","):
             self.i += 1

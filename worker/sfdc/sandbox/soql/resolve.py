@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 from worker.sfdc.sandbox.schema import Field, SObject, sobject
@@ -69,6 +70,8 @@ class Resolved:
                 current = source.get_row(ref) if ref else None
                 if current is None:
                     return None
+            if current is None:
+                return None
             if polymorphic:
                 return name_field(current, name)
             return current.get(name)
@@ -134,8 +137,24 @@ def format_value(field_type: str, value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=65536)
 def format_datetime(value: datetime) -> str:
+    # Cached: rows written in one request share a timestamp (dateTimes are whole seconds).
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _formatter(field_type: str) -> Callable[[Any], Any]:
+    if field_type == "datetime":
+        return format_datetime
+    if field_type == "date":
+        return date.isoformat
+    if field_type in ("double", "currency", "percent"):
+        return float
+    return _identity
 
 
 def record_url(version: str, sobject_name: str, record_id: str) -> str:
@@ -151,8 +170,19 @@ class Renderer:
         self.source = source
         self.version = version
 
+        # Fast path: a query of the object's own fields only (the worker's hot queries).
+        self._flat = all(not f.steps for f in fields)
+        self._plain = [(f.field.name, _formatter(f.field.type)) for f in fields]
+        self._url = f"/services/data/v{version}/sobjects/{obj.name}/"
+
     def render(self, row: Row) -> Row:
-        out: Row = {"attributes": self._attributes(self.obj.name, row)}
+        if self._flat:
+            out: Row = {"attributes": {"type": self.obj.name, "url": self._url + row["Id"]}}
+            for name, fmt in self._plain:
+                value = row.get(name)
+                out[name] = None if value is None else fmt(value)
+            return out
+        out = {"attributes": self._attributes(self.obj.name, row)}
         for res in self.fields:
             self._put(out, row, res, 0)
         return self.finish(out)

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 09:42:26.993765
+Create Date: 2026-11-23 10:27:58.795522
 """
 
 from collections.abc import Sequence
@@ -67,7 +67,6 @@ def upgrade() -> None:
     with op.batch_alter_table('decision', schema=None) as batch_op:
         batch_op.add_column(sa.Column('rep_key', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True))
         batch_op.add_column(sa.Column('sla_state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True))
-        batch_op.add_column(sa.Column('attempts', sa.Integer(), server_default='0', nullable=False))
         batch_op.create_index('ix_decision_decided_at_kind_status', ['decided_at', 'kind', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_decision_rep_key'), ['rep_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_decision_sla_state'), ['sla_state'], unique=False)
@@ -81,7 +80,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_decision_sla_state'))
         batch_op.drop_index(batch_op.f('ix_decision_rep_key'))
         batch_op.drop_index('ix_decision_decided_at_kind_status')
-        batch_op.drop_column('attempts')
         batch_op.drop_column('sla_state')
         batch_op.drop_column('rep_key')
 

@@ -1,0 +1,141 @@
+"""Settings writes, change history and the sign-in throttle, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from worker.store.db import make_engine, upgrade
+from worker.store.team_repo import (
+    Actor,
+    InvalidSettings,
+    PermissionDenied,
+    StaleEdit,
+    change_history,
+    load_overrides,
+    record_sign_in,
+    save_rep_override,
+    sign_in_wait,
+)
+
+ADMIN = Actor("rita", "admin")
+REP = "anna.schmidt@acme-sales.example"
+
+
+@pytest.fixture
+def engine(store_url: str):  # type: ignore[no-untyped-def]
+    upgrade(store_url)
+    engine = make_engine(store_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "actor", [None, Actor("mo", "viewer"), Actor("", "admin"), Actor("x", "root")]
+)
+def test_only_an_admin_may_save_an_override(engine, actor: Actor | None) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PermissionDenied):
+        save_rep_override(engine, actor=actor, rep_key=REP, changes={"weight": 2}, validate=None)
+    assert load_overrides(engine) == {} and change_history(engine) == []
+
+
+def test_save_records_one_history_row_per_changed_field(engine) -> None:  # type: ignore[no-untyped-def]
+    save_rep_override(engine, actor=ADMIN, rep_key=REP, changes={"weight": 2.0}, validate=None)
+    changed = save_rep_override(
+        engine,
+        actor=ADMIN,
+        rep_key=REP.upper(),
+        changes={"weight": 1.5, "caps": {"per_day": 8}},
+        validate=None,
+        expected_version=1,
+    )
+    assert [c[0] for c in changed] == ["caps", "weight"]
+    history = change_history(engine)
+    assert [(h["field"], h["old_value"], h["new_value"]) for h in history[:2]] == [
+        ("weight", "2.0", "1.5"),
+        ("caps", None, '{"per_day": 8}'),
+    ] or [(h["field"], h["old_value"], h["new_value"]) for h in history[:2]] == [
+        ("caps", None, '{"per_day": 8}'),
+        ("weight", "2.0", "1.5"),
+    ]
+    state = load_overrides(engine)[REP]
+    assert state.version == 2 and state.updated_by == "rita"
+
+
+def test_saving_the_same_values_writes_nothing(engine) -> None:  # type: ignore[no-untyped-def]
+    save_rep_override(engine, actor=ADMIN, rep_key=REP, changes={"weight": 2.0}, validate=None)
+    assert (
+        save_rep_override(engine, actor=ADMIN, rep_key=REP, changes={"weight": 2.0}, validate=None)
+        == []
+    )
+    assert len(change_history(engine)) == 1
+
+
+def test_clearing_a_field_hands_it_back_to_the_config_file(engine) -> None:  # type: ignore[no-untyped-def]
+    save_rep_override(
+        engine, actor=ADMIN, rep_key=REP, changes={"weight": 2.0, "tags": ["de"]}, validate=None
+    )
+    save_rep_override(engine, actor=ADMIN, rep_key=REP, changes={"weight": None}, validate=None)
+    assert load_overrides(engine)[REP].data == {"tags": ["de"]}
+
+
+def test_a_stale_version_is_refused(engine) -> None:  # type: ignore[no-untyped-def]
+    save_rep_override(engine, actor=ADMIN, rep_key=REP, changes={"weight": 2.0}, validate=None)
+    save_rep_override(
+        engine, actor=Actor("sam", "admin"), rep_key=REP, changes={"weight": 3.0}, validate=None
+    )
+    with pytest.raises(StaleEdit, match="sam"):
+        save_rep_override(
+            engine,
+            actor=ADMIN,
+            rep_key=REP,
+            changes={"weight": 4.0},
+            validate=None,
+            expected_version=1,
+        )
+
+
+def test_validator_problems_are_raised_and_nothing_is_written(engine) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidSettings) as info:
+        save_rep_override(
+            engine,
+            actor=ADMIN,
+            rep_key=REP,
+            changes={"timezone": "Mars/Base"},
+            validate=lambda key, data: [f"{key}.timezone: unknown time zone {data['timezone']!r}"],
+        )
+    assert info.value.problems == [f"{REP}.timezone: unknown time zone 'Mars/Base'"]
+    assert load_overrides(engine) == {}
+
+
+def test_basic_checks_apply_without_a_config(engine) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidSettings) as info:
+        save_rep_override(
+            engine,
+            actor=ADMIN,
+            rep_key=REP,
+            validate=None,
+            changes={
+                "weight": -1,
+                "enabled": False,
+                "out_of_office": [{"from": "2026-12-05", "to": "2026-12-01"}],
+            },
+        )
+    text = str(info.value)
+    assert "weight" in text and "disabled_reason" in text and "out_of_office[0]" in text
+
+
+def test_sign_in_wait_starts_after_five_failures_and_a_success_resets_it(engine) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    for i in range(5):
+        assert sign_in_wait(engine, username="rita", client="1.2.3.4", now=now) == 0
+        record_sign_in(
+            engine, username="rita", client="1.2.3.4", ok=False, now=now - timedelta(seconds=5 - i)
+        )
+    assert 0 < sign_in_wait(engine, username="rita", client="1.2.3.4", now=now) <= 30
+    assert sign_in_wait(engine, username="rita", client="5.6.7.8", now=now) == 0  # other client
+    record_sign_in(engine, username="rita", client="1.2.3.4", ok=True, now=now)
+    assert (
+        sign_in_wait(engine, username="rita", client="1.2.3.4", now=now + timedelta(seconds=1)) == 0
+    )

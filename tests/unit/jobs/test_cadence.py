@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from tests.unit.jobs.conftest import a_config
+from worker.bootstrap import App
+from worker.jobs.budget import Budget, Pace
+from worker.jobs.deps import Deps
+from worker.jobs.intake import CycleReport
+from worker.jobs.lease import SqliteLease
+from worker.routing.model import BusinessHours, Intake
+from worker.scheduler import Worker, in_business_hours
+from worker.settings import load_settings
+
+NY_HOURS = BusinessHours("America/New_York", frozenset(range(5)), 8 * 60, 18 * 60)
+
+
+def a_worker(deps: Deps, hours: BusinessHours | None) -> Worker:
+    settings = load_settings(intake_interval_seconds=2, idle_interval_seconds=30)
+    config = replace(a_config(), intake=Intake(business_hours=hours))
+    deps.config = lambda _s: config
+    return Worker(App(settings, deps, SqliteLease("sqlite://"), None, "host", 1))
+
+
+def test_business_hours_are_read_in_their_own_time_zone() -> None:
+    assert in_business_hours(NY_HOURS, datetime(2026, 11, 23, 14, 0, tzinfo=UTC))  # Mon 09:00 NY
+    assert not in_business_hours(NY_HOURS, datetime(2026, 11, 23, 12, 0, tzinfo=UTC))  # 07:00
+    assert not in_business_hours(NY_HOURS, datetime(2026, 11, 22, 15, 0, tzinfo=UTC))  # Sunday
+    assert not in_business_hours(None, datetime(2026, 11, 23, 14, 0, tzinfo=UTC))
+
+
+def test_an_idle_org_outside_business_hours_is_polled_at_the_idle_interval(
+    make_deps: Callable[..., Deps],
+) -> None:
+    worker = a_worker(make_deps(), hours=BusinessHours("UTC", frozenset(), 0, 1))
+    assert worker.next_interval(CycleReport("c")) == 30
+
+
+def test_polls_fast_while_leads_flow(make_deps: Callable[..., Deps]) -> None:
+    worker = a_worker(make_deps(), hours=None)
+    worker.last_flow = time.monotonic()
+    assert worker.next_interval(CycleReport("c", read=5)) == 2
+
+
+def test_slows_down_past_the_slow_share_of_the_api_allocation(
+    make_deps: Callable[..., Deps],
+) -> None:
+    worker = a_worker(make_deps(), hours=None)
+    worker.last_flow = time.monotonic()
+    assert worker.next_interval(CycleReport("c", pace=Pace.SLOW)) == 60
+    budget = Budget()
+    assert [budget.pace(u) for u in [(79, 100), (80, 100), (95, 100), None]] == [
+        Pace.NORMAL, Pace.SLOW, Pace.STOP, Pace.NORMAL,
+    ]  # fmt: skip

@@ -1,0 +1,159 @@
+"""Lead-to-account matching and value normalisation."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from worker.routing import (
+    Account,
+    AccountIndex,
+    AccountMatching,
+    KnownEmail,
+    Lead,
+    _libs,
+    match_account,
+    normalise,
+)
+from worker.routing.facts import lead_facts
+
+SETTINGS = AccountMatching()
+
+
+def _match(
+    accounts: list[Account], known: dict[str, list[KnownEmail]] | None = None, **fields: object
+):  # type: ignore[no-untyped-def]
+    return match_account(
+        lead_facts(Lead("00Q", fields)), known or {}, AccountIndex.build(accounts), SETTINGS
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [("USA", "US"), ("United States", "US"), ("us", "US"), ("U.S.A.", "US"), ("Deutschland", "DE"),
+     ("germany ", "DE"), ("UK", "GB"), ("Côte d'Ivoire", "CI"), ("", None), ("Narnia", None), (None, None)],
+)  # fmt: skip
+def test_country_spellings_normalise_to_one_code(value: object, code: str | None) -> None:
+    assert normalise.country_code(value) == code
+
+
+@pytest.mark.parametrize(
+    ("value", "country", "code"),
+    [
+        ("California", "US", "US-CA"),
+        ("ca", "US", "US-CA"),
+        ("US-NY", None, "US-NY"),
+        ("Bayern", "DE", "DE-BY"),
+        ("CA", None, None),
+    ],
+)
+def test_state_names_and_codes_normalise_within_the_country(
+    value: str, country: str | None, code: str | None
+) -> None:
+    assert normalise.state_code(value, country) == code
+
+
+@pytest.mark.parametrize(
+    ("url", "domain"),
+    [("https://www.Acme.com/about?x=1", "acme.com"), ("shop.acme.co.uk", "acme.co.uk"), ("http://acme.com:8080", "acme.com"),
+     ("www.acme.com.au/", "acme.com.au"), ("", ""), ("not a url", "")],
+)  # fmt: skip
+def test_website_domain_strips_www_subdomains_and_paths(url: str, domain: str) -> None:
+    assert normalise.website_domain(url) == domain
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["a.com", "www.shop.acme.co.uk", "foo.sch.uk", "x.foo.sch.uk", "a.b.kawasaki.jp", "city.kawasaki.jp", "x.ck",
+     "mail.acme.com.au", "com", "co.uk", "a.pvt.k12.ma.us", "x.y.example.io", "localhost", "a..com", "x.blogspot.com"],
+)  # fmt: skip
+def test_fast_registered_domain_agrees_with_tldextract(host: str) -> None:
+    ext = _libs._EXTRACT(host)
+    expected = f"{ext.domain}.{ext.suffix}" if ext.domain and ext.suffix else ""
+    assert _libs.registered_domain(host) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("ACME, Inc.", "acme"),
+        ("Müller GmbH & Co. KG", "muller"),
+        ("The Acme Group Ltd", "the acme"),
+    ],
+)
+def test_company_key_drops_legal_suffixes_punctuation_and_case(name: str, key: str) -> None:
+    assert normalise.company_key(name) == key
+
+
+def test_gmail_lead_is_not_matched_to_an_account_by_domain() -> None:
+    gmail_account = Account("001G", "Gmail Fan Club", "https://gmail.com", owner_id="005X")
+    assert _match([gmail_account], Email="jo@gmail.com", Company="Something Else") is None
+
+
+def test_disposable_domain_is_never_evidence() -> None:
+    acct = Account("001M", "Mailinator", "mailinator.com", owner_id="005X")
+    assert _match([acct], Email="x@mailinator.com") is None
+
+
+def test_matches_account_by_email_domain_ignoring_www_and_subdomains() -> None:
+    acct = Account("001A", "Acme", "https://www.acme.com/en", owner_id="005A")
+    m = _match([acct], Email="jo@eu.sales.acme.com")
+    assert m is not None and (m.account, m.via) == (acct, "email_domain")
+
+
+def test_matches_by_lead_website_when_email_is_free_mail() -> None:
+    acct = Account("001A", "Acme", "acme.io", owner_id="005A")
+    m = _match([acct], Email="jo@gmail.com", Website="https://acme.io/pricing")
+    assert m is not None and m.via == "website"
+
+
+def test_tie_breakers_prefer_open_opportunities_then_recent_activity_then_size() -> None:
+    quiet = Account("001Q", "Acme", "acme.com", owner_id="005Q", employees=9000)
+    recent = Account("001R", "Acme", "acme.com", owner_id="005R", last_activity=date(2026, 11, 1))
+    oppy = Account("001O", "Acme", "acme.com", owner_id="005O", open_opportunities=2)
+    assert _match([quiet, recent, oppy], Email="a@acme.com").account == oppy  # type: ignore[union-attr]
+    assert _match([quiet, recent], Email="a@acme.com").account == recent  # type: ignore[union-attr]
+    assert (
+        _match(
+            [quiet, Account("001S", "Acme", "acme.com", owner_id="005S", employees=5)],
+            Email="a@acme.com",
+        ).account
+        == quiet
+    )  # type: ignore[union-attr]
+
+
+def test_fuzzy_company_name_needs_a_corroborating_field() -> None:
+    acct = Account(
+        "001H", "Hooli Incorporated", None, owner_id="005H", country="US", phone="+1 (555) 010-2030"
+    )
+    assert (
+        _match([acct], Email="jo@gmail.com", Company="Hooli Inc.", Country="France").account is None
+    )  # type: ignore[union-attr]
+    by_country = _match([acct], Email="jo@gmail.com", Company="Hooli Inc.", Country="USA")
+    assert by_country is not None and by_country.account == acct and by_country.via == "name"
+    by_phone = _match([acct], Email="jo@gmail.com", Company="Hoolie", Phone="555-010-2030")
+    assert by_phone is not None and by_phone.account == acct and by_phone.score >= 90
+
+
+def test_rejected_name_candidates_are_reported_for_the_trace() -> None:
+    acct = Account("001H", "Hooli", None, owner_id="005H", country="US")
+    m = _match([acct], Email="jo@gmail.com", Company="Hooli", Country="DE")
+    assert m is not None and m.owner_id is None
+    assert "no corroborating" in str(m.candidates[0]["verdict"])
+
+
+def test_existing_contact_with_the_same_email_wins() -> None:
+    acct = Account("001A", "Acme", "acme.com", owner_id="005A")
+    other = Account("001B", "Beta", "beta.com", owner_id="005B")
+    known = {"jo@acme.com": [KnownEmail("jo@acme.com", "contact", "003C", "001B", "005B")]}
+    m = _match([acct, other], known, Email="Jo@Acme.com")
+    assert m is not None and (m.via, m.account, m.owner_id) == ("known_email", other, "005B")
+
+
+def test_matching_can_be_switched_off() -> None:
+    acct = Account("001A", "Acme", "acme.com", owner_id="005A")
+    facts = lead_facts(Lead("00Q", {"Email": "a@acme.com"}))
+    assert (
+        match_account(facts, {}, AccountIndex.build([acct]), AccountMatching(enabled=False)) is None
+    )

@@ -1,0 +1,200 @@
+"""``leadrouter bench e2e``: the real worker against a seeded sandbox org over HTTPS.
+
+Phases (one run, one sandbox process):
+
+1. I/O floor: ``--leads`` new leads, routed by a script making only the minimal calls.
+2. Throughput: ``--leads`` more leads, routed by the worker's cycles (in this process).
+3. Speed-to-lead: leads arrive at ``--rate``/s for ``--arrival-seconds`` while the real
+   scheduler runs with a ``--interval`` intake interval; creation -> owner written.
+4. Memory: RSS after phase 2 vs. after phase 3 plus ``--rss-leads`` more leads.
+
+Figures are measured, never assumed; ``--json`` prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from worker.commands._common import one_line_errors
+
+
+@click.command("e2e")
+@click.option("--leads", default=10_000, show_default=True, help="Leads per throughput phase.")
+@click.option(
+    "--rate", default=20.0, show_default=True, help="Arrival rate (leads/s) for speed-to-lead."
+)
+@click.option("--arrival-seconds", default=30.0, show_default=True, help="How long leads arrive.")
+@click.option(
+    "--interval", default=2.0, show_default=True, help="Intake interval (s) for speed-to-lead."
+)
+@click.option(
+    "--rss-leads", default=0, show_default=True, help="Extra leads routed for the memory figure."
+)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("config/routing.yaml"), show_default=True, help="Routing config.")  # fmt: skip
+@click.option("--seed", default=42, show_default=True, help="Sandbox seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@one_line_errors
+def e2e(
+    leads: int, rate: float, arrival_seconds: float, interval: float, rss_leads: int,
+    config_path: Path, seed: int, as_json: bool,
+) -> None:  # fmt: skip
+    """End-to-end benchmark of the worker against the sandbox org (a few minutes)."""
+    logging.basicConfig(level=logging.WARNING)
+    if not config_path.exists():
+        raise click.ClickException(f"routing config not found: {config_path}")
+    with tempfile.TemporaryDirectory(prefix="leadrouter-bench-") as tmp:
+        result = _run(
+            Path(tmp), leads, rate, arrival_seconds, interval, rss_leads, config_path, seed, as_json
+        )
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key:34} {value}")
+
+
+def _say(as_json: bool, text: str) -> None:
+    if not as_json:
+        click.echo(text, err=True)
+
+
+def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, rss_leads: int,
+         config_path: Path, seed: int, as_json: bool) -> dict[str, Any]:  # fmt: skip
+    from worker.commands import bench_e2e_parts as parts
+    from worker.settings import load_settings
+    from worker.store.db import upgrade
+
+    (tmp / "org").mkdir()
+    _say(as_json, "starting the sandbox org (seeding on first use)...")
+    sandbox = parts.start_sandbox_process(tmp / "org", seed=seed, accounts=2_000)
+    try:
+        info, admin = sandbox.info, sandbox.admin
+        settings = load_settings(
+            database_url=f"sqlite:///{tmp}/bench.db", sf_instance_url=info["instance_url"],
+            sf_token_url=info["token_url"], sf_ca_bundle=info["ca_path"],
+            sf_consumer_key=info["client_id"], sf_consumer_secret=info["client_secret"],
+            sf_auth_flow="client_credentials", routing_config=config_path.resolve(),
+            intake_interval_seconds=interval,
+        )  # fmt: skip
+        upgrade(settings.database_url)
+        queue = admin.intake_queue_id()
+        users = list(admin.user_ids().values())
+        _say(as_json, f"phase 1: I/O floor over {leads} leads")
+        parts.create_leads(admin, leads)
+        floor = parts.io_floor(settings, queue, users[3:30])
+        _say(as_json, f"phase 2: worker over {leads} leads")
+        parts.create_leads(admin, leads)
+        from worker.bootstrap import build_app
+
+        app = build_app(settings)
+        drained = parts.drain(app, max_cycles=1)  # one cycle reads every new lead
+        parts.drain(app)  # retries of held leads are not throughput
+        empty = min((parts.drain(app, max_cycles=1) for _ in range(3)), key=lambda d: d.calls)
+        held_now = len(parts.held_ids(app))
+        _say(as_json, f"phase 3: {rate}/s for {arrival_s}s with a {interval}s interval")
+        p50, p95, arrived = _speed_to_lead(app, admin, rate, arrival_s)
+        rss0 = parts.rss_mb()  # warm: caches, scheduler and journal all in use
+        extra = 0
+        while extra < rss_leads:
+            chunk = min(5_000, rss_leads - extra)
+            parts.create_leads(admin, chunk)
+            parts.drain(app)
+            extra += chunk
+        rss1 = parts.rss_mb()
+    finally:
+        sandbox.stop()
+    routed = max(drained.applied, 1)
+    calls_per_1000 = drained.calls / routed * 1000
+    min_per_1000 = parts.minimal_calls(leads) / leads * 1000
+    per_lead = drained.calls / routed
+    from sqlmodel import Session
+
+    with Session(app.deps.engine) as sess:
+        hours = app.deps.config(sess).intake.business_hours
+    share = len(hours.days) * (hours.end - hours.start) / (7 * 1440) if hours else 0.0
+    fast, idle = settings.intake_interval_seconds, settings.idle_interval_seconds
+    polls = 86_400 * (share / fast + (1 - share) / idle)
+    # SLA sweeps while leads are open (assumed: all of business hours): lead re-read + Tasks
+    sla_calls = 86_400 * share / settings.sla_interval_seconds * 2
+    # lifetimes: User.IsActive and the open-lead aggregate each minute, held leads re-read
+    d = app.deps
+    ttl_calls = 86_400 / d.directory.active_ttl + 86_400 / d.caches.open_leads.ttl
+    ttl_calls += 86_400 / d.held_refresh_seconds * math.ceil(held_now / 200)
+    return {
+        "leads_per_s": round(drained.applied / drained.seconds, 1) if drained.seconds else None,
+        "api_calls_per_1000": round(calls_per_1000, 1),
+        "api_calls_min_per_1000": round(min_per_1000, 1),
+        "api_calls_ratio_to_min": round(calls_per_1000 / min_per_1000, 2),
+        "io_floor_ratio": round(
+            (drained.seconds / max(drained.decided, 1)) / (floor.seconds / floor.leads), 2
+        ),
+        "p50_owner_s": p50,
+        "p95_owner_s": p95,
+        "rss_growth_mb": round(rss1 - rss0, 1) if extra else None,
+        "rss_leads": extra,
+        "api_calls_per_day_at_5000_leads": math.ceil(
+            5_000 * per_lead + polls * max(empty.calls, 1) + sla_calls + ttl_calls
+        ),
+        "leads": leads,
+        "worker_seconds": round(drained.seconds, 2),
+        "worker_applied": drained.applied,
+        "worker_held": drained.held,
+        "worker_api_calls": drained.calls,
+        "floor_seconds": round(floor.seconds, 2),
+        "floor_api_calls": floor.calls,
+        "empty_cycle_api_calls": empty.calls,
+        "polls_per_day": round(polls),
+        "sla_calls_per_day": round(sla_calls),
+        "refresh_calls_per_day": round(ttl_calls),
+        "held_leads_waiting": held_now,
+        "business_hours_share": round(share, 3),
+        "speed_to_lead_leads": arrived,
+    }
+
+
+def _speed_to_lead(
+    app: Any, admin: Any, rate: float, seconds: float
+) -> tuple[float | None, float | None, int]:
+    from sqlmodel import Session, col, select
+
+    from worker.commands import bench_e2e_parts as parts
+    from worker.scheduler import Worker, build_scheduler
+    from worker.store.models import Decision
+
+    worker = Worker(app)
+    scheduler = build_scheduler(worker)
+    created: dict[str, float] = {}
+    feeder = parts.run_in_thread(lambda: created.update(parts.arrivals(admin, rate, seconds)))
+    time.sleep(0.5)
+    parts.run_in_thread(scheduler.start)
+    feeder.join()
+    deadline = time.monotonic() + 60
+    rows: list[tuple[str, datetime | None]] = []
+    while time.monotonic() < deadline and len(rows) < len(created):
+        time.sleep(0.5)
+        with Session(app.deps.engine) as s:
+            query = select(Decision.lead_id, Decision.applied_at).where(
+                col(Decision.lead_id).in_(list(created)), Decision.status == "applied"
+            )
+            rows = list(s.exec(query).all())
+    latencies = [
+        (at.replace(tzinfo=UTC) if at.tzinfo is None else at).timestamp() - created[lead]
+        for lead, at in rows
+        if at is not None
+    ]
+    scheduler.shutdown(wait=True)
+    if not latencies:
+        return None, None, len(created)
+    q = statistics.quantiles(latencies, n=100)
+    return round(statistics.median(latencies), 2), round(q[94], 2), len(created)

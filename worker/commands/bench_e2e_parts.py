@@ -1,0 +1,188 @@
+"""Pieces of ``leadrouter bench e2e``: the sandbox process, the I/O floor, the phases.
+
+The sandbox org runs in its OWN process (``leadrouter sandbox serve``), so the worker's
+wall time and RSS are the worker's alone. The I/O floor is a script making only the
+calls the API cannot do without, against the same sandbox: one query page per 2,000
+leads read, one bulk context query per 200-lead batch and one collections PATCH per 200
+leads written. The worker also re-reads each batch's owners before writing (the
+never-overwrite-a-human guard) and resolves queues/users; the floor does neither, so
+the ratio is an honest upper bound on our overhead.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simple_salesforce.api import Salesforce
+
+from worker.bootstrap import App
+from worker.jobs.intake import CycleReport, run_cycle
+from worker.settings import Settings
+from worker.sfdc import soql
+from worker.sfdc.connection import SalesforceConnection
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclass
+class SandboxProcess:
+    process: subprocess.Popen[bytes]
+    info: dict[str, Any]
+    admin: Any  # RemoteAdmin
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_sandbox_process(state_dir: Path, *, seed: int, accounts: int) -> SandboxProcess:
+    from worker.sfdc.sandbox.remote import RemoteAdmin
+
+    info_path = state_dir / "sandbox.json"
+    info_path.unlink(missing_ok=True)
+    argv = [sys.executable, "-m", "worker", "sandbox", "serve", "--state-dir", str(state_dir),
+            "--port", "0", "--seed", str(seed), "--accounts", str(accounts)]  # fmt: skip
+    log = (state_dir.parent / "sandbox.log").open("ab")
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"sandbox exited early; see {state_dir.parent / 'sandbox.log'}")
+        if info_path.exists():
+            try:
+                info = json.loads(info_path.read_text())
+                return SandboxProcess(process, info, RemoteAdmin.from_state_dir(state_dir))
+            except (ValueError, KeyError):
+                pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("sandbox did not start within 300 s")
+
+
+def create_leads(admin: Any, count: int, chunk: int = 2_000) -> None:
+    for start in range(0, count, chunk):
+        admin.create_leads(count=min(chunk, count - start))
+
+
+def minimal_calls(leads: int) -> int:
+    return math.ceil(leads / 2_000) + 2 * math.ceil(leads / 200)
+
+
+@dataclass
+class FloorResult:
+    seconds: float
+    calls: int
+    leads: int
+
+
+def io_floor(settings: Settings, queue_id: str, user_ids: Sequence[str]) -> FloorResult:
+    """Read every queued lead, one context query per 200, one PATCH per 200 (round-robin)."""
+    conn = SalesforceConnection(settings)
+    conn.call(lambda sf: sf.query(soql.queue_ids_query(["Lead_Intake"])))  # authenticate first
+    calls0, started, done, turn = conn.http_calls, time.monotonic(), 0, 0
+    query = soql.intake_query([queue_id], None, soql.LEAD_FIELDS)
+    result: dict[str, Any] = conn.call(lambda sf: sf.query(query))
+    while True:
+        records = result.get("records") or []
+        for start in range(0, len(records), 200):
+            batch = records[start : start + 200]
+            emails = [r["Email"] for r in batch if r.get("Email")]
+            (context,) = soql.contacts_queries(emails)[:1] or [soql.contacts_queries(["x"])[0]]
+            conn.call(lambda sf, q=context: sf.query(q))  # type: ignore[misc]
+            body = {"allOrNone": False, "records": []}
+            for r in batch:
+                body["records"].append({"attributes": {"type": "Lead"}, "id": r["Id"],  # type: ignore[attr-defined]
+                                        "OwnerId": user_ids[turn % len(user_ids)]})  # fmt: skip
+                turn += 1
+            conn.call(_patch(body))
+            done += len(batch)
+        next_url = result.get("nextRecordsUrl")
+        if result.get("done", True) or not next_url:
+            break
+        result = conn.call(lambda sf, u=next_url: sf.query_more(u, identifier_is_url=True))  # type: ignore[misc]
+    return FloorResult(time.monotonic() - started, conn.http_calls - calls0, done)
+
+
+def _patch(body: dict[str, Any]) -> Callable[[Salesforce], Any]:
+    headers = {"Sforce-Auto-Assign": "FALSE"}
+    return lambda sf: sf.restful("composite/sobjects", method="PATCH", json=body, headers=headers)
+
+
+@dataclass
+class DrainResult:
+    seconds: float
+    decided: int
+    applied: int
+    held: int
+    calls: int
+    cycles: int
+
+
+def drain(app: App, max_cycles: int = 500) -> DrainResult:
+    """Run cycles until a cycle applies nothing new (held leads stay held)."""
+    started, calls0 = time.monotonic(), app.deps.gateway.api_calls()
+    applied = decided = cycles = 0
+    last: CycleReport | None = None
+    end = started
+    while cycles < max_cycles:
+        last = run_cycle(app.deps)
+        cycles += 1
+        if last.applied or last.left_pending:
+            applied += last.applied
+            decided += last.decided
+            end = time.monotonic()
+            continue
+        break
+    held = last.held if last else 0
+    return DrainResult(
+        end - started, decided, applied, held, app.deps.gateway.api_calls() - calls0, cycles
+    )
+
+
+def held_ids(app: App) -> list[str]:
+    from worker.store import journal_repo
+    from worker.store.db import session_scope
+
+    with session_scope(app.deps.engine) as s:
+        return journal_repo.held_lead_ids(s)
+
+
+def arrivals(admin: Any, rate: float, seconds: float) -> dict[str, float]:
+    """Create leads at ``rate``/s for ``seconds``; lead Id -> wall time it was created."""
+    created: dict[str, float] = {}
+    tick = 0.25
+    start = time.time()
+    n = 0
+    while time.time() - start < seconds:
+        due = int((time.time() - start + tick) * rate) - n
+        if due > 0:
+            at = time.time()
+            for lead_id in admin.create_leads(count=due):
+                created[lead_id] = at
+            n += due
+        time.sleep(max(0.0, start + (n / rate) - time.time()))
+    return created
+
+
+def run_in_thread(fn: Callable[[], object]) -> threading.Thread:
+    thread = threading.Thread(target=fn, daemon=True)
+    thread.start()
+    return thread
