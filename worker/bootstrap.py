@@ -87,6 +87,9 @@ def build_app(settings: Settings, *, gateway: SimpleSalesforceGateway | None = N
         budget=Budget(settings.api_slow_share, settings.api_stop_share),
         notify=load_notify_settings(settings.routing_config, settings=settings),
         instance_url=settings.sf_instance_url,
+        intake_user_keys=tuple(
+            k.strip().lower() for k in settings.intake_users.split(",") if k.strip()
+        ),
     )
     return App(
         settings=settings,

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     routing_config: Path = Field(
         Path("config/routing.yaml"), description="Routing config file (YAML)."
     )
+    intake_users: str = Field(
+        "",
+        description="Comma-separated e-mails/usernames of users (e.g. the integration user) "
+        "whose new leads are intake too, next to the intake queues.",
+    )
 
     # --- worker cadence --------------------------------------------------------------
     intake_interval_seconds: float = Field(

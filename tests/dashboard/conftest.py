@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from filelock import FileLock
 from streamlit.testing.v1 import AppTest
 
 from worker.commands.dashboard import write_users_file
@@ -84,15 +85,17 @@ def million_store(request: pytest.FixtureRequest) -> str:
     folder = request.config.cache.mkdir("dashboard-million")
     path = folder / f"million-{head_revision()}-v{MILLION_VERSION}.db"
     url = f"sqlite:///{path}"
-    if not path.exists():
-        partial = folder / "building.db"
-        for stale in folder.glob("building.db*"):
-            stale.unlink()
-        building = f"sqlite:///{partial}"
-        upgrade(building)
-        insert_fake(make_engine(building, pool=False), 20_000, days=90, seed=5)
-        grow_by_doubling(building, 1_000_000)
-        partial.rename(path)
+    # xdist runs this fixture once per worker process: build under a lock, once.
+    with FileLock(str(folder / "build.lock")):
+        if not path.exists():
+            partial = folder / "building.db"
+            for stale in folder.glob("building.db*"):
+                stale.unlink()
+            building = f"sqlite:///{partial}"
+            upgrade(building)
+            insert_fake(make_engine(building, pool=False), 20_000, days=90, seed=5)
+            grow_by_doubling(building, 1_000_000)
+            partial.rename(path)
     upgrade(url)
     return url
 

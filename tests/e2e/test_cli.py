@@ -105,3 +105,10 @@ def test_db_upgrade_is_idempotent_from_the_command_line(tmp_path: Path):
     assert "upgraded from empty" in first.stdout
     assert second.returncode == 0
     assert "already at revision" in second.stdout
+
+
+def test_a_missing_routing_config_is_one_clear_line(tmp_path: Path):
+    result = leadrouter("config", "check", str(tmp_path / "nope.yaml"), cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"Error: routing config not found: {tmp_path / 'nope.yaml'}"

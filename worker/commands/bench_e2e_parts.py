@@ -4,9 +4,10 @@ The sandbox org runs in its OWN process (``leadrouter sandbox serve``), so the w
 wall time and RSS are the worker's alone. The I/O floor is a script making only the
 calls the API cannot do without, against the same sandbox: one query page per 2,000
 leads read, one bulk context query per 200-lead batch and one collections PATCH per 200
-leads written. The worker also re-reads each batch's owners before writing (the
-never-overwrite-a-human guard) and resolves queues/users; the floor does neither, so
-the ratio is an honest upper bound on our overhead.
+leads written. The worker also re-reads each page's owners before writing (the
+never-overwrite-a-human guard: one sObject Collections retrieve per 2,000) and resolves
+queues/users; the floor does neither, so the ratio is an honest upper bound on our
+overhead.
 """
 
 from __future__ import annotations
@@ -82,8 +83,11 @@ def create_leads(admin: Any, count: int, chunk: int = 2_000) -> None:
         admin.create_leads(count=min(chunk, count - start))
 
 
-def minimal_calls(leads: int) -> int:
-    return math.ceil(leads / 2_000) + 2 * math.ceil(leads / 200)
+def minimal_calls(leads: int, written: int | None = None) -> int:
+    """Query pages (2,000 per page), one context query per 200 read and one collections
+    PATCH per 200 written (default: all of them)."""
+    writes = leads if written is None else written
+    return math.ceil(leads / 2_000) + math.ceil(leads / 200) + math.ceil(writes / 200)
 
 
 @dataclass
@@ -186,3 +190,16 @@ def run_in_thread(fn: Callable[[], object]) -> threading.Thread:
     thread = threading.Thread(target=fn, daemon=True)
     thread.start()
     return thread
+
+
+def guard_window(app: App) -> tuple[float | None, float | None]:
+    """(mean ms, bucket upper bound of the largest) of the owner-check -> PATCH windows
+    observed so far (``leadrouter_guard_window_seconds``)."""
+    samples = [s for metric in app.deps.metrics.guard_window.collect() for s in metric.samples]
+    total = next((s.value for s in samples if s.name.endswith("_sum")), 0.0)
+    count = next((s.value for s in samples if s.name.endswith("_count")), 0.0)
+    if not count:
+        return None, None
+    buckets = [(float(s.labels["le"]), s.value) for s in samples if s.name.endswith("_bucket")]
+    bound = min((le for le, n in buckets if n >= count), default=None)
+    return round(total / count * 1000, 1), bound

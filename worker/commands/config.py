@@ -10,7 +10,11 @@ from worker.commands._common import one_line_errors, settings_or_exit
 
 
 def _path_or_setting(path: Path | None) -> Path:
-    return path if path is not None else settings_or_exit().routing_config
+    target = path if path is not None else settings_or_exit().routing_config
+    if not target.is_file():
+        source = "" if path is not None else " (LEADROUTER_ROUTING_CONFIG)"
+        raise click.ClickException(f"routing config not found: {target}{source}")
+    return target
 
 
 @click.group()

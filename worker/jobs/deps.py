@@ -39,6 +39,7 @@ class Deps:
     lock_retries: int = 3
     held_refresh_seconds: float = 300.0  # re-read held leads from Salesforce this often
     intake_user_ids: tuple[str, ...] = ()  # integration users whose leads are "new" too
+    intake_user_keys: tuple[str, ...] = ()  # the same by e-mail/username (resolved, cached)
     # jobs share one lock: intake and the SLA sweep both consume the routing state
     lock: threading.Lock = field(default_factory=threading.Lock)
     caches: Caches = field(default_factory=Caches)

@@ -9,7 +9,9 @@ lead replaces its own held row. Held leads are fetched by Id and retried every c
 
 Each batch (<= 200 leads) is decided against the routing state, and the new state, the
 journal rows and the advanced watermark are committed in ONE transaction (compare-and-set
-on the state's version) before anything is written to Salesforce.
+on the state's version) before anything is written to Salesforce. The page's decisions
+are then written together (:func:`worker.jobs.writeback.write_back`: one owner re-read per
+page, then the PATCHes).
 """
 
 from __future__ import annotations
@@ -27,11 +29,11 @@ from worker.jobs.budget import Pace
 from worker.jobs.context import build_context
 from worker.jobs.decide import Ask, decide_batch
 from worker.jobs.deps import Deps
-from worker.jobs.notices import announce_allocation, announce_decisions
 from worker.jobs.held import held_rows, parked_by_rule, retry_slice
+from worker.jobs.notices import announce_allocation, announce_decisions
 from worker.jobs.reconcile import reconcile_pending
 from worker.jobs.records import journal_row
-from worker.jobs.writeback import Outcomes, items_for, write_back
+from worker.jobs.writeback import Outcomes, WriteItem, items_for, write_back
 from worker.routing.model import Decision as RoutingDecision
 from worker.routing.model import RoutingConfig
 from worker.sfdc.mapping import LeadRow, parse_datetime
@@ -95,7 +97,12 @@ def intake_owner_ids(deps: Deps, config: RoutingConfig) -> tuple[str, ...]:
     missing = [q for q in config.intake.queues if q not in queues]
     if missing:
         log.error("intake queue(s) not found in Salesforce: %s", ", ".join(missing))
-    return tuple(queues.values()) + deps.intake_user_ids
+    users = deps.directory.users(deps.intake_user_keys) if deps.intake_user_keys else {}
+    unknown = [k for k, user in users.items() if user is None]
+    if unknown:
+        log.error("intake user(s) not found in Salesforce: %s", ", ".join(unknown))
+    found = tuple(u.id for u in users.values() if u is not None)
+    return tuple(queues.values()) + deps.intake_user_ids + found
 
 
 def run_cycle(deps: Deps) -> CycleReport:
@@ -180,16 +187,22 @@ def _route_rows(cycle: _Cycle, rows: Sequence[LeadRow], watermark: datetime | No
     fresh = [r for r in rows if r.id not in cycle.seen]
     cycle.seen.update(r.id for r in fresh)
     size = cycle.deps.batch_size
+    items: list[WriteItem] = []
     for start in range(0, max(len(fresh), 1), size):
         batch = fresh[start : start + size]
         last = start + size >= len(fresh)
-        _route_batch(cycle, batch, watermark if last else None)
+        items += _route_batch(cycle, batch, watermark if last else None)
+    # the whole page at once: one owner re-read, then the burst of PATCHes
+    cycle.report.add(write_back(cycle.deps, items))
 
 
-def _route_batch(cycle: _Cycle, batch: Sequence[LeadRow], watermark: datetime | None) -> None:
+def _route_batch(
+    cycle: _Cycle, batch: Sequence[LeadRow], watermark: datetime | None
+) -> list[WriteItem]:
+    """Decide and journal one batch; returns its write items (written per page)."""
     deps, config = cycle.deps, cycle.config
     if not batch and watermark is None:
-        return
+        return []
     now = deps.now()
     context = build_context(
         gateway=deps.gateway, directory=deps.directory, config=config,
@@ -240,8 +253,7 @@ def _route_batch(cycle: _Cycle, batch: Sequence[LeadRow], watermark: datetime | 
         else:
             deps.parked.discard(r.id)
     _count_decisions(cycle, decisions, rows)
-    items = items_for(pending, frozenset(cycle.owners), config.writeback.reason_field)
-    cycle.report.add(write_back(deps, items))
+    return items_for(pending, frozenset(cycle.owners), config.writeback.reason_field)
 
 
 def _new_held(rows: Sequence[dict[str, Any]], ids: Sequence[int]) -> list[Decision]:

@@ -1,13 +1,14 @@
 """Write decided owners to Salesforce, never over a human, and journal the outcome.
 
-For each chunk of up to 200 pending decisions:
+For each group of up to 2,000 pending decisions (one intake page):
 
-1. re-read the chunk's ``OwnerId`` in ONE query; a lead whose owner is no longer what we
-   expected (the intake queue for a first routing, the previous rep for an SLA hop) is
-   skipped as "owner changed by someone else"; a deleted or converted lead is closed out;
-   a lead already owned by the decided rep is simply applied (a crash after the write);
-2. PATCH the rest in ONE sObject Collections call (``allOrNone=false``,
-   ``Sforce-Auto-Assign: FALSE``); the time between the end of step 1 and the request is
+1. re-read the group's ``OwnerId`` in ONE call (sObject Collections retrieve); a lead whose
+   owner is no longer what we expected (the intake queue for a first routing, the previous
+   rep for an SLA hop) is skipped as "owner changed by someone else"; a deleted or
+   converted lead is closed out; a lead already owned by the decided rep is simply
+   applied (a crash after the write);
+2. PATCH the rest at once in a burst of sObject Collections calls of 200 (``allOrNone=false``,
+   ``Sforce-Auto-Assign: FALSE``); the time between the end of step 1 and each request is
    measured (``leadrouter_guard_window_seconds``);
 3. per-record errors by kind: lock errors are retried (re-checked, then re-sent) a few
    times; an inactive owner marks the user inactive and sends the lead back to be
@@ -48,7 +49,8 @@ OWNER_CHANGED = "owner changed by someone else"
 CLOSED_CODES = {"ENTITY_IS_DELETED": "deleted", "CANNOT_UPDATE_CONVERTED_LEAD": "converted"}
 LOCK_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
 INACTIVE_CODES = frozenset({"INACTIVE_OWNER_OR_USER"})
-CHUNK = 200
+CHUNK = 200  # records per collections PATCH
+GROUP = 2_000  # decisions per owner re-read (one sObject Collections retrieve)
 
 
 @dataclass(frozen=True)
@@ -115,14 +117,15 @@ def items_for(
 
 
 def write_back(deps: Deps, items: Sequence[WriteItem]) -> Outcomes:
-    """Push ``items`` (pending decisions) to Salesforce and journal what happened."""
+    """Push ``items`` (pending decisions) to Salesforce and journal what happened: per
+    group of up to 2,000, one owner re-read then a burst of collections PATCHes."""
     total = Outcomes()
-    for start in range(0, len(items), CHUNK):
-        chunk = list(items[start : start + CHUNK])
+    for start in range(0, len(items), GROUP):
+        group = list(items[start : start + GROUP])
         if deps.budget.pace(deps.gateway.api_usage()) is Pace.STOP:
-            total.left_pending += chunk  # loud message comes from the cycle
+            total.left_pending += group  # loud message comes from the cycle
             continue
-        outcome = _write_chunk(deps, chunk)
+        outcome = _write_group(deps, group)
         _journal(deps, outcome)
         total.merge(outcome)
     return total
@@ -145,25 +148,28 @@ def _guard(owners: dict[str, OwnerRow], items: list[WriteItem], out: Outcomes) -
     return ready
 
 
-def _write_chunk(deps: Deps, chunk: list[WriteItem]) -> Outcomes:
+def _write_group(deps: Deps, group: list[WriteItem]) -> Outcomes:
     out = Outcomes()
-    todo = chunk
+    todo = group
     for attempt in range(deps.lock_retries + 1):
         try:
             owners = deps.gateway.current_owners([i.lead_id for i in todo])
-            read_done = time.monotonic()
-            ready = _guard(owners, todo, out)
-            if not ready:
-                return out
-            updates = [OwnerUpdate(i.lead_id, i.owner_id, i.extra) for i in ready]
-            deps.metrics.guard_window.observe(time.monotonic() - read_done)
-            results = deps.gateway.update_owners(updates)
         except SfdcError as exc:
-            deps.metrics.errors.labels(kind=type(exc).__name__).inc()
-            log.warning("write-back of %d leads left pending: %s", len(todo), exc)
-            out.left_pending += todo
+            _left_pending(deps, out, todo, exc)
             return out
-        todo = _classify(deps, ready, results, out)
+        read_done = time.monotonic()
+        ready = _guard(owners, todo, out)
+        todo = []
+        for start in range(0, len(ready), CHUNK):
+            chunk = ready[start : start + CHUNK]
+            updates = [OwnerUpdate(i.lead_id, i.owner_id, i.extra) for i in chunk]
+            deps.metrics.guard_window.observe(time.monotonic() - read_done)
+            try:
+                results = deps.gateway.update_owners(updates)
+            except SfdcError as exc:
+                _left_pending(deps, out, ready[start:], exc)
+                return out
+            todo += _classify(deps, chunk, results, out)
         if not todo:
             return out
         if attempt < deps.lock_retries:
@@ -171,6 +177,13 @@ def _write_chunk(deps: Deps, chunk: list[WriteItem]) -> Outcomes:
     for item in todo:
         out.failed.append((item, "UNABLE_TO_LOCK_ROW: still locked after retries"))
     return out
+
+
+def _left_pending(deps: Deps, out: Outcomes, items: list[WriteItem], exc: SfdcError) -> None:
+    """A call failed after the retry policy: reconcile finds out what happened."""
+    deps.metrics.errors.labels(kind=type(exc).__name__).inc()
+    log.warning("write-back of %d leads left pending: %s", len(items), exc)
+    out.left_pending += items
 
 
 def _classify(
@@ -233,12 +246,9 @@ def _mark_all(s: Session, deps: Deps, out: Outcomes, now: datetime) -> None:
     this same transaction."""
     ids = [i.decision_id for i in out.applied]
     journal_repo.mark(s, ids, DecisionStatus.APPLIED, applied_at=now)
-    applied = journal_repo.by_ids(s, ids)
-    for row in applied:
-        if row.sla_due_at is not None and row.sla_state is None:
-            row.sla_state = "open"
-            s.add(row)
-    announce_decisions(s, deps, applied)
+    journal_repo.open_sla(s, ids)
+    if deps.notify.enabled:  # ORM rows only when someone is told
+        announce_decisions(s, deps, journal_repo.by_ids(s, ids))
     for reason, items in out.skipped.items():
         journal_repo.mark(s, [i.decision_id for i in items], DecisionStatus.SKIPPED, error=reason)
     for item, error in out.failed:

@@ -23,6 +23,8 @@ from worker.sfdc.retry import retrying, with_retry
 
 T = TypeVar("T")
 COLLECTION_MAX = 200
+RETRIEVE_MAX = 2_000  # ids per sObject Collections retrieve (POST body)
+OWNER_FIELDS = ["Id", "OwnerId", "IsConverted"]
 NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
 
 
@@ -89,17 +91,30 @@ class SimpleSalesforceGateway:
             yield [mapping.lead_row(r) for r in page]
 
     def leads_by_id(self, lead_ids: Iterable[str], fields: Sequence[str]) -> list[LeadRow]:
-        queries = soql.leads_by_id_queries(lead_ids, fields)
-        return [mapping.lead_row(r) for r in self._records(queries)]
+        """Leads by Id (held leads, reconcile, SLA sweep): one retrieve per 2,000 ids."""
+        wanted = ["Id", *(f for f in fields if f.lower() != "id")]
+        return [mapping.lead_row(r) for r in self._retrieve("Lead", list(lead_ids), wanted)]
 
     def current_owners(self, lead_ids: Sequence[str]) -> dict[str, OwnerRow]:
-        rows: dict[str, OwnerRow] = {}
-        for start in range(0, len(lead_ids), COLLECTION_MAX):
-            query = soql.owners_query(lead_ids[start : start + COLLECTION_MAX])
-            for record in self._records([query]):
-                row = mapping.owner_row(record)
-                rows[row.id] = row
-        return rows
+        """The pre-write re-read: ONE retrieve per 2,000 ids; deleted leads are absent."""
+        rows = (mapping.owner_row(r) for r in self._retrieve("Lead", lead_ids, OWNER_FIELDS))
+        return {row.id: row for row in rows}
+
+    def _retrieve(
+        self, sobject: str, ids: Sequence[str], fields: Sequence[str]
+    ) -> Iterator[dict[str, Any]]:
+        """sObject Collections retrieve by POST (the ids go in the body: no URI limit);
+        ids not found (deleted) come back as ``null`` and are skipped."""
+        for start in range(0, len(ids), RETRIEVE_MAX):
+            body = {"ids": list(ids[start : start + RETRIEVE_MAX]), "fields": list(fields)}
+            answer = self._call(
+                lambda sf, body=body: sf.restful(  # type: ignore[misc]
+                    f"composite/sobjects/{sobject}", method="POST", json=body
+                )
+            )
+            for record in answer if isinstance(answer, list) else []:
+                if isinstance(record, dict) and record.get("Id"):
+                    yield record
 
     def queue_ids(self, developer_names: Sequence[str]) -> dict[str, str]:
         records = self._records([soql.queue_ids_query(developer_names)])

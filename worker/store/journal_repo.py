@@ -25,8 +25,17 @@ def insert_decisions(session: Session, rows: Sequence[dict[str, object]]) -> lis
     if not rows:
         return []
     table = Decision.__table__  # type: ignore[attr-defined]
-    query = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-    return [int(i) for i in session.execute(query, list(rows)).scalars()]
+    if len({r["lead_id"] for r in rows}) != len(rows):  # ids could not be matched by lead
+        ordered = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+        return [int(i) for i in session.execute(ordered, list(rows)).scalars()]
+    # unordered RETURNING lets SQLAlchemy send multi-row INSERTs (SQLite: ordered RETURNING
+    # means one statement per row); ids follow row order, which is checked below
+    query = table.insert().returning(table.c.id, table.c.lead_id)
+    got = sorted((int(i), str(lead)) for i, lead in session.execute(query, list(rows)).all())
+    if [lead for _, lead in got] == [str(r["lead_id"]) for r in rows]:
+        return [i for i, _ in got]
+    by_lead = {lead: i for i, lead in got}  # not handed out in row order: match by lead
+    return [by_lead[str(r["lead_id"])] for r in rows]
 
 
 def pending(session: Session, limit: int = 10_000) -> list[Decision]:
@@ -101,6 +110,20 @@ def mark(
                 Decision.status == DecisionStatus.PENDING,  # type: ignore[arg-type]
             )
             .values(**values)
+        )
+
+
+def open_sla(session: Session, ids: Sequence[int]) -> None:
+    """Start the SLA clock of just-applied decisions that have an SLA (one UPDATE each 500)."""
+    for start in range(0, len(ids), CHUNK):
+        session.execute(
+            update(Decision)
+            .where(
+                col(Decision.id).in_(ids[start : start + CHUNK]),
+                col(Decision.sla_due_at).is_not(None),
+                col(Decision.sla_state).is_(None),
+            )
+            .values(sla_state="open")
         )
 
 

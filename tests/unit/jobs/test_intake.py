@@ -8,6 +8,7 @@ from tests.unit.jobs.conftest import REPS, uid
 from tests.unit.jobs.fakes import QUEUE_ID, FakeGateway
 from worker.jobs.deps import Deps
 from worker.jobs.intake import run_cycle
+from worker.sfdc.mapping import UserRow
 from worker.store.models import Decision
 
 REP_IDS = {uid(k) for k in REPS}
@@ -105,7 +106,7 @@ def test_held_lead_is_retried_every_cycle_until_routed(
     assert org.owner("00QA") in REP_IDS
 
 
-def test_collections_call_carries_at_most_200_records(
+def test_a_page_is_guarded_by_one_owner_read_and_written_200_records_per_call(
     org: FakeGateway, make_deps: Callable[..., Deps]
 ) -> None:
     for i in range(450):
@@ -113,7 +114,7 @@ def test_collections_call_carries_at_most_200_records(
     report = run_cycle(make_deps())
     assert report.applied == 450
     assert org.calls["collections"] == 3
-    assert org.calls["owners"] == 3
+    assert org.calls["owners"] == 1
 
 
 def test_lock_errors_are_retried_until_the_write_lands(
@@ -239,3 +240,23 @@ def test_held_lead_taken_by_a_human_is_closed_at_the_refresh(
     (row,) = journal(deps)
     assert (row.status, row.error) == ("skipped", "owner changed by someone else")
     assert org.owner("00QA") == "005HUMAN"
+
+
+def test_leads_created_by_a_named_integration_user_are_intake_too(
+    make_deps: Callable[..., Deps],
+) -> None:
+    integration = UserRow("005INTEGRATION0001", "api@x.example", "api@x.example", "API", True)
+    other = UserRow("005SOMEONEELSE0001", "eve@x.example", "eve@x.example", "Eve", True)
+    org = make_deps().gateway
+    assert isinstance(org, FakeGateway)
+    org.users += [integration, other]
+    org.add_lead("00QFROMAPI", owner=integration.id)
+    org.add_lead("00QFROMEVE", owner=other.id)
+    deps = make_deps()
+    deps.intake_user_keys = ("api@x.example",)
+
+    report = run_cycle(deps)
+
+    assert report.applied == 1
+    assert org.owner("00QFROMAPI") in REP_IDS
+    assert org.owner("00QFROMEVE") == other.id

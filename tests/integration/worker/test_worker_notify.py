@@ -1,0 +1,65 @@
+"""The worker queues notifications in the journal's transactions and delivers them to a
+real local webhook receiver: against the sandbox org over HTTPS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration.notify.conftest import Receiver, receiver  # noqa: F401 - fixture
+from tests.integration.worker.conftest import CONFIG, MANAGER, REPS
+from worker.bootstrap import build_app
+from worker.jobs.intake import run_cycle
+from worker.notify import deliver_due
+from worker.settings import Settings
+from worker.sfdc.sandbox.faults import FaultConfig
+from worker.sfdc.sandbox.harness import SandboxHandle
+
+pytestmark = pytest.mark.integration
+
+NOTIFY = """
+notifications:
+  channels:
+    hook: {{type: webhook, url: "{url}", secret_env: WORKER_TEST_HOOK_SECRET}}
+  events:
+    lead_assigned: {{notify: [owner, manager], channels: [hook]}}
+"""
+
+
+def test_an_applied_decision_notifies_its_owner_and_a_failed_one_nobody(
+    sandbox: SandboxHandle,
+    settings: Settings,
+    routing_config: Path,
+    receiver: Receiver,  # noqa: F811 - the imported fixture
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WORKER_TEST_HOOK_SECRET", "s3cret")
+    routing_config.write_text(CONFIG + NOTIFY.format(url=receiver.url("/hook")))
+    admin = sandbox.admin()
+    routed = admin.create_leads(3)
+    app = build_app(settings)
+    assert run_cycle(app.deps).applied == 3
+    admin.set_faults(FaultConfig(lock_row=1.0).to_dict())  # every record stays locked
+    app.deps.lock_retries = 0
+    locked = admin.create_leads(2)
+    assert run_cycle(app.deps).failed == 2
+    admin.set_faults({})
+
+    report = deliver_due(app.deps.engine, settings=app.deps.notify)
+
+    hooks = [h.json for h in receiver.on("/hook")]
+    assert report.sent == 3 and report.dead == 0
+    assert {h["lead"]["id"] for h in hooks} == set(routed)
+    assert not {h["lead"]["id"] for h in hooks} & set(locked)
+    for hook in hooks:
+        assert hook["event"] == "lead_assigned"
+        assert hook["lead"]["url"].startswith(sandbox.instance_url)
+        owner, manager = hook["recipients"]
+        assert owner["role"] == "owner" and owner["email"] in REPS and owner["name"]
+        assert manager == {
+            "role": "manager",
+            "email": MANAGER,
+            "name": "Maria Gonzalez",
+            "slack": None,
+        }

@@ -1,0 +1,104 @@
+"""The gateway's two write-path exchanges pinned at the HTTP seam with ``responses``: the
+owner re-read (sObject Collections retrieve) and the owner write (collections PATCH)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+import responses
+
+from worker.settings import load_settings
+from worker.sfdc.connection import SalesforceConnection
+from worker.sfdc.gateway import SimpleSalesforceGateway
+from worker.sfdc.mapping import OwnerUpdate
+
+INSTANCE = "https://acme.my.salesforce.com"
+TOKEN_URL = f"{INSTANCE}/services/oauth2/token"
+COLLECTIONS = f"{INSTANCE}/services/data/v59.0/composite/sobjects"
+TOKEN_OK = {
+    "access_token": "00Dxx!token",
+    "instance_url": INSTANCE,
+    "id": f"{INSTANCE}/id/00Dxx0000000001EAA/005xx0000000001AAA",
+    "token_type": "Bearer",
+    "issued_at": "1763884800000",
+    "signature": "c2lnbmF0dXJl",
+}
+LEAD_A, LEAD_B = "00Q5e00000AbCdEAAV", "00Q5e00000AbCdFAAV"
+REP = "0055e000001XyZ1AAK"
+
+
+@pytest.fixture
+def mocked() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(TOKEN_URL, json=TOKEN_OK)
+        yield rsps
+
+
+def gateway() -> SimpleSalesforceGateway:
+    settings = load_settings(
+        sf_instance_url=INSTANCE, sf_consumer_key="ck-123", sf_consumer_secret="cs-456"
+    )
+    return SimpleSalesforceGateway(SalesforceConnection(settings))
+
+
+def test_owner_write_is_one_collections_patch_without_auto_assignment(
+    mocked: responses.RequestsMock,
+) -> None:
+    mocked.patch(
+        COLLECTIONS,
+        json=[
+            {"id": LEAD_A, "success": True, "errors": []},
+            {"success": False, "errors": [{"statusCode": "UNABLE_TO_LOCK_ROW",
+                                           "message": "unable to obtain exclusive access"}]},
+        ],
+    )  # fmt: skip
+    updates = [
+        OwnerUpdate(LEAD_A, REP, {"Routing_Reason__c": "Round-robin in pool na"}),
+        OwnerUpdate(LEAD_B, REP),
+    ]
+
+    results = gateway().update_owners(updates)
+
+    request = mocked.calls[1].request
+    assert (request.method, request.url) == ("PATCH", COLLECTIONS)
+    assert request.headers["Sforce-Auto-Assign"] == "FALSE"
+    assert request.headers["Authorization"] == "Bearer 00Dxx!token"
+    assert request.headers["Content-Type"] == "application/json"
+    assert json.loads(request.body or b"") == {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "Lead"}, "id": LEAD_A, "OwnerId": REP,
+             "Routing_Reason__c": "Round-robin in pool na"},
+            {"attributes": {"type": "Lead"}, "id": LEAD_B, "OwnerId": REP},
+        ],
+    }  # fmt: skip
+    assert [(r.lead_id, r.success, r.error_code) for r in results] == [
+        (LEAD_A, True, None),
+        (LEAD_B, False, "UNABLE_TO_LOCK_ROW"),
+    ]
+
+
+def test_owner_reread_of_2000_leads_is_one_retrieve_and_deleted_leads_are_absent(
+    mocked: responses.RequestsMock,
+) -> None:
+    ids = [f"00Q5e0000{i:06d}AAA" for i in range(2_000)]
+    records: list[object] = [
+        {"attributes": {"type": "Lead"}, "Id": i, "OwnerId": "00G5e000000QueUEAA",
+         "IsConverted": False}
+        for i in ids
+    ]  # fmt: skip
+    records[7] = None  # deleted meanwhile
+    mocked.post(f"{COLLECTIONS}/Lead", json=records)
+
+    owners = gateway().current_owners(ids)
+
+    request = mocked.calls[1].request
+    assert json.loads(request.body or b"") == {
+        "ids": ids,
+        "fields": ["Id", "OwnerId", "IsConverted"],
+    }
+    assert len(mocked.calls) == 2  # the token, then ONE retrieve
+    assert len(owners) == 1_999 and ids[7] not in owners
+    assert owners[ids[0]].owner_id == "00G5e000000QueUEAA"
