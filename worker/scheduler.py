@@ -30,6 +30,7 @@ from worker.metrics import Health
 from worker.notify import DeliveryReport, deliver_due
 from worker.routing.availability import zone
 from worker.routing.model import BusinessHours
+from worker.sfdc.errors import SfdcError
 from worker.store import state_repo
 from worker.store.db import session_scope
 
@@ -85,6 +86,10 @@ class Worker:
             self.health.last_cycle = time.monotonic()
             if report.read:
                 self.last_flow = time.monotonic()
+        except SfdcError as exc:  # expected (org unreachable, auth, limits): one line
+            error = f"{type(exc).__name__}: {exc}"
+            self.app.deps.metrics.errors.labels(kind=type(exc).__name__).inc()
+            log.error("intake cycle failed: %s", error)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             self.app.deps.metrics.errors.labels(kind=type(exc).__name__).inc()

@@ -112,3 +112,45 @@ def test_a_missing_routing_config_is_one_clear_line(tmp_path: Path):
 
     assert result.returncode == 1
     assert result.stderr.strip() == f"Error: routing config not found: {tmp_path / 'nope.yaml'}"
+
+
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "routing.yaml"
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            {"LEADROUTER_SF_CONSUMER_SECRET": "s"},
+            "Error: cycle failed: SfdcTransientError: cannot reach the Salesforce token URL "
+            "https://127.0.0.1:9/services/oauth2/token: ConnectionError",
+        ),
+        (
+            {
+                "LEADROUTER_SF_USERNAME": "u@x.example",
+                "LEADROUTER_SF_PRIVATE_KEY_FILE": "/nope.key",
+            },
+            "Error: cycle failed: SfdcConfigError: LEADROUTER_SF_PRIVATE_KEY_FILE: cannot read "
+            "/nope.key: No such file or directory",
+        ),
+    ],
+    ids=["unreachable-instance", "missing-private-key"],
+)
+def test_run_once_names_what_is_wrong_in_one_line(
+    tmp_path: Path, extra: dict[str, str], expected: str
+):
+    import os
+
+    env = {
+        **os.environ,
+        "LEADROUTER_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+        "LEADROUTER_SF_INSTANCE_URL": "https://127.0.0.1:9",
+        "LEADROUTER_SF_CONSUMER_KEY": "k",
+        "LEADROUTER_ROUTING_CONFIG": str(CONFIG),
+        **extra,
+    }
+    result = leadrouter("run", "--once", env=env, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == expected

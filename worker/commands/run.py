@@ -93,11 +93,11 @@ def _once(worker: object) -> None:
 
     assert isinstance(worker, Worker)
     report = worker.intake()
+    if worker.health.last_error:
+        raise click.ClickException(f"cycle failed: {worker.health.last_error}")
     if report is None:
         click.echo("another worker holds the lease; nothing done (standby)", err=True)
         return
-    if worker.health.last_error:
-        raise click.ClickException(f"cycle failed: {worker.health.last_error}")
     worker.sla()
     worker.notify()  # deliver what this cycle queued (never raises)
     click.echo(

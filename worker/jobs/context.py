@@ -142,6 +142,24 @@ def _lookup_keys(leads: Sequence[Lead]) -> tuple[set[str], set[str], set[str]]:
     return domains, names, emails
 
 
+def prefetch_emails(
+    gateway: SalesforceGateway,
+    directory: Directory,
+    config: RoutingConfig,
+    leads: Sequence[Lead],
+    caches: Caches,
+) -> None:
+    """Look up the known e-mails of a whole intake page at once (the gateway runs the
+    chunked queries side by side), so each batch's :func:`build_context` finds them
+    cached instead of waiting for its own query."""
+    matching = config.account_matching
+    if not (matching.enabled and matching.by_known_email and leads):
+        return
+    emails = {facts.email for facts in map(lead_facts, leads) if facts.email}
+    if emails:
+        caches.emails.fetch(gateway, emails, directory.active())
+
+
 def build_context(
     *,
     gateway: SalesforceGateway,

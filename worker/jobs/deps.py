@@ -37,6 +37,7 @@ class Deps:
     batch_size: int = 200
     overlap_seconds: float = 2.0
     lock_retries: int = 3
+    write_concurrency: int = 4  # collections PATCHes in flight at once after a guard read
     held_refresh_seconds: float = 300.0  # re-read held leads from Salesforce this often
     intake_user_ids: tuple[str, ...] = ()  # integration users whose leads are "new" too
     intake_user_keys: tuple[str, ...] = ()  # the same by e-mail/username (resolved, cached)

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from worker.jobs.budget import Pace
-from worker.jobs.context import build_context
+from worker.jobs.context import build_context, prefetch_emails
 from worker.jobs.decide import Ask, decide_batch
 from worker.jobs.deps import Deps
 from worker.jobs.held import held_rows, parked_by_rule, retry_slice
@@ -186,7 +186,10 @@ def _read_and_route(cycle: _Cycle) -> None:
 def _route_rows(cycle: _Cycle, rows: Sequence[LeadRow], watermark: datetime | None) -> None:
     fresh = [r for r in rows if r.id not in cycle.seen]
     cycle.seen.update(r.id for r in fresh)
-    size = cycle.deps.batch_size
+    deps = cycle.deps
+    prefetch_emails(deps.gateway, deps.directory, cycle.config, [r.lead for r in fresh],
+                    deps.caches)  # fmt: skip
+    size = deps.batch_size
     items: list[WriteItem] = []
     for start in range(0, max(len(fresh), 1), size):
         batch = fresh[start : start + size]

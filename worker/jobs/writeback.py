@@ -7,7 +7,8 @@ For each group of up to 2,000 pending decisions (one intake page):
    rep for an SLA hop) is skipped as "owner changed by someone else"; a deleted or
    converted lead is closed out; a lead already owned by the decided rep is simply
    applied (a crash after the write);
-2. PATCH the rest at once in a burst of sObject Collections calls of 200 (``allOrNone=false``,
+2. PATCH the rest in a burst of sObject Collections calls of 200, a few in flight at
+   once (``allOrNone=false``,
    ``Sforce-Auto-Assign: FALSE``); the time between the end of step 1 and each request is
    measured (``leadrouter_guard_window_seconds``);
 3. per-record errors by kind: lock errors are retried (re-checked, then re-sent) a few
@@ -26,6 +27,7 @@ import logging
 import random
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -159,17 +161,13 @@ def _write_group(deps: Deps, group: list[WriteItem]) -> Outcomes:
             return out
         read_done = time.monotonic()
         ready = _guard(owners, todo, out)
+        chunks = [ready[start : start + CHUNK] for start in range(0, len(ready), CHUNK)]
         todo = []
-        for start in range(0, len(ready), CHUNK):
-            chunk = ready[start : start + CHUNK]
-            updates = [OwnerUpdate(i.lead_id, i.owner_id, i.extra) for i in chunk]
-            deps.metrics.guard_window.observe(time.monotonic() - read_done)
-            try:
-                results = deps.gateway.update_owners(updates)
-            except SfdcError as exc:
-                _left_pending(deps, out, ready[start:], exc)
-                return out
-            todo += _classify(deps, chunk, results, out)
+        for chunk, answer in zip(chunks, _patch_all(deps, chunks, read_done), strict=True):
+            if isinstance(answer, SfdcError):
+                _left_pending(deps, out, chunk, answer)
+            else:
+                todo += _classify(deps, chunk, answer, out)
         if not todo:
             return out
         if attempt < deps.lock_retries:
@@ -177,6 +175,28 @@ def _write_group(deps: Deps, group: list[WriteItem]) -> Outcomes:
     for item in todo:
         out.failed.append((item, "UNABLE_TO_LOCK_ROW: still locked after retries"))
     return out
+
+
+def _patch_all(
+    deps: Deps, chunks: list[list[WriteItem]], read_done: float
+) -> list[list[WriteResult] | SfdcError]:
+    """Send the chunks' PATCHes, ``deps.write_concurrency`` at a time: the burst after
+    the owner re-read is short, which keeps the check -> write window small."""
+
+    def send(chunk: list[WriteItem]) -> list[WriteResult] | SfdcError:
+        deps.metrics.guard_window.observe(time.monotonic() - read_done)
+        try:
+            return deps.gateway.update_owners(
+                [OwnerUpdate(i.lead_id, i.owner_id, i.extra) for i in chunk]
+            )
+        except SfdcError as exc:
+            return exc
+
+    workers = max(1, min(deps.write_concurrency, len(chunks)))
+    if workers == 1:
+        return [send(chunk) for chunk in chunks]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="patch") as pool:
+        return list(pool.map(send, chunks))
 
 
 def _left_pending(deps: Deps, out: Outcomes, items: list[WriteItem], exc: SfdcError) -> None:

@@ -9,6 +9,7 @@ Every method is one bulk operation (a query with its pages, or one collections c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -23,6 +24,7 @@ from worker.sfdc.retry import retrying, with_retry
 
 T = TypeVar("T")
 COLLECTION_MAX = 200
+PARALLEL_READS = 4  # independent read queries in flight at once
 RETRIEVE_MAX = 2_000  # ids per sObject Collections retrieve (POST body)
 OWNER_FIELDS = ["Id", "OwnerId", "IsConverted"]
 NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
@@ -147,10 +149,14 @@ class SimpleSalesforceGateway:
         return list(seen.values())
 
     def known_emails(self, emails: Iterable[str], active: Mapping[str, bool]) -> list[KnownEmail]:
-        found = (
-            mapping.known_email(r, "contact", active)
-            for r in self._records(soql.contacts_queries(emails))
-        )
+        """Contacts by e-mail: one query per IN chunk (the URI limit), a few side by side."""
+        queries = soql.contacts_queries(emails)
+        if len(queries) > 1:
+            with ThreadPoolExecutor(max_workers=PARALLEL_READS, thread_name_prefix="read") as pool:
+                pages = list(pool.map(lambda q: list(self._records([q])), queries))
+        else:
+            pages = [list(self._records(queries))]
+        found = (mapping.known_email(r, "contact", active) for page in pages for r in page)
         return [k for k in found if k is not None]
 
     def task_activity(self, lead_ids: Iterable[str]) -> dict[str, datetime]:

@@ -76,7 +76,7 @@ def test_5000_leads_with_20_percent_faults_end_with_exactly_one_owner_each(
     def humans_meanwhile(lead_ids):  # type: ignore[no-untyped-def]
         nonlocal calls
         calls += 1
-        if calls in (3, 12):  # mid-cycle: humans take leads of the batch being written
+        if calls in (1, 3):  # mid-cycle: humans take leads of the page being written
             for lead_id in list(lead_ids)[::40]:
                 if admin.get_lead(lead_id)["OwnerId"] == queue:
                     admin.change_owner(lead_id, human)
@@ -94,7 +94,8 @@ def test_5000_leads_with_20_percent_faults_end_with_exactly_one_owner_each(
     run_cycle(app.deps)  # one clean cycle: reconcile whatever the last faults left
     elapsed = time.monotonic() - started
     statuses = check_invariants(app, sandbox, humans=humans)
-    assert sum(counts.values()) > 100, counts
+    # one owner re-read per page means fewer requests to hit: still plenty of faults
+    assert sum(counts.values()) > 50 and sum(1 for n in counts.values() if n) >= 4, counts
     assert humans and statuses["skipped"] >= len(humans) > 0
     assert statuses["applied"] == 5_000 - statuses["skipped"]
     print(f"5000 leads, faults {counts}, {elapsed:.1f}s, journal {dict(statuses)}")
