@@ -68,6 +68,7 @@ class SalesforceConnection:
         self.token_requests = 0
         self.api_usage: tuple[int, int] | None = None
         self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
         self._sf: Salesforce | None = None
 
     @property
@@ -129,8 +130,9 @@ class SalesforceConnection:
         )
 
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        if "/services/oauth2/" not in response.url:
-            self.http_calls += 1
         match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
-        if match:
-            self.api_usage = (int(match.group(1)), int(match.group(2)))
+        with self._count_lock:  # writes run on several threads
+            if "/services/oauth2/" not in response.url:
+                self.http_calls += 1
+            if match:
+                self.api_usage = (int(match.group(1)), int(match.group(2)))
