@@ -13,11 +13,11 @@ from sqlmodel import Session
 from worker.jobs.budget import Budget
 from worker.jobs.context import Caches
 from worker.jobs.directory import Directory
+from worker.jobs.held_cache import HeldSnapshots
 from worker.metrics import Metrics
 from worker.notify.model import NotifySettings
 from worker.routing.model import RoutingConfig
 from worker.sfdc.gateway import SalesforceGateway
-from worker.sfdc.mapping import LeadRow
 
 
 def utc_now() -> datetime:
@@ -44,12 +44,10 @@ class Deps:
     # jobs share one lock: intake and the SLA sweep both consume the routing state
     lock: threading.Lock = field(default_factory=threading.Lock)
     caches: Caches = field(default_factory=Caches)
-    held_rows: dict[str, LeadRow] = field(default_factory=dict)  # held leads as last read
+    held_rows: HeldSnapshots = field(default_factory=HeldSnapshots)  # held leads as last read
     held_read_at: float = float("-inf")
     held_retry_per_cycle: int = 1_000
-    held_snapshot_max: int = 5_000  # beyond this, held leads are re-read when retried
-    held_cursor: int = 0
-    parked: set[str] = field(default_factory=set)  # held by a hold rule: retry at refresh only
+    held_cursor: int = 0  # journal id: retries go round the backlog in turn
     usage_sample_seconds: float = 60.0  # ApiUsage rows: one per minute, not one per cycle
     usage_sampled_at: float = float("-inf")
     calls_since_sample: int = 0

@@ -29,7 +29,7 @@ from worker.jobs.budget import Pace
 from worker.jobs.context import build_context, prefetch_emails
 from worker.jobs.decide import Ask, decide_batch
 from worker.jobs.deps import Deps
-from worker.jobs.held import held_rows, parked_by_rule, retry_slice
+from worker.jobs.held import held_batches, held_rows, parked_by_rule
 from worker.jobs.notices import announce_allocation, announce_decisions
 from worker.jobs.reconcile import reconcile_pending
 from worker.jobs.records import journal_row
@@ -165,7 +165,6 @@ def _record_usage(deps: Deps, report: CycleReport) -> None:
 def _read_and_route(cycle: _Cycle) -> None:
     deps = cycle.deps
     with session_scope(deps.engine) as s:
-        held = journal_repo.held_lead_ids(s)
         pending = journal_repo.pending_lead_ids(s)
         mark = state_repo.get_value(s, WATERMARK)
     cycle.seen |= pending
@@ -175,15 +174,25 @@ def _read_and_route(cycle: _Cycle) -> None:
     for page in deps.gateway.intake_pages(cycle.owners, since, cycle.fields):
         cycle.report.read += len(page)
         stamps = [r.modstamp for r in page if r.modstamp is not None]
-        _route_rows(cycle, page, watermark=max(stamps) if stamps else None)
+        _route_rows(cycle, page, watermark=max(stamps) if stamps else None, snapshot=True)
+    _retry_held(cycle)  # new leads first, then retries
+
+
+def _retry_held(cycle: _Cycle) -> None:
+    deps = cycle.deps
     due = time.monotonic() - deps.held_read_at >= deps.held_refresh_seconds
-    waiting = [i for i in held if i not in cycle.seen and (due or i not in deps.parked)]
-    held_ids = waiting if due else retry_slice(deps, waiting)  # new leads first, then retries
-    if held_ids:
-        _route_rows(cycle, held_rows(deps, cycle.owners, cycle.fields, held_ids), watermark=None)
+    for ids in held_batches(deps, cycle.config, refresh=due):
+        waiting = [i for i in ids if i not in cycle.seen]
+        if waiting:
+            rows = held_rows(deps, cycle.owners, cycle.fields, waiting, refresh=due)
+            _route_rows(cycle, rows, watermark=None, snapshot=False)  # snapshots kept already
+    if due:
+        deps.held_read_at = time.monotonic()
 
 
-def _route_rows(cycle: _Cycle, rows: Sequence[LeadRow], watermark: datetime | None) -> None:
+def _route_rows(
+    cycle: _Cycle, rows: Sequence[LeadRow], watermark: datetime | None, *, snapshot: bool
+) -> None:
     fresh = [r for r in rows if r.id not in cycle.seen]
     cycle.seen.update(r.id for r in fresh)
     deps = cycle.deps
@@ -194,15 +203,17 @@ def _route_rows(cycle: _Cycle, rows: Sequence[LeadRow], watermark: datetime | No
     for start in range(0, max(len(fresh), 1), size):
         batch = fresh[start : start + size]
         last = start + size >= len(fresh)
-        items += _route_batch(cycle, batch, watermark if last else None)
+        items += _route_batch(cycle, batch, watermark if last else None, snapshot)
     # the whole page at once: one owner re-read, then the burst of PATCHes
     cycle.report.add(write_back(cycle.deps, items))
 
 
 def _route_batch(
-    cycle: _Cycle, batch: Sequence[LeadRow], watermark: datetime | None
+    cycle: _Cycle, batch: Sequence[LeadRow], watermark: datetime | None, snapshot: bool
 ) -> list[WriteItem]:
-    """Decide and journal one batch; returns its write items (written per page)."""
+    """Decide and journal one batch; returns its write items (written per page).
+    ``snapshot``: keep the rows of newly held leads for their retries (rows read by the
+    intake query; retried rows are kept already)."""
     deps, config = cycle.deps, cycle.config
     if not batch and watermark is None:
         return []
@@ -247,14 +258,11 @@ def _route_batch(
         if d.action == "assign":
             deps.caches.open_leads.moved(r.owner_id, d.owner_id)
         parked = d.action == "hold" and parked_by_rule(config, d)
-        if d.action == "hold" and not parked and len(deps.held_rows) < deps.held_snapshot_max:
-            deps.held_rows[r.id] = r
+        if d.action == "hold" and not parked:
+            if snapshot:
+                deps.held_rows.put(r)  # bounded: beyond its size, re-read when retried
         else:
-            deps.held_rows.pop(r.id, None)
-        if parked:
-            deps.parked.add(r.id)
-        else:
-            deps.parked.discard(r.id)
+            deps.held_rows.pop(r.id)  # routed, or parked: retried only at the refresh
     _count_decisions(cycle, decisions, rows)
     return items_for(pending, frozenset(cycle.owners), config.writeback.reason_field)
 

@@ -16,7 +16,8 @@ from urllib.parse import quote
 from simple_salesforce.format import format_soql, quote_soql_value
 
 MAX_IN_ITEMS = 200
-MAX_IN_BYTES = 9_000  # URI limit is 16,384 bytes; leaves room for the rest and headers
+MAX_IN_BYTES = 12_000  # URI (and URI + headers) limit is 16,384 bytes: ~4 kB to spare
+MAX_EMAILS_PER_QUERY = 500  # e-mail IN lists are bounded by MAX_IN_BYTES (~300 a query)
 MAX_VALUE_CHARS = 255  # longer strings cannot match a standard text field anyway
 
 LEAD_FIELDS: tuple[str, ...] = (
@@ -45,13 +46,13 @@ LEAD_FIELDS: tuple[str, ...] = (
 )
 
 
-def chunked_in(values: Iterable[str]) -> Iterator[list[str]]:
+def chunked_in(values: Iterable[str], max_items: int = MAX_IN_ITEMS) -> Iterator[list[str]]:
     """Split distinct, non-empty values into IN lists small enough for a GET URI."""
     chunk: list[str] = []
     size = 0
     for value in dict.fromkeys(v[:MAX_VALUE_CHARS] for v in values if v):
         cost = len(quote(quote_soql_value(value))) + 3
-        if chunk and (len(chunk) >= MAX_IN_ITEMS or size + cost > MAX_IN_BYTES):
+        if chunk and (len(chunk) >= max_items or size + cost > MAX_IN_BYTES):
             yield chunk
             chunk, size = [], 0
         chunk.append(value)
@@ -172,7 +173,7 @@ def accounts_mirror_query(since: datetime | None) -> str:
 def contacts_queries(emails: Iterable[str]) -> list[str]:
     return [
         format_soql("SELECT Id, Email, AccountId, OwnerId FROM Contact WHERE Email IN {}", chunk)
-        for chunk in chunked_in(e.lower() for e in emails)
+        for chunk in chunked_in((e.lower() for e in emails), MAX_EMAILS_PER_QUERY)
     ]
 
 

@@ -120,3 +120,27 @@ def test_a_uri_over_16k_is_refused_so_in_lists_must_be_chunked(sf_client, sandbo
     assert info.value.status == 414
     chunk = f"SELECT Id FROM Lead WHERE OwnerId IN ({','.join([repr(queue)] * 200)})"
     assert sf_client.query(chunk)["totalSize"] == 0
+
+
+def test_uri_plus_headers_over_16k_is_refused_with_431(sandbox, sandbox_session):
+    url = f"{sandbox.instance_url}/services/data/v59.0/query/"
+    query = {"q": "SELECT Id FROM Lead LIMIT 1"}
+    auth = {"Authorization": f"Bearer {sandbox.access_token()}"}
+    assert sandbox_session.get(url, params=query, headers=auth).status_code == 200
+    padded = auth | {"X-Padding": "p" * 16_400}
+    answer = sandbox_session.get(url, params=query, headers=padded)
+    assert answer.status_code == 431
+
+
+def test_the_largest_email_chunks_we_send_fit_the_uri_and_header_limits(sf_client):
+    from worker.sfdc import soql
+
+    # long addresses: the chunker must keep each GET under both limits (no 414, no 431)
+    long_ones = [
+        f"firstname.lastname{i:05d}@subsidiary-{i}.example-company.co.uk" for i in range(2_000)
+    ]
+    for query in soql.contacts_queries(long_ones):
+        assert sf_client.query(query)["totalSize"] == 0
+    # typical addresses: a 2,000-lead page needs fewer queries than one per 200-lead batch
+    typical = [f"jane.doe{i}@company{i}.com" for i in range(2_000)]
+    assert len(soql.contacts_queries(typical)) <= 7

@@ -260,3 +260,28 @@ def test_leads_created_by_a_named_integration_user_are_intake_too(
     assert report.applied == 1
     assert org.owner("00QFROMAPI") in REP_IDS
     assert org.owner("00QFROMEVE") == other.id
+
+
+def test_a_held_backlog_is_retried_in_turn_a_slice_per_cycle(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    from worker.jobs.held import held_batches
+
+    for user in org.users:  # nobody eligible: every lead is held
+        object.__setattr__(user, "is_active", False)
+    for i in range(7):
+        org.add_lead(f"00Q{i:015d}")
+    deps = make_deps()
+    run_cycle(deps)
+    assert {r.status for r in journal(deps)} == {"held"}
+    deps.held_retry_per_cycle = 3
+    config = deps.config(Session(deps.engine))
+    seen: list[str] = []
+    for _ in range(3):  # 3 + 3 + (1, then wrap to the oldest for 2): all once, then again
+        batch = [i for ids in held_batches(deps, config, refresh=False) for i in ids]
+        assert len(batch) == 3
+        seen += batch
+    assert sorted(seen[:7]) == sorted(org.leads)
+    assert seen[7:] == seen[:2]
+    everyone = [i for batch in held_batches(deps, config, refresh=True) for i in batch]
+    assert sorted(everyone) == sorted(org.leads)

@@ -82,6 +82,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(414, {"Connection": "close"}, body)
             return
+        if (
+            len(self.requestline) + sum(len(k) + len(v) + 4 for k, v in self.headers.items())
+            > MAX_URI
+        ):
+            body = (
+                b'[{"message":"Request Header Fields Too Large","errorCode":"HEADERS_TOO_LARGE"}]'
+            )
+            self.close_connection = True
+            self._send(431, {"Connection": "close"}, body)
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
