@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.engine import Engine
 
@@ -27,6 +27,7 @@ from worker.store.team_repo import ROLES, Actor, record_sign_in, sign_in_wait
 log = logging.getLogger("leadrouter.dashboard.auth")
 _SECRET = secrets.token_bytes(32)
 _HASHER = PasswordHasher()
+MIN_MEMORY_KIB = 19_456  # OWASP password storage cheat sheet: argon2id, m=19 MiB, t=2
 _DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))  # equal work for unknown usernames
 
 
@@ -49,6 +50,24 @@ class SignedIn:
 
 def _proof(username: str) -> str:
     return hmac.new(_SECRET, username.encode(), hashlib.sha256).hexdigest()
+
+
+def hash_problem(pw_hash: str) -> str | None:
+    """Why ``pw_hash`` is not a strong password hash (None: it is). Plain text, other
+    schemes and argon2 below OWASP's minimum (argon2id, 19 MiB, 2 passes) are refused."""
+    hint = "(make one with `leadrouter dashboard hash-password`)"
+    if not pw_hash.startswith("$argon2"):
+        return f"must be an argon2 hash {hint}"
+    try:
+        params = extract_parameters(pw_hash)
+    except InvalidHashError:
+        return f"is not a well-formed argon2 hash {hint}"
+    if params.type != Type.ID or params.memory_cost < MIN_MEMORY_KIB or params.time_cost < 2:
+        return (
+            f"is a weak argon2 hash (argon2{params.type.name.lower()}, "
+            f"m={params.memory_cost} KiB, t={params.time_cost}) {hint}"
+        )
+    return None
 
 
 def load_users(path: Path | None) -> dict[str, User]:
@@ -75,8 +94,9 @@ def load_users(path: Path | None) -> dict[str, User]:
             raise UsersFileError(f"{path}: user #{i}: username missing")
         if role not in ROLES:
             raise UsersFileError(f"{path}: user {name!r}: role must be admin or viewer")
-        if not pw_hash.startswith("$argon2"):
-            raise UsersFileError(f"{path}: user {name!r}: password_hash must be an argon2 hash")
+        problem = hash_problem(pw_hash)
+        if problem:
+            raise UsersFileError(f"{path}: user {name!r}: password_hash {problem}")
         users[name] = User(name, role, pw_hash)
     return users
 

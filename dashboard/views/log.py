@@ -143,7 +143,8 @@ st.text(
     or detail["reason"]
 )
 if detail.get("error"):
-    st.error(f"Salesforce answered: {detail['error']}")
+    st.error("Salesforce refused the write; its answer:")
+    st.text(detail["error"])  # plain text: the answer can quote lead values
 link = fmt.sf_lead_url(cfg.sf_instance_url, detail["lead_id"])
 if link:
     st.link_button("Open the lead in Salesforce", link)

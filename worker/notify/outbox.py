@@ -14,7 +14,7 @@ dropped.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -149,6 +149,26 @@ def purge_outbox(engine: Engine, before: datetime) -> int:
     with engine.begin() as conn:
         result = conn.execute(delete(OB).where(done, OB.created_at < before.astimezone(UTC)))
     return int(result.rowcount or 0)
+
+
+def purge_outbox_in(session: Session, before: datetime) -> int:
+    """:func:`purge_outbox` inside the caller's transaction (``leadrouter purge
+    --expired``, which can also roll back for a dry run)."""
+    done = OB.status.in_([OutboxStatus.SENT.value, OutboxStatus.DEAD.value])
+    result = session.execute(delete(OB).where(done, OB.created_at < before.astimezone(UTC)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def purge_lead_messages(session: Session, lead_id: str, decision_ids: Sequence[int]) -> int:
+    """Delete every message about one lead, whatever its status (a deletion request):
+    found by decision, by dedup key (held leads get a new decision per retry) or by the
+    lead's Id in the payload (its Salesforce link). Inside the caller's transaction;
+    returns how many rows went. A run holding one of them just fails to settle it."""
+    about = [OB.dedup_key.contains(f":{lead_id}:"), OB.payload.contains(lead_id)]
+    if decision_ids:
+        about.append(OB.decision_id.in_(list(decision_ids)))
+    result = session.execute(delete(OB).where(or_(*about)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def mark_sent(engine: Engine, row: Claimed, now: datetime) -> bool:

@@ -6,9 +6,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import and_, delete, func, or_, update
 from sqlmodel import Session, col, select
 
+from worker.store import privacy
 from worker.store.models.journal import Decision, DecisionStatus
 from worker.store.models.types import utc_now
 
@@ -52,6 +53,35 @@ def held_lead_ids(session: Session) -> list[str]:
     """Leads waiting in a held state, oldest decision first (ids only: cheap per cycle)."""
     query = select(Decision.lead_id).where(Decision.status == DecisionStatus.HELD)
     return list(session.exec(query.order_by(col(Decision.id))).all())
+
+
+def held_slice(
+    session: Session,
+    *,
+    after_id: int,
+    upto_id: int | None,
+    limit: int,
+    skip_rules: Sequence[str] = (),
+) -> list[tuple[int, str]]:
+    """``(decision id, lead id)`` of held rows with ``after_id < id <= upto_id``, oldest
+    first, at most ``limit``; rows held by a rule named in ``skip_rules`` are left out.
+    Paging by id keeps a cycle's memory independent of the size of the held backlog."""
+    query = select(Decision.id, Decision.lead_id).where(
+        Decision.status == DecisionStatus.HELD, col(Decision.id) > after_id
+    )
+    if upto_id is not None:
+        query = query.where(col(Decision.id) <= upto_id)
+    if skip_rules:
+        query = query.where(
+            or_(col(Decision.rule).is_(None), col(Decision.rule).not_in(skip_rules))
+        )
+    rows = session.exec(query.order_by(col(Decision.id)).limit(limit)).all()
+    return [(int(i), str(lead)) for i, lead in rows if i is not None]
+
+
+def max_held_id(session: Session) -> int:
+    query = select(func.max(Decision.id)).where(Decision.status == DecisionStatus.HELD)
+    return int(session.exec(query).one() or 0)
 
 
 def held(session: Session, lead_ids: Sequence[str] | None = None) -> dict[str, Decision]:
@@ -173,16 +203,15 @@ def latest_for_leads(session: Session, lead_ids: Sequence[str]) -> dict[str, Dec
 
 
 def scrub_before(session: Session, cutoff: datetime) -> int:
-    """Blank the lead snapshot (PII) of decisions decided before ``cutoff`` (retention).
+    """Blank the lead snapshot (PII) of decisions decided before ``cutoff`` (retention),
+    and remove the lead's values from their trace, reason and error text
+    (:mod:`worker.store.privacy`). Rows count once: a scrubbed row has no snapshot left.
 
-    The decision itself (owner, rule, reason, trace) stays for the fairness history.
+    The decision itself (owner, pool, rule, status, the trace's eligibility and pick)
+    stays for the fairness history.
     """
-    result = session.execute(
-        update(Decision)
-        .where(col(Decision.decided_at) < cutoff, col(Decision.lead_name).is_not(None))
-        .values(lead_name=None, lead_email=None, lead_company=None)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    old = and_(col(Decision.decided_at) < cutoff, privacy.has_snapshot())
+    return privacy.scrub_decisions(session, old)
 
 
 def now() -> datetime:
