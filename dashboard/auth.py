@@ -77,6 +77,8 @@ def load_users(path: Path | None) -> dict[str, User]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsersFileError(f"cannot read users file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsersFileError(f"cannot read users file {path}: not UTF-8 text") from None
     try:
         raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
@@ -97,6 +99,8 @@ def load_users(path: Path | None) -> dict[str, User]:
         problem = hash_problem(pw_hash)
         if problem:
             raise UsersFileError(f"{path}: user {name!r}: password_hash {problem}")
+        if name in users:  # a later entry must never silently replace an earlier one
+            raise UsersFileError(f"{path}: user #{i}: duplicate username {name!r}")
         users[name] = User(name, role, pw_hash)
     return users
 

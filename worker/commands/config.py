@@ -31,8 +31,8 @@ def _notification_problems(target: Path) -> list[str]:
         return []
     try:
         load_notify_settings(target)
-    except NotifyConfigError as exc:
-        return [f"{target} {exc}"]
+    except NotifyConfigError as exc:  # file-level problems were reported by check_config
+        return [f"{target} {exc}"] if str(exc).startswith("notifications") else []
     except Exception:  # noqa: BLE001 - routing problems are reported by check_config
         return []
     return []

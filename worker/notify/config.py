@@ -10,6 +10,7 @@ URL (``url_env``) or HMAC key (``secret_env``); SMTP credentials come from
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,13 +31,18 @@ from worker.notify.model import (
     Role,
     SmtpSettings,
 )
+from worker.routing_config.problems import one_line
 from worker.settings import Settings
 
 KINDS: tuple[ChannelKind, ...] = ("slack", "webhook", "email")
+MAX_FILE_CHARS = 2_000_000  # the routing loader's limit too: a config is a few kB
 
 
 class NotifyConfigError(ValueError):
     """The ``notifications:`` section is invalid; the message starts with the key path."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))  # a key from the file may hold a line break
 
 
 def load_notify_settings(
@@ -48,11 +54,22 @@ def load_notify_settings(
     """Load the ``notifications:`` section of ``config_path``; a file without one gives
     disabled notifications. Raises :class:`NotifyConfigError` naming the bad key."""
     try:
-        document = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+        text = config_path.read_text(encoding="utf-8")
     except OSError as exc:
         raise NotifyConfigError(f"{config_path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise NotifyConfigError(f"{config_path}: not valid YAML ({exc})") from None
+    except UnicodeDecodeError:
+        raise NotifyConfigError(f"{config_path}: not UTF-8 text") from None
+    if len(text) > MAX_FILE_CHARS:
+        raise NotifyConfigError(f"{config_path}: larger than {MAX_FILE_CHARS:,} characters")
+    try:
+        document = yaml.safe_load(text) or {}
+    except yaml.MarkedYAMLError as exc:
+        line = f":{exc.problem_mark.line + 1}" if exc.problem_mark else ""
+        raise NotifyConfigError(f"{config_path}{line}: not valid YAML ({exc.problem})") from None
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # control characters, 2026-13-45, !!int x, nesting too deep: still one line
+        why = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise NotifyConfigError(f"{config_path}: not valid YAML ({why})") from None
     if not isinstance(document, dict):
         raise NotifyConfigError(f"{config_path}: the top level must be a mapping")
     return parse_notify_section(document.get("notifications"), settings=settings, environ=environ)
@@ -246,6 +263,8 @@ def _list(value: object, path: str) -> list[str]:
 def _number(value: object, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise NotifyConfigError(f"{path}: must be a number")
+    if not math.isfinite(value):  # .inf/.nan: int() of them raised past this loader
+        raise NotifyConfigError(f"{path}: must be a finite number")
     return float(value)
 
 

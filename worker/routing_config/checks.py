@@ -47,7 +47,7 @@ def _check_pools(c: Collector, reps: Mapping[str, Rep], pools: Mapping[str, Pool
     for name, pool in pools.items():
         path = ("pools", name)
         if not pool.members:
-            c.error((*path, "members"), "empty pool: add at least one rep")
+            c.summary((*path, "members"), "empty pool: add at least one rep")
         seen: set[str] = set()
         for i, m in enumerate(pool.members):
             if m.rep not in reps:
@@ -97,7 +97,7 @@ def _check_rules(
     c: Collector, pools: Mapping[str, Pool], rules: Sequence[Rule], territories: set[str]
 ) -> None:
     if not rules:
-        c.error(("rules",), "no rules: add at least a default rule (one without `when`)")
+        c.summary(("rules",), "no rules: add at least a default rule (one without `when`)")
         return
     catch_all: str | None = None
     names: set[str] = set()

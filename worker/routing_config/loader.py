@@ -21,6 +21,7 @@ from worker.routing_config.sections import (
 )
 from worker.routing_config.yamlsrc import YamlSyntaxError, format_path, load_yaml
 
+MAX_CONFIG_CHARS = 2_000_000  # ~4,000 reps; the example with 40 reps is 20 kB
 # `notifications` is validated by worker.notify.config (the notifier owns its section).
 TOP_KEYS = ("version", "intake", "writeback", "retention_days", "account_matching", "reps",
             "pools", "territories", "lead_tags", "rules", "notifications")  # fmt: skip
@@ -46,13 +47,15 @@ def _reps(c: Collector, raw: Any) -> dict[str, Rep]:
 
 
 def build(c: Collector, data: Any) -> RoutingConfig:
-    top = c.mapping(data, (), TOP_KEYS, required=("reps", "pools", "rules")) or {}
+    top = c.mapping(data, (), TOP_KEYS, required=("reps", "pools", "rules"))
+    if top is None:  # not a mapping: every further message would only repeat that
+        return RoutingConfig(reps={}, pools={}, rules=(), source=c.file)
     if top.get("version", 1) != 1:
         c.error(("version",), "unsupported version (this leadrouter reads version 1)")
     reps = _reps(c, top.get("reps"))
-    pools_raw = (
-        c.mapping(top.get("pools"), ("pools",), [str(k) for k in top.get("pools") or {}]) or {}
-    )
+    raw_pools = top.get("pools")
+    names = [str(k) for k in raw_pools] if isinstance(raw_pools, dict) else []  # `pools: 5`
+    pools_raw = c.mapping(raw_pools, ("pools",), names) or {}
     pools = {n: p for n, raw in pools_raw.items() if (p := parse_pool(c, n, raw, ("pools", n)))}
     terr = [
         parse_territory(c, x, ("territories", i))
@@ -91,10 +94,14 @@ def build(c: Collector, data: Any) -> RoutingConfig:
 def check_text(text: str, file: str | None = None) -> CheckResult:
     """Parse and validate YAML text; never raises for config mistakes."""
     c = Collector(file=file)
+    if len(text) > MAX_CONFIG_CHARS:  # parsing 5 MB of YAML takes a minute: refuse it
+        why = f"larger than {MAX_CONFIG_CHARS:,} characters: not a routing config"
+        return CheckResult(None, [Problem("(file)", why, None, file)])
     try:
         data, lines, dupes = load_yaml(text)
     except YamlSyntaxError as exc:
-        return CheckResult(None, [Problem("(file)", str(exc), exc.line, file)])
+        where = format_path(exc.path) if exc.path else "(file)"
+        return CheckResult(None, [Problem(where, str(exc), exc.line, file)])
     c.lines = lines
     for path, line in dupes:
         c.problems.append(Problem(format_path(path), "duplicate key", line, file))
@@ -105,8 +112,14 @@ def check_text(text: str, file: str | None = None) -> CheckResult:
 def check_config(path: str | Path) -> CheckResult:
     """Like :func:`load_config` but returns errors and warnings instead of raising
     (``FileNotFoundError`` still propagates)."""
-    p = Path(path)
-    return check_text(p.read_text(encoding="utf-8"), str(path))
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        why = f"not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})"
+        return CheckResult(None, [Problem("(file)", why, line, str(path))])
+    return check_text(text, str(path))
 
 
 def load_config(path: str | Path) -> RoutingConfig:

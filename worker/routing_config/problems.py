@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,16 @@ class Problem:
         where = self.file or "config"
         if self.line is not None:
             where += f":{self.line}"
-        return f"{where} {self.path}: {self.message}"
+        return one_line(f"{where} {self.path}: {self.message}")
+
+
+# every character str.splitlines() breaks at, escaped: a key or value from the file
+# (a YAML key "a\nb") must not turn one problem into several lines
+_BREAKS = {ord(ch): ascii(ch)[1:-1] for ch in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def one_line(text: str) -> str:
+    return text.translate(_BREAKS)
 
 
 class ConfigError(ValueError):
@@ -49,6 +59,15 @@ class Collector:
 
     def error(self, path: Path, message: str) -> None:
         self.problems.append(Problem(format_path(path), message, self.line_of(path), self.file))
+
+    def summary(self, path: Path, message: str) -> None:
+        """An error about ``path`` as a whole ("empty pool", "no rules"), left out when a
+        problem inside it was already reported: that one is the cause, this the echo."""
+        where = format_path(path)
+        if not any(
+            p.path == where or p.path.startswith((f"{where}.", f"{where}[")) for p in self.problems
+        ):
+            self.error(path, message)
 
     def warn(self, path: Path, message: str) -> None:
         self.warnings.append(Problem(format_path(path), message, self.line_of(path), self.file))
@@ -107,6 +126,9 @@ class Collector:
             return None
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             self.error(path, f"must be a number, got {_kind(raw)}")
+            return None
+        if isinstance(raw, float) and not math.isfinite(raw):  # .nan/.inf: not a setting
+            self.error(path, f"must be a finite number, got {raw}")
             return None
         if integer and not float(raw).is_integer():
             self.error(path, "must be a whole number")

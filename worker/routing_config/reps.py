@@ -106,7 +106,7 @@ def parse_working_hours(
                     f"{fmt_minutes(b.start)}-{fmt_minutes(b.end)}",
                 )
     if not any(week):
-        c.error(
+        c.summary(
             path, "no working hours at all: leave working_hours out for an always-available rep"
         )
     return tuple(tuple(b) for b in week)

@@ -116,7 +116,10 @@ def parse_rule(c: Collector, raw: Any, path: Path) -> Rule | None:
     m = c.mapping(raw, path, RULE_KEYS, required=("name", "action"))
     if m is None or m.get("name") is None or m.get("action") is None:
         return None
+    before = len(c.problems)
     conds, mode = parse_when(c, m.get("when"), (*path, "when"))
+    if len(c.problems) > before:  # without its broken condition it would match every lead
+        return None
     action, pool = m["action"], None
     if isinstance(action, dict):
         am = c.mapping(action, (*path, "action"), ("pool",), required=("pool",))
@@ -147,8 +150,12 @@ def parse_tag_rule(c: Collector, raw: Any, path: Path) -> TagRule | None:
         c.error(path, "set either tag (with when) or field (with an optional prefix)")
         return None
     if m.get("field") is not None:
+        field = c.text(m["field"], (*path, "field"))
+        if field is not None and not _FIELD.match(field):  # it goes into the intake SELECT
+            c.error((*path, "field"), f"not a field API name: {field!r}")
+            return None
         return TagRule(
-            field=c.text(m["field"], (*path, "field")),
+            field=field,
             prefix=(c.text(m.get("prefix"), (*path, "prefix")) or "").lower(),
         )
     conds, mode = parse_when(c, m.get("when"), (*path, "when"))

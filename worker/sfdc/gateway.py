@@ -90,7 +90,7 @@ class SimpleSalesforceGateway:
         self, owner_ids: Sequence[str], since: datetime | None, fields: Sequence[str]
     ) -> Iterator[list[LeadRow]]:
         for page in self._pages(soql.intake_query(owner_ids, since, fields)):
-            yield [mapping.lead_row(r) for r in page]
+            yield [mapping.lead_row(r) for r in page if r.get("Id")]  # Salesforce always sends Id
 
     def leads_by_id(self, lead_ids: Iterable[str], fields: Sequence[str]) -> list[LeadRow]:
         """Leads by Id (held leads, reconcile, SLA sweep): one retrieve per 2,000 ids."""

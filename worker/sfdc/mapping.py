@@ -1,8 +1,9 @@
 """Salesforce JSON -> typed values. No raw record dict leaves :mod:`worker.sfdc`.
 
 Salesforce datetimes look like ``2013-05-20T20:49:32.000+0000``; dates ``2013-05-20``.
-Values that cannot be parsed become None rather than failing a whole batch: one bad
-record must never stop a cycle.
+Values that cannot be parsed (or dates outside Salesforce's years 1700-4000) become None
+rather than failing a whole batch: one bad record must never stop a cycle. Booleans sent
+as text mean what they say (``"false"`` is False).
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def parse_datetime(value: object) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
+    if not _plausible(parsed):
+        return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -82,13 +85,28 @@ def parse_date(value: object) -> date | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        return date.fromisoformat(value[:10])
+        parsed = date.fromisoformat(value[:10])
     except ValueError:
         return None
+    return parsed if _plausible(parsed) else None
+
+
+def _plausible(value: date) -> bool:
+    """Salesforce stores dates from 1700 to 4000. Anything else is garbage, and a year-1
+    stamp taken as the intake watermark would overflow ``watermark - overlap`` (every
+    later cycle would fail) while a year-9999 one would hide every later lead."""
+    return 1700 <= value.year <= 4000
 
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _flag(value: object) -> bool:
+    """A Salesforce boolean; text means what it says (``bool("false")`` is True)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1")
+    return bool(value)
 
 
 def lead_row(record: Mapping[str, Any]) -> LeadRow:
@@ -100,7 +118,7 @@ def lead_row(record: Mapping[str, Any]) -> LeadRow:
         lead=lead,
         owner_id=str(record.get("OwnerId") or ""),
         status=_str(record.get("Status")),
-        is_converted=bool(record.get("IsConverted")),
+        is_converted=_flag(record.get("IsConverted")),
         modstamp=parse_datetime(record.get("SystemModstamp")),
         last_activity=parse_date(record.get("LastActivityDate")),
     )
@@ -110,7 +128,7 @@ def owner_row(record: Mapping[str, Any]) -> OwnerRow:
     return OwnerRow(
         id=str(record["Id"]),
         owner_id=str(record.get("OwnerId") or ""),
-        is_converted=bool(record.get("IsConverted")),
+        is_converted=_flag(record.get("IsConverted")),
     )
 
 
@@ -120,7 +138,7 @@ def user_row(record: Mapping[str, Any]) -> UserRow:
         email=str(record.get("Email") or "").lower(),
         username=str(record.get("Username") or "").lower(),
         name=str(record.get("Name") or ""),
-        is_active=bool(record.get("IsActive", True)),
+        is_active=_flag(record.get("IsActive", True)),
         manager_email=_manager_email(record.get("Manager")),
     )
 
@@ -171,9 +189,9 @@ def known_email(
 
 def write_result(lead_id: str, entry: Mapping[str, Any]) -> WriteResult:
     """A per-record sObject Collections result (errors carry ``statusCode``)."""
-    if entry.get("success"):
+    if _flag(entry.get("success")):
         return WriteResult(lead_id, True)
-    errors = entry.get("errors") or [{}]
-    first = errors[0] if isinstance(errors[0], dict) else {}
+    errors = entry.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     code = first.get("statusCode") or first.get("errorCode") or "UNKNOWN"
     return WriteResult(lead_id, False, str(code), str(first.get("message", ""))[:500])
