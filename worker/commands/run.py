@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from types import FrameType
@@ -72,9 +73,18 @@ def run(once: bool, metrics_port: int | None) -> None:
             return
         scheduler = build_scheduler(worker)
 
+        stopping: list[int] = []
+
         def stop(signum: int, _frame: FrameType | None) -> None:
-            log.warning("signal %d: stopping", signum)
-            scheduler.shutdown(wait=False)
+            """First signal: let the running jobs finish (a write in flight is journalled,
+            not cut off), then exit; a second signal exits at once (what a kill -9 would
+            leave, pending decisions, is reconciled on the next start)."""
+            if stopping:
+                log.warning("signal %d again: exiting now", signum)
+                os._exit(1)
+            stopping.append(signum)
+            log.warning("signal %d: stopping when the running jobs finish", signum)
+            scheduler.shutdown(wait=True)
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)

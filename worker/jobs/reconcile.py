@@ -27,5 +27,5 @@ def reconcile_pending(
     if not rows:
         return Outcomes()
     dumps = [r.model_dump() for r in rows]
-    items = items_for(dumps, frozenset(intake_owner_ids), config.writeback.reason_field)
+    items = items_for(dumps, frozenset(intake_owner_ids), config.writeback.reason_field, sent=True)
     return write_back(deps, items)

@@ -28,7 +28,7 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +38,7 @@ from worker.jobs.budget import Pace
 from worker.jobs.decide import release
 from worker.jobs.deps import Deps
 from worker.jobs.notices import announce_decisions
-from worker.sfdc.errors import SfdcError
+from worker.sfdc.errors import SfdcError, SfdcTransientError
 from worker.sfdc.mapping import OwnerRow, OwnerUpdate, WriteResult
 from worker.store import journal_repo
 from worker.store.db import session_scope
@@ -65,6 +65,9 @@ class WriteItem:
     pool: str | None
     extra: dict[str, str] | None = None
     created_at: datetime | None = None
+    # a PATCH for this decision may already have reached Salesforce (a crash, a reset, a
+    # lost answer): only then does "owner is already our rep" mean our write landed
+    sent: bool = False
 
 
 @dataclass
@@ -88,12 +91,17 @@ class Outcomes:
 
 
 def items_for(
-    rows: Sequence[Mapping[str, Any]], expected: frozenset[str], extra_field: str | None
+    rows: Sequence[Mapping[str, Any]],
+    expected: frozenset[str],
+    extra_field: str | None,
+    *,
+    sent: bool = False,
 ) -> list[WriteItem]:
     """Write items of pending journal rows given as column mappings (with ``id``).
 
     ``expected``: the owners a first routing may replace (the intake owners); an SLA hop
-    may only replace the owner it was taken from.
+    may only replace the owner it was taken from. ``sent``: the decisions may have been
+    written already (reconcile).
     """
     out = []
     for d in rows:
@@ -113,6 +121,7 @@ def items_for(
                 d.get("pool"),
                 extra,
                 created,
+                sent,
             )  # fmt: skip
         )
     return out
@@ -140,7 +149,10 @@ def _guard(owners: dict[str, OwnerRow], items: list[WriteItem], out: Outcomes) -
         if row is None:
             out.skip("lead deleted", item)
         elif row.owner_id == item.owner_id:
-            out.applied.append(item)
+            if item.sent:  # our earlier PATCH landed (its answer was lost)
+                out.applied.append(item)
+            else:  # nobody but us could have sent it there: a person chose this rep
+                out.skip(OWNER_CHANGED, item)
         elif row.is_converted:
             out.skip("lead converted", item)
         elif row.owner_id not in item.expected:
@@ -151,9 +163,16 @@ def _guard(owners: dict[str, OwnerRow], items: list[WriteItem], out: Outcomes) -
 
 
 def _write_group(deps: Deps, group: list[WriteItem]) -> Outcomes:
+    """Guard, then PATCH; items to try again (a locked record, or a chunk whose call
+    failed in transit) go round again, so the owners are ALWAYS re-read before a PATCH
+    is re-sent: a resend never lands on an owner a person set in the meantime."""
     out = Outcomes()
-    todo = group
+    todo, locked = group, set[str]()
+    transient: SfdcError | None = None
     for attempt in range(deps.lock_retries + 1):
+        if attempt:
+            pause = 0.2 if transient else 0.05
+            time.sleep(pause * 2 ** (attempt - 1) + random.uniform(0, pause))  # noqa: S311
         try:
             owners = deps.gateway.current_owners([i.lead_id for i in todo])
         except SfdcError as exc:
@@ -162,18 +181,25 @@ def _write_group(deps: Deps, group: list[WriteItem]) -> Outcomes:
         read_done = time.monotonic()
         ready = _guard(owners, todo, out)
         chunks = [ready[start : start + CHUNK] for start in range(0, len(ready), CHUNK)]
-        todo = []
+        todo, locked, transient = [], set(), None
         for chunk, answer in zip(chunks, _patch_all(deps, chunks, read_done), strict=True):
-            if isinstance(answer, SfdcError):
+            if isinstance(answer, SfdcTransientError):
+                transient = answer  # it may have landed: re-check, then re-send
+                todo += [replace(i, sent=True) for i in chunk]
+            elif isinstance(answer, SfdcError):
                 _left_pending(deps, out, chunk, answer)
             else:
-                todo += _classify(deps, chunk, answer, out)
+                retry = _classify(deps, chunk, answer, out)
+                locked |= {i.lead_id for i in retry}
+                todo += [replace(i, sent=True) for i in retry]
         if not todo:
             return out
-        if attempt < deps.lock_retries:
-            time.sleep(0.05 * 2**attempt + random.uniform(0, 0.05))  # noqa: S311 - jitter
     for item in todo:
-        out.failed.append((item, "UNABLE_TO_LOCK_ROW: still locked after retries"))
+        if item.lead_id in locked:
+            out.failed.append((item, "UNABLE_TO_LOCK_ROW: still locked after retries"))
+    unsent = [i for i in todo if i.lead_id not in locked]
+    if unsent and transient is not None:
+        _left_pending(deps, out, unsent, transient)  # reconcile finds out what happened
     return out
 
 

@@ -178,12 +178,16 @@ class SimpleSalesforceGateway:
 
     # --- writes -------------------------------------------------------------------
     def update_owners(self, updates: Sequence[OwnerUpdate]) -> list[WriteResult]:
-        """One sObject Collections PATCH per 200 records, ``allOrNone=false``."""
+        """One sObject Collections PATCH per 200 records, ``allOrNone=false``; transient
+        failures raise (:class:`SfdcTransientError`) for the caller to re-check and resend."""
         results: list[WriteResult] = []
         for start in range(0, len(updates), COLLECTION_MAX):
             chunk = updates[start : start + COLLECTION_MAX]
             body = {"allOrNone": False, "records": [_record(u) for u in chunk]}
-            answer = self._call(
+            # NOT retried here: a PATCH whose answer was lost may have landed, and a blind
+            # resend could overwrite an owner a person set meanwhile; the caller re-reads
+            # the owners first (a 401 is still refreshed and resent: nothing was applied)
+            answer = self.connection.call(
                 lambda sf, body=body: sf.restful(  # type: ignore[misc]
                     "composite/sobjects", method="PATCH", json=body, headers=NO_AUTO_ASSIGN
                 )

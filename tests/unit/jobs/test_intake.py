@@ -173,8 +173,9 @@ def test_transient_write_failure_leaves_pending_and_next_cycle_applies(
     org: FakeGateway, make_deps: Callable[..., Deps]
 ) -> None:
     org.add_lead("00QA")
-    org.fail_writes = 1
-    run_cycle(make_deps())
+    deps = make_deps()
+    org.fail_writes = deps.lock_retries + 1  # every resend in this cycle fails too
+    run_cycle(deps)
     assert journal(make_deps())[0].status == "pending"
     run_cycle(make_deps())
     rows = journal(make_deps())
@@ -285,3 +286,45 @@ def test_a_held_backlog_is_retried_in_turn_a_slice_per_cycle(
     assert seen[7:] == seen[:2]
     everyone = [i for batch in held_batches(deps, config, refresh=True) for i in batch]
     assert sorted(everyone) == sorted(org.leads)
+
+
+def test_a_write_lost_in_transit_is_resent_only_after_the_owners_are_read_again(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    org.add_lead("00QA")
+    org.add_lead("00QB")
+    human = "005HUMAN"
+    org.before_write = lambda: org.set_owner("00QA", human)  # a person acts meanwhile ...
+    org.fail_writes = 1  # ... and our PATCH's answer never arrives
+    report = run_cycle(make_deps())
+    assert org.owner("00QA") == human
+    assert org.owner("00QB") in REP_IDS
+    assert org.calls["collections"] == 2 and report.applied == 1
+    assert {r.lead_id: r.status for r in journal(make_deps())} == {
+        "00QA": "skipped",
+        "00QB": "applied",
+    }
+
+
+def test_a_person_who_picks_our_rep_first_is_not_taken_for_our_write(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    org.add_lead("00QA")
+    real = org.current_owners
+
+    def person_picks_the_same_rep(ids):  # type: ignore[no-untyped-def]
+        org.current_owners = real  # type: ignore[method-assign]
+        (row,) = journal(make_deps())
+        org.set_owner("00QA", str(row.owner_id))
+        return real(ids)
+
+    org.current_owners = person_picks_the_same_rep  # type: ignore[method-assign]
+    run_cycle(make_deps())
+    (row,) = journal(make_deps())
+    # the person's choice, not ours: no SLA clock of ours runs on it
+    assert (row.status, row.error, row.sla_due_at) == (
+        "skipped",
+        "owner changed by someone else",
+        None,
+    )
+    assert "collections" not in org.calls

@@ -102,3 +102,19 @@ def test_owner_reread_of_2000_leads_is_one_retrieve_and_deleted_leads_are_absent
     assert len(mocked.calls) == 2  # the token, then ONE retrieve
     assert len(owners) == 1_999 and ids[7] not in owners
     assert owners[ids[0]].owner_id == "00G5e000000QueUEAA"
+
+
+def test_an_owner_write_answered_503_is_not_resent_blindly(
+    mocked: responses.RequestsMock,
+) -> None:
+    """A PATCH may land even when its answer is an error or never comes: resending it
+    without re-reading the owners could overwrite a person's choice, so the gateway
+    raises and the write-back re-checks before any resend."""
+    from worker.sfdc.errors import SfdcTransientError
+
+    mocked.patch(COLLECTIONS, status=503, json=[{"errorCode": "SERVER_UNAVAILABLE",
+                                                 "message": "try again"}])  # fmt: skip
+    with pytest.raises(SfdcTransientError):
+        gateway().update_owners([OwnerUpdate(LEAD_A, REP)])
+    patches = [c for c in mocked.calls if c.request.method == "PATCH"]
+    assert len(patches) == 1
