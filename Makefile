@@ -34,5 +34,8 @@ bench: $(STAMP)
 	$(BIN)/leadrouter bench routing --json
 	$(BIN)/leadrouter bench e2e --json
 
+soak: $(STAMP)
+	$(BIN)/leadrouter soak --profile long --json
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
