@@ -9,6 +9,7 @@ from worker.routing import normalise
 from worker.routing.conditions import COUNTRY_FIELDS, PSEUDO_FIELDS, STATE_FIELDS
 from worker.routing.model import CONDITION_OPS, Condition, Rule, TagRule
 from worker.routing_config.problems import Collector, norway_hint
+from worker.routing_config.regex_safety import regex_problem
 from worker.routing_config.yamlsrc import Path
 
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -81,10 +82,9 @@ def parse_condition(c: Collector, raw: Any, path: Path, countries: set[str]) -> 
             c.error(p, "must be true")
         return Condition(field, op, None)  # type: ignore[arg-type]
     if op == "regex":
-        try:
-            re.compile(str(value))
-        except re.error as exc:
-            c.error(p, f"invalid regular expression: {exc}")
+        problem = regex_problem(str(value))
+        if problem:
+            c.error(p, problem)
             return None
     if value is None or isinstance(value, list | dict):
         c.error(p, "must be a single value")

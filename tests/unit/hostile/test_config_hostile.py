@@ -210,6 +210,12 @@ ROUTING_CASES = [
         id="bad-regex",
     ),
     pytest.param(
+        _rule("{field: Company, regex: '^(\\w+\\s?)*$'}"),
+        "rules[0].when[0].regex: nested repetition",
+        8,
+        id="catastrophic-regex",
+    ),
+    pytest.param(
         _rule("{field: Country, equals: Narnia}"),
         "rules[0].when[0].equals: unknown country 'Narnia'",
         8,
