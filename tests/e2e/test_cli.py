@@ -49,6 +49,7 @@ def test_help_lists_every_command_with_a_one_line_description():
     assert result.returncode == 0
     listed = {}
     section = result.stdout.split("Commands:")[1]
+    assert "..." not in section, "descriptions are cut off"
     for line in section.strip().splitlines():
         name, _, description = line.strip().partition(" ")
         listed[name] = description.strip()
