@@ -328,3 +328,16 @@ def test_a_person_who_picks_our_rep_first_is_not_taken_for_our_write(
         None,
     )
     assert "collections" not in org.calls
+
+
+def test_each_burst_of_patches_follows_its_own_owner_read(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    for i in range(1_000):
+        org.add_lead(f"00Q{i:015d}")
+    deps = make_deps()
+    report = run_cycle(deps)
+    assert report.applied == 1_000
+    assert org.calls["collections"] == 5
+    # 800 decisions (write_concurrency x 200) per owner re-read: one burst each
+    assert org.calls["owners"] == 2 and deps.write_concurrency == 4
