@@ -27,7 +27,7 @@ from worker.store.models.journal import DecisionStatus
 
 def parked_by_rule(config: RoutingConfig, decision: RoutingDecision) -> bool:
     """Held by a ``hold`` rule (not for want of an eligible rep): retrying cannot help."""
-    return any(rule.name == decision.rule and rule.action == "hold" for rule in config.rules)
+    return decision.rule in hold_rule_names(config)
 
 
 def hold_rule_names(config: RoutingConfig) -> tuple[str, ...]:

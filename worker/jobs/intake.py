@@ -11,7 +11,7 @@ Each batch (<= 200 leads) is decided against the routing state, and the new stat
 journal rows and the advanced watermark are committed in ONE transaction (compare-and-set
 on the state's version) before anything is written to Salesforce. The page's decisions
 are then written together (:func:`worker.jobs.writeback.write_back`: one owner re-read per
-page, then the PATCHes).
+burst of up to 800, then that burst's PATCHes).
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ def _route_rows(
         batch = fresh[start : start + size]
         last = start + size >= len(fresh)
         items += _route_batch(cycle, batch, watermark if last else None, snapshot)
-    # the whole page at once: one owner re-read, then the burst of PATCHes
+    # the whole page's writes together: an owner re-read before each burst of PATCHes
     cycle.report.add(write_back(cycle.deps, items))
 
 

@@ -58,10 +58,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
-    # 512 KiB of page cache per connection instead of 2 MiB: the worker's threads each hold
-    # a pooled connection, and at 2 MiB apiece the caches alone grew RSS by ~15 MB as the
-    # journal grew (its lookups are by index; the OS page cache keeps the file warm).
-    cursor.execute("PRAGMA cache_size=-512")
     cursor.close()
 
 

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.hostile.strategies import any_value
+from tests.unit.test_config_loader import MINIMAL
 from worker.cli import cli
 from worker.config_loader import ConfigError, check_config, check_text, load_config
 from worker.notify.config import NotifyConfigError, load_notify_settings, parse_notify_section
@@ -27,16 +28,6 @@ from worker.routing_config.loader import build
 from worker.routing_config.problems import Collector
 
 ROOT = Path(__file__).resolve().parents[3]
-MINIMAL = """\
-reps:
-  - {email: ann@x.io, timezone: Europe/Berlin, weight: 2}
-  - {email: ben@x.io}
-pools:
-  main:
-    members: [ann@x.io, ben@x.io]
-rules:
-  - {name: default, action: {pool: main}}
-"""
 DEFAULT_RULE = "  - {name: default, action: {pool: main}}\n"
 
 
