@@ -3,7 +3,8 @@
 Phases (one run, one sandbox process):
 
 1. I/O floor: ``--leads`` new leads, routed by a script making only the minimal calls.
-2. Throughput: ``--leads`` more leads, routed by the worker's cycles (in this process).
+2. Throughput: ``--leads`` more leads, routed by the worker's cycles (in this process),
+   after one empty cycle (sign-in, config, queue and user lookups: the floor signs in too).
 3. Speed-to-lead: leads arrive at ``--rate``/s for ``--arrival-seconds`` while the real
    scheduler runs with a ``--interval`` intake interval; creation -> owner written.
 4. Memory: RSS after phase 2 vs. after phase 3 plus ``--rss-leads`` more leads.
@@ -95,10 +96,16 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         parts.create_leads(admin, leads)
         floor = parts.io_floor(settings, queue, users[3:30])
         _say(as_json, f"phase 2: worker over {leads} leads")
-        parts.create_leads(admin, leads)
         from worker.bootstrap import build_app
+        from worker.routing.normalise import warm_up
 
         app = build_app(settings)
+        # a running worker, not a starting one: lookup tables built (as `leadrouter run`
+        # does before its first cycle) and one (empty) cycle that signs in, loads the
+        # config and resolves the queue and users, as the floor signs in first
+        warm_up()
+        parts.drain(app, max_cycles=1)
+        parts.create_leads(admin, leads)
         drained = parts.drain(app, max_cycles=1)  # one cycle reads every new lead
         parts.drain(app)  # retries of held leads are not throughput
         empty = min((parts.drain(app, max_cycles=1) for _ in range(3)), key=lambda d: d.calls)

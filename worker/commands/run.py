@@ -71,6 +71,9 @@ def run(once: bool, metrics_port: int | None) -> None:
         if once:
             _once(worker)
             return
+        from worker.routing.normalise import warm_up
+
+        warm_up()  # lookup tables now, not on the first lead (speed-to-lead)
         scheduler = build_scheduler(worker)
 
         stopping: list[int] = []

@@ -10,6 +10,7 @@ sends many leads is not looked up again and again.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -90,28 +91,35 @@ class AccountCache:
 
 
 class EmailCache:
-    """Contacts found per e-mail address, kept ``ttl`` seconds."""
+    """Contacts found per e-mail address, kept ``ttl`` seconds. Safe to share between the
+    intake's read-ahead thread (which prefetches a page's e-mails) and the cycle: the
+    answer is built from what this call saw or fetched, never from what another call
+    may have cleared in between."""
 
     def __init__(self, ttl: float = 600.0, max_keys: int = 20_000) -> None:
         self.ttl, self.max_keys = ttl, max_keys
         self._hits: dict[str, tuple[float, tuple[KnownEmail, ...]]] = {}
+        self._lock = threading.Lock()  # held for dict work only, never across a query
 
     def fetch(
         self, gateway: SalesforceGateway, emails: set[str], active: dict[str, bool]
     ) -> dict[str, list[KnownEmail]]:
         now = time.monotonic()
-        todo = sorted(
-            e for e in emails if e not in self._hits or now - self._hits[e][0] >= self.ttl
-        )
+        with self._lock:
+            known = {e: hit[1] for e in emails
+                     if (hit := self._hits.get(e)) is not None and now - hit[0] < self.ttl}  # fmt: skip
+        todo = sorted(emails - known.keys())
         if todo:
-            if len(self._hits) > self.max_keys:
-                self._hits.clear()
             found: dict[str, list[KnownEmail]] = defaultdict(list)
             for item in gateway.known_emails(todo, active):
                 found[item.email].append(item)
-            for email in todo:
-                self._hits[email] = (now, tuple(found.get(email, ())))
-        return {e: list(self._hits[e][1]) for e in emails if e in self._hits and self._hits[e][1]}
+            fetched = {email: tuple(found.get(email, ())) for email in todo}
+            with self._lock:
+                if len(self._hits) > self.max_keys:
+                    self._hits.clear()
+                self._hits.update((e, (now, hits)) for e, hits in fetched.items())
+            known.update(fetched)
+        return {e: list(hits) for e, hits in known.items() if hits}
 
 
 @dataclass
@@ -124,14 +132,19 @@ class Caches:
     open_leads: OpenLeads = field(default_factory=OpenLeads)
 
 
-def _lookup_keys(leads: Sequence[Lead]) -> tuple[set[str], set[str], set[str]]:
+def _emails(leads: Sequence[Lead]) -> set[str]:
+    """The leads' e-mail addresses as :class:`LeadFacts` normalises them (without the
+    rest of the facts: a page asks for 2,000 of these)."""
+    return {e.strip().lower() for lead in leads
+            if isinstance(e := lead.fields.get("Email"), str) and e.strip()}  # fmt: skip
+
+
+def _lookup_keys(leads: Sequence[Lead]) -> tuple[set[str], set[str]]:
+    """Domains and company names to look accounts up by (when there is no mirror)."""
     domains: set[str] = set()
     names: set[str] = set()
-    emails: set[str] = set()
     for lead in leads:
         facts = lead_facts(lead)
-        if facts.email:
-            emails.add(facts.email)
         if facts.email_domain and not facts.email_is_public:
             domains.add(facts.email_domain)
         if facts.website_domain:
@@ -139,7 +152,7 @@ def _lookup_keys(leads: Sequence[Lead]) -> tuple[set[str], set[str], set[str]]:
         company = lead.fields.get("Company")
         if isinstance(company, str) and company.strip():
             names.add(company.strip()[:255])
-    return domains, names, emails
+    return domains, names
 
 
 def prefetch_emails(
@@ -155,7 +168,7 @@ def prefetch_emails(
     matching = config.account_matching
     if not (matching.enabled and matching.by_known_email and leads):
         return
-    emails = {facts.email for facts in map(lead_facts, leads) if facts.email}
+    emails = _emails(leads)
     if emails:
         caches.emails.fetch(gateway, emails, directory.active())
 
@@ -187,17 +200,18 @@ def build_context(
     index: object | None = None
     known: dict[str, list[KnownEmail]] = defaultdict(list)
     if matching.enabled and leads:
-        domains, names, emails = _lookup_keys(leads)
         mirrored = caches.mirror.current(gateway)
         if mirrored is not None:
             found, index = mirrored
         else:
+            domains, names = _lookup_keys(leads)
             if not (matching.by_email_domain or matching.by_website):
                 domains = set()
             if not matching.by_name:
                 names = set()
             found = tuple(caches.accounts.fetch(gateway, domains, names, active))
-        if matching.by_known_email and emails:
+        emails = _emails(leads) if matching.by_known_email else set()
+        if emails:
             known.update(caches.emails.fetch(gateway, emails, active))
     return RoutingContext(
         accounts=found, known_emails=dict(known), reps=reps, users_active=active,

@@ -34,7 +34,6 @@ class Deps:
     metrics: Metrics = field(default_factory=Metrics)
     budget: Budget = field(default_factory=Budget)
     now: Callable[[], datetime] = utc_now
-    batch_size: int = 200
     overlap_seconds: float = 2.0
     lock_retries: int = 3
     write_concurrency: int = 4  # collections PATCHes in flight at once after a guard read

@@ -8,6 +8,7 @@ user inactive at once (:meth:`mark_inactive`).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 
@@ -32,6 +33,7 @@ class Directory:
         self._active: dict[str, bool] = {}
         self._active_at = float("-inf")
         self._names: dict[str, str] = {}
+        self._refresh = threading.Lock()  # the intake's read-ahead thread asks too
 
     def queue_ids(self, developer_names: Sequence[str]) -> dict[str, str]:
         """DeveloperName -> Group Id for the given queues (queried once each)."""
@@ -65,9 +67,10 @@ class Directory:
 
     def active(self) -> dict[str, bool]:
         """User Id -> IsActive for every known rep user, refreshed after ``active_ttl``."""
-        if self.clock() - self._active_at >= self.active_ttl and self._active:
-            self._active.update(self.gateway.users_active(list(self._active)))
-            self._active_at = self.clock()
+        with self._refresh:  # one refresh, not one per thread that finds it due
+            if self.clock() - self._active_at >= self.active_ttl and self._active:
+                self._active.update(self.gateway.users_active(list(self._active)))
+                self._active_at = self.clock()
         return dict(self._active)
 
     def mark_inactive(self, user_id: str) -> None:

@@ -7,8 +7,8 @@ For each group of pending decisions (as many as go out in ONE burst of PATCHes:
    owner is no longer what we expected (the intake queue for a first routing, the previous
    rep for an SLA hop) is skipped as "owner changed by someone else"; a deleted or
    converted lead is closed out; a lead already owned by the decided rep is applied when
-   our PATCH may have landed (a crash, a lost answer) and skipped otherwise (a person
-   chose that rep);
+   our PATCH may have landed (a crash, a lost answer) and the lead was last modified by
+   us (``LastModifiedById``), and skipped otherwise (a person chose that rep);
 2. PATCH the rest in one burst of sObject Collections calls of 200, all in flight at
    once (``allOrNone=false``, ``Sforce-Auto-Assign: FALSE``); the time between the end of
    step 1 and each request is measured (``leadrouter_guard_window_seconds``);
@@ -134,15 +134,30 @@ def items_for(
 def write_back(deps: Deps, items: Sequence[WriteItem]) -> Outcomes:
     """Push ``items`` (pending decisions) to Salesforce and journal what happened: per
     group of one burst (800 by default): one owner re-read, then the PATCHes at once."""
-    total = Outcomes()
+    return journal_outcomes(deps, send_all(deps, items))
+
+
+def send_all(deps: Deps, items: Sequence[WriteItem]) -> list[Outcomes]:
+    """The Salesforce half of :func:`write_back` (no store access: it may run on a
+    thread while the next page is decided); one :class:`Outcomes` per group."""
+    groups = []
     size = CHUNK * max(1, deps.write_concurrency)
     for start in range(0, len(items), size):
         group = list(items[start : start + size])
         if deps.budget.pace(deps.gateway.api_usage()) is Pace.STOP:
-            total.left_pending += group  # loud message comes from the cycle
+            groups.append(Outcomes(left_pending=group))  # loud message comes from the cycle
             continue
-        outcome = _write_group(deps, group)
-        _journal(deps, outcome)
+        groups.append(_write_group(deps, group))
+    return groups
+
+
+def journal_outcomes(deps: Deps, groups: Sequence[Outcomes]) -> Outcomes:
+    """The store half of :func:`write_back`: journal each group's outcomes (one
+    transaction per group); returns them merged."""
+    total = Outcomes()
+    for outcome in groups:
+        if outcome.applied or outcome.skipped or outcome.failed or outcome.reroute:
+            _journal(deps, outcome)
         total.merge(outcome)
     return total
 
@@ -154,10 +169,10 @@ def _guard(owners: dict[str, OwnerRow], items: list[WriteItem], out: Outcomes) -
         if row is None:
             out.skip("lead deleted", item)
         elif row.owner_id == item.owner_id:
-            if item.sent:  # our earlier PATCH landed (its answer was lost)
-                out.applied.append(item)
-            else:  # nobody but us could have sent it there: a person chose this rep
-                out.skip(OWNER_CHANGED, item)
+            if item.sent and row.modified_by_us is not False:
+                out.applied.append(item)  # our earlier PATCH landed (its answer was lost)
+            else:  # a person chose this rep (first write), or someone else made the last
+                out.skip(OWNER_CHANGED, item)  # change: not ours to start an SLA clock on
         elif row.is_converted:
             out.skip("lead converted", item)
         elif row.owner_id not in item.expected:

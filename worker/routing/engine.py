@@ -101,7 +101,9 @@ class Router:
         if m is None:
             trace.append(_NO_MATCH)
             return None
-        data: dict[str, object] = {"via": m.via, "score": m.score, "candidates": list(m.candidates)}
+        data: dict[str, object] = {
+            "via": m.via, "score": round(m.score, 4), "candidates": list(m.candidates)
+        }  # fmt: skip
         if m.owner_id is None:
             trace.append(
                 TraceStep(

@@ -28,7 +28,9 @@ def render_trace(trace: Iterable[TraceStep], *, verbose: bool = False) -> list[s
 
 
 def trace_to_json(trace: Iterable[TraceStep]) -> str:
-    return json.dumps([_step_dict(s) for s in trace], ensure_ascii=False, sort_keys=True)
+    """Compact, sorted keys: the same text the worker journals (``records.trace_json``)."""
+    steps = [_step_dict(s) for s in trace]
+    return json.dumps(steps, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def trace_from_json(text: str) -> tuple[TraceStep, ...]:

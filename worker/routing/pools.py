@@ -251,7 +251,9 @@ class PoolRouter:
         before = {c.key: credits.get(c.key, 0.0) for c in eligible}
         chosen, _ = round_robin.weighted_pick(eligible, credits)
         behind = before[chosen.key]  # how far behind its share the rep was before this lead
-        after = {c.key: credits[c.key] for c in eligible}
+        # rounded here, where the floats are made, so journaling need not walk every trace
+        before = {k: round(v, 4) for k, v in before.items()}
+        after = {c.key: round(credits[c.key], 4) for c in eligible}
         data = {"pool": pool.name, "before": before, "after": after}
         trace.append(TraceStep("state", "Round-robin credits (leads behind share)", data))
         word = "behind" if behind >= 0 else "ahead of"

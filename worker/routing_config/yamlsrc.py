@@ -19,7 +19,11 @@ class YamlSyntaxError(ValueError):
 
 _PLAIN_TAGS = (yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
                yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG)  # fmt: skip
-_BUSY = object()  # a collection being built: meeting it again means an alias loop
+_BUSY = object()
+# libyaml's parser when PyYAML was built with it (the wheels are): ~5x faster, same nodes
+_COMPOSER = getattr(
+    yaml, "CSafeLoader", yaml.SafeLoader
+)  # a collection being built: meeting it again means an alias loop
 
 
 def _construct(
@@ -63,8 +67,11 @@ def _construct(
 def _scalar(node: yaml.Node, path: Path) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         raise YamlSyntaxError("keys must be plain values", node.start_mark.line + 1)
+    # a new constructor per value (it remembers every node it built), no reader or parser:
+    # ``SafeLoader(yaml.dump(None))`` ran the emitter per value, most of a load's time
+    loader = yaml.constructor.SafeConstructor()
     try:
-        return yaml.SafeLoader(yaml.dump(None)).construct_object(node)  # type: ignore[no-untyped-call]
+        return loader.construct_object(node)  # type: ignore[no-untyped-call]
     except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
         # e.g. 2026-13-45 (a date with month 13), !!int x, !!python/object: one line
         why = (exc.problem if isinstance(exc, yaml.MarkedYAMLError) else str(exc)) or ""
@@ -82,7 +89,7 @@ def load_yaml(text: str) -> tuple[Any, dict[Path, int], list[tuple[Path, int]]]:
         YamlSyntaxError: the text is not YAML (with the line of the problem).
     """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

@@ -32,6 +32,9 @@ JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 class Token:
     access_token: str
     instance_url: str
+    # the user we act as: the last part of the identity URL in the token response
+    # (``https://login.salesforce.com/id/00D.../005...``); None for a fixed session id
+    user_id: str | None = None
 
     def __repr__(self) -> str:  # never print the token
         return f"Token(instance_url={self.instance_url!r}, access_token='***')"
@@ -125,7 +128,19 @@ def _post(
             status=response.status_code,
             error_code=str(error),
         )
-    return Token(str(body["access_token"]), str(body.get("instance_url") or ""))
+    return Token(
+        str(body["access_token"]),
+        str(body.get("instance_url") or ""),
+        identity_user(body.get("id")),
+    )
+
+
+def identity_user(identity: object) -> str | None:
+    """The User Id at the end of an identity URL, or None when it does not end in one."""
+    if not isinstance(identity, str):
+        return None
+    last = identity.rstrip("/").rsplit("/", 1)[-1]
+    return last if last.startswith("005") and len(last) in (15, 18) and last.isalnum() else None
 
 
 def _need(value: str | None, name: str) -> str:

@@ -67,6 +67,7 @@ class SalesforceConnection:
         self.http_calls = 0
         self.token_requests = 0
         self.api_usage: tuple[int, int] | None = None
+        self.user_id: str | None = None  # who our writes are made as (from the token)
         self._lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._sf: Salesforce | None = None
@@ -119,6 +120,7 @@ class SalesforceConnection:
         return fetch_token(self.settings, self.session)
 
     def _build(self, token: Token) -> Salesforce:
+        self.user_id = token.user_id
         instance_url = token.instance_url or self.settings.sf_instance_url
         if not instance_url:
             raise SfdcAuthError("the token response named no instance_url")
@@ -127,6 +129,9 @@ class SalesforceConnection:
             instance_url=instance_url,
             session=self.session,
             version=self.settings.sf_api_version,
+            # plain dicts: the default OrderedDict hook makes parsing a 2,000-lead page
+            # about 2.5x slower, and nothing here depends on key order
+            object_pairs_hook=None,
         )
 
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:

@@ -26,7 +26,7 @@ T = TypeVar("T")
 COLLECTION_MAX = 200
 PARALLEL_READS = 4  # independent read queries in flight at once
 RETRIEVE_MAX = 2_000  # ids per sObject Collections retrieve (POST body)
-OWNER_FIELDS = ["Id", "OwnerId", "IsConverted"]
+OWNER_FIELDS = ["Id", "OwnerId", "IsConverted", "LastModifiedById"]
 NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
 
 
@@ -99,7 +99,9 @@ class SimpleSalesforceGateway:
 
     def current_owners(self, lead_ids: Sequence[str]) -> dict[str, OwnerRow]:
         """The pre-write re-read: ONE retrieve per 2,000 ids; deleted leads are absent."""
-        rows = (mapping.owner_row(r) for r in self._retrieve("Lead", lead_ids, OWNER_FIELDS))
+        records = list(self._retrieve("Lead", lead_ids, OWNER_FIELDS))
+        writer = self.connection.user_id  # known once the calls above have signed in
+        rows = (mapping.owner_row(r, writer) for r in records)
         return {row.id: row for row in rows}
 
     def _retrieve(

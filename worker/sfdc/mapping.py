@@ -37,6 +37,8 @@ class OwnerRow:
     id: str
     owner_id: str
     is_converted: bool
+    # whether the lead was last modified by the user we write as (None: not known)
+    modified_by_us: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +126,19 @@ def lead_row(record: Mapping[str, Any]) -> LeadRow:
     )
 
 
-def owner_row(record: Mapping[str, Any]) -> OwnerRow:
+def owner_row(record: Mapping[str, Any], writer_id: str | None = None) -> OwnerRow:
+    """``writer_id``: the user our writes are made as; with ``LastModifiedById`` in the
+    record it tells our own last write from anyone else's (Ids compared on their
+    case-sensitive 15-character form: the 18-character one only adds a suffix)."""
+    modified_by = record.get("LastModifiedById")
+    ours = None
+    if writer_id and isinstance(modified_by, str) and modified_by:
+        ours = modified_by[:15] == writer_id[:15]
     return OwnerRow(
         id=str(record["Id"]),
         owner_id=str(record.get("OwnerId") or ""),
         is_converted=_flag(record.get("IsConverted")),
+        modified_by_us=ours,
     )
 
 

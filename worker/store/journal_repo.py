@@ -96,6 +96,16 @@ def held(session: Session, lead_ids: Sequence[str] | None = None) -> dict[str, D
     return out
 
 
+def held_reasons(session: Session, lead_ids: Sequence[str]) -> dict[str, str]:
+    """Lead id -> reason of its held row, for the leads of ``lead_ids`` still waiting: two
+    columns, not whole rows (a trace is ~2 kB, and every batch asks)."""
+    query = select(Decision.lead_id, Decision.reason).where(Decision.status == DecisionStatus.HELD)
+    out: dict[str, str] = {}
+    for chunk in _chunks(list(lead_ids)):
+        out.update(session.exec(query.where(col(Decision.lead_id).in_(chunk))).all())
+    return out
+
+
 def drop_held(session: Session, lead_ids: Sequence[str]) -> None:
     """Forget held rows of leads that were decided again (their new row replaces them)."""
     for chunk in _chunks(list(lead_ids)):

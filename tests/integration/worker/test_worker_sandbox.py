@@ -206,3 +206,19 @@ def test_org_assignment_rules_do_not_override_our_owner(
     assert run_cycle(app.deps).applied == 20
     assert all(lead["OwnerId"] != manager for lead in admin.leads())
     check_invariants(app, sandbox)
+
+
+def test_the_owner_reread_tells_our_write_from_a_persons_by_last_modified_by(
+    sandbox: SandboxHandle, make_app: Callable[[], App]
+) -> None:
+    """After a crash, "owner is already our rep" is our write only if WE modified the lead
+    last: the user of the token's identity URL, as Salesforce sets ``LastModifiedById``."""
+    admin = sandbox.admin()
+    ours, theirs = admin.create_leads(2)
+    app = make_app()
+    assert run_cycle(app.deps).applied == 2
+    owners = app.deps.gateway.current_owners([ours, theirs])
+    assert owners[ours].modified_by_us is owners[theirs].modified_by_us is True
+    admin.change_owner(theirs, owners[theirs].owner_id, by=admin.user_ids()[MANAGER])
+    owners = app.deps.gateway.current_owners([ours, theirs])
+    assert (owners[ours].modified_by_us, owners[theirs].modified_by_us) == (True, False)

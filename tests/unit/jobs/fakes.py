@@ -9,9 +9,19 @@ from typing import Any
 
 from worker.routing.model import Account, KnownEmail
 from worker.sfdc.errors import SfdcTransientError
-from worker.sfdc.mapping import LeadRow, OwnerRow, OwnerUpdate, UserRow, WriteResult, lead_row
+from worker.sfdc.mapping import (
+    LeadRow,
+    OwnerRow,
+    OwnerUpdate,
+    UserRow,
+    WriteResult,
+    lead_row,
+    owner_row,
+)
 
 QUEUE_ID = "00G000000000001AAA"
+WORKER_USER_ID = "005000000000INTAAA"  # the user the worker writes as
+PERSON_ID = "005000000000PERSON"  # someone in the org
 T0 = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
 
@@ -46,8 +56,10 @@ class FakeGateway:
         self.leads[lead_id] = record
 
     def set_owner(self, lead_id: str, owner: str) -> None:
+        """A person (not the worker's user) sets the owner."""
         self.leads[lead_id]["OwnerId"] = owner
         self.leads[lead_id]["SystemModstamp"] = sf_time(self.clock)
+        self.leads[lead_id]["LastModifiedById"] = PERSON_ID
 
     def owner(self, lead_id: str) -> str:
         return str(self.leads[lead_id]["OwnerId"])
@@ -79,8 +91,7 @@ class FakeGateway:
 
     def current_owners(self, lead_ids: Sequence[str]) -> dict[str, OwnerRow]:
         self._count("owners")
-        return {i: OwnerRow(i, self.leads[i]["OwnerId"], self.leads[i]["IsConverted"])
-                for i in lead_ids if i in self.leads}  # fmt: skip
+        return {i: owner_row(self.leads[i], WORKER_USER_ID) for i in lead_ids if i in self.leads}
 
     def queue_ids(self, developer_names: Sequence[str]) -> dict[str, str]:
         self._count("query")
@@ -153,6 +164,7 @@ class FakeGateway:
             record["OwnerId"] = u.owner_id
             record.update(u.extra or {})
             record["SystemModstamp"] = sf_time(self.clock)
+            record["LastModifiedById"] = WORKER_USER_ID
             results.append(WriteResult(u.lead_id, True))
         return results
 

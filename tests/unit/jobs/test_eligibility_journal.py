@@ -3,9 +3,11 @@ audit reads exactly those (not the configured weights)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 
+import orjson
 from sqlalchemy import create_engine
 
 from tests.unit.jobs.conftest import MANAGER, REPS, uid
@@ -52,8 +54,9 @@ def test_fairness_audit_uses_the_weights_of_reps_eligible_at_decision_time(
 
 
 def test_journaled_trace_text_is_the_routing_cores_plus_the_eligibility_step() -> None:
-    data = {"before": {"ann": 0.123456789, "bob": 2}, "path": ("a", 1.00005, [True, None]),
-            "note": "ünïcode", "nested": [{"x": 1 / 3}], "skip": "cap 5/day"}  # fmt: skip
+    # floats as the routing core makes them: rounded to 4 decimals where they are made
+    data = {"before": {"ann": 0.1235, "bob": 2}, "path": ("a", 1.0001, [True, None]),
+            "note": "ünïcode", "nested": [{"x": -0.3333}], "skip": "cap 5/day"}  # fmt: skip
     trace = (TraceStep("state", "credits", data), TraceStep("pick", "Ann chosen", {"rep": ANN}))
     plain = RoutingDecision("00QA", "assign", "005A", ANN, "sales", "r", "round_robin", "why",
                             trace)  # fmt: skip
@@ -66,3 +69,18 @@ def test_journaled_trace_text_is_the_routing_cores_plus_the_eligibility_step() -
         {"eligible_weights": {ANN: 1.5, BOB: 3.0}},
     )
     assert trace_json(weighted) == trace_to_json((*trace, eligibility))
+
+
+def test_a_trace_orjson_cannot_encode_is_journaled_by_the_general_path() -> None:
+    odd = TraceStep("state", "credits", {"big": 2**70, "x": 1 / 3, "ids": {1: "a", 2: "b"}})
+    plain = RoutingDecision("00QA", "assign", "005A", ANN, "sales", "r", "round_robin", "why",
+                            (odd,))  # fmt: skip
+
+    assert trace_json(plain) == trace_to_json((odd,))
+    assert '"x":0.3333' in trace_json(plain)  # the general path still rounds
+
+
+def test_the_cap_regex_reads_traces_journaled_with_and_without_spaces() -> None:
+    step = {"rep": ANN, "skip": "open-lead cap 5/5"}
+    for text in (json.dumps([{"data": step}]), orjson.dumps([{"data": step}]).decode()):
+        assert fairness._fast_facts(text + '{"eligible_weights": {}}')[1] == (ANN,)

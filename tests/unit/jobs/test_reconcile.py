@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.unit.jobs.fakes import FakeGateway
+from tests.unit.jobs.fakes import WORKER_USER_ID, FakeGateway
 from tests.unit.jobs.test_intake import journal
 from worker.jobs.deps import Deps
 from worker.jobs.intake import run_cycle
@@ -70,3 +70,36 @@ def test_skipped_decision_gives_its_cap_count_back(
     with session_scope(deps.engine) as s:
         state, _ = load_state(s)
     assert all(c.day_count == 0 for c in state.reps.values())
+
+
+def test_a_person_who_picked_our_rep_while_we_were_down_is_not_taken_for_our_write(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """Reconcile cannot tell "our PATCH landed" from "a person chose that very rep" by the
+    owner alone; ``LastModifiedById`` can. A person's choice gets no SLA clock of ours."""
+    org.add_lead("00QA")
+    crash_on_write(org, after_write=False)
+    with pytest.raises(Crash):
+        run_cycle(make_deps())
+    (pending,) = journal(make_deps())
+    org.set_owner("00QA", str(pending.owner_id))  # a person, while the worker was down
+    run_cycle(make_deps())
+    (row,) = journal(make_deps())
+    assert (row.status, row.error, row.sla_state) == (
+        "skipped",
+        "owner changed by someone else",
+        None,
+    )
+    assert org.owner("00QA") == pending.owner_id
+
+
+def test_our_own_write_found_on_restart_is_applied(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    org.add_lead("00QA")
+    crash_on_write(org, after_write=True)  # our PATCH landed, its answer never came
+    with pytest.raises(Crash):
+        run_cycle(make_deps())
+    run_cycle(make_deps())
+    (row,) = journal(make_deps())
+    assert row.status == "applied" and org.leads["00QA"]["LastModifiedById"] == WORKER_USER_ID

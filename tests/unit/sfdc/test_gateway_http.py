@@ -86,10 +86,11 @@ def test_owner_reread_of_2000_leads_is_one_retrieve_and_deleted_leads_are_absent
     ids = [f"00Q5e0000{i:06d}AAA" for i in range(2_000)]
     records: list[object] = [
         {"attributes": {"type": "Lead"}, "Id": i, "OwnerId": "00G5e000000QueUEAA",
-         "IsConverted": False}
+         "IsConverted": False, "LastModifiedById": "005xx0000000001AAA"}
         for i in ids
     ]  # fmt: skip
     records[7] = None  # deleted meanwhile
+    records[8] = dict(records[8], LastModifiedById=REP)  # type: ignore[call-overload]
     mocked.post(f"{COLLECTIONS}/Lead", json=records)
 
     owners = gateway().current_owners(ids)
@@ -97,11 +98,13 @@ def test_owner_reread_of_2000_leads_is_one_retrieve_and_deleted_leads_are_absent
     request = mocked.calls[1].request
     assert json.loads(request.body or b"") == {
         "ids": ids,
-        "fields": ["Id", "OwnerId", "IsConverted"],
+        "fields": ["Id", "OwnerId", "IsConverted", "LastModifiedById"],
     }
     assert len(mocked.calls) == 2  # the token, then ONE retrieve
     assert len(owners) == 1_999 and ids[7] not in owners
     assert owners[ids[0]].owner_id == "00G5e000000QueUEAA"
+    # last modified by the user of the token's identity URL (us), or by someone else
+    assert (owners[ids[0]].modified_by_us, owners[ids[8]].modified_by_us) == (True, False)
 
 
 def test_an_owner_write_answered_503_is_not_resent_blindly(
@@ -118,3 +121,31 @@ def test_an_owner_write_answered_503_is_not_resent_blindly(
         gateway().update_owners([OwnerUpdate(LEAD_A, REP)])
     patches = [c for c in mocked.calls if c.request.method == "PATCH"]
     assert len(patches) == 1
+
+
+@pytest.mark.parametrize(
+    ("identity", "user"),
+    [
+        (f"{INSTANCE}/id/00Dxx0000000001EAA/005xx0000000001AAA", "005xx0000000001AAA"),
+        ("https://login.salesforce.com/id/00D/005xx0000000001", "005xx0000000001"),
+        (f"{INSTANCE}/id/00Dxx0000000001EAA/", None),  # no user at the end
+        (f"{INSTANCE}/id/00Dxx0000000001EAA/00Gxx0000000001AAA", None),  # not a user
+        (None, None),
+        (42, None),
+    ],
+)
+def test_the_user_we_write_as_comes_from_the_identity_url(
+    identity: object, user: str | None
+) -> None:
+    from worker.sfdc.auth import identity_user
+
+    assert identity_user(identity) == user
+
+
+def test_an_owner_row_without_a_known_writer_says_so() -> None:
+    from worker.sfdc.mapping import owner_row
+
+    record = {"Id": LEAD_A, "OwnerId": REP, "IsConverted": False, "LastModifiedById": REP}
+    assert owner_row(record).modified_by_us is None  # no token identity: unknown
+    assert owner_row(record, REP[:15]).modified_by_us is True  # 15- vs 18-character Id
+    assert owner_row({**record, "LastModifiedById": None}, REP).modified_by_us is None

@@ -62,7 +62,7 @@ class Decision(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     lead_id: str = Field(max_length=18, index=True)
-    cycle_id: str = Field(max_length=40, index=True)
+    cycle_id: str = Field(max_length=40)  # no index: nothing reads by cycle
     kind: str = Field(default=DecisionKind.ROUTE, max_length=20)
     status: str = Field(default=DecisionStatus.PENDING, max_length=20, index=True)
 
@@ -91,7 +91,7 @@ class Decision(SQLModel, table=True):
     # Lead snapshot for search and the fairness "leftover leads" check (PII: purged).
     lead_name: str | None = Field(default=None, max_length=255)
     lead_email: str | None = Field(default=None, max_length=255, index=True)
-    lead_company: str | None = Field(default=None, max_length=255, index=True)
+    lead_company: str | None = Field(default=None, max_length=255)  # searched by ILIKE: no index
     lead_country: str | None = Field(default=None, max_length=80)
     lead_source: str | None = Field(default=None, max_length=120)
     lead_rating: str | None = Field(default=None, max_length=40)

@@ -133,7 +133,8 @@ def caps_hit(steps: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
 
 
 _DECODER = json.JSONDecoder()
-_CAP_SKIP = re.compile(r'"rep": "([^"]+)", "skip": "[^"]*cap \d')
+# traces journaled compact (orjson) and, before 2026-11, with json.dumps' spaces
+_CAP_SKIP = re.compile(r'"rep": ?"([^"]+)", ?"skip": ?"[^"]*cap \d')
 
 
 def _fast_facts(

@@ -1,0 +1,129 @@
+"""Overlap an intake cycle's Salesforce round trips with its own work.
+
+A busy cycle used to do everything in turn: read a page, look up its e-mails, decide and
+journal it, then wait for its owner re-reads and PATCHes before reading the next page.
+The worker sat idle while Salesforce worked, and Salesforce sat idle while the worker
+decided. Two helpers keep both busy, one step ahead and never more:
+
+* :class:`ReadAhead` reads (and prepares) page N+1 on a thread while page N is decided;
+* :class:`WriteBehind` sends page N's decisions (guard re-read, then PATCHes) on a thread
+  while page N+1 is decided, and hands the outcomes back to be journaled on the calling
+  thread, so the store and the routing state are only ever written from one thread.
+
+Nothing about the guarantees changes: decisions are journaled ``pending`` before their
+write starts; the owner re-read still comes right before each burst of PATCHes; a crash
+with a write in flight leaves ``pending`` rows for reconcile, exactly as before.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+_DONE = object()
+
+
+class ReadAhead(Generic[T]):
+    """Iterate ``source`` on a thread, at most one item ahead of the consumer; ``prepare``
+    runs on that thread for each item before it is handed over. An exception in the
+    source or in ``prepare`` is raised to the consumer, in order."""
+
+    def __init__(
+        self, source: Iterable[T], prepare: Callable[[T], object] | None = None, name: str = ""
+    ) -> None:
+        self._source, self._prepare = source, prepare
+        self._items: queue.Queue[object] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name or "read-ahead", daemon=True)
+
+    def __enter__(self) -> Iterator[T]:
+        self._thread.start()
+        return self._consume()
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                self._items.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+    def _consume(self) -> Iterator[T]:
+        while True:
+            item = self._items.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item  # type: ignore[misc]
+
+    def _run(self) -> None:
+        try:
+            for item in self._source:
+                if self._prepare is not None:
+                    self._prepare(item)
+                if not self._put(item):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            self._put(_Failed(exc))
+            return
+        self._put(_DONE)
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._items.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class WriteBehind(Generic[T, R]):
+    """Run ``send(batch)`` on one thread, one batch in flight at a time; ``collect(result)``
+    runs on the CALLING thread, when the next batch is submitted or at :meth:`drain`.
+
+    Used as a context manager: leaving it drains what is in flight, so a cycle never ends
+    with a write whose outcome is not journaled (unless the process dies, which is what
+    reconcile is for)."""
+
+    def __init__(self, send: Callable[[T], R], collect: Callable[[R], None]) -> None:
+        self._send = send
+        self._collect = collect
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="write-behind")
+        self._in_flight: Future[R] | None = None
+
+    def submit(self, batch: T) -> None:
+        self.drain()
+        self._in_flight = self._pool.submit(self._send, batch)
+
+    def drain(self) -> None:
+        future, self._in_flight = self._in_flight, None
+        if future is not None:
+            self._collect(future.result())
+
+    def __enter__(self) -> WriteBehind[T, R]:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        try:
+            if kind is None:
+                self.drain()
+            elif self._in_flight is not None:  # already failing: still journal what landed
+                try:
+                    self.drain()
+                except Exception:  # noqa: BLE001 - the first error is the one raised
+                    pass
+        finally:
+            self._pool.shutdown(wait=True)
