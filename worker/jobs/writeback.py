@@ -134,30 +134,15 @@ def items_for(
 def write_back(deps: Deps, items: Sequence[WriteItem]) -> Outcomes:
     """Push ``items`` (pending decisions) to Salesforce and journal what happened: per
     group of one burst (800 by default): one owner re-read, then the PATCHes at once."""
-    return journal_outcomes(deps, send_all(deps, items))
-
-
-def send_all(deps: Deps, items: Sequence[WriteItem]) -> list[Outcomes]:
-    """The Salesforce half of :func:`write_back` (no store access: it may run on a
-    thread while the next page is decided); one :class:`Outcomes` per group."""
-    groups = []
+    total = Outcomes()
     size = CHUNK * max(1, deps.write_concurrency)
     for start in range(0, len(items), size):
         group = list(items[start : start + size])
         if deps.budget.pace(deps.gateway.api_usage()) is Pace.STOP:
-            groups.append(Outcomes(left_pending=group))  # loud message comes from the cycle
+            total.left_pending += group  # loud message comes from the cycle
             continue
-        groups.append(_write_group(deps, group))
-    return groups
-
-
-def journal_outcomes(deps: Deps, groups: Sequence[Outcomes]) -> Outcomes:
-    """The store half of :func:`write_back`: journal each group's outcomes (one
-    transaction per group); returns them merged."""
-    total = Outcomes()
-    for outcome in groups:
-        if outcome.applied or outcome.skipped or outcome.failed or outcome.reroute:
-            _journal(deps, outcome)
+        outcome = _write_group(deps, group)
+        _journal(deps, outcome)
         total.merge(outcome)
     return total
 

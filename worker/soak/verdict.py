@@ -11,6 +11,9 @@ examples of each failure. Nothing here trusts the worker's own counters.
   explain (no applied decision to it, not the intake queue, not a human's choice), or a
   final owner that is not the journal's last applied owner.
 - **overwritten**: a lead a human re-owned whose final owner is not the human's choice.
+  ``overwritten_in_flight`` counts those whose human change landed while a write of ours
+  was in flight (between that decision and its journaled application: the check-then-write
+  window the REST API cannot close for sObject Collections); the rest point at a logic bug.
 - **sla_incorrect**: an SLA hop of a lead a rep had touched, a hop back to an earlier
   owner, or a hop before the SLA was due.
 - **sla_missed** (a figure, not an invariant: it measures the sweep keeping up, not
@@ -78,6 +81,7 @@ class Verdict:
     double_assigned: int = 0
     unexplained_owner: int = 0
     overwritten: int = 0
+    overwritten_in_flight: int = 0
     pending_left: int = 0
     sla_reassigned: int = 0
     sla_escalated: int = 0
@@ -157,12 +161,15 @@ def _check_owner(
     human = ev.humans.get(lead_id)
     if human is not None and final != human.owner_id:
         v.overwritten += 1
-        why = f"human chose {human.owner_id} at {_hms(human.at)}, final owner {final}"
-        last = next((r for r in reversed(rows) if r.status == APPLIED), None)
-        if last is not None:
-            why += (
-                f" ({last.kind} decided {_hms(last.decided_at)}, applied {_hms(last.applied_at)})"
-            )
+        why = f"human chose {human.owner_id} at {_hms(human.at)}, final owner {final}; ours: "
+        applied = [r for r in rows if r.status == APPLIED]
+        why += ", ".join(
+            f"{r.kind} decided {_hms(r.decided_at)} applied {_hms(r.applied_at)}" for r in applied
+        )
+        racing = next((r for r in applied if _in_flight(r, human.at)), None)
+        if racing is not None:
+            v.overwritten_in_flight += 1
+            why += f" (the change landed while our {racing.kind} write was in flight)"
         v.note("overwritten", lead_id, why)
     if final is not None and final.startswith("005"):
         return
@@ -175,6 +182,16 @@ def _check_owner(
     if final is not None:
         why += f"{last.status} '{last.reason[:60]}'" if last else "nothing"
     v.note("lost", lead_id, why)
+
+
+def _in_flight(row: Entry, at: datetime) -> bool:
+    """Whether ``at`` falls between the decision and the journaling of its applied write
+    (the owner re-read and the PATCH both happen in that interval)."""
+    return (
+        row.decided_at is not None
+        and row.applied_at is not None
+        and (row.decided_at <= at <= row.applied_at)
+    )
 
 
 def _unexplained(

@@ -81,6 +81,18 @@ def test_a_humans_choice_overwritten_is_caught() -> None:
     v = judge(evidence({"L1": A, "L2": HUMAN}, journal, humans=humans))
     assert v.overwritten == 1 and "L1" in v.examples["overwritten"][0]
     assert v.double_assigned == 0  # the human explains L2's owner
+    # L1's person acted at 1.5 s, between our decision (1 s) and its applied write (2 s)
+    assert v.overwritten_in_flight == 1 and "in flight" in v.examples["overwritten"][0]
+
+
+def test_an_overwrite_with_no_write_of_ours_in_flight_is_told_apart() -> None:
+    """A person's change well after our write, then an SLA hop over it: not the write
+    window but a logic bug (the SLA sweep must close such a lead, not move it)."""
+    humans = {"L1": Act(HUMAN, at(10))}
+    journal = [route(1, "L1", A), hop(2, "L1", B, A, 63)]
+    v = judge(evidence({"L1": B}, journal, humans=humans))
+    assert (v.overwritten, v.overwritten_in_flight) == (1, 0)
+    assert "sla_reassign decided" in v.examples["overwritten"][0]
 
 
 def test_sla_hops_are_checked_for_touch_timing_and_going_back() -> None:
