@@ -76,3 +76,31 @@ def test_timestamps_come_back_timezone_aware(store_url: str) -> None:
     if not store_url.startswith("sqlite"):
         assert seen.tzinfo is not None
     engine.dispose()
+
+
+def test_a_page_of_journal_rows_is_inserted_in_statements_of_at_most_200_rows(
+    sqlite_url: str,
+) -> None:
+    """SQLite keeps up to 128 prepared statements per connection: multi-row INSERTs of
+    1,000 rows (SQLAlchemy's default) of every remainder size held ~100 MB over a long
+    run. Ids still come back in row order."""
+    from worker.store import journal_repo
+
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda _c, _cur, sql, *_a: statements.append(sql))  # fmt: skip
+    rows = [
+        {"lead_id": f"00Q{i:015d}", "cycle_id": "c", "kind": "route", "status": "pending",
+         "reason": "r", "trace": "[]", "hop": 0, "decided_at": NOW, "worker_id": "w"}
+        for i in range(2_000)
+    ]  # fmt: skip
+    with session_scope(engine) as session:
+        ids = journal_repo.insert_decisions(session, rows)
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert len(inserts) == 10 and max(s.count("(?") for s in inserts) <= 200
+    with session_scope(engine) as session:
+        got = {d.id: d.lead_id for d in session.exec(select(Decision)).all()}
+    assert [got[i] for i in ids] == [r["lead_id"] for r in rows]
+    engine.dispose()
