@@ -4,8 +4,8 @@ The sandbox org runs in its OWN process (``leadrouter sandbox serve``), so the w
 wall time and RSS are the worker's alone. The I/O floor is a script making only the
 calls the API cannot do without, against the same sandbox: one query page per 2,000
 leads read, one bulk context query per 200-lead batch and one collections PATCH per 200
-leads written. The worker also re-reads each page's owners before writing (the
-never-overwrite-a-human guard: one sObject Collections retrieve per 2,000) and resolves
+leads written. The worker also re-reads the owners before each burst of writes (the
+never-overwrite-a-human guard: one sObject Collections retrieve per 800) and resolves
 queues/users; the floor does neither, so the ratio is an honest upper bound on our
 overhead.
 """
