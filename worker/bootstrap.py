@@ -55,6 +55,22 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level)
     for noisy in ("apscheduler", "urllib3", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, SkippedRunIsRoutine) for f in scheduler_log.filters):
+        scheduler_log.addFilter(SkippedRunIsRoutine())
+
+
+class SkippedRunIsRoutine(logging.Filter):
+    """A tick that finds the previous run still going is skipped by design
+    (``max_instances=1``, ``coalesce``): a cycle working through a large backlog outlasts
+    the intake interval. APScheduler says so at WARNING on every tick, which reads like a
+    fault to whoever watches the logs; it is DEBUG here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "maximum number of running instances reached" not in record.getMessage():
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
 @dataclass
