@@ -211,7 +211,7 @@ def _route_rows(
     snapshot: bool = True,
     prefetched: bool = False,
 ) -> None:
-    """Decide and journal ``rows`` batch by batch, then hand the page's writes over.
+    """Decide and journal ``rows`` (a page, or a slice of held leads), then write them.
     ``snapshot``: keep the rows of newly held leads for their retries (rows read by the
     intake query; retried rows are kept already). ``prefetched``: the page's e-mails were
     looked up by the read-ahead thread."""
