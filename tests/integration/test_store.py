@@ -104,3 +104,32 @@ def test_a_page_of_journal_rows_is_inserted_in_statements_of_at_most_200_rows(
         got = {d.id: d.lead_id for d in session.exec(select(Decision)).all()}
     assert [got[i] for i in ids] == [r["lead_id"] for r in rows]
     engine.dispose()
+
+
+def test_applying_decisions_starts_the_sla_clock_of_those_with_an_sla_only(
+    store_url: str,
+) -> None:
+    from worker.store import journal_repo
+
+    upgrade(store_url)
+    engine = make_engine(store_url)
+    base = {"cycle_id": "c", "kind": "route", "reason": "r", "trace": "[]", "hop": 0,
+            "decided_at": NOW, "worker_id": "w"}  # fmt: skip
+    rows = [
+        base | {"lead_id": "00QA", "status": "pending", "sla_due_at": NOW},
+        base | {"lead_id": "00QB", "status": "pending", "sla_due_at": None},  # no SLA
+        base | {"lead_id": "00QC", "status": "skipped", "sla_due_at": NOW},  # not pending
+    ]
+    with session_scope(engine) as session:
+        ids = journal_repo.insert_decisions(session, rows)
+    with session_scope(engine) as session:
+        journal_repo.mark_applied(session, ids, NOW)
+    with session_scope(engine) as session:
+        got = {d.lead_id: (d.status, d.sla_state, d.applied_at is not None)
+               for d in session.exec(select(Decision)).all()}  # fmt: skip
+    assert got == {
+        "00QA": ("applied", "open", True),
+        "00QB": ("applied", None, True),
+        "00QC": ("skipped", None, False),
+    }
+    engine.dispose()

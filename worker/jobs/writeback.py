@@ -296,8 +296,7 @@ def _mark_all(s: Session, deps: Deps, out: Outcomes, now: datetime) -> None:
     """Journal the outcomes; applied and re-held decisions queue their notifications in
     this same transaction."""
     ids = [i.decision_id for i in out.applied]
-    journal_repo.mark(s, ids, DecisionStatus.APPLIED, applied_at=now)
-    journal_repo.open_sla(s, ids)
+    journal_repo.mark_applied(s, ids, now)
     if deps.notify.enabled:  # ORM rows only when someone is told
         announce_decisions(s, deps, journal_repo.by_ids(s, ids))
     for reason, items in out.skipped.items():
