@@ -1,7 +1,8 @@
-"""Build the routing context for a batch of leads, in bulk.
+"""Build the routing context for a batch of leads (an intake page), in bulk.
 
-Per batch: candidate accounts for all the batch's domains and company names (one or two
-queries, OR-ed clauses), contacts with the batch's e-mails (one query). Per cycle: each
+Per batch: candidate accounts for all the batch's domains and company names (OR-ed
+clauses, as few queries as the URI budget allows; none when the account mirror is on),
+contacts with the batch's e-mails (prefetched per page, chunked by the URI budget). Per cycle: each
 rep's open-lead count (one ``GROUP BY OwnerId`` aggregate, then kept current locally as
 the cycle assigns). Rep User Ids and ``IsActive`` come from the cached :class:`Directory`.
 Account lookups are remembered per domain/name for ``ttl`` seconds, so a company that
@@ -163,8 +164,8 @@ def prefetch_emails(
     caches: Caches,
 ) -> None:
     """Look up the known e-mails of a whole intake page at once (the gateway runs the
-    chunked queries side by side), so each batch's :func:`build_context` finds them
-    cached instead of waiting for its own query."""
+    chunked queries side by side; for intake pages, on the read-ahead thread), so
+    :func:`build_context` finds them cached instead of waiting for its own query."""
     matching = config.account_matching
     if not (matching.enabled and matching.by_known_email and leads):
         return

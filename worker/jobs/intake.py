@@ -7,8 +7,8 @@ same second as the last one seen are read again. Re-reading is harmless: a route
 has left the queue, a lead with a ``pending`` decision is left to reconcile, and a held
 lead replaces its own held row. Held leads are fetched by Id and retried every cycle.
 
-Each page is decided batch by batch (<= 200 leads, one bulk context each) against the
-routing state, and the new state, the page's journal rows and the advanced watermark are
+Each page (<= 2,000 leads, one bulk context) is decided against the routing state, and
+the new state, the page's journal rows and the advanced watermark are
 committed in ONE transaction (compare-and-set on the state's version) before anything is
 written to Salesforce. The page's decisions are then written together
 (:func:`worker.jobs.writeback.write_back`: one owner re-read per burst of up to 800, then
