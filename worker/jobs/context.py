@@ -2,8 +2,8 @@
 
 Per batch: candidate accounts for all the batch's domains and company names (OR-ed
 clauses, as few queries as the URI budget allows; none when the account mirror is on),
-contacts with the batch's e-mails (prefetched per page, chunked by the URI budget). Per cycle: each
-rep's open-lead count (one ``GROUP BY OwnerId`` aggregate, then kept current locally as
+contacts with the batch's e-mails (prefetched per page, chunked by the URI budget). Per
+cycle: each rep's open-lead count (one ``GROUP BY OwnerId`` aggregate, then kept current locally as
 the cycle assigns). Rep User Ids and ``IsActive`` come from the cached :class:`Directory`.
 Account lookups are remembered per domain/name for ``ttl`` seconds, so a company that
 sends many leads is not looked up again and again.
@@ -21,6 +21,7 @@ from worker.jobs.accounts import AccountMirror
 from worker.jobs.directory import Directory
 from worker.routing.facts import lead_facts
 from worker.routing.model import Account, KnownEmail, Lead, RepStatus, RoutingConfig, RoutingContext
+from worker.routing.normalise import email_address
 from worker.sfdc.gateway import SalesforceGateway
 
 CLOSED_STATUSES = ("Closed - Converted", "Closed - Not Converted")
@@ -134,10 +135,9 @@ class Caches:
 
 
 def _emails(leads: Sequence[Lead]) -> set[str]:
-    """The leads' e-mail addresses as :class:`LeadFacts` normalises them (without the
+    """The leads' e-mail addresses, normalised as :class:`LeadFacts` does (without the
     rest of the facts: a page asks for 2,000 of these)."""
-    return {e.strip().lower() for lead in leads
-            if isinstance(e := lead.fields.get("Email"), str) and e.strip()}  # fmt: skip
+    return {e for lead in leads if (e := email_address(lead.fields.get("Email")))}
 
 
 def _lookup_keys(leads: Sequence[Lead]) -> tuple[set[str], set[str]]:

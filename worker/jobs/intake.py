@@ -8,9 +8,9 @@ has left the queue, a lead with a ``pending`` decision is left to reconcile, and
 lead replaces its own held row. Held leads are fetched by Id and retried every cycle.
 
 Each page (<= 2,000 leads, one bulk context) is decided against the routing state, and
-the new state, the page's journal rows and the advanced watermark are
-committed in ONE transaction (compare-and-set on the state's version) before anything is
-written to Salesforce. The page's decisions are then written together
+the new state, the page's journal rows and the advanced watermark are committed in ONE
+transaction (compare-and-set on the state's version) before anything is written to
+Salesforce. The page's decisions are then written together
 (:func:`worker.jobs.writeback.write_back`: one owner re-read per burst of up to 800, then
 that burst's PATCHes) while the next page is already being read and its e-mails looked up
 on a thread (:mod:`worker.jobs.pipeline`).

@@ -13,8 +13,9 @@ For each group of pending decisions (as many as go out in ONE burst of PATCHes:
    once (``allOrNone=false``, ``Sforce-Auto-Assign: FALSE``); the time between the end of
    step 1 and each request is measured (``leadrouter_guard_window_seconds``);
 3. per-record errors by kind: lock errors and calls that failed in transit are retried
-   (owners re-read first, then re-sent) a few times; an inactive owner marks the user inactive and sends the lead back to be
-   re-routed; deleted/converted leads are closed out; anything else fails the decision;
+   (owners re-read first, then re-sent) a few times; an inactive owner marks the user
+   inactive and sends the lead back to be re-routed; deleted/converted leads are closed
+   out; anything else fails the decision;
 4. outcomes are journalled in one transaction, with the cap counters of decisions that
    were not applied given back.
 

@@ -43,8 +43,7 @@ class LeadFacts:
         self.country = normalise.country_code(f.get("CountryCode") or f.get("Country"))
         state = f.get("StateCode") or f.get("State")
         self.state = normalise.state_code(state, self.country) if state else None
-        email = f.get("Email")
-        self.email = email.strip().lower() if isinstance(email, str) else ""
+        self.email = normalise.email_address(f.get("Email"))
         self.email_domain = normalise.email_domain(self.email) if self.email else ""
         self.email_is_public = bool(self.email_domain) and normalise.is_public_mail_domain(
             self.email_domain

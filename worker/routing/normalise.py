@@ -100,6 +100,11 @@ def _state_code(value: str, country: str | None) -> str | None:
     return _subdivision_table().get((country, folded))
 
 
+def email_address(value: object) -> str:
+    """An e-mail field as it is matched: trimmed and lower-cased ("" when not text)."""
+    return value.strip().lower() if isinstance(value, str) else ""
+
+
 def email_domain(email: object) -> str:
     """Registered domain of an e-mail address, "" when malformed."""
     if not isinstance(email, str) or "@" not in email:
