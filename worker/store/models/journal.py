@@ -58,13 +58,17 @@ class Decision(SQLModel, table=True):
         Index("ix_decision_owner_decided_at", "owner_id", "decided_at"),
         # dashboard: daily counts per kind/status read from the index alone
         Index("ix_decision_decided_at_kind_status", "decided_at", "kind", "status"),
+        # "which of these leads are held/pending": seeks, not a scan of every held row
+        Index("ix_decision_status_lead_id", "status", "lead_id"),
+        # the SLA sweep: open clocks in due order
+        Index("ix_decision_sla_state_due", "sla_state", "sla_due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     lead_id: str = Field(max_length=18, index=True)
     cycle_id: str = Field(max_length=40)  # no index: nothing reads by cycle
     kind: str = Field(default=DecisionKind.ROUTE, max_length=20)
-    status: str = Field(default=DecisionStatus.PENDING, max_length=20, index=True)
+    status: str = Field(default=DecisionStatus.PENDING, max_length=20)
 
     owner_id: str | None = Field(default=None, max_length=18)
     owner_name: str | None = Field(default=None, max_length=255)
@@ -79,14 +83,14 @@ class Decision(SQLModel, table=True):
     # Added by the worker (issue 5): the rep's config key (e-mail) of ``owner_id``, the
     # SLA follow-up state of an applied decision (open -> touched | moved | closed |
     # expired; None when the pool has no SLA).
-    rep_key: str | None = Field(default=None, max_length=255, index=True)
-    sla_state: str | None = Field(default=None, max_length=20, index=True)
+    rep_key: str | None = Field(default=None, max_length=255)
+    sla_state: str | None = Field(default=None, max_length=20)
 
     decided_at: datetime = utc_field(default_now=True)
     applied_at: datetime | None = utc_field(nullable=True)
     lead_created_at: datetime | None = utc_field(nullable=True)
     first_touch_at: datetime | None = utc_field(nullable=True)
-    sla_due_at: datetime | None = utc_field(nullable=True, index=True)
+    sla_due_at: datetime | None = utc_field(nullable=True)
 
     # Lead snapshot for search and the fairness "leftover leads" check (PII: purged).
     lead_name: str | None = Field(default=None, max_length=255)
