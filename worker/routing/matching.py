@@ -34,7 +34,16 @@ class AccountIndex:
     by_id: Mapping[str, Account]
     by_domain: Mapping[str, tuple[Account, ...]]
     by_name: Mapping[str, tuple[Account, ...]]
+    # fuzzy search: distinctive token -> name keys, and the same names with their tokens
+    # sorted (the form the scorer compares, see _libs.best_sorted_matches)
     name_blocks: Mapping[str, list[str]] = field(default_factory=dict)
+    sorted_blocks: Mapping[str, list[str]] = field(default_factory=dict)
+    # (key, cutoff) -> fuzzy_matches' answer: placeholder companies ("Not provided",
+    # "-", a person's surname) recur through a batch; bounded, and an answer depends
+    # only on the index, so remembering it changes nothing but the time
+    _fuzzy_memo: dict[tuple[str, float], list[tuple[str, float]]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     @classmethod
     def build(cls, accounts: Sequence[Account]) -> AccountIndex:
@@ -47,23 +56,45 @@ class AccountIndex:
             k = normalise.company_key(a.name)
             if k:
                 by_name.setdefault(k, []).append(a)
+        name_blocks, sorted_blocks = _fuzzy_blocks(by_name)
         return cls(
             by_id={a.id: a for a in accounts},
             by_domain={d: tuple(v) for d, v in by_domain.items()},
             by_name={k: tuple(v) for k, v in by_name.items()},
-            name_blocks=_blocks(by_name),
+            name_blocks=name_blocks,
+            sorted_blocks=sorted_blocks,
         )
 
-    def fuzzy_candidates(self, key: str) -> list[str]:
-        """Name keys sharing a distinctive token (or 4-letter token prefix) with ``key``."""
-        seen: dict[str, None] = {}
+    def fuzzy_matches(self, key: str, cutoff: float, limit: int = 5) -> list[tuple[str, float]]:
+        """Up to ``limit`` name keys scoring >= ``cutoff`` against ``key``
+        (``token_sort_ratio``), best first, equal scores by name; searched among the names
+        sharing a distinctive token (or 4-letter token prefix) with ``key``, a block at
+        a time, each block scored in one call without building a merged list."""
+        if limit > MEMO_LIMIT:
+            return self._fuzzy_search(key, cutoff, limit)
+        memo = self._fuzzy_memo.get((key, cutoff))
+        if memo is not None:
+            return memo[:limit]
+        found = self._fuzzy_search(key, cutoff, MEMO_LIMIT)
+        if len(self._fuzzy_memo) >= MEMO_MAX:
+            self._fuzzy_memo.clear()
+        self._fuzzy_memo[(key, cutoff)] = found
+        return found[:limit]
+
+    def _fuzzy_search(self, key: str, cutoff: float, limit: int) -> list[tuple[str, float]]:
+        query = _libs.sorted_tokens(key)
+        scores: dict[str, float] = {}
         for block in blocking_keys(key):
-            for name in self.name_blocks.get(block, ()):
-                seen[name] = None
-        return list(seen)
+            names = self.name_blocks.get(block)
+            if names:
+                found = _libs.best_sorted_matches(query, self.sorted_blocks[block], cutoff, None)
+                scores.update((names[i], score) for _, score, i in found)
+        return sorted(scores.items(), key=lambda hit: (-hit[1], hit[0]))[:limit]
 
 
 MAX_BLOCK = 200  # a token shared by more names is too common to narrow a fuzzy search
+MEMO_MAX = 10_000  # fuzzy answers remembered per index
+MEMO_LIMIT = 20  # matches remembered per answer (callers ask for five)
 
 
 def blocking_keys(key: str) -> set[str]:
@@ -71,14 +102,23 @@ def blocking_keys(key: str) -> set[str]:
     return set(tokens) | {"~" + t[:4] for t in tokens if len(t) > 4}
 
 
-def _blocks(by_name: Mapping[str, object]) -> dict[str, list[str]]:
-    """Inverted index for fuzzy search: distinctive token -> name keys; tokens shared by
-    more than MAX_BLOCK names are dropped (they would make every search slow)."""
+def _fuzzy_blocks(
+    by_name: Mapping[str, object],
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Inverted index for fuzzy search: distinctive token -> name keys (and their
+    token-sorted forms); tokens shared by more than MAX_BLOCK names are dropped (they
+    would make every search slow)."""
     blocks: dict[str, list[str]] = {}
     for k in by_name:
         for b in blocking_keys(k):
             blocks.setdefault(b, []).append(k)
-    return {b: names for b, names in blocks.items() if len(names) <= MAX_BLOCK}
+    kept = {b: names for b, names in blocks.items() if len(names) <= MAX_BLOCK}
+    ordered: dict[str, str] = {}
+    for names in kept.values():
+        for k in names:
+            if k not in ordered:
+                ordered[k] = _libs.sorted_tokens(k)
+    return kept, {b: [ordered[k] for k in names] for b, names in kept.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +204,7 @@ def _by_name(facts: LeadFacts, index: AccountIndex, s: AccountMatching) -> Accou
     scored: list[tuple[str, float]] = []
     if key in index.by_name:
         scored.append((key, 100.0))
-    block = index.fuzzy_candidates(key)
-    for choice, score, _ in _libs.best_name_matches(key, block, s.fuzzy_threshold):
+    for choice, score in index.fuzzy_matches(key, s.fuzzy_threshold):
         if choice != key:
             scored.append((choice, score))
     cands: list[dict[str, object]] = []

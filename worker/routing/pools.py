@@ -79,6 +79,15 @@ class PoolRouter:
         self.clocks: dict[str, RepClock] = {}
         self.plans: dict[str, tuple[Slot, ...]] = {}
         self.recentred: set[str] = set()
+        # (rep, why) -> its trace step: with caps filling, every lead of a batch lists the
+        # same capped reps, and the steps are immutable, so one is built per batch
+        self.skips: dict[tuple[str, str], TraceStep] = {}
+
+    def skip_step(self, rep: Rep, why: str) -> TraceStep:
+        step = self.skips.get((rep.key, why))
+        if step is None:
+            step = self.skips[(rep.key, why)] = _skip_step(rep, why)
+        return step
 
     def clock(self, rep: Rep) -> RepClock:
         hit = self.clocks.get(rep.key)
@@ -104,7 +113,7 @@ class PoolRouter:
             status.user_id if status else None,
             status.open_leads if status else 0,
             clock,
-            _skip_step(rep, why) if why else None,
+            self.skip_step(rep, why) if why else None,
             away,
             rep.caps != _NO_CAPS or (member is not None and member.caps != _NO_CAPS),
         )
@@ -165,7 +174,7 @@ class PoolRouter:
                 continue
             if why != "already had this lead":
                 away[s.rep.key] = s.candidate.weight
-            trace.append(_skip_step(s.rep, why))
+            trace.append(self.skip_step(s.rep, why))
         return eligible, away
 
     def filter_tags(
@@ -189,7 +198,7 @@ class PoolRouter:
                 kept.append(s)
             else:
                 trace.append(
-                    _skip_step(s.rep, f"lacks tags {', '.join(sorted(tags - s.rep.tags))}")
+                    self.skip_step(s.rep, f"lacks tags {', '.join(sorted(tags - s.rep.tags))}")
                 )
         if not kept and pool.tags_fallback == "ignore":
             trace.append(

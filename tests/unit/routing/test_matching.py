@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from worker.routing import (
     Account,
@@ -156,4 +158,85 @@ def test_matching_can_be_switched_off() -> None:
     facts = lead_facts(Lead("00Q", {"Email": "a@acme.com"}))
     assert (
         match_account(facts, {}, AccountIndex.build([acct]), AccountMatching(enabled=False)) is None
+    )
+
+
+_NAME_TOKENS = st.sampled_from(
+    ["acme", "acmee", "globex", "initech", "north", "systems", "system", "müller", "zürich",
+     "data", "soft", "a", "ab", "x"]
+)  # fmt: skip
+_NAMES = st.lists(_NAME_TOKENS, min_size=1, max_size=4).map(" ".join)
+
+
+@given(query=_NAMES, choices=st.lists(_NAMES, min_size=1, max_size=40),
+       cutoff=st.sampled_from([0.0, 60.0, 85.0]))  # fmt: skip
+def test_presorted_fuzzy_ranking_equals_token_sort_ratio(
+    query: str, choices: list[str], cutoff: float
+) -> None:
+    """The index sorts each name's tokens once; the ranking must be exactly rapidfuzz's
+    token_sort_ratio ranking over the raw names (scores, order and positions)."""
+    from rapidfuzz import fuzz, process
+
+    expected = process.extract(
+        query, choices, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, limit=5
+    )
+    got = _libs.best_sorted_matches(
+        _libs.sorted_tokens(query), [_libs.sorted_tokens(c) for c in choices], cutoff
+    )
+    assert [(s, i) for _, s, i in got] == [(float(s), i) for _, s, i in expected]
+
+
+@given(query=_NAMES, names=st.lists(_NAMES, min_size=1, max_size=40),
+       cutoff=st.sampled_from([0.0, 60.0, 85.0]))  # fmt: skip
+def test_fuzzy_search_is_the_best_five_sharing_a_block_ties_by_name(
+    query: str, names: list[str], cutoff: float
+) -> None:
+    """Block-at-a-time search = brute force over every name sharing a blocking key."""
+    from rapidfuzz import fuzz
+
+    from worker.routing.matching import blocking_keys
+
+    index = AccountIndex.build([Account(f"001{i:03d}", n) for i, n in enumerate(names)])
+    kept = index.name_blocks.keys()  # blocks of at most MAX_BLOCK names
+    shared = {k for k in index.by_name if blocking_keys(k) & blocking_keys(query) & kept}
+    scored = [(k, float(fuzz.token_sort_ratio(query, k))) for k in shared]
+    expected = sorted(
+        [(k, s) for k, s in scored if s >= cutoff], key=lambda hit: (-hit[1], hit[0])
+    )[:5]
+    assert index.fuzzy_matches(query, cutoff) == expected
+
+
+def test_fuzzy_search_gives_the_same_answer_whatever_the_string_hashing() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from worker.routing import Account, AccountIndex\n"
+        "names = ['Acme Data', 'Acme Systems', 'Data Acme Soft', 'Systems North', 'Acmeco Data',"
+        " 'Acme Dta', 'Acme Datas']\n"
+        "idx = AccountIndex.build([Account(f'001{i}', n) for i, n in enumerate(names)])\n"
+        "print(idx.fuzzy_matches('acme data systems', 0.0, limit=20))\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": str(seed), "PATH": ""},
+        ).stdout  # fmt: skip
+        for seed in (1, 2, 3, 4)
+    }
+    assert len(outputs) == 1, outputs
+
+
+def test_a_remembered_fuzzy_answer_is_the_answer() -> None:
+    names = ["Acme Data", "Acme Datas", "Acme Dta", "Acme Systems", "Northwind"]
+    index = AccountIndex.build([Account(f"001{i}", n) for i, n in enumerate(names)])
+    first = index.fuzzy_matches("acme data", 60.0)
+    assert first and first == index.fuzzy_matches("acme data", 60.0)
+    assert index.fuzzy_matches("acme data", 60.0, limit=2) == first[:2]
+    assert index.fuzzy_matches("acme data", 99.0) == [("acme data", 100.0)]  # cutoff is keyed
+    assert index.fuzzy_matches("acme data", 0.0, limit=50) == index._fuzzy_search(
+        "acme data", 0.0, 50
     )
