@@ -7,7 +7,7 @@ so one absurd record never stops a cycle; the lead Id is logged, never its conte
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,10 +34,15 @@ def decide_batch(
     context: RoutingContext,
     state: RoutingState,
     now: datetime,
+    pause: Callable[[], object] | None = None,
 ) -> tuple[list[Decision], RoutingState]:
+    """``pause``: called before each lead (the intake's stand-aside point while a write
+    is in its check-then-write window, see :class:`worker.jobs.pipeline.Hush`)."""
     router = Router(config, context, state, now)
     decisions = []
     for ask in asks:
+        if pause is not None:
+            pause()
         try:
             decisions.append(router.route(ask.lead, ask.exclude, ask.only_pool))
         except Exception as exc:  # noqa: BLE001 - one bad lead must not stop the batch

@@ -14,6 +14,7 @@ from worker.jobs.budget import Budget
 from worker.jobs.context import Caches
 from worker.jobs.directory import Directory
 from worker.jobs.held_cache import HeldSnapshots
+from worker.jobs.pipeline import Hush
 from worker.metrics import Metrics
 from worker.notify.model import NotifySettings
 from worker.routing.model import RoutingConfig
@@ -43,6 +44,8 @@ class Deps:
     # jobs share one lock: intake and the SLA sweep both consume the routing state
     lock: threading.Lock = field(default_factory=threading.Lock)
     caches: Caches = field(default_factory=Caches)
+    # the write-back's check-then-write step asks the cycle thread to stand aside
+    hush: Hush = field(default_factory=Hush)
     held_rows: HeldSnapshots = field(default_factory=HeldSnapshots)  # held leads as last read
     held_read_at: float = float("-inf")
     held_retry_per_cycle: int = 1_000

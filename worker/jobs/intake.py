@@ -11,9 +11,10 @@ Each page (<= 2,000 leads, one bulk context) is decided against the routing stat
 the new state, the page's journal rows and the advanced watermark are committed in ONE
 transaction (compare-and-set on the state's version) before anything is written to
 Salesforce. The page's decisions are then written together
-(:func:`worker.jobs.writeback.write_back`: one owner re-read per burst of up to 800, then
-that burst's PATCHes) while the next page is already being read and its e-mails looked up
-on a thread (:mod:`worker.jobs.pipeline`).
+(:func:`worker.jobs.writeback.send_all`: one owner re-read per burst of up to 800, then
+that burst's PATCHes) on a thread while the next page is read and decided, and their
+outcomes are journaled when the next page hands its writes over
+(:mod:`worker.jobs.pipeline`).
 """
 
 from __future__ import annotations
@@ -34,10 +35,17 @@ from worker.jobs.decide import Ask, decide_batch
 from worker.jobs.deps import Deps
 from worker.jobs.held import held_batches, held_rows, parked_by_rule
 from worker.jobs.notices import announce_allocation, announce_decisions
-from worker.jobs.pipeline import ReadAhead
+from worker.jobs.pipeline import ReadAhead, WriteBehind
 from worker.jobs.reconcile import reconcile_pending
 from worker.jobs.records import journal_row
-from worker.jobs.writeback import Outcomes, WriteItem, items_for, write_back
+from worker.jobs.writeback import (
+    Outcomes,
+    WriteItem,
+    items_for,
+    journal_outcomes,
+    send_all,
+    write_back,
+)
 from worker.routing.model import Decision as RoutingDecision
 from worker.routing.model import RoutingConfig
 from worker.sfdc.mapping import LeadRow, parse_datetime
@@ -80,6 +88,7 @@ class _Cycle:
     report: CycleReport
     fields: tuple[str, ...]
     seen: set[str] = field(default_factory=set)
+    writes: WriteBehind[list[WriteItem], list[Outcomes]] | None = None  # page writes
 
 
 def lead_fields(config: RoutingConfig) -> tuple[str, ...]:
@@ -176,12 +185,16 @@ def _read_and_route(cycle: _Cycle) -> None:
     if since is not None:
         since -= timedelta(seconds=deps.overlap_seconds)
     pages = deps.gateway.intake_pages(cycle.owners, since, cycle.fields)
-    with ReadAhead(pages, partial(_prefetch, cycle), name="intake-read") as ahead:
+    with (
+        WriteBehind(partial(send_all, deps), partial(_journal_writes, cycle)) as cycle.writes,
+        ReadAhead(pages, partial(_prefetch, cycle), name="intake-read") as ahead,
+    ):
         for page in ahead:  # page N+1 is read while page N is decided and written
             cycle.report.read += len(page)
             stamps = [r.modstamp for r in page if r.modstamp is not None]
             _route_rows(cycle, page, watermark=max(stamps) if stamps else None, prefetched=True)
         _retry_held(cycle)  # new leads first, then retries
+    cycle.writes = None
 
 
 def _prefetch(cycle: _Cycle, page: Sequence[LeadRow]) -> None:
@@ -189,6 +202,10 @@ def _prefetch(cycle: _Cycle, page: Sequence[LeadRow]) -> None:
     deps = cycle.deps
     leads = [r.lead for r in page]
     prefetch_emails(deps.gateway, deps.directory, cycle.config, leads, deps.caches)
+
+
+def _journal_writes(cycle: _Cycle, groups: list[Outcomes]) -> None:
+    cycle.report.add(journal_outcomes(cycle.deps, groups))
 
 
 def _retry_held(cycle: _Cycle) -> None:
@@ -225,10 +242,13 @@ def _route_rows(
         items = _route_page(cycle, fresh, watermark, snapshot)
     else:
         items = []
-    # the whole page's writes together: an owner re-read right before each burst of PATCHes
-    # (on this thread: handing them to a thread while the next page is decided made the
-    # check-then-write window ~8x longer, each step waiting for the busy thread's GIL)
-    cycle.report.add(write_back(deps, items))
+    # the whole page's writes together: an owner re-read before each burst of PATCHes,
+    # sent while the next page is decided (journaled when the next page hands its over)
+    if cycle.writes is not None:
+        if items:
+            cycle.writes.submit(items)
+    else:
+        cycle.report.add(write_back(deps, items))
 
 
 def _route_page(
@@ -250,7 +270,9 @@ def _route_page(
         leads=[r.lead for r in fresh], caches=deps.caches,
     )  # fmt: skip
     asks = [Ask(r.lead) for r in fresh]
-    decisions, state = decide_batch(asks, config=config, context=context, state=state, now=now)
+    decisions, state = decide_batch(
+        asks, config=config, context=context, state=state, now=now, pause=deps.hush.pause
+    )
     rows = _journal_rows(cycle, fresh, decisions, now)
     with session_scope(deps.engine) as s:
         held_before = journal_repo.held_reasons(s, [r.id for r in fresh])
@@ -277,18 +299,21 @@ def _journal_rows(
     cycle: _Cycle, rows: Sequence[LeadRow], decisions: Sequence[RoutingDecision], now: datetime
 ) -> list[dict[str, Any]]:
     deps = cycle.deps
-    return [
-        journal_row(
-            d,
-            r,
-            config=cycle.config,
-            cycle_id=cycle.report.cycle_id,
-            worker_id=deps.worker_id,
-            now=now,
-            owner_name=deps.directory.name_of(d.owner_id),
-        )  # fmt: skip
-        for d, r in zip(decisions, rows, strict=True)
-    ]
+    out = []
+    for d, r in zip(decisions, rows, strict=True):
+        deps.hush.pause()  # a write in its check-then-write window goes first
+        out.append(
+            journal_row(
+                d,
+                r,
+                config=cycle.config,
+                cycle_id=cycle.report.cycle_id,
+                worker_id=deps.worker_id,
+                now=now,
+                owner_name=deps.directory.name_of(d.owner_id),
+            )  # fmt: skip
+        )
+    return out
 
 
 def _remember(

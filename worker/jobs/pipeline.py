@@ -1,15 +1,27 @@
-"""Overlap an intake cycle's reads with its own work.
+"""Overlap an intake cycle's Salesforce round trips with its own work.
 
-A busy cycle used to do everything in turn: read a page, look up its e-mails, decide,
-journal and write it, then read the next page; the worker sat idle while Salesforce
-answered. :class:`ReadAhead` reads (and prepares: the e-mail lookups) page N+1 on a thread
-while page N is decided and written, one page ahead and never more.
+A busy cycle used to do everything in turn: read a page, look up its e-mails, decide and
+journal it, then wait for its owner re-reads and PATCHes before reading the next page.
+The worker sat idle while Salesforce worked, and Salesforce sat idle while the worker
+decided. Two helpers keep both busy, one step ahead and never more:
 
-Writes stay on the cycle's thread. Sending them from a thread while the next page was
-decided was tried and measured: it saved ~10% of a busy cycle, but every step between the
-owner re-read and the PATCHes then waited for the busy thread's GIL, and the
-check-then-write window (``leadrouter_guard_window_seconds``) grew from ~3 ms to ~24 ms on
-average, up to 250 ms. That window is the one a person's change can fall into.
+* :class:`ReadAhead` reads (and prepares) page N+1 on a thread while page N is decided;
+* :class:`WriteBehind` sends page N's decisions (guard re-read, then PATCHes) on a thread
+  while page N+1 is decided, and hands the outcomes back to be journaled on the calling
+  thread, so the store and the routing state are only ever written from one thread.
+
+Nothing about the guarantees changes: decisions are journaled ``pending`` before their
+write starts; the owner re-read still comes right before each burst of PATCHes; a crash
+with a write in flight leaves ``pending`` rows for reconcile, exactly as before.
+
+One thing had to be added: the check-then-write window. From the owner re-read to the
+PATCHes the writer thread needs the interpreter (parse the owners, build the bodies,
+send), and with the cycle thread busy deciding it waited for the GIL at every step: the
+window grew from ~3 ms to ~24 ms on average. A :class:`Hush` fixes that: the writer
+holds it from the re-read until every PATCH of the burst is on its way, and the cycle
+thread stands aside at its next lead boundary while it is held. (The worker also lowers
+the interpreter's switch interval, see :func:`worker.bootstrap.build_app`, so a thread
+asking for the GIL gets it within 0.5 ms.)
 """
 
 from __future__ import annotations
@@ -17,9 +29,11 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 _DONE = object()
 
 
@@ -83,3 +97,100 @@ class ReadAhead(Generic[T]):
 class _Failed:
     def __init__(self, error: BaseException) -> None:
         self.error = error
+
+
+class WriteBehind(Generic[T, R]):
+    """Run ``send(batch)`` on one thread, one batch in flight at a time; ``collect(result)``
+    runs on the CALLING thread, when the next batch is submitted or at :meth:`drain`.
+
+    Used as a context manager: leaving it drains what is in flight, so a cycle never ends
+    with a write whose outcome is not journaled (unless the process dies, which is what
+    reconcile is for)."""
+
+    def __init__(self, send: Callable[[T], R], collect: Callable[[R], None]) -> None:
+        self._send = send
+        self._collect = collect
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="write-behind")
+        self._in_flight: Future[R] | None = None
+
+    def submit(self, batch: T) -> None:
+        self.drain()
+        self._in_flight = self._pool.submit(self._send, batch)
+
+    def drain(self) -> None:
+        future, self._in_flight = self._in_flight, None
+        if future is not None:
+            self._collect(future.result())
+
+    def __enter__(self) -> WriteBehind[T, R]:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        try:
+            if kind is None:
+                self.drain()
+            elif self._in_flight is not None:  # already failing: still journal what landed
+                try:
+                    self.drain()
+                except Exception:  # noqa: BLE001 - the first error is the one raised
+                    pass
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+class Hush:
+    """A short latency-critical step on one thread asks the busy cycle thread to stand
+    aside. The step holds it (:meth:`hold`); the cycle thread calls :meth:`pause` between
+    units of work (a lead decided, a journal row built) and waits there while it is held.
+    The wait is bounded (``max_wait``), so a step that never lets go cannot stall a cycle.
+    """
+
+    def __init__(self, max_wait: float = 2.0) -> None:
+        self.max_wait = max_wait
+        self._quiet = threading.Event()
+        self._quiet.set()
+        self._lock = threading.Lock()
+        self._held = 0
+
+    def hold(self) -> Callable[[], None]:
+        """Hold it; returns the release (idempotent: only the first call counts)."""
+        with self._lock:
+            self._held += 1
+            self._quiet.clear()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            with self._lock:
+                if released:
+                    return
+                released = True
+                self._held -= 1
+                if not self._held:
+                    self._quiet.set()
+
+        return release
+
+    @property
+    def held(self) -> bool:
+        return not self._quiet.is_set()
+
+    def pause(self) -> None:
+        if not self._quiet.is_set():
+            self._quiet.wait(self.max_wait)
+
+
+def countdown(n: int, then: Callable[[], None]) -> Callable[[], None]:
+    """A callable that runs ``then`` on its ``n``-th call (at once when ``n`` <= 0)."""
+    lock, left = threading.Lock(), [n]
+    if n <= 0:
+        then()
+
+    def tick() -> None:
+        with lock:
+            left[0] -= 1
+            done = left[0] == 0
+        if done:
+            then()
+
+    return tick

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -40,6 +40,7 @@ from worker.jobs.budget import Pace
 from worker.jobs.decide import release
 from worker.jobs.deps import Deps
 from worker.jobs.notices import announce_decisions
+from worker.jobs.pipeline import countdown
 from worker.sfdc.errors import SfdcError, SfdcTransientError
 from worker.sfdc.mapping import OwnerRow, OwnerUpdate, WriteResult
 from worker.store import journal_repo
@@ -82,6 +83,9 @@ class Outcomes:
     failed: list[tuple[WriteItem, str]] = field(default_factory=list)
     reroute: list[WriteItem] = field(default_factory=list)  # owner inactive
     left_pending: list[WriteItem] = field(default_factory=list)
+    # when Salesforce's answers came back: the applied time journaled, not the (later)
+    # moment the outcomes reach the journal
+    answered_at: datetime | None = None
 
     def skip(self, reason: str, item: WriteItem) -> None:
         self.skipped.setdefault(reason, []).append(item)
@@ -135,15 +139,30 @@ def items_for(
 def write_back(deps: Deps, items: Sequence[WriteItem]) -> Outcomes:
     """Push ``items`` (pending decisions) to Salesforce and journal what happened: per
     group of one burst (800 by default): one owner re-read, then the PATCHes at once."""
-    total = Outcomes()
+    return journal_outcomes(deps, send_all(deps, items))
+
+
+def send_all(deps: Deps, items: Sequence[WriteItem]) -> list[Outcomes]:
+    """The Salesforce half of :func:`write_back` (no store access: it may run on a
+    thread while the next page is decided); one :class:`Outcomes` per group."""
+    groups = []
     size = CHUNK * max(1, deps.write_concurrency)
     for start in range(0, len(items), size):
         group = list(items[start : start + size])
         if deps.budget.pace(deps.gateway.api_usage()) is Pace.STOP:
-            total.left_pending += group  # loud message comes from the cycle
+            groups.append(Outcomes(left_pending=group))  # loud message comes from the cycle
             continue
-        outcome = _write_group(deps, group)
-        _journal(deps, outcome)
+        groups.append(_write_group(deps, group))
+    return groups
+
+
+def journal_outcomes(deps: Deps, groups: Sequence[Outcomes]) -> Outcomes:
+    """The store half of :func:`write_back`: journal each group's outcomes (one
+    transaction per group); returns them merged."""
+    total = Outcomes()
+    for outcome in groups:
+        if outcome.applied or outcome.skipped or outcome.failed or outcome.reroute:
+            _journal(deps, outcome)
         total.merge(outcome)
     return total
 
@@ -179,16 +198,23 @@ def _write_group(deps: Deps, group: list[WriteItem]) -> Outcomes:
         if attempt:
             pause = 0.2 if transient else 0.05
             time.sleep(pause * 2 ** (attempt - 1) + random.uniform(0, pause))  # noqa: S311
+        # the cycle thread stands aside from the re-read until the burst is on its way
+        release = deps.hush.hold()
         try:
-            owners = deps.gateway.current_owners([i.lead_id for i in todo])
-        except SfdcError as exc:
-            _left_pending(deps, out, todo, exc)
-            return out
-        read_done = time.monotonic()
-        ready = _guard(owners, todo, out)
-        chunks = [ready[start : start + CHUNK] for start in range(0, len(ready), CHUNK)]
+            try:
+                owners = deps.gateway.current_owners([i.lead_id for i in todo])
+            except SfdcError as exc:
+                _left_pending(deps, out, todo, exc)
+                return out
+            read_done = time.monotonic()
+            ready = _guard(owners, todo, out)
+            chunks = [ready[start : start + CHUNK] for start in range(0, len(ready), CHUNK)]
+            answers = _patch_all(deps, chunks, read_done, countdown(len(chunks), release))
+        finally:
+            release()
+        out.answered_at = deps.now()
         todo, locked, transient = [], set(), None
-        for chunk, answer in zip(chunks, _patch_all(deps, chunks, read_done), strict=True):
+        for chunk, answer in zip(chunks, answers, strict=True):
             if isinstance(answer, SfdcTransientError):
                 transient = answer  # it may have landed: re-check, then re-send
                 todo += [replace(i, sent=True) for i in chunk]
@@ -210,17 +236,18 @@ def _write_group(deps: Deps, group: list[WriteItem]) -> Outcomes:
 
 
 def _patch_all(
-    deps: Deps, chunks: list[list[WriteItem]], read_done: float
+    deps: Deps, chunks: list[list[WriteItem]], read_done: float, sent: Callable[[], None]
 ) -> list[list[WriteResult] | SfdcError]:
     """Send the chunks' PATCHes, ``deps.write_concurrency`` at a time: the burst after
-    the owner re-read is short, which keeps the check -> write window small."""
+    the owner re-read is short, which keeps the check -> write window small. ``sent`` is
+    called as each request starts."""
 
     def send(chunk: list[WriteItem]) -> list[WriteResult] | SfdcError:
         deps.metrics.guard_window.observe(time.monotonic() - read_done)
+        updates = [OwnerUpdate(i.lead_id, i.owner_id, i.extra) for i in chunk]
+        sent()
         try:
-            return deps.gateway.update_owners(
-                [OwnerUpdate(i.lead_id, i.owner_id, i.extra) for i in chunk]
-            )
+            return deps.gateway.update_owners(updates)
         except SfdcError as exc:
             return exc
 
@@ -267,7 +294,7 @@ def _classify(
 
 
 def _journal(deps: Deps, out: Outcomes) -> None:
-    now = deps.now()
+    now = out.answered_at or deps.now()
     given_back = {
         i.decision_id: (i.rep_key, i.pool)
         for i in [

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from sqlmodel import Session, select
 
 from tests.unit.jobs.conftest import REPS, uid
@@ -341,3 +342,64 @@ def test_each_burst_of_patches_follows_its_own_owner_read(
     assert org.calls["collections"] == 5
     # 800 decisions (write_concurrency x 200) per owner re-read: one burst each
     assert org.calls["owners"] == 2 and deps.write_concurrency == 4
+
+
+def test_the_cycle_thread_stands_aside_from_owner_read_to_patches(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """While a burst is between its owner re-read and its PATCHes, the write-back holds
+    the hush (the cycle thread pauses at its next lead); it lets go once the burst's
+    requests have started, whatever happens after."""
+    for i in range(3):
+        org.add_lead(f"00Q{i:015d}")
+    deps = make_deps()
+    seen: dict[str, bool] = {}
+    real_owners, real_update = org.current_owners, org.update_owners
+
+    def owners(ids):  # type: ignore[no-untyped-def]
+        seen["held during the owner read"] = deps.hush.held
+        return real_owners(ids)
+
+    def update(updates):  # type: ignore[no-untyped-def]
+        seen["held during the PATCH"] = deps.hush.held
+        return real_update(updates)
+
+    org.current_owners, org.update_owners = owners, update  # type: ignore[method-assign]
+    org.fail_writes = 1  # the first PATCH fails in transit: re-read, resend
+    report = run_cycle(deps)
+    assert report.applied == 3
+    assert seen == {"held during the owner read": True, "held during the PATCH": False}
+    assert not deps.hush.held
+
+
+def test_applied_time_is_when_salesforce_answered_not_when_journaled(
+    org: FakeGateway, make_deps: Callable[..., Deps], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outcomes reach the journal when the next page hands its writes over (or at the
+    end of the cycle); the applied time and the speed-to-lead figure must not include
+    that wait."""
+    from datetime import timedelta
+
+    from worker.jobs import writeback
+
+    org.add_lead("00QA")
+    answered = org.clock + timedelta(seconds=1)
+    clock = {"now": org.clock}
+    deps = make_deps(now=lambda: clock["now"])
+    real_update, real_journal = org.update_owners, writeback._journal
+
+    def update(updates):  # type: ignore[no-untyped-def]
+        result = real_update(updates)
+        clock["now"] = answered
+        return result
+
+    def journal_later(deps, out):  # type: ignore[no-untyped-def]
+        clock["now"] = answered + timedelta(seconds=30)  # e.g. the next page was decided
+        real_journal(deps, out)
+
+    org.update_owners = update  # type: ignore[method-assign]
+    monkeypatch.setattr(writeback, "_journal", journal_later)
+    assert run_cycle(deps).applied == 1
+    (row,) = journal(deps)
+    assert row.applied_at is not None
+    assert row.applied_at.replace(tzinfo=None) == answered.replace(tzinfo=None)

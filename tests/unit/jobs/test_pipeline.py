@@ -1,4 +1,4 @@
-"""The intake cycle's read-ahead (:mod:`worker.jobs.pipeline`)."""
+"""The intake cycle's read-ahead and write-behind helpers (:mod:`worker.jobs.pipeline`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from worker.jobs.pipeline import ReadAhead
+from worker.jobs.pipeline import Hush, ReadAhead, WriteBehind, countdown
 
 
 def test_read_ahead_hands_items_over_in_order_each_prepared_on_its_own_thread() -> None:
@@ -63,3 +63,93 @@ def test_leaving_early_stops_the_reader_instead_of_hanging() -> None:
             next(items)
             raise RuntimeError("the cycle failed")
     assert time.monotonic() - started < 5
+
+
+def test_write_behind_keeps_one_batch_in_flight_and_collects_on_the_calling_thread() -> None:
+    in_flight = 0
+    most = 0
+    lock = threading.Lock()
+    collected: list[tuple[str, str]] = []
+
+    def send(batch: str) -> str:
+        nonlocal in_flight, most
+        with lock:
+            in_flight += 1
+            most = max(most, in_flight)
+        time.sleep(0.02)
+        with lock:
+            in_flight -= 1
+        return batch.upper()
+
+    def collect(result: str) -> None:
+        collected.append((result, threading.current_thread().name))
+
+    with WriteBehind(send, collect) as writes:
+        for batch in ("a", "b", "c"):
+            writes.submit(batch)
+        assert [r for r, _ in collected] == ["A", "B"]  # "c" still in flight
+    me = threading.current_thread().name
+    assert collected == [("A", me), ("B", me), ("C", me)] and most == 1
+
+
+def test_a_failed_send_is_raised_to_the_caller() -> None:
+    def send(batch: int) -> int:
+        raise TimeoutError(f"batch {batch}")
+
+    with pytest.raises(TimeoutError, match="batch 1"):
+        with WriteBehind(send, lambda _r: None) as writes:
+            writes.submit(1)
+
+
+def test_a_failing_cycle_still_collects_the_write_in_flight() -> None:
+    """What was sent is journaled even when the cycle fails meanwhile: the cycle's own
+    error is the one raised."""
+    collected: list[int] = []
+    with pytest.raises(KeyError):
+        with WriteBehind(lambda b: b * 10, collected.append) as writes:
+            writes.submit(4)
+            raise KeyError("decide failed")
+    assert collected == [40]
+
+
+def test_the_cycle_thread_waits_at_a_pause_while_a_write_holds_the_hush() -> None:
+    hush = Hush()
+    hush.pause()  # not held: returns at once
+    release = hush.hold()
+    second = hush.hold()  # two writers at once: quiet only when both let go
+    passed = threading.Event()
+
+    def cycle() -> None:
+        hush.pause()
+        passed.set()
+
+    thread = threading.Thread(target=cycle)
+    thread.start()
+    assert not passed.wait(0.1)
+    release()
+    release()  # idempotent: the second call must not release the other writer's hold
+    assert not passed.wait(0.1) and hush.held
+    second()
+    assert passed.wait(2.0)
+    thread.join()
+    assert not hush.held
+
+
+def test_a_hold_never_let_go_stalls_the_cycle_thread_only_for_max_wait() -> None:
+    hush = Hush(max_wait=0.05)
+    hush.hold()
+    started = time.monotonic()
+    hush.pause()
+    assert 0.04 <= time.monotonic() - started < 1.0
+
+
+def test_countdown_runs_once_on_the_nth_call_or_at_once_for_nothing() -> None:
+    calls: list[str] = []
+    tick = countdown(3, lambda: calls.append("done"))
+    tick()
+    tick()
+    assert calls == []
+    tick()
+    assert calls == ["done"]
+    countdown(0, lambda: calls.append("empty"))
+    assert calls == ["done", "empty"]
