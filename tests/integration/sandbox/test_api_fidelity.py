@@ -249,3 +249,66 @@ def test_account_and_contact_lookups_used_by_the_router(sandbox, sf_client):
         "SELECT Id, DeveloperName, Name FROM Group WHERE Type = 'Queue' AND DeveloperName IN ('Lead_Intake')"
     )
     assert queue["records"][0]["Id"] == sandbox.admin().intake_queue_id()
+
+
+def _sub(ref: str, lead_id: str, body: dict, **headers: str) -> dict:
+    return {
+        "method": "PATCH",
+        "url": f"/services/data/v59.0/sobjects/Lead/{lead_id}",
+        "referenceId": ref,
+        "body": body,
+        "httpHeaders": headers,
+    }
+
+
+def test_composite_runs_conditional_patches_each_with_its_own_headers(sandbox, sf_client):
+    """POST /composite (via simple-salesforce's restful): one API call; each subrequest
+    answers with its own status, a stale If-Unmodified-Since gets 412 and changes
+    nothing, and Sforce-Auto-Assign in a subrequest keeps the assignment rule off."""
+    admin = sandbox.admin()
+    rep = admin.user_ids()["yuki.tanaka@acme-sales.example"]
+    fresh, stale, gone = _lead_ids(sandbox, 3)
+    sf_client.Lead.delete(gone)
+    admin.set_assignment_rule(on=True)
+    calls = admin.api_calls()
+    answer = sf_client.restful(
+        "composite",
+        method="POST",
+        json={
+            "allOrNone": False,
+            "compositeRequest": [
+                _sub("a", fresh, {"OwnerId": rep}, **{
+                    "If-Unmodified-Since": "Fri, 01 Jan 2100 00:00:00 GMT",
+                    "Sforce-Auto-Assign": "FALSE"}),
+                _sub("b", stale, {"OwnerId": rep},
+                     **{"If-Unmodified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"}),
+                _sub("c", gone, {"OwnerId": rep}),
+            ],
+        },
+    )  # fmt: skip
+    assert admin.api_calls() == calls + 1
+    by_ref = {r["referenceId"]: r for r in answer["compositeResponse"]}
+    assert [r["referenceId"] for r in answer["compositeResponse"]] == ["a", "b", "c"]
+    assert by_ref["a"]["httpStatusCode"] == 204 and by_ref["a"]["body"] is None
+    assert by_ref["b"]["httpStatusCode"] == 412
+    assert by_ref["c"]["httpStatusCode"] == 404
+    assert by_ref["c"]["body"][0]["errorCode"] == "ENTITY_IS_DELETED"
+    assert admin.get_lead(fresh)["OwnerId"] == rep  # the rule did not override it
+    assert admin.get_lead(stale)["OwnerId"] == admin.intake_queue_id()
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"compositeRequest": []}, "1 to 25"),
+        ({"compositeRequest": [_sub(f"r{i}", "00Q000000000001AAA", {}) for i in range(26)]},
+         "1 to 25"),
+        ({"compositeRequest": [_sub("a", "x", {}), _sub("a", "y", {})]}, "unique"),
+        ({"compositeRequest": [_sub("a", "x", {}, Authorization="Bearer z")]}, "top-level"),
+        ({"allOrNone": True, "compositeRequest": [_sub("a", "x", {})]}, "allOrNone=false"),
+    ],
+)  # fmt: skip
+def test_malformed_composite_requests_are_refused_whole(sf_client, body, needle):
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf_client.restful("composite", method="POST", json=body)
+    assert needle in info.value.content[0]["message"]

@@ -53,6 +53,8 @@ def handle(org: Org, req: Request) -> Response:
         return _sobjects(org, req, version, parts[1:])
     if head == "composite" and len(parts) >= 2 and parts[1] == "sobjects":
         return _collections(org, req, version, parts[2:])
+    if head == "composite" and len(parts) == 1:
+        return _only(req, "POST", lambda: composite.composite_request(org, req, handle))
     raise not_found()
 
 

@@ -1,9 +1,15 @@
 """sObject Collections: ``POST/PATCH/DELETE /composite/sobjects`` (up to 200 records,
-``allOrNone`` with per-record results) and retrieve ``/composite/sobjects/{type}``."""
+``allOrNone`` with per-record results) and retrieve ``/composite/sobjects/{type}``; and
+Composite: ``POST /composite`` (up to 25 subrequests, each with its own headers, e.g. a
+conditional sObject Rows PATCH)."""
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from worker.sfdc.sandbox.dml import Txn
 from worker.sfdc.sandbox.ids import MalformedId, normalise, object_of
@@ -163,3 +169,103 @@ def collection_retrieve(org: Org, req: Request, obj: SObject, version: str) -> R
             else None
         )
     return Response(200, out)
+
+
+# --- Composite: POST /composite ------------------------------------------------------
+MAX_SUBREQUESTS = 25  # "up to 25 subrequests in a single request" (Composite resource)
+_METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
+_INHERITED = ("accept", "authorization", "content-type")  # subrequests may not set these
+_REFERENCE_ID = re.compile(r"^[A-Za-z0-9_]{1,80}$")
+Dispatch = Callable[[Org, Request], Response]
+
+
+def composite_request(org: Org, req: Request, dispatch: Dispatch) -> Response:
+    """Run each subrequest as its own REST request, in order, as the same user; answer
+    ``{"compositeResponse": [{body, httpHeaders, httpStatusCode, referenceId}]}`` with
+    HTTP 200 whatever the subrequests' statuses. The whole call counts as ONE API call.
+
+    Beyond what the sandbox needs it refuses, with a 400 that says so, rather than
+    pretending: ``allOrNone: true`` (a roll-back across subrequests) and ``@{ref}``
+    references between subrequests."""
+    body = req.json()
+    if not isinstance(body, dict) or not isinstance(body.get("compositeRequest"), list):
+        raise ApiError(
+            400, "JSON_PARSER_ERROR",
+            "The request body must be an object with a compositeRequest list",
+        )  # fmt: skip
+    all_or_none = body.get("allOrNone", False)
+    if not isinstance(all_or_none, bool):
+        raise ApiError(400, "JSON_PARSER_ERROR", "allOrNone must be a boolean")
+    if all_or_none:
+        raise ApiError(
+            400, "INVALID_API_INPUT", "the sandbox org runs Composite requests with allOrNone=false only"
+        )  # fmt: skip
+    subs: list[Any] = body["compositeRequest"]
+    if not subs or len(subs) > MAX_SUBREQUESTS:
+        raise ApiError(
+            400, "INVALID_API_INPUT",
+            f"a Composite request carries 1 to {MAX_SUBREQUESTS} subrequests, got {len(subs)}",
+        )  # fmt: skip
+    parsed = [_subrequest(req, sub, i) for i, sub in enumerate(subs)]
+    refs = [ref for ref, _ in parsed]
+    if len(set(refs)) != len(refs):
+        raise ApiError(400, "INVALID_API_INPUT", "referenceId values must be unique")
+    return Response(200, {"compositeResponse": [_run(org, dispatch, r, s) for r, s in parsed]})
+
+
+def _subrequest(req: Request, sub: Any, i: int) -> tuple[str, Request]:
+    where = f"compositeRequest[{i}]"
+    if not isinstance(sub, dict):
+        raise ApiError(400, "JSON_PARSER_ERROR", f"{where} must be an object")
+    method, url, ref = sub.get("method"), sub.get("url"), sub.get("referenceId")
+    if method not in _METHODS:
+        raise ApiError(
+            400, "INVALID_API_INPUT", f"{where}.method must be one of {sorted(_METHODS)}"
+        )
+    if not isinstance(ref, str) or not _REFERENCE_ID.match(ref):
+        raise ApiError(400, "INVALID_API_INPUT", f"{where}.referenceId must be alphanumeric")
+    if not isinstance(url, str) or not url.startswith("/services/data/v"):
+        raise ApiError(400, "INVALID_API_INPUT", f"{where}.url must start with /services/data/v")
+    raw_headers = sub.get("httpHeaders") or {}
+    if not isinstance(raw_headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw_headers.items()
+    ):
+        raise ApiError(400, "JSON_PARSER_ERROR", f"{where}.httpHeaders must map names to strings")
+    headers = {k.lower(): v for k, v in raw_headers.items()}
+    if any(h in headers for h in _INHERITED):
+        raise ApiError(
+            400, "INVALID_API_INPUT",
+            f"{where}: Accept, Authorization and Content-Type come from the top-level request",
+        )  # fmt: skip
+    text = json.dumps(sub.get("body")) if "body" in sub else ""
+    if "@{" in url or "@{" in text:
+        raise ApiError(
+            400, "INVALID_API_INPUT", "the sandbox org does not resolve @{reference} expressions"
+        )  # fmt: skip
+    split = urlsplit(url)
+    if split.path.rstrip("/").split("/")[4:5] == ["composite"]:
+        raise ApiError(400, "INVALID_API_INPUT", f"{where}: Composite requests do not nest")
+    inherited = {h: v for h, v in req.headers.items() if h in _INHERITED}
+    return ref, Request(
+        method=method, path=split.path, query=parse_qs(split.query),
+        headers=inherited | headers, body=text.encode(), user_id=req.user_id,
+    )  # fmt: skip
+
+
+def _run(org: Org, dispatch: Dispatch, ref: str, sub: Request) -> dict[str, Any]:
+    try:
+        if sub.method == "PATCH" and "/sobjects/" in sub.path and org.faults.lock_row():
+            raise ApiError(
+                400, "UNABLE_TO_LOCK_ROW",
+                f"unable to obtain exclusive access to this record or 1 records: {sub.path.rsplit('/', 1)[-1]}",
+            )  # fmt: skip
+        response = dispatch(org, sub)
+    except ApiError as err:
+        response = err.response()
+    body = json.loads(response.raw) if response.raw is not None else response.body
+    return {
+        "body": body,
+        "httpHeaders": dict(response.headers),
+        "httpStatusCode": response.status,
+        "referenceId": ref,
+    }
