@@ -210,3 +210,11 @@ def test_unused_pool_is_a_warning_not_an_error() -> None:
     assert [str(w) for w in result.warnings] == [
         "r.yaml:7 pools.spare: no rule, territory or fallback leads here: never used"
     ]
+
+
+def test_conditional_writes_are_off_unless_asked_for_and_a_bad_value_is_named() -> None:
+    assert parse_config(MINIMAL).writeback.conditional is False
+    on = parse_config(MINIMAL + "writeback: {conditional: true}\n")
+    assert on.writeback.conditional is True
+    errors = _errors(MINIMAL + "writeback: {conditional: sometimes}\n")
+    assert any("writeback.conditional: must be true or false" in e for e in errors), errors

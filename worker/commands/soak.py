@@ -27,18 +27,21 @@ from worker.commands._common import one_line_errors
 @click.option("--seed", type=int, default=None, help="Seed of the org, the people and the chaos.")
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the org, logs and SQLite store in this folder.")  # fmt: skip
+@click.option("--conditional-writes", "conditional", is_flag=True, default=None,
+              help="Write owners with If-Unmodified-Since (writeback.conditional).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @one_line_errors
 def soak(profile_name: str, leads: int | None, rate: float | None, fault_rate: float | None,
          kills: int | None, workers: int | None, database_url: str | None, seed: int | None,
-         keep: Path | None, as_json: bool) -> None:  # fmt: skip
+         keep: Path | None, conditional: bool | None, as_json: bool) -> None:  # fmt: skip
     """Run the worker(s) against a sandbox org under faults, kills and busy people;
     check every lead against the journal. Exit status 1 when an invariant fails."""
     from worker.soak.profile import resolve
 
     try:
         profile = resolve(profile_name, leads=leads, rate=rate, fault_rate=fault_rate,
-                          kills=kills, workers=workers, seed=seed)  # fmt: skip
+                          kills=kills, workers=workers, seed=seed,
+                          conditional=conditional or None)  # fmt: skip
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     url = _database_url(database_url, profile.workers)

@@ -36,6 +36,8 @@ class Deps:
     budget: Budget = field(default_factory=Budget)
     now: Callable[[], datetime] = utc_now
     overlap_seconds: float = 2.0
+    # a watermark this old has had its overlap window read by every poll since: settled
+    settle_seconds: float = 120.0
     lock_retries: int = 3
     write_concurrency: int = 4  # collections PATCHes in flight at once after a guard read
     held_refresh_seconds: float = 300.0  # re-read held leads from Salesforce this often

@@ -23,7 +23,7 @@ import ctypes
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -183,10 +183,10 @@ def _read_and_route(cycle: _Cycle) -> None:
     cycle.seen |= pending
     since = parse_datetime(mark) if isinstance(mark, str) else None
     if since is not None:
-        since -= timedelta(seconds=deps.overlap_seconds)
+        since = intake_since(since, deps.now(), deps.overlap_seconds, deps.settle_seconds)
     pages = deps.gateway.intake_pages(cycle.owners, since, cycle.fields)
     with (
-        WriteBehind(partial(send_all, deps), partial(_journal_writes, cycle)) as cycle.writes,
+        WriteBehind(_sender(cycle), partial(_journal_writes, cycle)) as cycle.writes,
         ReadAhead(pages, partial(_prefetch, cycle), name="intake-read") as ahead,
     ):
         for page in ahead:  # page N+1 is read while page N is decided and written
@@ -197,11 +197,31 @@ def _read_and_route(cycle: _Cycle) -> None:
     cycle.writes = None
 
 
+def intake_since(watermark: datetime, now: datetime, overlap: float, settle: float) -> datetime:
+    """The intake query's lower bound: the watermark minus the overlap window (same-second
+    leads, and leads committed late with an earlier ``SystemModstamp``) until the window
+    is settled. Once the watermark is ``settle`` seconds old, every poll since has read
+    that window, and re-reading it at each idle poll only costs API calls: after a burst
+    it holds the last second's held leads, thousands of them, re-read every poll (held
+    leads are retried by Id anyway). Same-second leads are still read (``>=``)."""
+    if (now - watermark).total_seconds() >= settle:
+        return watermark
+    return watermark - timedelta(seconds=overlap)
+
+
 def _prefetch(cycle: _Cycle, page: Sequence[LeadRow]) -> None:
     """On the read-ahead thread: the page's known e-mails, into the shared cache."""
     deps = cycle.deps
     leads = [r.lead for r in page]
     prefetch_emails(deps.gateway, deps.directory, cycle.config, leads, deps.caches)
+
+
+def _conditional(cycle: _Cycle) -> bool:
+    return cycle.config.writeback.conditional
+
+
+def _sender(cycle: _Cycle) -> Callable[[list[WriteItem]], list[Outcomes]]:
+    return partial(send_all, cycle.deps, conditional=_conditional(cycle))
 
 
 def _journal_writes(cycle: _Cycle, groups: list[Outcomes]) -> None:
@@ -248,7 +268,7 @@ def _route_rows(
         if items:
             cycle.writes.submit(items)
     else:
-        cycle.report.add(write_back(deps, items))
+        cycle.report.add(write_back(deps, items, conditional=_conditional(cycle)))
 
 
 def _route_page(

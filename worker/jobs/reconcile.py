@@ -28,4 +28,4 @@ def reconcile_pending(
         return Outcomes()
     dumps = [r.model_dump() for r in rows]
     items = items_for(dumps, frozenset(intake_owner_ids), config.writeback.reason_field, sent=True)
-    return write_back(deps, items)
+    return write_back(deps, items, conditional=config.writeback.conditional)

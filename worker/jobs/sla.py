@@ -174,7 +174,8 @@ def _move(
             if r["status"] == DecisionStatus.PENDING
         ]
     deps.metrics.reassigned.inc(len(pending))
-    out = write_back(deps, items_for(pending, frozenset(), config.writeback.reason_field))
+    items = items_for(pending, frozenset(), config.writeback.reason_field)
+    out = write_back(deps, items, conditional=config.writeback.conditional)
     report.applied += len(out.applied)
 
 

@@ -53,6 +53,8 @@ log = logging.getLogger("leadrouter.writeback")
 OWNER_CHANGED = "owner changed by someone else"
 CLOSED_CODES = {"ENTITY_IS_DELETED": "deleted", "CANNOT_UPDATE_CONVERTED_LEAD": "converted"}
 LOCK_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
+# a conditional write refused: the lead changed after the owner re-read (re-read, re-judge)
+CHANGED_CODES = frozenset({"PRECONDITION_FAILED"})
 INACTIVE_CODES = frozenset({"INACTIVE_OWNER_OR_USER"})
 CHUNK = 200  # records per collections PATCH
 # Decisions per owner re-read: no more than one burst of parallel PATCHes, so every
@@ -136,13 +138,18 @@ def items_for(
     return out
 
 
-def write_back(deps: Deps, items: Sequence[WriteItem]) -> Outcomes:
+def write_back(deps: Deps, items: Sequence[WriteItem], *, conditional: bool = False) -> Outcomes:
     """Push ``items`` (pending decisions) to Salesforce and journal what happened: per
-    group of one burst (800 by default): one owner re-read, then the PATCHes at once."""
-    return journal_outcomes(deps, send_all(deps, items))
+    group of one burst (800 by default): one owner re-read, then the PATCHes at once.
+    ``conditional`` (``writeback.conditional``): each PATCH applies only if the lead is
+    unmodified since the re-read, closing the check-then-write window (see
+    :func:`_patch_all`)."""
+    return journal_outcomes(deps, send_all(deps, items, conditional=conditional))
 
 
-def send_all(deps: Deps, items: Sequence[WriteItem]) -> list[Outcomes]:
+def send_all(
+    deps: Deps, items: Sequence[WriteItem], *, conditional: bool = False
+) -> list[Outcomes]:
     """The Salesforce half of :func:`write_back` (no store access: it may run on a
     thread while the next page is decided); one :class:`Outcomes` per group."""
     groups = []
@@ -152,7 +159,7 @@ def send_all(deps: Deps, items: Sequence[WriteItem]) -> list[Outcomes]:
         if deps.budget.pace(deps.gateway.api_usage()) is Pace.STOP:
             groups.append(Outcomes(left_pending=group))  # loud message comes from the cycle
             continue
-        groups.append(_write_group(deps, group))
+        groups.append(_write_group(deps, group, conditional))
     return groups
 
 
@@ -187,12 +194,12 @@ def _guard(owners: dict[str, OwnerRow], items: list[WriteItem], out: Outcomes) -
     return ready
 
 
-def _write_group(deps: Deps, group: list[WriteItem]) -> Outcomes:
+def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = False) -> Outcomes:
     """Guard, then PATCH; items to try again (a locked record, or a chunk whose call
     failed in transit) go round again, so the owners are ALWAYS re-read before a PATCH
     is re-sent: a resend never lands on an owner a person set in the meantime."""
     out = Outcomes()
-    todo, locked = group, set[str]()
+    todo, locked, changed = group, set[str](), set[str]()
     transient: SfdcError | None = None
     for attempt in range(deps.lock_retries + 1):
         if attempt:
@@ -209,11 +216,12 @@ def _write_group(deps: Deps, group: list[WriteItem]) -> Outcomes:
             read_done = time.monotonic()
             ready = _guard(owners, todo, out)
             chunks = [ready[start : start + CHUNK] for start in range(0, len(ready), CHUNK)]
-            answers = _patch_all(deps, chunks, read_done, countdown(len(chunks), release))
+            since = _preconditions(owners, ready) if conditional else None
+            answers = _patch_all(deps, chunks, read_done, countdown(len(chunks), release), since)
         finally:
             release()
         out.answered_at = deps.now()
-        todo, locked, transient = [], set(), None
+        todo, locked, changed, transient = [], set(), set(), None
         for chunk, answer in zip(chunks, answers, strict=True):
             if isinstance(answer, SfdcTransientError):
                 transient = answer  # it may have landed: re-check, then re-send
@@ -221,33 +229,59 @@ def _write_group(deps: Deps, group: list[WriteItem]) -> Outcomes:
             elif isinstance(answer, SfdcError):
                 _left_pending(deps, out, chunk, answer)
             else:
-                retry = _classify(deps, chunk, answer, out)
+                retry, refused = _classify(deps, chunk, answer, out)
                 locked |= {i.lead_id for i in retry}
+                changed |= {i.lead_id for i in refused}
                 todo += [replace(i, sent=True) for i in retry]
+                todo += refused  # not applied (412): an owner equal to ours is not ours
         if not todo:
             return out
     for item in todo:
         if item.lead_id in locked:
             out.failed.append((item, "UNABLE_TO_LOCK_ROW: still locked after retries"))
-    unsent = [i for i in todo if i.lead_id not in locked]
+        elif item.lead_id in changed:
+            out.failed.append((item, "PRECONDITION_FAILED: the lead kept changing as we wrote"))
+    unsent = [i for i in todo if i.lead_id not in locked and i.lead_id not in changed]
     if unsent and transient is not None:
         _left_pending(deps, out, unsent, transient)  # reconcile finds out what happened
     return out
 
 
+def _preconditions(owners: Mapping[str, OwnerRow], ready: list[WriteItem]) -> dict[str, datetime]:
+    """Lead id -> LastModifiedDate as re-read, for the leads about to be written."""
+    out = {}
+    for item in ready:
+        at = owners[item.lead_id].modified_at
+        if at is not None:
+            out[item.lead_id] = at
+    return out
+
+
 def _patch_all(
-    deps: Deps, chunks: list[list[WriteItem]], read_done: float, sent: Callable[[], None]
+    deps: Deps,
+    chunks: list[list[WriteItem]],
+    read_done: float,
+    sent: Callable[[], None],
+    since: Mapping[str, datetime] | None = None,
 ) -> list[list[WriteResult] | SfdcError]:
     """Send the chunks' PATCHes, ``deps.write_concurrency`` at a time: the burst after
     the owner re-read is short, which keeps the check -> write window small. ``sent`` is
-    called as each request starts."""
+    called as each request starts.
+
+    ``since`` (conditional writes): each lead is written only if unmodified since the
+    re-read (``If-Unmodified-Since``, sObject Rows in Composite calls of 25): a person's
+    change inside the window makes Salesforce refuse ours (412) instead of losing theirs.
+    The header has second precision: a change in the same second as the lead's previous
+    modification is not seen."""
 
     def send(chunk: list[WriteItem]) -> list[WriteResult] | SfdcError:
         deps.metrics.guard_window.observe(time.monotonic() - read_done)
         updates = [OwnerUpdate(i.lead_id, i.owner_id, i.extra) for i in chunk]
         sent()
         try:
-            return deps.gateway.update_owners(updates)
+            if since is None:
+                return deps.gateway.update_owners(updates)
+            return deps.gateway.update_owners(updates, unmodified_since=since)
         except SfdcError as exc:
             return exc
 
@@ -267,10 +301,11 @@ def _left_pending(deps: Deps, out: Outcomes, items: list[WriteItem], exc: SfdcEr
 
 def _classify(
     deps: Deps, ready: list[WriteItem], results: list[WriteResult], out: Outcomes
-) -> list[WriteItem]:
-    """Sort per-record results; return the items to retry (lock errors)."""
+) -> tuple[list[WriteItem], list[WriteItem]]:
+    """Sort per-record results; return the items to retry: lock errors, and conditional
+    writes refused because the lead changed after the re-read."""
     by_id = {r.lead_id: r for r in results}
-    retry = []
+    retry, refused = [], []
     for item in ready:
         result = by_id.get(item.lead_id)
         if result is None or result.success:
@@ -283,6 +318,8 @@ def _classify(
         deps.metrics.errors.labels(kind=code).inc()
         if code in LOCK_CODES:
             retry.append(item)
+        elif code in CHANGED_CODES:
+            refused.append(item)
         elif code in INACTIVE_CODES:
             deps.directory.mark_inactive(item.owner_id)
             out.reroute.append(item)
@@ -290,7 +327,7 @@ def _classify(
             out.skip(f"lead {CLOSED_CODES[code]}", item)
         else:
             out.failed.append((item, f"{code}: {result.message}"))
-    return retry
+    return retry, refused
 
 
 def _journal(deps: Deps, out: Outcomes) -> None:

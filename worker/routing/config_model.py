@@ -241,6 +241,9 @@ class Intake:
 @dataclass(frozen=True, slots=True)
 class Writeback:
     reason_field: str | None = None
+    # write each owner only if the lead is unmodified since the owner re-read (Composite
+    # of conditional sObject Rows PATCHes: 25 per API call instead of 200)
+    conditional: bool = False
 
 
 @dataclass(frozen=True, eq=False)

@@ -235,13 +235,14 @@ def parse_intake(c: Collector, raw: Any, path: Path) -> Intake:
 
 
 def parse_writeback(c: Collector, raw: Any, path: Path) -> Writeback:
-    m = c.mapping(raw, path, ("reason_field",)) or {}
+    m = c.mapping(raw, path, ("reason_field", "conditional")) or {}
     field = c.text(m.get("reason_field"), (*path, "reason_field"))
     if field and not field.endswith("__c"):
         c.error(
             (*path, "reason_field"), f"must be a custom field API name ending in __c, got {field!r}"
         )
-    return Writeback(field or None)
+    conditional = c.flag(m.get("conditional"), (*path, "conditional"), False)
+    return Writeback(field or None, conditional=bool(conditional))
 
 
 def parse_matching(c: Collector, raw: Any, path: Path) -> AccountMatching:

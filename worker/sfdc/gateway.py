@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any, Protocol, TypeVar
 
 from simple_salesforce.api import Salesforce
@@ -26,7 +27,8 @@ T = TypeVar("T")
 COLLECTION_MAX = 200
 PARALLEL_READS = 4  # independent read queries in flight at once
 RETRIEVE_MAX = 2_000  # ids per sObject Collections retrieve (POST body)
-OWNER_FIELDS = ["Id", "OwnerId", "IsConverted", "LastModifiedById"]
+OWNER_FIELDS = ["Id", "OwnerId", "IsConverted", "LastModifiedById", "LastModifiedDate"]
+COMPOSITE_MAX = 25  # subrequests per Composite call (one API call)
 NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
 
 
@@ -53,7 +55,12 @@ class SalesforceGateway(Protocol):
     def task_activity(self, lead_ids: Iterable[str]) -> dict[str, datetime]: ...
     def count_accounts(self) -> int: ...
     def all_accounts(self, since: datetime | None) -> list[Account]: ...
-    def update_owners(self, updates: Sequence[OwnerUpdate]) -> list[WriteResult]: ...
+    def update_owners(
+        self,
+        updates: Sequence[OwnerUpdate],
+        *,
+        unmodified_since: Mapping[str, datetime] | None = None,
+    ) -> list[WriteResult]: ...
     def api_usage(self) -> tuple[int, int] | None: ...
     def api_calls(self) -> int: ...
 
@@ -179,9 +186,19 @@ class SimpleSalesforceGateway:
         return [mapping.account(r, {}) for r in records]
 
     # --- writes -------------------------------------------------------------------
-    def update_owners(self, updates: Sequence[OwnerUpdate]) -> list[WriteResult]:
+    def update_owners(
+        self,
+        updates: Sequence[OwnerUpdate],
+        *,
+        unmodified_since: Mapping[str, datetime] | None = None,
+    ) -> list[WriteResult]:
         """One sObject Collections PATCH per 200 records, ``allOrNone=false``; transient
-        failures raise (:class:`SfdcTransientError`) for the caller to re-check and resend."""
+        failures raise (:class:`SfdcTransientError`) for the caller to re-check and resend.
+
+        With ``unmodified_since`` (lead id -> LastModifiedDate as re-read): conditional
+        writes instead, see :meth:`_update_if_unmodified`."""
+        if unmodified_since is not None:
+            return self._update_if_unmodified(updates, unmodified_since)
         results: list[WriteResult] = []
         for start in range(0, len(updates), COLLECTION_MAX):
             chunk = updates[start : start + COLLECTION_MAX]
@@ -201,6 +218,32 @@ class SimpleSalesforceGateway:
                 results.append(WriteResult(update.lead_id, False, "NO_RESULT", "missing"))
         return results
 
+    def _update_if_unmodified(
+        self, updates: Sequence[OwnerUpdate], since: Mapping[str, datetime]
+    ) -> list[WriteResult]:
+        """sObject Collections have no precondition; sObject Rows honour
+        ``If-Unmodified-Since`` (412 when the record changed since). One Composite call
+        (one API call) per 25 such PATCHes, each with its own headers, ``allOrNone=false``.
+        A lead without a known LastModifiedDate is written without the precondition.
+        Not retried here, like the collections PATCH."""
+        results: list[WriteResult] = []
+        for start in range(0, len(updates), COMPOSITE_MAX):
+            chunk = updates[start : start + COMPOSITE_MAX]
+            answer = self.connection.call(
+                lambda sf, chunk=chunk: sf.restful(  # type: ignore[misc]
+                    "composite", method="POST", json=_composite_body(sf.sf_version, chunk, since)
+                )
+            )
+            entries = answer.get("compositeResponse") if isinstance(answer, dict) else None
+            by_ref = {str(e.get("referenceId")): e for e in entries or [] if isinstance(e, dict)}
+            for i, update in enumerate(chunk):
+                entry = by_ref.get(f"r{i}")
+                if entry is None:
+                    results.append(WriteResult(update.lead_id, False, "NO_RESULT", "missing"))
+                else:
+                    results.append(mapping.subrequest_result(update.lead_id, entry))
+        return results
+
     # --- accounting ---------------------------------------------------------------
     def api_usage(self) -> tuple[int, int] | None:
         return self.connection.api_usage
@@ -217,3 +260,24 @@ def _record(update: OwnerUpdate) -> dict[str, object]:
     }
     record.update(update.extra or {})
     return record
+
+
+def _composite_body(
+    version: str, chunk: Sequence[OwnerUpdate], since: Mapping[str, datetime]
+) -> dict[str, object]:
+    subrequests = []
+    for i, update in enumerate(chunk):
+        headers = dict(NO_AUTO_ASSIGN)
+        at = since.get(update.lead_id)
+        if at is not None:
+            headers["If-Unmodified-Since"] = format_datetime(at.astimezone(UTC), usegmt=True)
+        body: dict[str, object] = {"OwnerId": update.owner_id}
+        body.update(update.extra or {})
+        subrequests.append({
+            "method": "PATCH",
+            "url": f"/services/data/v{version}/sobjects/Lead/{update.lead_id}",
+            "referenceId": f"r{i}",
+            "body": body,
+            "httpHeaders": headers,
+        })  # fmt: skip
+    return {"allOrNone": False, "compositeRequest": subrequests}

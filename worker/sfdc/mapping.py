@@ -39,6 +39,8 @@ class OwnerRow:
     is_converted: bool
     # whether the lead was last modified by the user we write as (None: not known)
     modified_by_us: bool | None = None
+    # LastModifiedDate as read: the precondition of a conditional write
+    modified_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,7 @@ def owner_row(record: Mapping[str, Any], writer_id: str | None = None) -> OwnerR
         owner_id=str(record.get("OwnerId") or ""),
         is_converted=_flag(record.get("IsConverted")),
         modified_by_us=ours,
+        modified_at=parse_datetime(record.get("LastModifiedDate")),
     )
 
 
@@ -195,6 +198,18 @@ def known_email(
         owner_id=owner,
         owner_active=active_owners.get(owner, True),
     )
+
+
+def subrequest_result(lead_id: str, entry: Mapping[str, Any]) -> WriteResult:
+    """A Composite subrequest's answer (``httpStatusCode`` + ``body``; errors in the body
+    as ``[{"errorCode", "message"}]``). 412 is PRECONDITION_FAILED whatever the body."""
+    status = entry.get("httpStatusCode")
+    if isinstance(status, int) and 200 <= status < 300:
+        return WriteResult(lead_id, True)
+    body = entry.get("body")
+    first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
+    code = "PRECONDITION_FAILED" if status == 412 else first.get("errorCode") or "UNKNOWN"
+    return WriteResult(lead_id, False, str(code), str(first.get("message", ""))[:500])
 
 
 def write_result(lead_id: str, entry: Mapping[str, Any]) -> WriteResult:

@@ -73,7 +73,7 @@ def run_campaign(profile: Profile, tmp: Path, database_url: str, say: Say) -> Ru
 
 def _with_sandbox(profile: Profile, tmp: Path, database_url: str, sandbox: SandboxProcess,
                   say: Say, started: float) -> Run:  # fmt: skip
-    config = write_config(tmp, profile.sla_minutes)
+    config = write_config(tmp, profile.sla_minutes, profile.conditional)
     info = {k: str(v) for k, v in sandbox.info.items()}
     env = worker_env(dict(os.environ), info, database_url, config)
     fleet = Fleet(Supervisor(tmp / "logs"), env, database_url, profile.workers)

@@ -222,3 +222,49 @@ def test_the_owner_reread_tells_our_write_from_a_persons_by_last_modified_by(
     admin.change_owner(theirs, owners[theirs].owner_id, by=admin.user_ids()[MANAGER])
     owners = app.deps.gateway.current_owners([ours, theirs])
     assert (owners[ours].modified_by_us, owners[theirs].modified_by_us) == (True, False)
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_a_change_inside_the_write_window_is_kept_only_by_conditional_writes(
+    sandbox: SandboxHandle, settings: Any, tmp_path: Path, conditional: bool
+) -> None:
+    """People re-own leads AFTER our owner re-read, before our PATCH: the default write
+    (sObject Collections, no precondition) overwrites them, which is the window the
+    journal and the soak measure; ``writeback.conditional`` (Composite of sObject Rows
+    PATCHes with If-Unmodified-Since) makes Salesforce refuse ours instead."""
+    from tests.integration.worker.conftest import CONFIG
+    from worker.bootstrap import build_app
+
+    admin = sandbox.admin()
+    ids = admin.create_leads(60)
+    human = admin.user_ids()[MANAGER]
+    path = tmp_path / "routing-conditional.yaml"
+    flag = "true" if conditional else "false"
+    path.write_text(CONFIG.replace("{reason_field: Routing_Reason__c}",
+                                   f"{{reason_field: Routing_Reason__c, conditional: {flag}}}"))  # fmt: skip
+    app = build_app(settings.model_copy(update={"routing_config": path}))
+    time.sleep(1.1)  # a later second than the leads' creation: the header's precision
+    real = app.deps.gateway.current_owners
+    taken = dict.fromkeys(ids[::6], human)
+
+    def people_right_after_our_read(lead_ids):  # type: ignore[no-untyped-def]
+        owners = real(lead_ids)
+        for lead_id in taken:
+            admin.change_owner(lead_id, human)
+        app.deps.gateway.current_owners = real  # type: ignore[method-assign]
+        return owners
+
+    app.deps.gateway.current_owners = people_right_after_our_read  # type: ignore[method-assign]
+    report = run_cycle(app.deps)
+    lost = [i for i in taken if admin.get_lead(i)["OwnerId"] != human]
+    if not conditional:
+        assert lost == list(taken)  # every one of them overwritten
+        return
+    assert lost == []
+    check_invariants(app, sandbox, humans=taken)
+    assert report.applied == 60 - len(taken) and report.skipped == len(taken)
+    # Salesforce refused each of ours (412); the re-read that followed saw the person
+    refused = app.deps.metrics.errors.labels(kind="PRECONDITION_FAILED")._value.get()
+    assert refused == len(taken)
+    changed = [r for r in journal(app) if r.error == "owner changed by someone else"]
+    assert sorted(r.lead_id for r in changed) == sorted(taken)

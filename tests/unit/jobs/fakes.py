@@ -51,7 +51,7 @@ class FakeGateway:
         stamp = sf_time(at or self.clock)
         record = {"Id": lead_id, "OwnerId": owner, "Status": "Open - Not Contacted",
                   "IsConverted": False, "CreatedDate": stamp, "SystemModstamp": stamp,
-                  "LastName": "Lead", "Company": "Acme"}  # fmt: skip
+                  "LastModifiedDate": stamp, "LastName": "Lead", "Company": "Acme"}  # fmt: skip
         record.update(fields)
         self.leads[lead_id] = record
 
@@ -59,6 +59,7 @@ class FakeGateway:
         """A person (not the worker's user) sets the owner."""
         self.leads[lead_id]["OwnerId"] = owner
         self.leads[lead_id]["SystemModstamp"] = sf_time(self.clock)
+        self.leads[lead_id]["LastModifiedDate"] = sf_time(self.clock)
         self.leads[lead_id]["LastModifiedById"] = PERSON_ID
 
     def owner(self, lead_id: str) -> str:
@@ -143,11 +144,16 @@ class FakeGateway:
         self._count("query")
         return list(self.account_rows)
 
-    def update_owners(self, updates: Sequence[OwnerUpdate]) -> list[WriteResult]:
+    def update_owners(
+        self,
+        updates: Sequence[OwnerUpdate],
+        *,
+        unmodified_since: Mapping[str, datetime] | None = None,
+    ) -> list[WriteResult]:
         if self.before_write is not None:
             hook, self.before_write = self.before_write, None
             hook()
-        self._count("collections")
+        self._count("collections" if unmodified_since is None else "composite")
         if self.fail_writes:
             self.fail_writes -= 1
             raise SfdcTransientError("Salesforce answered 503", status=503)
@@ -161,9 +167,14 @@ class FakeGateway:
             if record is None:
                 results.append(WriteResult(u.lead_id, False, "ENTITY_IS_DELETED", "deleted"))
                 continue
+            since = (unmodified_since or {}).get(u.lead_id)
+            modified = record.get("LastModifiedDate") or record["SystemModstamp"]
+            if since is not None and modified > sf_time(since):  # second precision, as SF
+                results.append(WriteResult(u.lead_id, False, "PRECONDITION_FAILED", "412"))
+                continue
             record["OwnerId"] = u.owner_id
             record.update(u.extra or {})
-            record["SystemModstamp"] = sf_time(self.clock)
+            record["SystemModstamp"] = record["LastModifiedDate"] = sf_time(self.clock)
             record["LastModifiedById"] = WORKER_USER_ID
             results.append(WriteResult(u.lead_id, True))
         return results

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.unit.jobs.conftest import REPS, uid
-from tests.unit.jobs.fakes import QUEUE_ID, FakeGateway
+from tests.unit.jobs.fakes import QUEUE_ID, FakeGateway, sf_time
 from worker.jobs.deps import Deps
 from worker.jobs.intake import run_cycle
 from worker.sfdc.mapping import UserRow
@@ -403,3 +403,110 @@ def test_applied_time_is_when_salesforce_answered_not_when_journaled(
     (row,) = journal(deps)
     assert row.applied_at is not None
     assert row.applied_at.replace(tzinfo=None) == answered.replace(tzinfo=None)
+
+
+def _conditional_config():  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from tests.unit.jobs.conftest import a_config
+    from worker.routing.config_model import Writeback
+
+    return replace(a_config(), writeback=Writeback(conditional=True))
+
+
+def test_a_change_inside_the_write_window_is_overwritten_without_conditional_writes(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """The window the conditional option closes (the default keeps it: 1 API call per
+    200 writes instead of per 25)."""
+    from datetime import timedelta
+
+    org.add_lead("00QA")
+
+    def person_acts() -> None:  # after our owner re-read, before our PATCH lands
+        org.clock += timedelta(seconds=1)
+        org.set_owner("00QA", "005HUMAN")
+
+    org.before_write = person_acts
+    run_cycle(make_deps())
+    assert org.owner("00QA") in REP_IDS  # the person's choice is lost
+
+
+def test_conditional_writes_never_overwrite_a_change_inside_the_write_window(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    from datetime import timedelta
+
+    org.add_lead("00QA")
+    org.add_lead("00QB")
+    org.clock += timedelta(seconds=5)  # our re-read happens seconds after the leads' creation
+
+    def person_acts() -> None:
+        org.clock += timedelta(seconds=1)
+        org.set_owner("00QA", "005HUMAN")
+
+    org.before_write = person_acts
+    deps = make_deps(config=_conditional_config())
+    report = run_cycle(deps)
+    assert org.owner("00QA") == "005HUMAN"  # Salesforce refused ours (412) ...
+    assert org.owner("00QB") in REP_IDS
+    assert report.applied == 1
+    rows = {r.lead_id: (r.status, r.error) for r in journal(deps)}
+    # ... and the re-read that followed saw the person's owner
+    assert rows == {"00QA": ("skipped", "owner changed by someone else"), "00QB": ("applied", None)}
+    assert org.calls["composite"] == 1 and "collections" not in org.calls
+    assert org.calls["owners"] == 2
+
+
+def test_a_refused_write_on_a_lead_still_in_the_queue_is_sent_again(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """Someone edited another field after our re-read: our write is refused, the lead is
+    re-read (still the queue's) and written with the new precondition."""
+    from datetime import timedelta
+
+    org.add_lead("00QA")
+
+    def someone_edits() -> None:
+        org.clock += timedelta(seconds=1)
+        lead = org.leads["00QA"]
+        lead["Status"] = "Working"
+        lead["LastModifiedDate"] = lead["SystemModstamp"] = sf_time(org.clock)
+
+    org.before_write = someone_edits
+    deps = make_deps(config=_conditional_config())
+    assert run_cycle(deps).applied == 1
+    assert org.owner("00QA") in REP_IDS and org.calls["composite"] == 2
+
+
+def test_the_overlap_window_is_read_again_only_until_it_is_settled(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """Right after a burst, idle polls re-read the last seconds (late commits, same-second
+    leads); once the watermark is settle_seconds old they read from the watermark itself,
+    so a burst's held leads are not re-read by every idle poll for ever."""
+    from datetime import timedelta
+
+    from worker.jobs.intake import intake_since
+
+    org.add_lead("00QA")
+    clock = {"now": org.clock}
+    deps = make_deps(now=lambda: clock["now"])
+    asked: list[object] = []
+    real = org.intake_pages
+
+    def pages(owner_ids, since, fields):  # type: ignore[no-untyped-def]
+        asked.append(since)
+        return real(owner_ids, since, fields)
+
+    org.intake_pages = pages  # type: ignore[method-assign]
+    run_cycle(deps)  # reads 00QA: the watermark is its SystemModstamp (org.clock)
+    clock["now"] = org.clock + timedelta(seconds=5)
+    run_cycle(deps)
+    clock["now"] = org.clock + timedelta(seconds=deps.settle_seconds)
+    run_cycle(deps)
+    mark = org.clock.replace(microsecond=0)
+    assert asked == [None, mark - timedelta(seconds=deps.overlap_seconds), mark]
+    # the rule itself, at its edges
+    assert intake_since(mark, mark + timedelta(seconds=119), 2, 120) == mark - timedelta(seconds=2)
+    assert intake_since(mark, mark + timedelta(seconds=120), 2, 120) == mark

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import responses
@@ -86,7 +87,8 @@ def test_owner_reread_of_2000_leads_is_one_retrieve_and_deleted_leads_are_absent
     ids = [f"00Q5e0000{i:06d}AAA" for i in range(2_000)]
     records: list[object] = [
         {"attributes": {"type": "Lead"}, "Id": i, "OwnerId": "00G5e000000QueUEAA",
-         "IsConverted": False, "LastModifiedById": "005xx0000000001AAA"}
+         "IsConverted": False, "LastModifiedById": "005xx0000000001AAA",
+         "LastModifiedDate": "2026-11-23T10:00:05.000+0000"}
         for i in ids
     ]  # fmt: skip
     records[7] = None  # deleted meanwhile
@@ -98,13 +100,64 @@ def test_owner_reread_of_2000_leads_is_one_retrieve_and_deleted_leads_are_absent
     request = mocked.calls[1].request
     assert json.loads(request.body or b"") == {
         "ids": ids,
-        "fields": ["Id", "OwnerId", "IsConverted", "LastModifiedById"],
+        "fields": ["Id", "OwnerId", "IsConverted", "LastModifiedById", "LastModifiedDate"],
     }
     assert len(mocked.calls) == 2  # the token, then ONE retrieve
     assert len(owners) == 1_999 and ids[7] not in owners
     assert owners[ids[0]].owner_id == "00G5e000000QueUEAA"
     # last modified by the user of the token's identity URL (us), or by someone else
     assert (owners[ids[0]].modified_by_us, owners[ids[8]].modified_by_us) == (True, False)
+    assert owners[ids[0]].modified_at == datetime(2026, 11, 23, 10, 0, 5, tzinfo=UTC)
+
+
+def test_a_conditional_owner_write_is_composite_of_25_sobject_rows_patches(
+    mocked: responses.RequestsMock,
+) -> None:
+    """Each subrequest: sObject Rows PATCH with If-Unmodified-Since (the re-read's
+    LastModifiedDate as an HTTP date) and Sforce-Auto-Assign: FALSE; 412 = refused."""
+    ids = [f"00Q5e0000{i:06d}AAA" for i in range(30)]
+    since = datetime(2026, 11, 23, 10, 0, 5, tzinfo=UTC)
+
+    def answer(request):  # type: ignore[no-untyped-def]
+        subs = json.loads(request.body)["compositeRequest"]
+        out = [{"body": None, "httpHeaders": {}, "httpStatusCode": 204, "referenceId": s["referenceId"]}
+               for s in subs]  # fmt: skip
+        if len(subs) == 25:
+            out[1] = {"body": [{"errorCode": "PRECONDITION_FAILED", "message": "modified"}],
+                      "httpHeaders": {}, "httpStatusCode": 412, "referenceId": "r1"}  # fmt: skip
+            out[2] = {"body": [{"errorCode": "ENTITY_IS_DELETED", "message": "entity is deleted"}],
+                      "httpHeaders": {}, "httpStatusCode": 404, "referenceId": "r2"}  # fmt: skip
+            out.reverse()  # matched by referenceId, not position
+        return 200, {}, json.dumps({"compositeResponse": out})
+
+    composite = f"{INSTANCE}/services/data/v59.0/composite"
+    mocked.add_callback(responses.POST, composite, callback=answer)
+    updates = [OwnerUpdate(i, REP, {"Routing_Reason__c": "r"} if n == 0 else None)
+               for n, i in enumerate(ids)]  # fmt: skip
+
+    results = gateway().update_owners(updates, unmodified_since=dict.fromkeys(ids[1:], since))
+
+    first, second = (json.loads(c.request.body) for c in mocked.calls[1:])
+    assert (len(first["compositeRequest"]), len(second["compositeRequest"])) == (25, 5)
+    assert first["allOrNone"] is False
+    assert first["compositeRequest"][0] == {
+        "method": "PATCH",
+        "url": f"/services/data/v59.0/sobjects/Lead/{ids[0]}",
+        "referenceId": "r0",
+        "body": {"OwnerId": REP, "Routing_Reason__c": "r"},
+        "httpHeaders": {"Sforce-Auto-Assign": "FALSE"},  # no LastModifiedDate known
+    }
+    assert first["compositeRequest"][1]["httpHeaders"] == {
+        "Sforce-Auto-Assign": "FALSE",
+        "If-Unmodified-Since": "Mon, 23 Nov 2026 10:00:05 GMT",
+    }
+    assert [(r.lead_id, r.success, r.error_code) for r in results[:4]] == [
+        (ids[0], True, None),
+        (ids[1], False, "PRECONDITION_FAILED"),
+        (ids[2], False, "ENTITY_IS_DELETED"),
+        (ids[3], True, None),
+    ]
+    assert len(results) == 30 and all(r.success for r in results[25:])
 
 
 def test_an_owner_write_answered_503_is_not_resent_blindly(
