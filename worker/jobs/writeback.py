@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -55,6 +55,9 @@ CLOSED_CODES = {"ENTITY_IS_DELETED": "deleted", "CANNOT_UPDATE_CONVERTED_LEAD": 
 LOCK_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
 # a conditional write refused: the lead changed after the owner re-read (re-read, re-judge)
 CHANGED_CODES = frozenset({"PRECONDITION_FAILED"})
+# If-Unmodified-Since has second precision: a lead re-read within this long of its last
+# change could change again in that same second unseen; it waits for a later re-read
+SAME_SECOND = timedelta(seconds=2)
 INACTIVE_CODES = frozenset({"INACTIVE_OWNER_OR_USER"})
 CHUNK = 200  # records per collections PATCH
 # Decisions per owner re-read: no more than one burst of parallel PATCHes, so every
@@ -201,10 +204,12 @@ def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = False) 
     out = Outcomes()
     todo, locked, changed = group, set[str](), set[str]()
     transient: SfdcError | None = None
+    waiting: list[WriteItem] = []
     for attempt in range(deps.lock_retries + 1):
         if attempt:
             pause = 0.2 if transient else 0.05
-            time.sleep(pause * 2 ** (attempt - 1) + random.uniform(0, pause))  # noqa: S311
+            pause = pause * 2 ** (attempt - 1) + random.uniform(0, pause)  # noqa: S311
+            time.sleep(max(pause, 1.0) if waiting else pause)  # into a later second
         # the cycle thread stands aside from the re-read until the burst is on its way
         release = deps.hush.hold()
         try:
@@ -215,13 +220,16 @@ def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = False) 
                 return out
             read_done = time.monotonic()
             ready = _guard(owners, todo, out)
+            waiting = []
+            if conditional:
+                ready, waiting = _settled(owners, ready)
             chunks = [ready[start : start + CHUNK] for start in range(0, len(ready), CHUNK)]
             since = _preconditions(owners, ready) if conditional else None
             answers = _patch_all(deps, chunks, read_done, countdown(len(chunks), release), since)
         finally:
             release()
         out.answered_at = deps.now()
-        todo, locked, changed, transient = [], set(), set(), None
+        todo, locked, changed, transient = list(waiting), set(), set(), None
         for chunk, answer in zip(chunks, answers, strict=True):
             if isinstance(answer, SfdcTransientError):
                 transient = answer  # it may have landed: re-check, then re-send
@@ -242,9 +250,34 @@ def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = False) 
         elif item.lead_id in changed:
             out.failed.append((item, "PRECONDITION_FAILED: the lead kept changing as we wrote"))
     unsent = [i for i in todo if i.lead_id not in locked and i.lead_id not in changed]
+    still_fresh = {i.lead_id for i in waiting}
+    if still_fresh:  # changing every second all along: reconcile writes them later
+        out.left_pending += [i for i in unsent if i.lead_id in still_fresh]
+        unsent = [i for i in unsent if i.lead_id not in still_fresh]
     if unsent and transient is not None:
         _left_pending(deps, out, unsent, transient)  # reconcile finds out what happened
     return out
+
+
+def _settled(
+    owners: Mapping[str, OwnerRow], ready: list[WriteItem]
+) -> tuple[list[WriteItem], list[WriteItem]]:
+    """Split ``ready`` into leads a conditional write protects and leads re-read within
+    the same second as their last change by Salesforce's clock (``read_at`` vs
+    ``LastModifiedDate``, both second precision, hence the 2 s margin): a person's change
+    after our re-read in that same second would leave LastModifiedDate as it was, so
+    those wait for a re-read a second later. Without a Date header, nothing waits."""
+    now: list[WriteItem] = []
+    later: list[WriteItem] = []
+    for item in ready:
+        row = owners[item.lead_id]
+        fresh = (
+            row.modified_at is not None
+            and row.read_at is not None
+            and row.read_at - row.modified_at < SAME_SECOND
+        )
+        (later if fresh else now).append(item)
+    return now, later
 
 
 def _preconditions(owners: Mapping[str, OwnerRow], ready: list[WriteItem]) -> dict[str, datetime]:

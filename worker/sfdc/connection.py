@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import requests
@@ -71,6 +73,7 @@ class SalesforceConnection:
         self._lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._sf: Salesforce | None = None
+        self._local = threading.local()  # per thread: the last response's Date header
 
     @property
     def sf(self) -> Salesforce:
@@ -134,7 +137,20 @@ class SalesforceConnection:
             object_pairs_hook=None,
         )
 
+    def response_date(self) -> datetime | None:
+        """Salesforce's clock (second precision): the ``Date`` header of the last
+        response received on the calling thread; None when absent or unreadable."""
+        raw = getattr(self._local, "date", None)
+        if not raw:
+            return None
+        try:
+            parsed = parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return None
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._local.date = response.headers.get("Date")
         match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
         with self._count_lock:  # writes run on several threads
             if "/services/oauth2/" not in response.url:

@@ -105,11 +105,19 @@ class SimpleSalesforceGateway:
         return [mapping.lead_row(r) for r in self._retrieve("Lead", list(lead_ids), wanted)]
 
     def current_owners(self, lead_ids: Sequence[str]) -> dict[str, OwnerRow]:
-        """The pre-write re-read: ONE retrieve per 2,000 ids; deleted leads are absent."""
-        records = list(self._retrieve("Lead", lead_ids, OWNER_FIELDS))
-        writer = self.connection.user_id  # known once the calls above have signed in
-        rows = (mapping.owner_row(r, writer) for r in records)
-        return {row.id: row for row in rows}
+        """The pre-write re-read: ONE retrieve per 2,000 ids; deleted leads are absent.
+        Each row carries Salesforce's clock at the answer (``read_at``)."""
+        out: dict[str, OwnerRow] = {}
+        for start in range(0, len(lead_ids), RETRIEVE_MAX):
+            records = list(
+                self._retrieve("Lead", lead_ids[start : start + RETRIEVE_MAX], OWNER_FIELDS)
+            )
+            read_at = self.connection.response_date()  # this thread's last answer: that one
+            writer = self.connection.user_id  # known once the calls above have signed in
+            for record in records:
+                row = mapping.owner_row(record, writer, read_at)
+                out[row.id] = row
+        return out
 
     def _retrieve(
         self, sobject: str, ids: Sequence[str], fields: Sequence[str]

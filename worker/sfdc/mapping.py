@@ -41,6 +41,8 @@ class OwnerRow:
     modified_by_us: bool | None = None
     # LastModifiedDate as read: the precondition of a conditional write
     modified_at: datetime | None = None
+    # Salesforce's clock when it answered the re-read (the response's Date header)
+    read_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +130,9 @@ def lead_row(record: Mapping[str, Any]) -> LeadRow:
     )
 
 
-def owner_row(record: Mapping[str, Any], writer_id: str | None = None) -> OwnerRow:
+def owner_row(
+    record: Mapping[str, Any], writer_id: str | None = None, read_at: datetime | None = None
+) -> OwnerRow:
     """``writer_id``: the user our writes are made as; with ``LastModifiedById`` in the
     record it tells our own last write from anyone else's (Ids compared on their
     case-sensitive 15-character form: the 18-character one only adds a suffix)."""
@@ -142,6 +146,7 @@ def owner_row(record: Mapping[str, Any], writer_id: str | None = None) -> OwnerR
         is_converted=_flag(record.get("IsConverted")),
         modified_by_us=ours,
         modified_at=parse_datetime(record.get("LastModifiedDate")),
+        read_at=read_at,
     )
 
 

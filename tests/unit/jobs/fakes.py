@@ -92,7 +92,11 @@ class FakeGateway:
 
     def current_owners(self, lead_ids: Sequence[str]) -> dict[str, OwnerRow]:
         self._count("owners")
-        return {i: owner_row(self.leads[i], WORKER_USER_ID) for i in lead_ids if i in self.leads}
+        return {
+            i: owner_row(self.leads[i], WORKER_USER_ID, read_at=self.clock.replace(microsecond=0))
+            for i in lead_ids
+            if i in self.leads
+        }
 
     def queue_ids(self, developer_names: Sequence[str]) -> dict[str, str]:
         self._count("query")

@@ -459,13 +459,21 @@ def test_conditional_writes_never_overwrite_a_change_inside_the_write_window(
 
 
 def test_a_refused_write_on_a_lead_still_in_the_queue_is_sent_again(
-    org: FakeGateway, make_deps: Callable[..., Deps]
+    org: FakeGateway, make_deps: Callable[..., Deps], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Someone edited another field after our re-read: our write is refused, the lead is
-    re-read (still the queue's) and written with the new precondition."""
+    re-read (still the queue's; it waits until a second after that edit) and written with
+    the new precondition."""
     from datetime import timedelta
 
+    from worker.jobs import writeback
+
+    def nap(seconds: float) -> None:  # the org's clock moves on while we wait
+        org.clock += timedelta(seconds=seconds)
+
+    monkeypatch.setattr(writeback.time, "sleep", nap)
     org.add_lead("00QA")
+    org.clock += timedelta(seconds=5)
 
     def someone_edits() -> None:
         org.clock += timedelta(seconds=1)
@@ -477,6 +485,43 @@ def test_a_refused_write_on_a_lead_still_in_the_queue_is_sent_again(
     deps = make_deps(config=_conditional_config())
     assert run_cycle(deps).applied == 1
     assert org.owner("00QA") in REP_IDS and org.calls["composite"] == 2
+
+
+def test_a_lead_reread_in_the_second_of_its_last_change_waits_for_a_later_reread(
+    org: FakeGateway, make_deps: Callable[..., Deps], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If-Unmodified-Since has second precision: a person's change after our re-read but
+    in the same second as the lead's creation leaves LastModifiedDate as it was, so the
+    precondition cannot see it. Such a lead is not written on that re-read; it waits for
+    one a second later, which sees the person's owner."""
+    from datetime import timedelta
+
+    from worker.jobs import writeback
+
+    naps: list[float] = []
+    monkeypatch.setattr(writeback.time, "sleep", naps.append)
+    org.add_lead("00QA")
+    org.add_lead("00QB", at=org.clock - timedelta(seconds=10))  # settled long ago
+    real = org.current_owners
+    reads = 0
+
+    def person_in_the_same_second(ids):  # type: ignore[no-untyped-def]
+        nonlocal reads
+        reads += 1
+        owners = real(ids)
+        if reads == 1:
+            org.set_owner("00QA", "005HUMAN")  # same second: LastModifiedDate unchanged
+        else:
+            org.clock += timedelta(seconds=1)  # the later re-read, a second on
+        return owners
+
+    org.current_owners = person_in_the_same_second  # type: ignore[method-assign]
+    deps = make_deps(config=_conditional_config())
+    report = run_cycle(deps)
+    assert org.owner("00QA") == "005HUMAN"
+    assert org.owner("00QB") in REP_IDS and report.applied == 1
+    assert reads == 2 and naps and min(naps) >= 1.0  # waited into a later second
+    assert org.calls["composite"] == 1  # 00QB in the first burst; nothing left to send
 
 
 def test_the_overlap_window_is_read_again_only_until_it_is_settled(

@@ -93,7 +93,8 @@ def test_owner_reread_of_2000_leads_is_one_retrieve_and_deleted_leads_are_absent
     ]  # fmt: skip
     records[7] = None  # deleted meanwhile
     records[8] = dict(records[8], LastModifiedById=REP)  # type: ignore[call-overload]
-    mocked.post(f"{COLLECTIONS}/Lead", json=records)
+    mocked.post(f"{COLLECTIONS}/Lead", json=records,
+                headers={"Date": "Mon, 23 Nov 2026 10:00:07 GMT"})  # fmt: skip
 
     owners = gateway().current_owners(ids)
 
@@ -108,6 +109,8 @@ def test_owner_reread_of_2000_leads_is_one_retrieve_and_deleted_leads_are_absent
     # last modified by the user of the token's identity URL (us), or by someone else
     assert (owners[ids[0]].modified_by_us, owners[ids[8]].modified_by_us) == (True, False)
     assert owners[ids[0]].modified_at == datetime(2026, 11, 23, 10, 0, 5, tzinfo=UTC)
+    # Salesforce's clock at the answer: how settled the LastModifiedDate is
+    assert owners[ids[0]].read_at == datetime(2026, 11, 23, 10, 0, 7, tzinfo=UTC)
 
 
 def test_a_conditional_owner_write_is_composite_of_25_sobject_rows_patches(
