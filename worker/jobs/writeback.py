@@ -55,9 +55,9 @@ CLOSED_CODES = {"ENTITY_IS_DELETED": "deleted", "CANNOT_UPDATE_CONVERTED_LEAD": 
 LOCK_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
 # a conditional write refused: the lead changed after the owner re-read (re-read, re-judge)
 CHANGED_CODES = frozenset({"PRECONDITION_FAILED"})
-# If-Unmodified-Since has second precision: a lead re-read within this long of its last
-# change could change again in that same second unseen; it waits for a later re-read
-SAME_SECOND = timedelta(seconds=2)
+# If-Unmodified-Since has second precision: a lead re-read in the same second as its last
+# change could change again in that second unseen; it waits for a later re-read
+SAME_SECOND = timedelta(seconds=1)
 INACTIVE_CODES = frozenset({"INACTIVE_OWNER_OR_USER"})
 CHUNK = 200  # records per collections PATCH
 # Decisions per owner re-read: no more than one burst of parallel PATCHes, so every
@@ -262,11 +262,13 @@ def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = False) 
 def _settled(
     owners: Mapping[str, OwnerRow], ready: list[WriteItem]
 ) -> tuple[list[WriteItem], list[WriteItem]]:
-    """Split ``ready`` into leads a conditional write protects and leads re-read within
-    the same second as their last change by Salesforce's clock (``read_at`` vs
-    ``LastModifiedDate``, both second precision, hence the 2 s margin): a person's change
-    after our re-read in that same second would leave LastModifiedDate as it was, so
-    those wait for a re-read a second later. Without a Date header, nothing waits."""
+    """Split ``ready`` into leads a conditional write protects and leads re-read in the
+    same second as their last change by Salesforce's clock (``read_at``, the answer's
+    Date header, vs ``LastModifiedDate``; both whole seconds): a person's change after
+    our re-read in that same second would leave LastModifiedDate as it was, so those
+    wait for a re-read a second later. What stays open is the moment between Salesforce
+    reading a record and stamping its answer, when that moment straddles a second.
+    Without a Date header, nothing waits."""
     now: list[WriteItem] = []
     later: list[WriteItem] = []
     for item in ready:

@@ -243,7 +243,7 @@ def test_a_change_inside_the_write_window_is_kept_only_by_conditional_writes(
     path.write_text(CONFIG.replace("{reason_field: Routing_Reason__c}",
                                    f"{{reason_field: Routing_Reason__c, conditional: {flag}}}"))  # fmt: skip
     app = build_app(settings.model_copy(update={"routing_config": path}))
-    time.sleep(2.1)  # settled: re-read 2 s after the last change (else it waits for one)
+    time.sleep(1.1)  # a later second than the leads' creation: else they wait for one
     real = app.deps.gateway.current_owners
     taken = dict.fromkeys(ids[::6], human)
 
