@@ -184,10 +184,14 @@ def _guard(owners: dict[str, OwnerRow], items: list[WriteItem], out: Outcomes) -
         if row is None:
             out.skip("lead deleted", item)
         elif row.owner_id == item.owner_id:
-            if item.sent and row.modified_by_us is not False:
-                out.applied.append(item)  # our earlier PATCH landed (its answer was lost)
-            else:  # a person chose this rep (first write), or someone else made the last
-                out.skip(OWNER_CHANGED, item)  # change: not ours to start an SLA clock on
+            # our earlier PATCH landed (its answer was lost, or we died before journaling
+            # it) when we made the last change, or the rep we wrote has worked the lead
+            # since (their own edit, e.g. a status); else a person chose this rep (first
+            # write), or someone else made the last change: not ours to start an SLA on
+            if item.sent and (row.modified_by_us is not False or row.modified_by_owner):
+                out.applied.append(item)
+            else:
+                out.skip(OWNER_CHANGED, item)
         elif row.is_converted:
             out.skip("lead converted", item)
         elif row.owner_id not in item.expected:

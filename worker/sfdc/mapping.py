@@ -39,6 +39,8 @@ class OwnerRow:
     is_converted: bool
     # whether the lead was last modified by the user we write as (None: not known)
     modified_by_us: bool | None = None
+    # whether its last modifier is its owner (a rep working the lead we gave them)
+    modified_by_owner: bool = False
     # LastModifiedDate as read: the precondition of a conditional write
     modified_at: datetime | None = None
     # Salesforce's clock when it answered the re-read (the response's Date header)
@@ -140,11 +142,15 @@ def owner_row(
     ours = None
     if writer_id and isinstance(modified_by, str) and modified_by:
         ours = modified_by[:15] == writer_id[:15]
+    owner = str(record.get("OwnerId") or "")
     return OwnerRow(
         id=str(record["Id"]),
-        owner_id=str(record.get("OwnerId") or ""),
+        owner_id=owner,
         is_converted=_flag(record.get("IsConverted")),
         modified_by_us=ours,
+        modified_by_owner=bool(
+            owner and isinstance(modified_by, str) and modified_by[:15] == owner[:15]
+        ),  # fmt: skip
         modified_at=parse_datetime(record.get("LastModifiedDate")),
         read_at=read_at,
     )

@@ -103,3 +103,20 @@ def test_our_own_write_found_on_restart_is_applied(
     run_cycle(make_deps())
     (row,) = journal(make_deps())
     assert row.status == "applied" and org.leads["00QA"]["LastModifiedById"] == WORKER_USER_ID
+
+
+def test_our_write_found_on_restart_is_applied_though_its_rep_has_worked_the_lead(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """Our PATCH landed, we died before journaling it, and the rep we wrote changed the
+    lead's status meanwhile (LastModifiedById = that rep): still our write. Taken for a
+    person's choice, the journal would not explain the owner Salesforce shows."""
+    org.add_lead("00QA")
+    crash_on_write(org, after_write=True)
+    with pytest.raises(Crash):
+        run_cycle(make_deps())
+    lead = org.leads["00QA"]
+    lead["Status"], lead["LastModifiedById"] = "Working", lead["OwnerId"]  # the rep, at work
+    run_cycle(make_deps())
+    (row,) = journal(make_deps())
+    assert row.status == "applied" and row.owner_id == org.owner("00QA")
