@@ -8,10 +8,14 @@ For each group of pending decisions (as many as go out in ONE burst of PATCHes:
    rep for an SLA hop) is skipped as "owner changed by someone else"; a deleted or
    converted lead is closed out; a lead already owned by the decided rep is applied when
    our PATCH may have landed (a crash, a lost answer) and the lead was last modified by
-   us (``LastModifiedById``), and skipped otherwise (a person chose that rep);
+   us or by that rep (``LastModifiedById``), and skipped otherwise (a person chose that
+   rep);
 2. PATCH the rest in one burst of sObject Collections calls of 200, all in flight at
    once (``allOrNone=false``, ``Sforce-Auto-Assign: FALSE``); the time between the end of
-   step 1 and each request is measured (``leadrouter_guard_window_seconds``);
+   step 1 and each request is measured (``leadrouter_guard_window_seconds``); with
+   ``writeback.conditional`` each lead is PATCHed only if unmodified since step 1
+   (``If-Unmodified-Since``, Composite calls of 25), so that window cannot lose a
+   person's change: a refused write (412) goes round again from step 1;
 3. per-record errors by kind: lock errors and calls that failed in transit are retried
    (owners re-read first, then re-sent) a few times; an inactive owner marks the user
    inactive and sends the lead back to be re-routed; deleted/converted leads are closed
