@@ -206,18 +206,20 @@ def _guard(owners: dict[str, OwnerRow], items: list[WriteItem], out: Outcomes) -
 
 
 def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = False) -> Outcomes:
-    """Guard, then PATCH; items to try again (a locked record, or a chunk whose call
-    failed in transit) go round again, so the owners are ALWAYS re-read before a PATCH
-    is re-sent: a resend never lands on an owner a person set in the meantime."""
+    """Guard, then PATCH; items to try again (a locked record, a chunk whose call failed
+    in transit, a conditional write refused or held back) go round again, so the owners
+    are ALWAYS re-read before a PATCH is re-sent: a resend never lands on an owner a
+    person set in the meantime. What is still unwritten when the rounds run out is left
+    ``pending``: the next cycle's reconcile re-reads and writes it (a lead is never left
+    in the queue with nothing that will try it again)."""
     out = Outcomes()
-    todo, locked, changed = group, set[str](), set[str]()
-    transient: SfdcError | None = None
+    todo, why = group, ""
+    retries = waits = 0  # rounds spent on retries, and on waiting into a later second
     waiting: list[WriteItem] = []
-    for attempt in range(deps.lock_retries + 1):
-        if attempt:
-            pause = 0.2 if transient else 0.05
-            pause = pause * 2 ** (attempt - 1) + random.uniform(0, pause)  # noqa: S311
-            time.sleep(max(pause, 1.0) if waiting else pause)  # into a later second
+    transient: SfdcError | None = None
+    while todo:
+        if retries or waits:
+            _pause(retries, transient is not None, bool(waiting))
         # the cycle thread stands aside from the re-read until the burst is on its way
         release = deps.hush.hold()
         try:
@@ -237,34 +239,42 @@ def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = False) 
         finally:
             release()
         out.answered_at = deps.now()
-        todo, locked, changed, transient = list(waiting), set(), set(), None
+        todo, transient, why = list(waiting), None, "changed in the second it was re-read"
         for chunk, answer in zip(chunks, answers, strict=True):
             if isinstance(answer, SfdcTransientError):
-                transient = answer  # it may have landed: re-check, then re-send
+                transient, why = answer, str(answer)  # it may have landed: re-check, re-send
                 todo += [replace(i, sent=True) for i in chunk]
             elif isinstance(answer, SfdcError):
                 _left_pending(deps, out, chunk, answer)
             else:
                 retry, refused = _classify(deps, chunk, answer, out)
-                locked |= {i.lead_id for i in retry}
-                changed |= {i.lead_id for i in refused}
                 todo += [replace(i, sent=True) for i in retry]
                 todo += refused  # not applied (412): an owner equal to ours is not ours
-        if not todo:
-            return out
-    for item in todo:
-        if item.lead_id in locked:
-            out.failed.append((item, "UNABLE_TO_LOCK_ROW: still locked after retries"))
-        elif item.lead_id in changed:
-            out.failed.append((item, "PRECONDITION_FAILED: the lead kept changing as we wrote"))
-    unsent = [i for i in todo if i.lead_id not in locked and i.lead_id not in changed]
-    still_fresh = {i.lead_id for i in waiting}
-    if still_fresh:  # changing every second all along: reconcile writes them later
-        out.left_pending += [i for i in unsent if i.lead_id in still_fresh]
-        unsent = [i for i in unsent if i.lead_id not in still_fresh]
-    if unsent and transient is not None:
-        _left_pending(deps, out, unsent, transient)  # reconcile finds out what happened
+                if retry or refused:
+                    why = "still locked, or changed as we wrote (UNABLE_TO_LOCK_ROW / 412)"
+        if len(todo) > len(waiting):
+            retries += 1
+        elif todo:
+            waits += 1
+        if retries > deps.lock_retries or waits > MAX_WAITS:
+            log.warning("write-back of %d leads left pending for the next cycle: %s",
+                        len(todo), why)  # fmt: skip
+            out.left_pending += todo
+            break
     return out
+
+
+MAX_WAITS = 3  # rounds a lead re-read in the second of its last change may wait
+
+
+def _pause(retries: int, transient: bool, waiting: bool) -> None:
+    """Back off before the next round: exponential with jitter for retries, and at
+    least a second when a lead waits for a later re-read."""
+    pause = 0.0
+    if retries:
+        base = 0.2 if transient else 0.05
+        pause = base * 2 ** (retries - 1) + random.uniform(0, base)  # noqa: S311
+    time.sleep(max(pause, 1.0) if waiting else pause)
 
 
 def _settled(

@@ -172,7 +172,7 @@ class FakeGateway:
                 results.append(WriteResult(u.lead_id, False, "ENTITY_IS_DELETED", "deleted"))
                 continue
             since = (unmodified_since or {}).get(u.lead_id)
-            modified = record.get("LastModifiedDate") or record["SystemModstamp"]
+            modified = record.get("LastModifiedDate") or record.get("SystemModstamp") or ""
             if since is not None and modified > sf_time(since):  # second precision, as SF
                 results.append(WriteResult(u.lead_id, False, "PRECONDITION_FAILED", "412"))
                 continue

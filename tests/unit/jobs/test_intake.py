@@ -555,3 +555,23 @@ def test_the_overlap_window_is_read_again_only_until_it_is_settled(
     # the rule itself, at its edges
     assert intake_since(mark, mark + timedelta(seconds=119), 2, 120) == mark - timedelta(seconds=2)
     assert intake_since(mark, mark + timedelta(seconds=120), 2, 120) == mark
+
+
+def test_a_lead_locked_through_every_retry_is_written_by_a_later_cycle(
+    org: FakeGateway, make_deps: Callable[..., Deps], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not 'failed' for ever: a failed lead stays in the queue and no query reads it
+    again (its SystemModstamp does not move). Left pending, the next cycle's reconcile
+    re-reads it and writes it."""
+    from worker.jobs import writeback
+
+    monkeypatch.setattr(writeback.time, "sleep", lambda _s: None)
+    org.add_lead("00QA")
+    deps = make_deps()
+    org.write_errors["00QA"] = ["UNABLE_TO_LOCK_ROW"] * (deps.lock_retries + 1)
+    first = run_cycle(deps)
+    assert first.applied == 0 and first.left_pending == 1 and first.failed == 0
+    assert org.owner("00QA") == QUEUE_ID
+    second = run_cycle(make_deps())
+    assert second.applied == 1 and org.owner("00QA") in REP_IDS
+    assert [r.status for r in journal(deps)] == ["applied"]
