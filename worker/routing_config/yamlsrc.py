@@ -82,6 +82,9 @@ def _scalar(node: yaml.Node, path: Path) -> Any:
         ) from None
 
 
+TOO_DEEP = "not valid YAML: nested too deeply"
+
+
 def load_yaml(text: str) -> tuple[Any, dict[Path, int], list[tuple[Path, int]]]:
     """(data, line of each path, duplicated keys) for a YAML document.
 
@@ -91,6 +94,8 @@ def load_yaml(text: str) -> tuple[Any, dict[Path, int], list[tuple[Path, int]]]:
     try:
         node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as exc:
+        if "nesting depth" in str(exc.problem):  # PyYAML >= 6.0.3 has its own limit
+            raise YamlSyntaxError(TOO_DEEP, None) from None
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise YamlSyntaxError(f"not valid YAML: {exc.problem}", line) from None
@@ -99,7 +104,7 @@ def load_yaml(text: str) -> tuple[Any, dict[Path, int], list[tuple[Path, int]]]:
         char = exc.character if isinstance(exc.character, int) else ord(exc.character)
         raise YamlSyntaxError(f"not valid YAML: control character #x{char:02x}", line) from None
     except RecursionError:
-        raise YamlSyntaxError("not valid YAML: nested too deeply", None) from None
+        raise YamlSyntaxError(TOO_DEEP, None) from None
     if node is None:
         return {}, {}, []
     lines: dict[Path, int] = {}
@@ -107,7 +112,7 @@ def load_yaml(text: str) -> tuple[Any, dict[Path, int], list[tuple[Path, int]]]:
     try:
         data = _construct(node, (), lines, dupes, {})
     except RecursionError:
-        raise YamlSyntaxError("not valid YAML: nested too deeply", None) from None
+        raise YamlSyntaxError(TOO_DEEP, None) from None
     return data, lines, dupes
 
 
