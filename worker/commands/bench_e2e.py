@@ -100,10 +100,12 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         from worker.routing.normalise import warm_up
 
         app = build_app(settings)
+        app.deps.decide_now = business_hours_clock()
         # a running worker, not a starting one: lookup tables built (as `leadrouter run`
         # does before its first cycle) and one (empty) cycle that signs in, loads the
         # config and resolves the queue and users, as the floor signs in first
         warm_up()
+        app.deps.heap.start()  # as `leadrouter run` does
         parts.drain(app, max_cycles=1)
         parts.create_leads(admin, leads)
         drained = parts.drain(app, max_cycles=1)  # one cycle reads every new lead
@@ -181,6 +183,26 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         "business_hours_share": round(share, 3),
         "speed_to_lead_leads": arrived,
     }
+
+
+def business_hours_clock() -> Any:
+    """A clock that starts at the coming Tuesday 10:00 in New York and ticks in real time:
+    the routing decisions see a staffed weekday whatever day the benchmark runs (reps
+    have working hours; on a Sunday most leads would be held and the figures would
+    measure the weekend, not the worker)."""
+    offset = business_hours_offset(datetime.now(UTC))
+    return lambda: datetime.now(UTC) + offset
+
+
+def business_hours_offset(now: datetime) -> Any:
+    """From ``now`` to the coming Tuesday 10:00 in New York (a week on, on a Tuesday)."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    start = now.astimezone(ZoneInfo("America/New_York"))
+    days = (1 - start.weekday()) % 7 or 7  # Tuesday
+    target = (start + timedelta(days=days)).replace(hour=10, minute=0, second=0, microsecond=0)
+    return target.astimezone(UTC) - start.astimezone(UTC)  # across a DST change too
 
 
 def _settled_empty_cycle(app: Any) -> Any:

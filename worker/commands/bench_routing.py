@@ -51,8 +51,8 @@ def run_routing_bench(seed: int, reps: int, pools: int, rules: int, accounts: in
     t0 = time.perf_counter()
     warm_up()
     warm_s = time.perf_counter() - t0
-    # Long-lived inputs (accounts, index, leads) need no cyclic-GC scans: a worker does the
-    # same after loading its batch context.
+    # Long-lived inputs (accounts, index, leads) need no cyclic-GC scans: the worker
+    # freezes what survives each busy cycle too (worker.jobs.heap).
     gc.collect()
     gc.freeze()
     state = empty_state()

@@ -74,6 +74,7 @@ def run(once: bool, metrics_port: int | None) -> None:
         from worker.routing.normalise import warm_up
 
         warm_up()  # lookup tables now, not on the first lead (speed-to-lead)
+        app.deps.heap.start()  # and out of the garbage collector's way
         scheduler = build_scheduler(worker)
 
         stopping: list[int] = []

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from worker.jobs.budget import Budget
 from worker.jobs.context import Caches
 from worker.jobs.directory import Directory
+from worker.jobs.heap import Heap
 from worker.jobs.held_cache import HeldSnapshots
 from worker.jobs.pipeline import Hush
 from worker.metrics import Metrics
@@ -35,6 +36,9 @@ class Deps:
     metrics: Metrics = field(default_factory=Metrics)
     budget: Budget = field(default_factory=Budget)
     now: Callable[[], datetime] = utc_now
+    # the clock routing decisions are made at (working hours, caps): ``now`` unless set;
+    # ``bench e2e`` pins it to weekday business hours so its figures don't depend on the day
+    decide_now: Callable[[], datetime] | None = None
     overlap_seconds: float = 2.0
     # a watermark this old has had its overlap window read by every poll since: settled
     settle_seconds: float = 120.0
@@ -48,6 +52,7 @@ class Deps:
     caches: Caches = field(default_factory=Caches)
     # the write-back's check-then-write step asks the cycle thread to stand aside
     hush: Hush = field(default_factory=Hush)
+    heap: Heap = field(default_factory=Heap)  # the collector kept off long-lived objects
     held_rows: HeldSnapshots = field(default_factory=HeldSnapshots)  # held leads as last read
     held_read_at: float = float("-inf")
     held_retry_per_cycle: int = 1_000
@@ -58,3 +63,6 @@ class Deps:
     # notifications (issue 7): off unless the routing YAML has a ``notifications:`` section
     notify: NotifySettings = field(default_factory=lambda: NotifySettings(enabled=False))
     instance_url: str | None = None  # for lead links in messages
+
+    def decision_time(self) -> datetime:
+        return (self.decide_now or self.now)()

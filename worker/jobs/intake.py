@@ -19,7 +19,6 @@ outcomes are journaled when the next page hands its writes over
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import time
 import uuid
@@ -138,8 +137,8 @@ def run_cycle(deps: Deps) -> CycleReport:
     deps.metrics.api_calls.inc(report.api_calls)
     deps.metrics.cycle_seconds.observe(report.seconds)
     _record_usage(deps, report)
-    trim_heap()
     busy = report.read or report.decided or report.applied or report.left_pending
+    deps.heap.settle(busy=bool(busy))
     log.log(
         logging.INFO if busy else logging.DEBUG,
         "cycle %s: read=%d decided=%d applied=%d held=%d skipped=%d failed=%d pending=%d "
@@ -149,15 +148,6 @@ def run_cycle(deps: Deps) -> CycleReport:
         report.pace,
     )  # fmt: skip
     return report
-
-
-def trim_heap() -> None:
-    """Give freed heap back to the OS (glibc keeps it otherwise): a cycle parses pages of
-    up to 2,000 records, and without this the worker's RSS creeps up over days."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # not glibc: nothing to do
 
 
 def _record_usage(deps: Deps, report: CycleReport) -> None:
@@ -284,7 +274,7 @@ def _route_page(
     deps, config = cycle.deps, cycle.config
     with session_scope(deps.engine) as s:
         state, version = state_repo.load_state(s)
-    now = deps.now()
+    now = deps.decision_time()
     context = build_context(
         gateway=deps.gateway, directory=deps.directory, config=config,
         leads=[r.lead for r in fresh], caches=deps.caches,

@@ -575,3 +575,19 @@ def test_a_lead_locked_through_every_retry_is_written_by_a_later_cycle(
     second = run_cycle(make_deps())
     assert second.applied == 1 and org.owner("00QA") in REP_IDS
     assert [r.status for r in journal(deps)] == ["applied"]
+
+
+def test_decisions_are_made_and_journaled_at_the_decision_clock_when_one_is_set(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """``bench e2e`` pins routing to weekday business hours (``decide_now``); the intake's
+    own clock (watermark, settle) stays the real one."""
+    from datetime import UTC, datetime
+
+    org.add_lead("00Q000000000000001")
+    deps = make_deps()
+    at = datetime(2026, 12, 8, 15, 0, tzinfo=UTC)
+    deps.decide_now = lambda: at
+    run_cycle(deps)
+    (row,) = journal(deps)
+    assert row.decided_at.replace(tzinfo=None) == at.replace(tzinfo=None)
