@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -97,12 +98,15 @@ class FloorResult:
     leads: int
 
 
-def io_floor(settings: Settings, queue_id: str, user_ids: Sequence[str]) -> FloorResult:
-    """Read every queued lead, one context query per 200, one PATCH per 200 (round-robin)."""
+def io_floor(
+    settings: Settings, queue_id: str, user_ids: Sequence[str], since: datetime | None = None
+) -> FloorResult:
+    """Read every queued lead (changed at or after ``since``), one context query per 200,
+    one PATCH per 200 (round-robin)."""
     conn = SalesforceConnection(settings)
     conn.call(lambda sf: sf.query(soql.queue_ids_query(["Lead_Intake"])))  # authenticate first
     calls0, started, done, turn = conn.http_calls, time.monotonic(), 0, 0
-    query = soql.intake_query([queue_id], None, soql.LEAD_FIELDS)
+    query = soql.intake_query([queue_id], since, soql.LEAD_FIELDS)
     result: dict[str, Any] = conn.call(lambda sf: sf.query(query))
     while True:
         records = result.get("records") or []

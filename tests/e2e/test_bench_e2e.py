@@ -1,0 +1,36 @@
+"""``leadrouter bench e2e --json`` end to end at a small size: the figures the issue asks
+for are printed, measured (not placeholders) and consistent with each other."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+REQUIRED = ["leads_per_s", "api_calls_per_1000", "api_calls_min_per_1000", "io_floor_ratio",
+            "p50_owner_s", "p95_owner_s", "rss_growth_mb", "api_calls_per_day_at_5000_leads"]  # fmt: skip
+
+
+def test_bench_e2e_prints_one_json_object_with_measured_figures() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "worker", "bench", "e2e", "--json", "--leads", "600",
+         "--arrival-seconds", "3", "--rss-leads", "600"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout)
+    assert all(result.get(k) is not None for k in REQUIRED), result
+    assert result["leads"] == 600 and result["worker_applied"] > 0
+    assert result["worker_decided"] >= 600  # every new lead decided (routed or held)
+    assert result["floor_seconds"] > 0 and result["floor_seconds_after_worker"] > 0
+    assert result["floor_leads_after_worker"] == 600  # the new leads only, not the held ones
+    # the ratio is the worker's time per lead over the two floors' mean
+    per_lead = result["worker_seconds"] / result["worker_decided"]
+    floors = (result["floor_seconds"] + result["floor_seconds_after_worker"]) / 2 / 600
+    assert result["io_floor_ratio"] == pytest.approx(per_lead / floors, rel=0.02)
+    assert result["p50_owner_s"] <= result["p95_owner_s"]
+    assert result["api_calls_ratio_to_min"] < 2
