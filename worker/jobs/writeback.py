@@ -190,9 +190,10 @@ def _guard(owners: dict[str, OwnerRow], items: list[WriteItem], out: Outcomes) -
         elif row.owner_id == item.owner_id:
             # our earlier PATCH landed (its answer was lost, or we died before journaling
             # it) when we made the last change, or the rep we wrote has worked the lead
-            # since (their own edit, e.g. a status); else a person chose this rep (first
-            # write), or someone else made the last change: not ours to start an SLA on
-            if item.sent and (row.modified_by_us is not False or row.modified_by_owner):
+            # since (their own edit, e.g. a status), or the rep we moved it FROM has (an
+            # edit racing our SLA move: they did not pick our rep, our write did); else a
+            # person chose this rep, or someone else made the last change: not ours
+            if item.sent and _ours(row, item):
                 out.applied.append(item)
             else:
                 out.skip(OWNER_CHANGED, item)
@@ -203,6 +204,14 @@ def _guard(owners: dict[str, OwnerRow], items: list[WriteItem], out: Outcomes) -
         else:
             ready.append(item)
     return ready
+
+
+def _ours(row: OwnerRow, item: WriteItem) -> bool:
+    """Whether a lead already owned by ``item``'s rep got that owner from our write."""
+    if row.modified_by_us is not False or row.modified_by_owner:
+        return True
+    previous = {owner[:15] for owner in item.expected if owner.startswith("005")}
+    return row.modified_by is not None and row.modified_by in previous
 
 
 def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = False) -> Outcomes:

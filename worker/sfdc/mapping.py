@@ -41,6 +41,8 @@ class OwnerRow:
     modified_by_us: bool | None = None
     # whether its last modifier is its owner (a rep working the lead we gave them)
     modified_by_owner: bool = False
+    # LastModifiedById, 15-character form (None: not read)
+    modified_by: str | None = None
     # LastModifiedDate as read: the precondition of a conditional write
     modified_at: datetime | None = None
     # Salesforce's clock when it answered the re-read (the response's Date header)
@@ -153,6 +155,7 @@ def owner_row(
         ),  # fmt: skip
         modified_at=parse_datetime(record.get("LastModifiedDate")),
         read_at=read_at,
+        modified_by=modified_by[:15] if isinstance(modified_by, str) and modified_by else None,
     )
 
 
