@@ -24,6 +24,7 @@ import math
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -215,7 +216,7 @@ def _next_second() -> datetime:
     return at
 
 
-def business_hours_clock() -> Any:
+def business_hours_clock() -> Callable[[], datetime]:
     """A clock that starts at the coming Tuesday 10:00 in New York and ticks in real time:
     the routing decisions see a staffed weekday whatever day the benchmark runs (reps
     have working hours; on a Sunday most leads would be held and the figures would
@@ -224,7 +225,7 @@ def business_hours_clock() -> Any:
     return lambda: datetime.now(UTC) + offset
 
 
-def business_hours_offset(now: datetime) -> Any:
+def business_hours_offset(now: datetime) -> timedelta:
     """From ``now`` to the coming Tuesday 10:00 in New York (a week on, on a Tuesday)."""
     from zoneinfo import ZoneInfo
 

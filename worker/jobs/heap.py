@@ -57,10 +57,18 @@ class Heap:
         trim()
 
 
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None  # not glibc: nothing to do
+
+
+_MALLOC_TRIM = _malloc_trim()  # looked up once, not at every cycle
+
+
 def trim() -> None:
     """Give freed heap back to the OS (glibc keeps it otherwise): a cycle parses pages of
     up to 2,000 records, and without this the worker's RSS creeps up over days."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # not glibc: nothing to do
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)

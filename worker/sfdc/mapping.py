@@ -39,14 +39,17 @@ class OwnerRow:
     is_converted: bool
     # whether the lead was last modified by the user we write as (None: not known)
     modified_by_us: bool | None = None
-    # whether its last modifier is its owner (a rep working the lead we gave them)
-    modified_by_owner: bool = False
     # LastModifiedById, 15-character form (None: not read)
     modified_by: str | None = None
     # LastModifiedDate as read: the precondition of a conditional write
     modified_at: datetime | None = None
     # Salesforce's clock when it answered the re-read (the response's Date header)
     read_at: datetime | None = None
+
+    @property
+    def modified_by_owner(self) -> bool:
+        """Whether its last modifier is its owner (a rep working the lead we gave them)."""
+        return bool(self.owner_id) and self.modified_by == self.owner_id[:15]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +153,6 @@ def owner_row(
         owner_id=owner,
         is_converted=_flag(record.get("IsConverted")),
         modified_by_us=ours,
-        modified_by_owner=bool(
-            owner and isinstance(modified_by, str) and modified_by[:15] == owner[:15]
-        ),  # fmt: skip
         modified_at=parse_datetime(record.get("LastModifiedDate")),
         read_at=read_at,
         modified_by=modified_by[:15] if isinstance(modified_by, str) and modified_by else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -52,13 +53,10 @@ def _insert_sqlite(session: Session, table: Any, rows: Sequence[dict[str, object
     ``executemany`` hands back no ids. The INSERT holds SQLite's single write lock until
     the commit, and a new row's id is above every id in the table, so this page's rows
     are the table's ``len(rows)`` highest ids; read back and checked lead by lead."""
-    names = list(rows[0])  # every row has these keys (a missing one: KeyError naming it)
+    names = tuple(rows[0])  # every row has these keys (a missing one: KeyError naming it)
     pick = itemgetter(*names) if len(names) > 1 else lambda r: (r[names[0]],)
     conn = session.connection()
-    dialect = conn.dialect
-    procs = [(i, _fast(table.c[n].type.dialect_impl(dialect).bind_processor(dialect)))
-             for i, n in enumerate(names)]  # fmt: skip
-    convert = [(i, p) for i, p in procs if p is not None]
+    convert = _converters(conn.dialect, table, names)
 
     def values(row: dict[str, object]) -> list[object]:
         v = list(pick(row))
@@ -80,6 +78,17 @@ def _insert_sqlite(session: Session, table: Any, rows: Sequence[dict[str, object
     if [str(lead) for _, lead in got] != [str(r["lead_id"]) for r in rows]:
         raise RuntimeError("journal insert: the rows read back are not the rows written")
     return [int(i) for i, _ in got]
+
+
+@lru_cache(maxsize=16)  # one entry per engine (tests make many)
+def _converters(
+    dialect: Any, table: Any, names: tuple[str, ...]
+) -> list[tuple[int, Callable[[Any], Any]]]:
+    """(position, bind processor) of the columns that convert their values: worked out
+    once per column list, not once per page."""
+    procs = [(i, _fast(table.c[n].type.dialect_impl(dialect).bind_processor(dialect)))
+             for i, n in enumerate(names)]  # fmt: skip
+    return [(i, p) for i, p in procs if p is not None]
 
 
 _PROBE = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
