@@ -3,7 +3,8 @@
 A decision is journalled ``pending`` before its write; a crash (or a write whose result
 never arrived) leaves it so. Salesforce says what happened: owner already the decided
 rep -> applied; still with the owner we expected -> the write never landed: send it
-again, through the same guard; anyone else -> skipped, "owner changed by someone else";
+again, through the same guard; anyone else -> skipped, "owner changed by someone else;
+our write may have landed first" (the crash may have come after the PATCH went out);
 deleted or converted -> closed out. The decision is re-sent rather than decided anew
 because its cap counters and round-robin turn were already consumed with it.
 """

@@ -5,7 +5,8 @@ For each group of pending decisions (as many as go out in ONE burst of PATCHes:
 
 1. re-read the group's ``OwnerId`` in ONE call (sObject Collections retrieve); a lead whose
    owner is no longer what we expected (the intake queue for a first routing, the previous
-   rep for an SLA hop) is skipped as "owner changed by someone else"; a deleted or
+   rep for an SLA hop) is skipped as "owner changed by someone else" (adding "our write
+   may have landed first" when a PATCH of it may already have been sent); a deleted or
    converted lead is closed out; a lead already owned by the decided rep is applied when
    our PATCH may have landed (a crash, a lost answer) and the lead was last modified by
    us or by that rep (``LastModifiedById``), and skipped otherwise (a person chose that
@@ -55,6 +56,10 @@ from worker.store.state_repo import StateConflict, load_state, save_state
 log = logging.getLogger("leadrouter.writeback")
 
 OWNER_CHANGED = "owner changed by someone else"
+# the same, for a decision whose PATCH may already have reached Salesforce (its answer was
+# lost, or the worker died around it): our rep may have owned the lead for a moment
+# before that change, and the journal must not claim otherwise
+OWNER_CHANGED_AFTER_SEND = "owner changed by someone else; our write may have landed first"
 CLOSED_CODES = {"ENTITY_IS_DELETED": "deleted", "CANNOT_UPDATE_CONVERTED_LEAD": "converted"}
 LOCK_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
 # a conditional write refused: the lead changed after the owner re-read (re-read, re-judge)
@@ -196,14 +201,20 @@ def _guard(owners: dict[str, OwnerRow], items: list[WriteItem], out: Outcomes) -
             if item.sent and _ours(row, item):
                 out.applied.append(item)
             else:
-                out.skip(OWNER_CHANGED, item)
+                out.skip(_changed(item), item)
         elif row.is_converted:
             out.skip("lead converted", item)
         elif row.owner_id not in item.expected:
-            out.skip(OWNER_CHANGED, item)
+            out.skip(_changed(item), item)
         else:
             ready.append(item)
     return ready
+
+
+def _changed(item: WriteItem) -> str:
+    """Why a lead whose owner someone else changed is skipped: a decision that may have
+    been sent says our write may have landed before that change."""
+    return OWNER_CHANGED_AFTER_SEND if item.sent else OWNER_CHANGED
 
 
 def _ours(row: OwnerRow, item: WriteItem) -> bool:
@@ -459,9 +470,9 @@ def _count(deps: Deps, out: Outcomes, now: datetime) -> None:
     m.routed.inc(len(out.applied))
     for reason, items in out.skipped.items():
         m.skipped.labels(reason=reason).inc(len(items))
-        if reason == OWNER_CHANGED:
+        if reason in (OWNER_CHANGED, OWNER_CHANGED_AFTER_SEND):
             for item in items:
-                log.info("lead %s skipped: %s", item.lead_id, OWNER_CHANGED)
+                log.info("lead %s skipped: %s", item.lead_id, reason)
     for item in out.applied:
         if item.created_at is not None:
             m.latency.observe(max(0.0, (now - item.created_at).total_seconds()))

@@ -81,6 +81,7 @@ def read_journal(database_url: str) -> list[Entry]:
                     decided_at=_aware(r.decided_at),
                     applied_at=_aware(r.applied_at),
                     sla_due_at=_aware(r.sla_due_at),
+                    error=r.error or "",
                 )  # fmt: skip
                 for r in rows
             ]

@@ -9,7 +9,9 @@ examples of each failure. Nothing here trusts the worker's own counters.
 - **double_assigned**: more than one applied first-routing decision, or an owner that
   Salesforce showed (sampled during the run, or at the end) which the journal does not
   explain (no applied decision to it, not the intake queue, not a human's choice), or a
-  final owner that is not the journal's last applied owner.
+  final owner that is not the journal's last applied owner. A decision skipped because
+  someone else changed the owner after our write may have landed explains its rep as an
+  owner seen in passing (never as the final owner).
 - **overwritten**: a lead a human re-owned whose final owner is not the human's choice.
   ``overwritten_in_flight`` counts those whose human change landed while a write of ours
   was in flight (between that decision and its journaled application: the check-then-write
@@ -28,9 +30,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from worker.jobs.writeback import OWNER_CHANGED_AFTER_SEND
+
 ROUTE = "route"
 SLA_KINDS = frozenset({"sla_reassign", "escalate"})
-APPLIED, HELD, PENDING = "applied", "held", "pending"
+APPLIED, HELD, PENDING, SKIPPED = "applied", "held", "pending", "skipped"
 EXAMPLES = 3  # examples kept per failure kind
 
 
@@ -48,6 +52,7 @@ class Entry:
     decided_at: datetime | None = None
     applied_at: datetime | None = None
     sla_due_at: datetime | None = None
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,7 +153,7 @@ def _judge_lead(ev: Evidence, v: Verdict, lead_id: str, rows: list[Entry]) -> No
     if len(routes) > 1:
         v.double_assigned += 1
         v.note("double_assigned", lead_id, f"{len(routes)} applied routing decisions")
-    elif _unexplained(ev, v, lead_id, final, applied):
+    elif _unexplained(ev, v, lead_id, final, applied, _passing(rows)):
         v.double_assigned += 1
         v.unexplained_owner += 1
     _check_sla(ev, v, lead_id, final, applied)
@@ -194,8 +199,23 @@ def _in_flight(row: Entry, at: datetime) -> bool:
     )
 
 
+def _passing(rows: list[Entry]) -> set[str]:
+    """Reps a write of ours may have given the lead before someone else re-owned it
+    (skipped with that reason): owners Salesforce may show in passing."""
+    return {
+        r.owner_id
+        for r in rows
+        if r.status == SKIPPED and r.error == OWNER_CHANGED_AFTER_SEND and r.owner_id
+    }
+
+
 def _unexplained(
-    ev: Evidence, v: Verdict, lead_id: str, final: str | None, applied: list[Entry]
+    ev: Evidence,
+    v: Verdict,
+    lead_id: str,
+    final: str | None,
+    applied: list[Entry],
+    passing: set[str],
 ) -> bool:
     """An owner Salesforce showed that the journal (or a human, or the queue) does not
     explain, or a final owner that is not the journal's last word."""
@@ -203,8 +223,10 @@ def _unexplained(
     explained = set(ev.queue_ids) | {r.owner_id for r in applied if r.owner_id}
     if human is not None:
         explained.add(human.owner_id)
-    seen = [*ev.observed.get(lead_id, ()), *([final] if final else [])]
-    stray = next((o for o in seen if o not in explained), None)
+    observed = ev.observed.get(lead_id, ())
+    stray = next((o for o in observed if o not in explained | passing), None)
+    if stray is None and final and final not in explained:
+        stray = final
     if stray is not None:
         v.note("double_assigned", lead_id, f"owner {stray} in Salesforce, not in the journal")
         return True

@@ -87,7 +87,7 @@ def test_a_person_who_picked_our_rep_while_we_were_down_is_not_taken_for_our_wri
     (row,) = journal(make_deps())
     assert (row.status, row.error, row.sla_state) == (
         "skipped",
-        "owner changed by someone else",
+        "owner changed by someone else; our write may have landed first",
         None,
     )
     assert org.owner("00QA") == pending.owner_id

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from worker.jobs.writeback import OWNER_CHANGED, OWNER_CHANGED_AFTER_SEND
 from worker.soak.verdict import Act, Entry, Evidence, judge
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -62,6 +63,25 @@ def test_an_owner_seen_in_salesforce_but_not_in_the_journal_is_a_double_assignme
     v = judge(evidence({"L1": A}, journal, observed={"L1": [QUEUE, C, A]}))
     assert (v.double_assigned, v.unexplained_owner) == (1, 1)
     assert C in v.examples["double_assigned"][0]
+
+
+def test_a_rep_our_lost_write_gave_the_lead_before_a_person_re_owned_it_is_explained() -> None:
+    """Our write to A landed, its answer was lost, a person re-owned the lead, our re-read
+    saw the person: skipped, saying our write may have landed first."""
+    maybe = OWNER_CHANGED_AFTER_SEND
+    journal = [route(1, "L1", A, status="skipped", applied_at=None, error=maybe)]
+    humans = {"L1": Act(HUMAN, at(1.5))}
+    v = judge(evidence({"L1": HUMAN}, journal, observed={"L1": [QUEUE, A, HUMAN]}, humans=humans))
+    assert (v.double_assigned, v.unexplained_owner, v.failures) == (0, 0, [])
+
+
+def test_only_that_reason_explains_a_passing_owner_and_never_the_final_one() -> None:
+    humans = {"L1": Act(HUMAN, at(1.5))}
+    plain = [route(1, "L1", A, status="skipped", applied_at=None, error=OWNER_CHANGED)]
+    v = judge(evidence({"L1": HUMAN}, plain, observed={"L1": [A]}, humans=humans))
+    assert v.unexplained_owner == 1
+    maybe = [route(1, "L1", A, status="skipped", applied_at=None, error=OWNER_CHANGED_AFTER_SEND)]
+    assert judge(evidence({"L1": A}, maybe, observed={"L1": [A]})).unexplained_owner == 1
 
 
 def test_a_final_owner_other_than_the_last_applied_decision_is_caught() -> None:
