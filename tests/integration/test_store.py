@@ -87,15 +87,16 @@ def _journal_row(i: int, **extra: object) -> dict[str, object]:
 def test_a_page_of_journal_rows_comes_back_as_the_orm_stores_it_ids_in_row_order(
     store_url: str,
 ) -> None:
-    """The bulk insert (on SQLite the driver's executemany, not SQLAlchemy's per-row
-    parameter handling) stores what the ORM stores: same values, aware timestamps, and
-    ids handed back in row order, on both databases."""
+    """The bulk insert (on SQLite multi-row INSERTs of 100 and the driver's executemany
+    for the rest, not SQLAlchemy's per-row parameter handling) stores what the ORM
+    stores: same values, aware timestamps, and ids handed back in row order, on both
+    databases."""
     from worker.store import journal_repo
 
     upgrade(store_url)
     engine = make_engine(store_url)
     due = datetime(2026, 11, 23, 10, 5, 30, 123456, tzinfo=UTC)
-    rows = [_journal_row(i, sla_due_at=due if i % 2 else None) for i in range(2_000)]
+    rows = [_journal_row(i, sla_due_at=due if i % 2 else None) for i in range(2_037)]
     with session_scope(engine) as session:
         session.add(Decision(**_journal_row(9_999)))  # an ORM row: ids start above it
     with session_scope(engine) as session:
@@ -110,6 +111,8 @@ def test_a_page_of_journal_rows_comes_back_as_the_orm_stores_it_ids_in_row_order
     assert first.sla_due_at is None and second.sla_due_at is not None
     assert second.sla_due_at.replace(tzinfo=None) == due.replace(tzinfo=None)
     assert first.lead_company == orm.lead_company == "Ünïcode & Co' OR 1=1"
+    last = got[ids[-2]]  # one of the rows past the last whole statement of 100 (odd: due)
+    assert last.lead_id == rows[-2]["lead_id"] and last.sla_due_at == second.sla_due_at
     engine.dispose()
 
 

@@ -7,7 +7,7 @@ so one absurd record never stops a cycle; the lead Id is logged, never its conte
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,8 +52,9 @@ def decide_batch(
     return decisions, router.new_state()
 
 
-def release(state: RoutingState, taken: Mapping[str, str | None]) -> RoutingState:
-    """Give back the cap counters of decisions that were never written (rep -> pool).
+def release(state: RoutingState, taken: Iterable[tuple[str, str | None]]) -> RoutingState:
+    """Give back the cap counters of decisions that were never written: one count per
+    ``(rep, pool)`` pair, so two of a rep's decisions skipped give back two.
 
     A decision consumed one count of its rep's hour/day counters; when the write was
     skipped (a human took the lead) or failed, the rep did not get the lead, so the
@@ -63,7 +64,7 @@ def release(state: RoutingState, taken: Mapping[str, str | None]) -> RoutingStat
 
     reps = dict(state.reps)
     pool_reps = {p: dict(r) for p, r in state.pool_reps.items()}
-    for rep, pool in taken.items():
+    for rep, pool in taken:
         if rep in reps:
             c = reps[rep]
             reps[rep] = replace(

@@ -403,23 +403,21 @@ def _classify(
     return retry, refused
 
 
+def given_back(out: Outcomes) -> list[tuple[str, str | None]]:
+    """(rep, pool) of each decision in ``out`` the rep did not get (skipped, failed, sent
+    back to be re-routed): the cap counters it consumed are released, one per decision."""
+    items = [*(x for v in out.skipped.values() for x in v), *(f for f, _ in out.failed)]
+    return [(i.rep_key, i.pool) for i in [*items, *out.reroute] if i.rep_key]
+
+
 def _journal(deps: Deps, out: Outcomes) -> None:
-    now = out.answered_at or deps.now()
-    given_back = {
-        i.decision_id: (i.rep_key, i.pool)
-        for i in [
-            *(x for v in out.skipped.values() for x in v),
-            *(f for f, _ in out.failed),
-            *out.reroute,
-        ]
-    }
+    taken = given_back(out)
     for attempt in range(5):
         try:
             with session_scope(deps.engine) as s:
-                _mark_all(s, deps, out, now)
-                if given_back:
+                mark_outcomes(s, deps, out)
+                if taken:
                     state, version = load_state(s)
-                    taken = {rep: pool for rep, pool in given_back.values() if rep}
                     save_state(
                         s, release(state, taken), expected_version=version, worker_id=deps.worker_id
                     )
@@ -427,7 +425,18 @@ def _journal(deps: Deps, out: Outcomes) -> None:
         except StateConflict:
             if attempt == 4:
                 raise
-    _count(deps, out, now)
+    count_outcomes(deps, out)
+
+
+def mark_outcomes(s: Session, deps: Deps, out: Outcomes) -> None:
+    """Journal ``out`` in ``s`` (the caller's transaction, which must also release the
+    cap counters of :func:`given_back`)."""
+    _mark_all(s, deps, out, out.answered_at or deps.now())
+
+
+def count_outcomes(deps: Deps, out: Outcomes) -> None:
+    """The metrics of journaled outcomes (after their transaction committed)."""
+    _count(deps, out, out.answered_at or deps.now())
 
 
 def _mark_all(s: Session, deps: Deps, out: Outcomes, now: datetime) -> None:

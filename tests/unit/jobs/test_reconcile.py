@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.unit.jobs.conftest import REPS, a_config
 from tests.unit.jobs.fakes import WORKER_USER_ID, FakeGateway
 from tests.unit.jobs.test_intake import journal
 from worker.jobs.deps import Deps
@@ -120,3 +121,26 @@ def test_our_write_found_on_restart_is_applied_though_its_rep_has_worked_the_lea
     run_cycle(make_deps())
     (row,) = journal(make_deps())
     assert row.status == "applied" and row.owner_id == org.owner("00QA")
+
+
+def test_two_skipped_decisions_of_one_rep_give_back_two_counts(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """One count per decision, not one per rep: a rep with two leads taken by people
+    must not be left one lead nearer their cap."""
+    org.add_lead("00QA")
+    org.add_lead("00QB")
+    real = org.current_owners
+
+    def people_first(ids):  # type: ignore[no-untyped-def]
+        org.set_owner("00QA", "005HUMAN")
+        org.set_owner("00QB", "005HUMAN")
+        return real(ids)
+
+    org.current_owners = people_first  # type: ignore[method-assign]
+    deps = make_deps(a_config(reps=(REPS[0],)))
+    run_cycle(deps)
+    assert {r.status for r in journal(deps)} == {"skipped"}
+    with session_scope(deps.engine) as s:
+        state, _ = load_state(s)
+    assert state.reps[REPS[0]].day_count == 0
