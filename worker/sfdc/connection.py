@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -32,6 +33,26 @@ from worker.sfdc.errors import SfdcAuthError, translate
 
 T = TypeVar("T")
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+_ANSWERS = threading.local()  # per thread: called when a successful answer starts
+
+
+def _oauth(response: requests.Response) -> bool:
+    """A token exchange (not an API call: neither counted nor announced)."""
+    return "/services/oauth2/" in response.url
+
+
+@contextmanager
+def on_answer(callback: Callable[[], object]) -> Iterator[None]:
+    """Call ``callback`` (on this thread) as soon as a successful answer to a call made
+    inside the block starts arriving: its status and headers are in, its body not yet
+    read or parsed. The write-back uses it to ask the cycle thread to stand aside for
+    the rest of its check-then-write step, not while Salesforce is still working."""
+    before = getattr(_ANSWERS, "callback", None)
+    _ANSWERS.callback = callback
+    try:
+        yield
+    finally:
+        _ANSWERS.callback = before
 
 
 class _TimeoutAdapter(HTTPAdapter):
@@ -152,10 +173,13 @@ class SalesforceConnection:
         return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        callback = getattr(_ANSWERS, "callback", None)
+        if callback is not None and response.status_code < 300 and not _oauth(response):
+            callback()
         self._local.date = response.headers.get("Date")
         match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
         with self._count_lock:  # writes run on several threads
-            if "/services/oauth2/" not in response.url:
+            if not _oauth(response):
                 self.http_calls += 1
             if match:
                 self.api_usage = (int(match.group(1)), int(match.group(2)))

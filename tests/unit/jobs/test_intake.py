@@ -344,31 +344,41 @@ def test_each_burst_of_patches_follows_its_own_owner_read(
     assert org.calls["owners"] == 2 and deps.write_concurrency == 4
 
 
-def test_the_cycle_thread_stands_aside_from_owner_read_to_patches(
-    org: FakeGateway, make_deps: Callable[..., Deps]
+def test_the_cycle_thread_stands_aside_from_the_owners_answer_to_the_patches(
+    org: FakeGateway, make_deps: Callable[..., Deps], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """While a burst is between its owner re-read and its PATCHes, the write-back holds
-    the hush (the cycle thread pauses at its next lead); it lets go once the burst's
-    requests have started, whatever happens after."""
+    """Once the owners' answer is in and until the burst's PATCHes have started, the
+    write-back holds the hush (the cycle thread pauses at its next lead); not while
+    Salesforce is still reading the owners, and never after, whatever happens. (This
+    fake answers without HTTP: the hold is taken when the read returns; over HTTP it is
+    taken when the answer starts to arrive, see test_gateway_http.)"""
+    from worker.jobs import writeback
+
     for i in range(3):
         org.add_lead(f"00Q{i:015d}")
     deps = make_deps()
     seen: dict[str, bool] = {}
-    real_owners, real_update = org.current_owners, org.update_owners
+    real_owners, real_update, real_guard = org.current_owners, org.update_owners, writeback._guard
 
     def owners(ids):  # type: ignore[no-untyped-def]
         seen["held during the owner read"] = deps.hush.held
         return real_owners(ids)
+
+    def guard(*args):  # type: ignore[no-untyped-def]
+        seen["held while judging the owners"] = deps.hush.held
+        return real_guard(*args)
 
     def update(updates):  # type: ignore[no-untyped-def]
         seen["held during the PATCH"] = deps.hush.held
         return real_update(updates)
 
     org.current_owners, org.update_owners = owners, update  # type: ignore[method-assign]
+    monkeypatch.setattr(writeback, "_guard", guard)
     org.fail_writes = 1  # the first PATCH fails in transit: re-read, resend
     report = run_cycle(deps)
     assert report.applied == 3
-    assert seen == {"held during the owner read": True, "held during the PATCH": False}
+    assert seen == {"held during the owner read": False, "held while judging the owners": True,
+                    "held during the PATCH": False}  # fmt: skip
     assert not deps.hush.held
 
 

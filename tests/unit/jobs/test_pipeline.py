@@ -153,3 +153,17 @@ def test_countdown_runs_once_on_the_nth_call_or_at_once_for_nothing() -> None:
     assert calls == ["done"]
     countdown(0, lambda: calls.append("empty"))
     assert calls == ["done", "empty"]
+
+
+def test_a_late_hold_is_taken_once_however_often_asked_and_never_after_its_release() -> None:
+    hush = Hush()
+    hold = hush.later()
+    assert not hush.held  # nothing until the answer arrives
+    hold.take()
+    hold.take()  # the hook and the fallback both ask: one hold
+    assert hush.held
+    hold.release()
+    assert not hush.held
+    hold.take()  # an answer arriving after the burst was sent: too late to matter
+    assert not hush.held
+    hold.release()  # idempotent

@@ -205,3 +205,29 @@ def test_an_owner_row_without_a_known_writer_says_so() -> None:
     assert owner_row(record).modified_by_us is None  # no token identity: unknown
     assert owner_row(record, REP[:15]).modified_by_us is True  # 15- vs 18-character Id
     assert owner_row({**record, "LastModifiedById": None}, REP).modified_by_us is None
+
+
+def test_the_owner_answer_is_announced_when_it_arrives_not_for_a_failed_try(
+    mocked: responses.RequestsMock,
+) -> None:
+    """``on_answer``: the write-back asks the cycle thread to stand aside only once the
+    owners' answer is in (not while Salesforce works on the read, not for a 503 the
+    retry policy sends again), and only for calls made inside the block."""
+    from worker.sfdc.connection import on_answer
+
+    record = {"attributes": {"type": "Lead"}, "Id": LEAD_A, "OwnerId": REP, "IsConverted": False}
+    mocked.post(f"{COLLECTIONS}/Lead", status=503,
+                json=[{"errorCode": "SERVER_UNAVAILABLE", "message": "try again"}])  # fmt: skip
+    mocked.post(f"{COLLECTIONS}/Lead", json=[record])
+    mocked.post(f"{COLLECTIONS}/Lead", json=[record])
+    gw = gateway()
+    announced: list[int] = []
+
+    def answered() -> None:
+        announced.append(len(mocked.calls))  # how many exchanges had happened by then
+
+    with on_answer(answered):
+        owners = gw.current_owners([LEAD_A])
+    gw.current_owners([LEAD_A])  # outside the block: not announced
+    assert LEAD_A in owners
+    assert announced == [3]  # the token, the 503, then the answer that came through
