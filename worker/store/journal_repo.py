@@ -122,8 +122,17 @@ def _converters(
 _PROBE = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
 
 
+_LAST: tuple[datetime | None, str] = (None, "")  # a page's rows share one decided_at
+
+
 def _sqlite_datetime(value: datetime) -> str:
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    global _LAST
+    last = _LAST  # one read, one write: a (value, text) pair is never torn across threads
+    if last[0] is value:
+        return last[1]
+    text = value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    _LAST = (value, text)
+    return text
 
 
 def _fast(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
