@@ -25,6 +25,7 @@ from worker.notify import load_notify_settings
 from worker.settings import Settings
 from worker.sfdc.connection import SalesforceConnection
 from worker.sfdc.gateway import SimpleSalesforceGateway
+from worker.store.checkpoint import WalCheckpointer
 from worker.store.db import make_engine
 
 
@@ -90,6 +91,14 @@ def new_worker_id() -> str:
 SWITCH_INTERVAL = 0.0005  # seconds; see build_app
 
 
+def start_background(app: App) -> None:
+    """What a long-running worker starts before its first cycle: the heap kept out of
+    the garbage collector's way, and (SQLite) the log checkpointed on its own thread."""
+    app.deps.heap.start()
+    if app.deps.checkpoints is not None:
+        app.deps.checkpoints.start(app.deps.engine)
+
+
 def build_app(settings: Settings, *, gateway: SimpleSalesforceGateway | None = None) -> App:
     """Wire a worker from ``settings`` (a ``gateway`` may be given by benchmarks/tests).
 
@@ -100,8 +109,10 @@ def build_app(settings: Settings, *, gateway: SimpleSalesforceGateway | None = N
     sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
     connection = gateway.connection if gateway is not None else SalesforceConnection(settings)
     gw = gateway or SimpleSalesforceGateway(connection)
+    engine = make_engine(settings.database_url)
     deps = Deps(
-        engine=make_engine(settings.database_url),
+        engine=engine,
+        checkpoints=WalCheckpointer.for_engine(engine),
         gateway=gw,
         directory=Directory(gw),
         config=ConfigSource(settings.routing_config),

@@ -103,7 +103,7 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         parts.create_leads(admin, leads)
         floor = parts.io_floor(settings, queue, users[3:30])
         _say(as_json, f"phase 2: worker over {leads} leads")
-        from worker.bootstrap import build_app
+        from worker.bootstrap import build_app, start_background
         from worker.routing.normalise import warm_up
 
         app = build_app(settings)
@@ -112,7 +112,7 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         # does before its first cycle) and one (empty) cycle that signs in, loads the
         # config and resolves the queue and users, as the floor signs in first
         warm_up()
-        app.deps.heap.start()  # as `leadrouter run` does
+        start_background(app)  # as `leadrouter run` does
         parts.drain(app, max_cycles=1)
         parts.create_leads(admin, leads)
         drained = parts.drain(app, max_cycles=1)  # one cycle reads every new lead

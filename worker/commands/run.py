@@ -31,7 +31,7 @@ log = logging.getLogger("leadrouter.worker")
 @one_line_errors
 def run(once: bool, metrics_port: int | None) -> None:
     """Run the worker: poll Salesforce for new leads, route them, write owners back."""
-    from worker.bootstrap import build_app, configure_logging
+    from worker.bootstrap import build_app, configure_logging, start_background
     from worker.jobs.lease import LeaseRefused
     from worker.metrics import serve
     from worker.scheduler import Worker, build_scheduler
@@ -74,7 +74,7 @@ def run(once: bool, metrics_port: int | None) -> None:
         from worker.routing.normalise import warm_up
 
         warm_up()  # lookup tables now, not on the first lead (speed-to-lead)
-        app.deps.heap.start()  # and out of the garbage collector's way
+        start_background(app)  # out of the garbage collector's way, checkpoints aside
         scheduler = build_scheduler(worker)
 
         stopping: list[int] = []

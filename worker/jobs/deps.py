@@ -20,6 +20,7 @@ from worker.metrics import Metrics
 from worker.notify.model import NotifySettings
 from worker.routing.model import RoutingConfig
 from worker.sfdc.gateway import SalesforceGateway
+from worker.store.checkpoint import WalCheckpointer
 
 
 def utc_now() -> datetime:
@@ -53,6 +54,8 @@ class Deps:
     # the write-back's check-then-write step asks the cycle thread to stand aside
     hush: Hush = field(default_factory=Hush)
     heap: Heap = field(default_factory=Heap)  # the collector kept off long-lived objects
+    # SQLite: the log checkpointed on a thread of its own, off the cycle's commits
+    checkpoints: WalCheckpointer | None = None
     held_rows: HeldSnapshots = field(default_factory=HeldSnapshots)  # held leads as last read
     held_read_at: float = float("-inf")
     held_retry_per_cycle: int = 1_000
