@@ -410,7 +410,7 @@ def _classify(
     return retry, refused
 
 
-def given_back(out: Outcomes) -> list[tuple[str, str | None]]:
+def _given_back(out: Outcomes) -> list[tuple[str, str | None]]:
     """(rep, pool) of each decision in ``out`` the rep did not get (skipped, failed, sent
     back to be re-routed): the cap counters it consumed are released, one per decision."""
     items = [*(x for v in out.skipped.values() for x in v), *(f for f, _ in out.failed)]
@@ -418,12 +418,13 @@ def given_back(out: Outcomes) -> list[tuple[str, str | None]]:
 
 
 def _journal(deps: Deps, groups: Sequence[Outcomes]) -> None:
-    taken = [pair for out in groups for pair in given_back(out)]
+    taken = [pair for out in groups for pair in _given_back(out)]
+    nows = [out.answered_at or deps.now() for out in groups]
     for attempt in range(5):
         try:
             with session_scope(deps.engine) as s:
-                for out in groups:
-                    mark_outcomes(s, deps, out)
+                for out, now in zip(groups, nows, strict=True):
+                    _mark_all(s, deps, out, now)
                 if taken:
                     state, version = load_state(s)
                     save_state(
@@ -433,19 +434,8 @@ def _journal(deps: Deps, groups: Sequence[Outcomes]) -> None:
         except StateConflict:
             if attempt == 4:
                 raise
-    for out in groups:
-        count_outcomes(deps, out)
-
-
-def mark_outcomes(s: Session, deps: Deps, out: Outcomes) -> None:
-    """Journal ``out`` in ``s`` (the caller's transaction, which must also release the
-    cap counters of :func:`given_back`)."""
-    _mark_all(s, deps, out, out.answered_at or deps.now())
-
-
-def count_outcomes(deps: Deps, out: Outcomes) -> None:
-    """The metrics of journaled outcomes (after their transaction committed)."""
-    _count(deps, out, out.answered_at or deps.now())
+    for out, now in zip(groups, nows, strict=True):
+        _count(deps, out, now)
 
 
 def _mark_all(s: Session, deps: Deps, out: Outcomes, now: datetime) -> None:
