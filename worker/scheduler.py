@@ -100,9 +100,17 @@ class Worker:
         return report
 
     def sla(self) -> None:
-        if self.active:
+        """Run the SLA sweep (active replica only). Salesforce's expected failures (the org
+        unreachable, a session refused twice) are one line, as for intake: the sweep
+        runs again at its next tick and nothing it had not journaled was written."""
+        if not self.active:
+            return
+        try:
             with self.app.deps.lock:
                 run_sla_sweep(self.app.deps)
+        except SfdcError as exc:
+            self.app.deps.metrics.errors.labels(kind=type(exc).__name__).inc()
+            log.error("SLA sweep failed: %s: %s", type(exc).__name__, exc)
 
     def notify(self) -> DeliveryReport | None:
         """Deliver due notifications (active replica only; ``deliver_due`` never raises)."""

@@ -5,6 +5,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
 from tests.unit.jobs.conftest import a_config
 from worker.bootstrap import App
 from worker.jobs.budget import Budget, Pace
@@ -55,3 +57,31 @@ def test_slows_down_past_the_slow_share_of_the_api_allocation(
     assert [budget.pace(u) for u in [(79, 100), (80, 100), (95, 100), None]] == [
         Pace.NORMAL, Pace.SLOW, Pace.STOP, Pace.NORMAL,
     ]  # fmt: skip
+
+
+def test_an_sla_sweep_refused_by_salesforce_is_one_error_line_not_a_traceback(
+    make_deps: Callable[..., Deps],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A session refused twice in a row (the soak's injected expiries) used to reach the
+    scheduler as a traceback carrying the whole multi-kB query URL."""
+    import worker.scheduler as scheduler
+    from worker.sfdc.errors import SfdcAuthError
+
+    def refused(_deps: Deps) -> None:
+        raise SfdcAuthError("Salesforce answered 401 INVALID_SESSION_ID: Session expired")
+
+    monkeypatch.setattr(scheduler, "run_sla_sweep", refused)
+    deps = make_deps()
+    worker = a_worker(deps, hours=None)
+    worker.active = True
+    with caplog.at_level("ERROR"):
+        worker.sla()  # does not raise
+    (record,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert record.getMessage() == (
+        "SLA sweep failed: SfdcAuthError: Salesforce answered 401 INVALID_SESSION_ID: "
+        "Session expired"
+    )
+    assert record.exc_info is None
+    assert deps.metrics.errors.labels(kind="SfdcAuthError")._value.get() == 1
