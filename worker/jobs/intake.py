@@ -12,9 +12,10 @@ the new state, the page's journal rows and the advanced watermark are committed 
 transaction (compare-and-set on the state's version) before anything is written to
 Salesforce. The page's decisions are then written together
 (:func:`worker.jobs.writeback.send_all`: one owner re-read per burst of up to 800, then
-that burst's PATCHes) on a thread while the next page is read and decided, and their
-outcomes are journaled when the next page hands its writes over
-(:mod:`worker.jobs.pipeline`).
+that burst's PATCHes) on a thread while the next page is read and decided. Their
+outcomes are journaled in the next page's transaction when they are in by then (the cap
+counters of decisions not applied given back from the state that page leaves), else when
+the next page hands its writes over (:mod:`worker.jobs.pipeline`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 
 from worker.jobs.budget import Pace
 from worker.jobs.context import build_context, prefetch_emails
-from worker.jobs.decide import Ask, decide_batch
+from worker.jobs.decide import Ask, decide_batch, release
 from worker.jobs.deps import Deps
 from worker.jobs.held import held_batches, held_rows, parked_by_rule
 from worker.jobs.notices import announce_allocation, announce_decisions
@@ -40,8 +41,11 @@ from worker.jobs.records import journal_row
 from worker.jobs.writeback import (
     Outcomes,
     WriteItem,
+    count_outcomes,
     items_for,
     journal_outcomes,
+    mark_outcomes,
+    merged,
     send_all,
     write_back,
 )
@@ -284,6 +288,10 @@ def _route_page(
         asks, config=config, context=context, state=state, now=now, pause=deps.hush.pause
     )
     rows = _journal_rows(cycle, fresh, decisions, now)
+    # the previous page's writes, when they are done already: journaled in this page's
+    # transaction (one commit and one state save fewer), their cap counters given back
+    # from the state this page leaves; otherwise at the hand-over, as before
+    done = cycle.writes.finished() if cycle.writes is not None else None
     with session_scope(deps.engine) as s:
         held_before = journal_repo.held_reasons(s, [r.id for r in fresh])
         # a lead held again for the same reason keeps its row: no journal churn per retry
@@ -295,10 +303,16 @@ def _route_page(
         journal_repo.drop_held(s, [row["lead_id"] for row in rows if row["lead_id"] in held_before])
         ids = journal_repo.insert_decisions(s, rows)
         announce_decisions(s, deps, _new_held(rows, ids))
-        if fresh:
+        taken = mark_outcomes(s, deps, done) if done else []
+        if taken:
+            state = release(state, taken)
+        if fresh or taken:
             state_repo.save_state(s, state, expected_version=version, worker_id=deps.worker_id)
         if watermark is not None:
             state_repo.set_value(s, WATERMARK, watermark.isoformat())
+    if done:
+        count_outcomes(deps, done)
+        cycle.report.add(merged(done))
     pending = [r | {"id": i} for r, i in zip(rows, ids, strict=True) if r["status"] == "pending"]
     _remember(cycle, fresh, decisions, snapshot)
     _count_decisions(cycle, decisions, rows)

@@ -125,6 +125,16 @@ class WriteBehind(Generic[T, R]):
         if future is not None:
             self._collect(future.result())
 
+    def finished(self) -> R | None:
+        """The result of the batch in flight if it has finished (it is then the caller's
+        to collect, not ``collect``'s); None while it runs or when none was sent. A failed
+        send is raised here, as :meth:`drain` would."""
+        future = self._in_flight
+        if future is None or not future.done():
+            return None
+        self._in_flight = None
+        return future.result()
+
     def __enter__(self) -> WriteBehind[T, R]:
         return self
 

@@ -180,10 +180,15 @@ def journal_outcomes(deps: Deps, groups: Sequence[Outcomes]) -> Outcomes:
     """The store half of :func:`write_back`: journal the groups' outcomes, each with the
     time its answers came, in ONE transaction (a page's three groups were three commits
     and three state saves); returns them merged."""
-    total = Outcomes()
     done = [g for g in groups if g.applied or g.skipped or g.failed or g.reroute]
     if done:
         _journal(deps, done)
+    return merged(groups)
+
+
+def merged(groups: Sequence[Outcomes]) -> Outcomes:
+    """The groups' outcomes as one (for the cycle's report)."""
+    total = Outcomes()
     for outcome in groups:
         total.merge(outcome)
     return total
@@ -418,13 +423,10 @@ def _given_back(out: Outcomes) -> list[tuple[str, str | None]]:
 
 
 def _journal(deps: Deps, groups: Sequence[Outcomes]) -> None:
-    taken = [pair for out in groups for pair in _given_back(out)]
-    nows = [out.answered_at or deps.now() for out in groups]
     for attempt in range(5):
         try:
             with session_scope(deps.engine) as s:
-                for out, now in zip(groups, nows, strict=True):
-                    _mark_all(s, deps, out, now)
+                taken = mark_outcomes(s, deps, groups)
                 if taken:
                     state, version = load_state(s)
                     save_state(
@@ -434,8 +436,26 @@ def _journal(deps: Deps, groups: Sequence[Outcomes]) -> None:
         except StateConflict:
             if attempt == 4:
                 raise
-    for out, now in zip(groups, nows, strict=True):
-        _count(deps, out, now)
+    count_outcomes(deps, groups)
+
+
+def mark_outcomes(
+    s: Session, deps: Deps, groups: Sequence[Outcomes]
+) -> list[tuple[str, str | None]]:
+    """Journal the groups' outcomes in ``s``, the caller's transaction; returns the
+    (rep, pool) cap counters to give back, which the caller must release in that same
+    transaction. Call :func:`count_outcomes` once it has committed."""
+    for out in groups:
+        if out.answered_at is None:  # the same instant for the journal and the metrics
+            out.answered_at = deps.now()
+        _mark_all(s, deps, out, out.answered_at)
+    return [pair for out in groups for pair in _given_back(out)]
+
+
+def count_outcomes(deps: Deps, groups: Sequence[Outcomes]) -> None:
+    """The metrics (and INFO lines) of outcomes journaled by :func:`mark_outcomes`."""
+    for out in groups:
+        _count(deps, out, out.answered_at or deps.now())
 
 
 def _mark_all(s: Session, deps: Deps, out: Outcomes, now: datetime) -> None:

@@ -144,3 +144,46 @@ def test_two_skipped_decisions_of_one_rep_give_back_two_counts(
     with session_scope(deps.engine) as s:
         state, _ = load_state(s)
     assert state.reps[REPS[0]].day_count == 0
+
+
+@pytest.mark.parametrize("folded", [True, False])
+def test_outcomes_journaled_with_the_next_page_or_at_the_hand_over_end_the_same(
+    org: FakeGateway,
+    make_deps: Callable[..., Deps],
+    monkeypatch: pytest.MonkeyPatch,
+    folded: bool,
+) -> None:
+    """A page's write outcomes are journaled in the next page's transaction when the
+    writes are done by then (``folded``), else at the hand-over: either way every lead
+    ends journaled as Salesforce shows it and the rep's counters match what they got."""
+    from worker.jobs.pipeline import WriteBehind
+
+    org.page_size = 2
+    for i in range(6):
+        org.add_lead(f"00Q{i}")
+    real_finished, real_owners = WriteBehind.finished, org.current_owners
+
+    def finished(self):  # type: ignore[no-untyped-def]
+        if not folded:
+            return None
+        if self._in_flight is not None:
+            self._in_flight.result()  # done by now: the folding path, every page
+        return real_finished(self)
+
+    def people_first(ids):  # type: ignore[no-untyped-def]
+        for lead in ("00Q0", "00Q2"):
+            if lead in ids:
+                org.set_owner(lead, "005HUMAN")
+        return real_owners(ids)
+
+    monkeypatch.setattr(WriteBehind, "finished", finished)
+    org.current_owners = people_first  # type: ignore[method-assign]
+    deps = make_deps(a_config(reps=(REPS[0],)))
+    report = run_cycle(deps)
+    rows = {r.lead_id: r.status for r in journal(deps)}
+    assert rows == {"00Q0": "skipped", "00Q1": "applied", "00Q2": "skipped",
+                    "00Q3": "applied", "00Q4": "applied", "00Q5": "applied"}  # fmt: skip
+    assert (report.applied, report.skipped) == (4, 2)
+    with session_scope(deps.engine) as s:
+        state, _ = load_state(s)
+    assert state.reps[REPS[0]].day_count == 4
