@@ -96,7 +96,7 @@ def start_background(app: App) -> None:
     the garbage collector's way, and (SQLite) the log checkpointed on its own thread."""
     app.deps.heap.start()
     if app.deps.checkpoints is not None:
-        app.deps.checkpoints.start(app.deps.engine)
+        app.deps.checkpoints.start()
 
 
 def build_app(settings: Settings, *, gateway: SimpleSalesforceGateway | None = None) -> App:

@@ -28,7 +28,7 @@ def test_commits_leave_the_log_to_the_thread_which_copies_it_back(sqlite_url: st
     assert _autocheckpoint(engine) == 1000  # SQLite's default until the thread runs
     checkpoints = WalCheckpointer.for_engine(engine, every=0.05)
     assert checkpoints is not None
-    checkpoints.start(engine)
+    checkpoints.start()
     try:
         assert _autocheckpoint(engine) == SAFETY_NET_PAGES
         before = _file_mb(checkpoints.path)

@@ -32,7 +32,8 @@ SAFETY_NET_PAGES = 10_000  # ~40 MB of log before a commit checkpoints by itself
 class WalCheckpointer:
     """Background PASSIVE checkpoints for a SQLite file (see the module docstring)."""
 
-    def __init__(self, path: str, every: float = 0.1) -> None:
+    def __init__(self, engine: Engine, path: str, every: float = 0.1) -> None:
+        self.engine = engine
         self.path = path
         self.every = every
         self._stop = threading.Event()
@@ -47,15 +48,15 @@ class WalCheckpointer:
             return None
         if database.startswith("file:"):
             return None
-        return cls(database, every)
+        return cls(engine, database, every)
 
-    def start(self, engine: Engine) -> None:
-        """Start the thread and leave checkpoints to it: ``engine``'s connections, from
+    def start(self) -> None:
+        """Start the thread and leave checkpoints to it: the engine's connections, from
         now on, only checkpoint past the safety net."""
         if self._thread is not None:
             return
-        event.listen(engine, "connect", _raise_autocheckpoint)
-        engine.dispose()  # pooled connections reopen with the new setting
+        event.listen(self.engine, "connect", _raise_autocheckpoint)
+        self.engine.dispose()  # pooled connections reopen with the new setting
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
         self._thread.start()
 
