@@ -23,9 +23,11 @@ import ctypes
 import gc
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 YOUNG_THRESHOLD = (10_000, 10, 10)
+PAGES_PER_COLLECTION = 10  # 20,000 leads' worth of cyclic garbage at most
 
 
 class Heap:
@@ -41,6 +43,28 @@ class Heap:
         """At start-up, after the long-lived tables are built: tune and freeze."""
         gc.set_threshold(*YOUNG_THRESHOLD)
         self.settle(busy=True)
+
+    @contextmanager
+    def pages(self) -> Iterator[Callable[[], None]]:
+        """Automatic collection off while a cycle works through its pages; yields the
+        call to make after each page (every :data:`PAGES_PER_COLLECTION` pages it
+        collects the young and middle generations, what those pages left in cycles).
+        The collector's previous state comes back on the way out, exception or not."""
+        was_enabled = gc.isenabled()
+        done = 0
+
+        def page_done() -> None:
+            nonlocal done
+            done += 1
+            if done % PAGES_PER_COLLECTION == 0:
+                gc.collect(1)
+
+        gc.disable()
+        try:
+            yield page_done
+        finally:
+            if was_enabled:
+                gc.enable()
 
     def settle(self, *, busy: bool) -> None:
         """After a cycle: a busy one's survivors are collected and frozen; every

@@ -83,6 +83,10 @@ class CycleReport:
         self.left_pending += len(out.left_pending)
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass
 class _Cycle:
     deps: Deps
@@ -92,6 +96,7 @@ class _Cycle:
     fields: tuple[str, ...]
     seen: set[str] = field(default_factory=set)
     writes: WriteBehind[list[WriteItem], list[Outcomes]] | None = None  # page writes
+    page_done: Callable[[], None] = _nothing  # after each page: the heap's collection point
 
 
 def lead_fields(config: RoutingConfig) -> tuple[str, ...]:
@@ -180,6 +185,7 @@ def _read_and_route(cycle: _Cycle) -> None:
         since = intake_since(since, deps.now(), deps.overlap_seconds, deps.settle_seconds)
     pages = deps.gateway.intake_pages(cycle.owners, since, cycle.fields)
     with (
+        deps.heap.pages() as cycle.page_done,
         WriteBehind(_sender(cycle), partial(_journal_writes, cycle)) as cycle.writes,
         ReadAhead(pages, partial(_prefetch, cycle), name="intake-read") as ahead,
     ):
@@ -188,7 +194,7 @@ def _read_and_route(cycle: _Cycle) -> None:
             stamps = [r.modstamp for r in page if r.modstamp is not None]
             _route_rows(cycle, page, watermark=max(stamps) if stamps else None, prefetched=True)
         _retry_held(cycle)  # new leads first, then retries
-    cycle.writes = None
+    cycle.writes, cycle.page_done = None, _nothing
 
 
 def intake_since(watermark: datetime, now: datetime, overlap: float, settle: float) -> datetime:
@@ -263,6 +269,7 @@ def _route_rows(
             cycle.writes.submit(items)
     else:
         cycle.report.add(write_back(deps, items, conditional=_conditional(cycle)))
+    cycle.page_done()
 
 
 def _route_page(

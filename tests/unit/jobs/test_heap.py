@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from worker.jobs.heap import YOUNG_THRESHOLD, Heap
+from worker.jobs.heap import PAGES_PER_COLLECTION, YOUNG_THRESHOLD, Heap
 
 
 class Node:
@@ -68,3 +68,34 @@ def test_a_cycle_dropped_after_its_freeze_is_freed_at_the_next_full_collection()
     clock.t = 901
     heap.settle(busy=False)  # full_every passed: unfrozen and collected
     assert ref() is None
+
+
+def test_the_collector_stands_down_through_a_cycles_pages_and_comes_back() -> None:
+    heap = Heap(clock=Clock())
+    assert gc.isenabled()
+    with heap.pages():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), heap.pages():
+        raise RuntimeError("a cycle that failed")
+    assert gc.isenabled()
+    gc.disable()  # someone else had it off: left off
+    try:
+        with heap.pages():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_cyclic_garbage_of_a_long_cycle_is_collected_every_few_pages() -> None:
+    heap = Heap(clock=Clock())
+    with heap.pages() as page_done:
+        node = Node()
+        ref = weakref.ref(node)
+        del node
+        for _ in range(PAGES_PER_COLLECTION - 1):
+            page_done()
+        assert ref() is not None  # the collector is off: the cycle waits
+        page_done()
+        assert ref() is None
