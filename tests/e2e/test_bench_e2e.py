@@ -36,5 +36,12 @@ def test_bench_e2e_prints_one_json_object_with_measured_figures() -> None:
     low = (w - 0.005) / n / ((f1 + f2 + 0.01) / 2 / 600)
     high = (w + 0.005) / n / ((f1 + f2 - 0.01) / 2 / 600)
     assert low - 0.005 <= result["io_floor_ratio"] <= high + 0.005
+    # CPU seconds over the worker's burst: measured, and no more than its CPUs can give
+    # in its wall time (/proc counts in 10 ms ticks, the figures are rounded to 10 ms)
+    cpu, sandbox = result["worker_cpu_s"], result["sandbox_cpu_s_during_worker"]
+    assert result["cpus"] >= 1 and cpu > 0 and sandbox is not None and sandbox > 0
+    assert cpu + sandbox <= result["cpus"] * (w + 0.005) + 0.05
+    assert result["floor_cpu_s"] > 0 and result["sandbox_cpu_s_during_floor"] > 0
+    assert 0 < result["io_floor_ratio_if_all_cpus_busy"] <= result["io_floor_ratio"] + 0.05
     assert result["p50_owner_s"] <= result["p95_owner_s"]
     assert result["api_calls_ratio_to_min"] < 2

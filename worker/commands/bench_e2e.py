@@ -13,6 +13,12 @@ Phases (one run, one sandbox process):
 4. Memory: RSS after phase 3 and 5,000 more leads (caches warm) vs. after ``--rss-leads``
    more.
 
+CPU seconds are measured over the worker's burst and the first floor, the bench
+process's own (every thread) and the sandbox's (from ``/proc``): the worker and the
+sandbox share this machine's CPUs, so ``io_floor_ratio_if_all_cpus_busy`` (their CPU
+seconds spread over every CPU, per lead, over the floor) is the lowest ratio any
+scheduling of the same work could reach here.
+
 Figures are measured, never assumed; ``--json`` prints one JSON object.
 """
 
@@ -101,7 +107,8 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         users = list(admin.user_ids().values())
         _say(as_json, f"phase 1: I/O floor over {leads} leads")
         parts.create_leads(admin, leads)
-        floor = parts.io_floor(settings, queue, users[3:30])
+        with parts.CpuMeter(sandbox.process.pid) as floor_cpu:
+            floor = parts.io_floor(settings, queue, users[3:30])
         _say(as_json, f"phase 2: worker over {leads} leads")
         from worker.bootstrap import build_app, start_background
         from worker.routing.normalise import warm_up
@@ -115,7 +122,8 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         start_background(app)  # as `leadrouter run` does
         parts.drain(app, max_cycles=1)
         parts.create_leads(admin, leads)
-        drained = parts.drain(app, max_cycles=1)  # one cycle reads every new lead
+        with parts.CpuMeter(sandbox.process.pid) as worker_cpu:
+            drained = parts.drain(app, max_cycles=1)  # one cycle reads every new lead
         parts.drain(app)  # retries of held leads are not throughput
         burst_empty = min((parts.drain(app, max_cycles=1) for _ in range(3)), key=lambda d: d.calls)
         empty = _settled_empty_cycle(app)
@@ -154,6 +162,13 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
     worker_per_lead = drained.seconds / max(drained.decided, 1)
     floors = (floor, floor_after)
     floor_per_lead = statistics.fmean(f.seconds / max(f.leads, 1) for f in floors)
+    # the same ratio if the worker's and the sandbox's CPU seconds kept every CPU busy:
+    # no scheduling of the worker's threads (or processes) could beat it on this machine
+    both = worker_cpu.spent.sandbox
+    busy_bound = (
+        round((worker_cpu.spent.own + both) / parts.cpus() / max(drained.decided, 1)
+              / floor_per_lead, 2) if both is not None else None
+    )  # fmt: skip
     from sqlmodel import Session
 
     with Session(app.deps.engine) as sess:
@@ -177,6 +192,12 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         "api_calls_ratio_to_min_all_routed": round(calls_per_1000 / min_all_routed, 2),
         "io_floor_ratio": round(worker_per_lead / floor_per_lead, 2),
         "io_floor_ratio_first_floor": round(worker_per_lead / (floor.seconds / floor.leads), 2),
+        "io_floor_ratio_if_all_cpus_busy": busy_bound,
+        "cpus": parts.cpus(),
+        "worker_cpu_s": round(worker_cpu.spent.own, 2),
+        "sandbox_cpu_s_during_worker": _rounded(worker_cpu.spent.sandbox),
+        "floor_cpu_s": round(floor_cpu.spent.own, 2),
+        "sandbox_cpu_s_during_floor": _rounded(floor_cpu.spent.sandbox),
         "p50_owner_s": p50,
         "guard_window_mean_ms": window_ms,
         "guard_window_max_le_s": window_bound,
@@ -206,6 +227,10 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         "business_hours_share": round(share, 3),
         "speed_to_lead_leads": arrived,
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 2) if value is not None else None
 
 
 def _next_second() -> datetime:

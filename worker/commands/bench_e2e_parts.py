@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import resource
 import subprocess
 import sys
 import threading
@@ -39,6 +41,59 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpus() -> int:
+    """CPUs this process may run on (what the worker, the sandbox and the OS share)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def own_cpu_s() -> float:
+    """CPU seconds (user + system, every thread) this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_s_of(pid: int) -> float | None:
+    """CPU seconds (user + system) process ``pid`` has used so far; None where
+    ``/proc`` cannot tell."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@dataclass
+class CpuSpent:
+    """CPU seconds the bench process (the worker or the floor script) and the sandbox
+    used over one timed phase."""
+
+    own: float
+    sandbox: float | None
+
+
+class CpuMeter:
+    """Measures :class:`CpuSpent` over a ``with`` block."""
+
+    def __init__(self, sandbox_pid: int) -> None:
+        self.pid = sandbox_pid
+        self.spent = CpuSpent(0.0, None)
+
+    def __enter__(self) -> CpuMeter:
+        self._own, self._sandbox = own_cpu_s(), cpu_s_of(self.pid)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sandbox = cpu_s_of(self.pid)
+        self.spent = CpuSpent(
+            own_cpu_s() - self._own,
+            sandbox - self._sandbox if sandbox is not None and self._sandbox is not None else None,
+        )
 
 
 @dataclass
