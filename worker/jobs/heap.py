@@ -49,7 +49,11 @@ class Heap:
         """Automatic collection off while a cycle works through its pages; yields the
         call to make after each page (every :data:`PAGES_PER_COLLECTION` pages it
         collects the young and middle generations, what those pages left in cycles).
-        The collector's previous state comes back on the way out, exception or not."""
+        The collector's previous state comes back on the way out, exception or not.
+
+        The switch is process-wide: cyclic garbage of other jobs (an SLA sweep running
+        alongside) also waits for the next collection point, never longer than the
+        cycle; their reference-counted garbage is freed as always."""
         was_enabled = gc.isenabled()
         done = 0
 
