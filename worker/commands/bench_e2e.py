@@ -164,9 +164,9 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
     floor_per_lead = statistics.fmean(f.seconds / max(f.leads, 1) for f in floors)
     # the same ratio if the worker's and the sandbox's CPU seconds kept every CPU busy:
     # no scheduling of the worker's threads (or processes) could beat it on this machine
-    both = worker_cpu.spent.sandbox
+    both, cpus = worker_cpu.spent.sandbox, parts.cpus()
     busy_bound = (
-        round((worker_cpu.spent.own + both) / parts.cpus() / max(drained.decided, 1)
+        round((worker_cpu.spent.own + both) / cpus / max(drained.decided, 1)
               / floor_per_lead, 2) if both is not None else None
     )  # fmt: skip
     from sqlmodel import Session
@@ -193,7 +193,7 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         "io_floor_ratio": round(worker_per_lead / floor_per_lead, 2),
         "io_floor_ratio_first_floor": round(worker_per_lead / (floor.seconds / floor.leads), 2),
         "io_floor_ratio_if_all_cpus_busy": busy_bound,
-        "cpus": parts.cpus(),
+        "cpus": cpus,
         "worker_cpu_s": round(worker_cpu.spent.own, 2),
         "sandbox_cpu_s_during_worker": _rounded(worker_cpu.spent.sandbox),
         "floor_cpu_s": round(floor_cpu.spent.own, 2),

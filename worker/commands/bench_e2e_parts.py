@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import threading
@@ -51,12 +50,6 @@ def cpus() -> int:
         return os.cpu_count() or 1
 
 
-def own_cpu_s() -> float:
-    """CPU seconds (user + system, every thread) this process has used so far."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def cpu_s_of(pid: int) -> float | None:
     """CPU seconds (user + system) process ``pid`` has used so far; None where
     ``/proc`` cannot tell."""
@@ -85,13 +78,13 @@ class CpuMeter:
         self.spent = CpuSpent(0.0, None)
 
     def __enter__(self) -> CpuMeter:
-        self._own, self._sandbox = own_cpu_s(), cpu_s_of(self.pid)
+        self._own, self._sandbox = time.process_time(), cpu_s_of(self.pid)
         return self
 
     def __exit__(self, *exc: object) -> None:
         sandbox = cpu_s_of(self.pid)
         self.spent = CpuSpent(
-            own_cpu_s() - self._own,
+            time.process_time() - self._own,  # user + system, every thread
             sandbox - self._sandbox if sandbox is not None and self._sandbox is not None else None,
         )
 

@@ -194,7 +194,7 @@ def _read_and_route(cycle: _Cycle) -> None:
             stamps = [r.modstamp for r in page if r.modstamp is not None]
             _route_rows(cycle, page, watermark=max(stamps) if stamps else None, prefetched=True)
         _retry_held(cycle)  # new leads first, then retries
-    cycle.writes, cycle.page_done = None, _nothing
+    cycle.writes = None
 
 
 def intake_since(watermark: datetime, now: datetime, overlap: float, settle: float) -> datetime:
