@@ -47,18 +47,17 @@ def run(once: bool, metrics_port: int | None) -> None:
         raise click.ClickException(
             "no Salesforce credentials: set LEADROUTER_SF_INSTANCE_URL and a key/secret, JWT key or session id"
         )
-    from worker.config_loader import ConfigError, load_config
+    from worker.config_source import load_config_file
+    from worker.routing_config import ConfigError
 
-    try:
-        load_config(settings.routing_config)  # fail fast, naming file:line, before any I/O
+    try:  # fail fast, naming file:line, before any I/O
+        load_config_file(settings.routing_config, settings=settings)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    from worker.notify import NotifyConfigError
-
     upgrade(settings.database_url)
     try:
         app = build_app(settings)
-    except NotifyConfigError as exc:
+    except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     worker = Worker(app)
     port = metrics_port if metrics_port is not None else settings.metrics_port

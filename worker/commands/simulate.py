@@ -67,6 +67,7 @@ def route_all(leads: Sequence[Lead], config: RoutingConfig, context: RoutingCont
 def summary_lines(config: RoutingConfig, decisions: Sequence[Decision]) -> list[str]:
     """Per pool: each rep's count, eligibility-adjusted target, deviation; Jain, χ² p."""
     from worker.routing import pool_fairness
+    from worker.routing.members import pool_weights
 
     lines: list[str] = []
     for name, pool in config.pools.items():
@@ -75,10 +76,7 @@ def summary_lines(config: RoutingConfig, decisions: Sequence[Decision]) -> list[
         ]
         if not picked:
             continue
-        reps = config.reps
-        weights = {
-            m.rep: (reps[m.rep].weight if m.weight is None else m.weight) for m in pool.members
-        }
+        weights = pool_weights(config, name)
         f = pool_fairness(
             name, [d.rep_key or "" for d in picked], weights, [d.eligible_weights for d in picked]
         )

@@ -11,6 +11,7 @@ from worker.routing.model import (
     Caps,
     Condition,
     Pool,
+    PoolMember,
     Rep,
     RoutingConfig,
     Rule,
@@ -68,15 +69,18 @@ def _target(t: Target) -> Any:
     return "hold" if t.kind == "hold" else {t.kind: t.name}
 
 
+def member_to_raw(m: PoolMember) -> str | dict[str, Any]:
+    """A pool member as written in the file: the e-mail, or ``{rep, weight, caps}``."""
+    entry: dict[str, Any] = {"rep": m.rep}
+    if m.weight is not None:
+        entry["weight"] = _num(m.weight)
+    if _caps(m.caps):
+        entry["caps"] = _caps(m.caps)
+    return entry if len(entry) > 1 else m.rep
+
+
 def _pool(p: Pool) -> dict[str, Any]:
-    members: list[Any] = []
-    for m in p.members:
-        entry: dict[str, Any] = {"rep": m.rep}
-        if m.weight is not None:
-            entry["weight"] = _num(m.weight)
-        if _caps(m.caps):
-            entry["caps"] = _caps(m.caps)
-        members.append(entry if len(entry) > 1 else m.rep)
+    members = [member_to_raw(m) for m in p.members]
     out: dict[str, Any] = {"label": p.label} if p.label else {}
     out |= {
         "method": p.method,

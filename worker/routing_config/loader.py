@@ -32,6 +32,10 @@ class CheckResult:
     config: RoutingConfig | None
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    # the parsed YAML and each key path's line: the other sections of the same file
+    # (notifications) are validated from these, not by reading the file again
+    document: Any = None
+    lines: dict[Any, int] = field(default_factory=dict)
 
 
 def _reps(c: Collector, raw: Any) -> dict[str, Rep]:
@@ -106,7 +110,7 @@ def check_text(text: str, file: str | None = None) -> CheckResult:
     for path, line in dupes:
         c.problems.append(Problem(format_path(path), "duplicate key", line, file))
     config = build(c, data)
-    return CheckResult(None if c.problems else config, c.problems, c.warnings)
+    return CheckResult(None if c.problems else config, c.problems, c.warnings, data, lines)
 
 
 def check_config(path: str | Path) -> CheckResult:
