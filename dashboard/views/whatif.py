@@ -19,7 +19,7 @@ from dashboard.whatif import (
     replay,
 )
 from worker.routing_config import ConfigError, apply_overrides
-from worker.store.queries.replay import recent_routed_leads
+from worker.store.queries.replay import recent_routed_leads, rep_directory
 
 MAX_LEADS = 5000
 cfg = data.settings()
@@ -77,9 +77,10 @@ rows = recent_routed_leads(
 if not rows:
     st.info("No leads were routed to this pool in that period.")
     st.stop()
+directory = rep_directory(data.engine())
 with st.spinner(f"Replaying {len(rows):,} leads…"):
-    now_run = replay(effective, rows)
-    new_run = replay(proposed, rows)
+    now_run = replay(effective, rows, directory=directory)
+    new_run = replay(proposed, rows, directory=directory)
 actual, actual_held = actual_counts(rows)
 if len(rows) >= MAX_LEADS:
     st.caption(f"Replayed the newest {MAX_LEADS:,} leads of the period.")

@@ -85,6 +85,19 @@ class Directory:
                 return key
         return None
 
+    def snapshot(self, rep_keys: Iterable[str]) -> dict[str, dict[str, object]]:
+        """Rep key -> its user as known now (id, active, name): what the dashboard's
+        What-if needs to replay as the worker decided. Cached values only, never a query
+        (an idle cycle must not cost an API call)."""
+        active = dict(self._active)
+        out: dict[str, dict[str, object]] = {}
+        for key in rep_keys:
+            user = self._users.get(key.lower())
+            if user is not None:
+                out[key] = {"user_id": user.id, "active": active.get(user.id, user.is_active),
+                            "name": user.name}  # fmt: skip
+        return out
+
     def contacts(self) -> dict[str, Contact]:
         """User Id and e-mail -> :class:`Contact` of every cached rep user (for notifications;
         no query: the users were read when their keys were first resolved)."""

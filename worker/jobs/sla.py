@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from worker.jobs.context import build_context
 from worker.jobs.decide import Ask, decide_batch
 from worker.jobs.deps import Deps
-from worker.jobs.intake import lead_fields
+from worker.jobs.fields import lead_fields
 from worker.jobs.records import journal_row
 from worker.jobs.writeback import items_for, write_back
 from worker.notify import enqueue_sla_reminders

@@ -100,4 +100,7 @@ class Decision(SQLModel, table=True):
     lead_source: str | None = Field(default=None, max_length=120)
     lead_rating: str | None = Field(default=None, max_length=40)
     lead_employees: int | None = None
+    # the values of every field the routing config read, as JSON: What-if replays the
+    # lead as the worker saw it (PII: purged with the snapshot)
+    lead_fields: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     worker_id: str | None = Field(default=None, max_length=80)
