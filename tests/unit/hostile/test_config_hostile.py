@@ -349,7 +349,11 @@ def test_mutual_overflow_between_two_pools_is_allowed_and_terminates(tmp_path: P
     config = load_config(_write(tmp_path, text))
     decision, _ = route_lead(Lead("00Q1", {}), config=config, context=RoutingContext(),
                              state=empty_state(), now=datetime(2026, 11, 23, 14, tzinfo=UTC))  # fmt: skip
-    assert decision.action == "hold" and "Nobody eligible in pool main" in decision.reason
+    assert decision.action == "hold"
+    assert decision.reason == (
+        "Held in the intake queue: main: nobody with a Salesforce user;"
+        " other: nobody with a Salesforce user"
+    )
 
 
 # ---------------------------------------------------------------------------------------
