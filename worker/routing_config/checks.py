@@ -4,35 +4,65 @@ match, territory overlaps without an explicit priority."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from worker.routing.model import Condition, Pool, Rep, Rule, Target, Territory
+from worker.routing.model import Condition, Pool, Rep, Rule, SlaPolicy, Target, Territory
 from worker.routing_config.problems import Collector
+from worker.routing_config.yamlsrc import Path
 
 
 def check_all(
     c: Collector, reps: Mapping[str, Rep], pools: Mapping[str, Pool],
-    rules: Sequence[Rule], territories: Sequence[Territory],
+    rules: Sequence[Rule], territories: Sequence[Territory], sla: SlaPolicy | None = None,
 ) -> None:  # fmt: skip
     _check_pools(c, reps, pools)
     _check_rules(c, pools, rules, {t.name for t in territories})
     _check_territories(c, pools, territories)
+    targets = [t for p in pools.values() for t in p.fallback]
+    targets += [s.escalate_to for _, s in sla_blocks(pools, rules, sla) if s.escalate_to]
     used = {m.rep for p in pools.values() for m in p.members}
-    used |= {t.name for p in pools.values() for t in _targets(p) if t.kind == "rep" and t.name}
+    used |= {t.name for t in targets if t.kind == "rep" and t.name}
     for i, key in enumerate(reps):
         if key not in used:
             c.warn(("reps", i), f"{key} is in no pool and no fallback/escalation: never routed to")
     reached = {r.pool for r in rules} | {t.pool for t in territories}
-    reached |= {t.name for p in pools.values() for t in _targets(p) if t.kind == "pool"}
+    reached |= {t.name for t in targets if t.kind == "pool"}
     for name in pools:
         if name not in reached:
             c.warn(("pools", name), "no rule, territory or fallback leads here: never used")
 
 
-def _targets(p: Pool) -> list[Target]:
-    out = list(p.fallback)
-    if p.sla and p.sla.escalate_to:
-        out.append(p.sla.escalate_to)
-    return out
+def sla_blocks(
+    pools: Mapping[str, Pool], rules: Sequence[Rule], default: SlaPolicy | None
+) -> list[tuple[Path, SlaPolicy]]:
+    """Every ``sla:`` block written in the file, with its key path."""
+    out: list[tuple[Path, SlaPolicy]] = [
+        (("pools", name, "sla"), p.sla) for name, p in pools.items() if p.sla
+    ]
+    out += [(("rules", i, "sla"), r.sla) for i, r in enumerate(rules) if r.sla]
+    return out + ([(("sla",), default)] if default else [])
+
+
+def check_slas(
+    c: Collector, reps: Mapping[str, Rep], pools: Mapping[str, Pool], rules: Sequence[Rule],
+    default: SlaPolicy | None, notifications: Any,
+) -> None:  # fmt: skip
+    """Escalation targets of rule and default SLAs (pools': :func:`_check_pools`), and a
+    warning for steps that only notify when notifications are off."""
+    off = not isinstance(notifications, dict) or notifications.get("enabled", True) is False
+    for path, sla in sla_blocks(pools, rules, default):
+        if sla.escalate_to and path[0] != "pools":
+            _check_target(c, sla.escalate_to, (*path, "escalate_to"), reps, pools)
+        if not off:
+            continue
+        if sla.escalate_to == Target("manager"):
+            c.warn((*path, "escalate_to"), "manager is only told by a notification, and "
+                   "notifications are off (no `notifications:` section, or enabled: false): "
+                   "the journal records the miss, nobody hears of it")  # fmt: skip
+        if sla.on_breach == "remind":
+            c.warn((*path, "on_breach"), "remind only sends a notification, and notifications "
+                   "are off (no `notifications:` section, or enabled: false): the owner is "
+                   "never reminded")  # fmt: skip
 
 
 def _check_target(c: Collector, t: Target, path: tuple[str | int, ...], reps: Mapping[str, Rep],
