@@ -97,9 +97,17 @@ def test_steps_that_only_notify_warn_when_notifications_are_off() -> None:
     assert any(
         w.startswith("r.yaml:17 rules[1].sla.on_breach: remind only sends") for w in warnings
     )
-    on = BASE + "notifications:\n  channels: {mail: {type: email}}\n"
-    assert _problems(on) == ([], [])
-    off = BASE + "notifications: {enabled: false}\n"
+    unrouted = BASE + "notifications:\n  channels: {mail: {type: email}}\n"
+    warnings = _problems(unrouted)[1]
+    assert len(warnings) == 2
+    assert "notifications.events routes neither sla_escalated nor sla_reassigned" in warnings[0]
+    routed = unrouted + (
+        "  events:\n"
+        "    sla_reminder: {notify: [owner], channels: [mail]}\n"
+        "    sla_escalated: {notify: [manager], channels: [mail]}\n"
+    )
+    assert _problems(routed) == ([], [])
+    off = routed + "  enabled: false\n"
     assert len(_problems(off)[1]) == 2
 
 

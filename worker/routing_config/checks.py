@@ -48,21 +48,33 @@ def check_slas(
     default: SlaPolicy | None, notifications: Any,
 ) -> None:  # fmt: skip
     """Escalation targets of rule and default SLAs (pools': :func:`_check_pools`), and a
-    warning for steps that only notify when notifications are off."""
-    off = not isinstance(notifications, dict) or notifications.get("enabled", True) is False
+    warning for a step that only notifies when no notification would carry it."""
     for path, sla in sla_blocks(pools, rules, default):
         if sla.escalate_to and path[0] != "pools":
             _check_target(c, sla.escalate_to, (*path, "escalate_to"), reps, pools)
-        if not off:
-            continue
         if sla.escalate_to == Target("manager"):
-            c.warn((*path, "escalate_to"), "manager is only told by a notification, and "
-                   "notifications are off (no `notifications:` section, or enabled: false): "
-                   "the journal records the miss, nobody hears of it")  # fmt: skip
+            why = _unheard(notifications, "sla_escalated", "sla_reassigned")
+            if why:
+                c.warn((*path, "escalate_to"), f"manager is only told by a notification, and {why}: "
+                       "the journal records the miss, the manager never hears of it")  # fmt: skip
         if sla.on_breach == "remind":
-            c.warn((*path, "on_breach"), "remind only sends a notification, and notifications "
-                   "are off (no `notifications:` section, or enabled: false): the owner is "
-                   "never reminded")  # fmt: skip
+            why = _unheard(notifications, "sla_missed", "sla_reminder")
+            if why:
+                c.warn((*path, "on_breach"), f"remind only sends a notification, and {why}: "
+                       "the owner is never reminded")  # fmt: skip
+
+
+def _unheard(notifications: Any, event: str, borrowed: str) -> str | None:
+    """Why no notification would carry ``event`` (it borrows ``borrowed``'s route), or
+    None. Reads the raw section: its own loader reports its mistakes."""
+    if not isinstance(notifications, dict) or notifications.get("enabled", True) is False:
+        return "notifications are off (no `notifications:` section, or enabled: false)"
+    tables = [notifications.get("events")]
+    pools = notifications.get("pools")
+    tables += list(pools.values()) if isinstance(pools, dict) else []
+    if any(isinstance(t, dict) and (event in t or borrowed in t) for t in tables):
+        return None
+    return f"notifications.events routes neither {event} nor {borrowed}"
 
 
 def _check_target(c: Collector, t: Target, path: tuple[str | int, ...], reps: Mapping[str, Rep],
