@@ -3,15 +3,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 
+import pytest
 from sqlmodel import Session, select
 
 from tests.unit.jobs.conftest import MANAGER, a_config, an_sla, uid
-from tests.unit.jobs.fakes import FakeGateway
+from tests.unit.jobs.fakes import T0, FakeGateway
 from tests.unit.jobs.test_intake import journal
 from worker.jobs.deps import Deps
 from worker.jobs.intake import run_cycle
+from worker.jobs.records import due_at
 from worker.jobs.sla import run_sla_sweep
 from worker.notify.model import Channel, EventKind, EventRoute, NotifySettings
 from worker.routing.model import (
@@ -23,6 +25,7 @@ from worker.routing.model import (
     SlaPolicy,
     Target,
 )
+from worker.routing.model import Decision as RoutingDecision
 from worker.store.models.outbox import OutboxMessage
 
 
@@ -286,3 +289,23 @@ def test_the_owner_and_the_manager_get_their_messages(
     assert ("sla_missed", ANN) in sent
     assert ("sla_escalated", MANAGER) in sent
     assert ("sla_escalated", ANN) not in sent  # borrowed route: to the manager only
+
+
+@pytest.mark.parametrize(
+    ("pool", "rule", "method", "minutes"),
+    [
+        ("sales", "default", "weighted_round_robin", 10),  # a pool's pick: the pool's SLA
+        ("sales", "default", "fallback_rep", 10),  # a fallback rep of the pool's chain
+        (None, None, "account_owner", 60),  # an account's owner: the default
+        ("sales", "default", "round_robin", 10),  # an SLA re-assignment keeps the rule
+    ],
+)
+def test_every_assignment_gets_a_due_time(
+    pool: str | None, rule: str | None, method: str, minutes: int
+) -> None:
+    config = a_config(sla=an_sla(minutes=10))
+    at = T0.replace(tzinfo=UTC)
+    decision = RoutingDecision("00QA", "assign", uid(ANN), ANN, pool, rule, method, "why")
+    assert due_at(config, decision, at) == at + timedelta(minutes=minutes)
+    held = RoutingDecision("00QA", "hold", None, None, pool, rule, "hold", "nobody")
+    assert due_at(config, held, at) is None  # assigns nobody: no clock
