@@ -93,6 +93,8 @@ notifications:
     lead_assigned: {{notify: [owner], channels: [email, sales-slack]}}
     sla_reminder: {{notify: [owner], channels: [email, sales-slack]}}
     sla_reassigned: {{notify: [previous_owner, owner, manager], channels: [email, sales-slack]}}
+    sla_missed: {{notify: [owner], channels: [email, sales-slack]}}
+    sla_escalated: {{notify: [manager], channels: [email, sales-slack]}}
     lead_held: {{notify: [revops], channels: [email, crm-webhook]}}
     api_allocation: {{notify: [revops], channels: [email, crm-webhook]}}
   revops: [maria.gonzalez@acme-sales.example]

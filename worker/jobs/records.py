@@ -18,7 +18,7 @@ from worker.routing.explain import trace_to_json
 from worker.routing.fields import routing_fields
 from worker.routing.model import Decision as RoutingDecision
 from worker.routing.model import RoutingConfig, TraceStep
-from worker.routing.sla import sla_due_at
+from worker.routing.sla import sla_due_at, sla_policy_for
 from worker.sfdc.mapping import LeadRow
 from worker.store.models.journal import DecisionKind, DecisionStatus
 
@@ -85,12 +85,12 @@ def trace_json(decision: RoutingDecision) -> str:
 
 
 def due_at(config: RoutingConfig, decision: RoutingDecision, at: datetime) -> datetime | None:
-    """When the SLA of an assignment breaches (None: its pool has no SLA)."""
-    pool = config.pools.get(decision.pool or "")
-    if pool is None or pool.sla is None or decision.action != "assign":
+    """When the SLA of an assignment breaches (None: the decision assigns nobody). Every
+    assignment has one: its rule's, its pool's or the default (``sla_policy_for``)."""
+    if decision.action != "assign":
         return None
-    rep = config.reps.get(decision.rep_key or "")
-    return sla_due_at(at, pool.sla, rep, at)
+    policy = sla_policy_for(config, pool=decision.pool, rule=decision.rule).policy
+    return sla_due_at(at, policy, config.reps.get(decision.rep_key or ""), at)
 
 
 def journal_row(

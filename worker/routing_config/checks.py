@@ -5,38 +5,79 @@ priority."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from worker.routing.model import Condition, Pool, Rep, Rule, Target, Territory
+from worker.routing.model import Condition, Pool, Rep, Rule, SlaPolicy, Target, Territory
 from worker.routing.overflow import Hop, overflow_order
 from worker.routing_config.problems import Collector
-from worker.routing_config.yamlsrc import format_path
+from worker.routing_config.yamlsrc import Path, format_path
 
 
 def check_all(
     c: Collector, reps: Mapping[str, Rep], pools: Mapping[str, Pool],
-    rules: Sequence[Rule], territories: Sequence[Territory],
+    rules: Sequence[Rule], territories: Sequence[Territory], sla: SlaPolicy | None = None,
 ) -> None:  # fmt: skip
     _check_pools(c, reps, pools)
     _check_overflow(c, pools)
     _check_rules(c, pools, rules, {t.name for t in territories})
     _check_territories(c, pools, territories)
+    targets = [t for p in pools.values() for t in p.fallback]
+    targets += [s.escalate_to for _, s in sla_blocks(pools, rules, sla) if s.escalate_to]
     used = {m.rep for p in pools.values() for m in p.members}
-    used |= {t.name for p in pools.values() for t in _targets(p) if t.kind == "rep" and t.name}
+    used |= {t.name for t in targets if t.kind == "rep" and t.name}
     for i, key in enumerate(reps):
         if key not in used:
             c.warn(("reps", i), f"{key} is in no pool and no fallback/escalation: never routed to")
     reached = {r.pool for r in rules} | {t.pool for t in territories}
-    reached |= {t.name for p in pools.values() for t in _targets(p) if t.kind == "pool"}
+    reached |= {t.name for t in targets if t.kind == "pool"}
     for name in pools:
         if name not in reached:
             c.warn(("pools", name), "no rule, territory or fallback leads here: never used")
 
 
-def _targets(p: Pool) -> list[Target]:
-    out = list(p.fallback)
-    if p.sla and p.sla.escalate_to:
-        out.append(p.sla.escalate_to)
-    return out
+def sla_blocks(
+    pools: Mapping[str, Pool], rules: Sequence[Rule], default: SlaPolicy | None
+) -> list[tuple[Path, SlaPolicy]]:
+    """Every ``sla:`` block written in the file, with its key path."""
+    out: list[tuple[Path, SlaPolicy]] = [
+        (("pools", name, "sla"), p.sla) for name, p in pools.items() if p.sla
+    ]
+    out += [(("rules", i, "sla"), r.sla) for i, r in enumerate(rules) if r.sla]
+    return out + ([(("sla",), default)] if default else [])
+
+
+def check_slas(
+    c: Collector, reps: Mapping[str, Rep], pools: Mapping[str, Pool], rules: Sequence[Rule],
+    default: SlaPolicy | None, notifications: Any,
+) -> None:  # fmt: skip
+    """Escalation targets of rule and default SLAs (pools': :func:`_check_pools`), and a
+    warning for a step that only notifies when no notification would carry it."""
+    for path, sla in sla_blocks(pools, rules, default):
+        if sla.escalate_to and path[0] != "pools":
+            _check_target(c, sla.escalate_to, (*path, "escalate_to"), reps, pools)
+        if sla.escalate_to == Target("manager"):
+            why = _unheard(notifications, "sla_escalated", "sla_reassigned")
+            if why:
+                c.warn((*path, "escalate_to"), f"manager is only told by a notification, and {why}: "
+                       "the journal records the miss, the manager never hears of it")  # fmt: skip
+        if sla.on_breach == "remind":
+            why = _unheard(notifications, "sla_missed", "sla_reminder")
+            if why:
+                c.warn((*path, "on_breach"), f"remind only sends a notification, and {why}: "
+                       "the owner is never reminded")  # fmt: skip
+
+
+def _unheard(notifications: Any, event: str, borrowed: str) -> str | None:
+    """Why no notification would carry ``event`` (it borrows ``borrowed``'s route), or
+    None. Reads the raw section: its own loader reports its mistakes."""
+    if not isinstance(notifications, dict) or notifications.get("enabled", True) is False:
+        return "notifications are off (no `notifications:` section, or enabled: false)"
+    tables = [notifications.get("events")]
+    pools = notifications.get("pools")
+    tables += list(pools.values()) if isinstance(pools, dict) else []
+    if any(isinstance(t, dict) and (event in t or borrowed in t) for t in tables):
+        return None
+    return f"notifications.events routes neither {event} nor {borrowed}"
 
 
 def _check_target(c: Collector, t: Target, path: tuple[str | int, ...], reps: Mapping[str, Rep],

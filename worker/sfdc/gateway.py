@@ -42,6 +42,7 @@ class SalesforceGateway(Protocol):
     def current_owners(self, lead_ids: Sequence[str]) -> dict[str, OwnerRow]: ...
     def queue_ids(self, developer_names: Sequence[str]) -> dict[str, str]: ...
     def users_by_email(self, emails: Iterable[str]) -> list[UserRow]: ...
+    def users_by_id(self, user_ids: Iterable[str]) -> list[UserRow]: ...
     def users_active(self, user_ids: Iterable[str]) -> dict[str, bool]: ...
     def open_leads_by_owner(
         self, owner_ids: Sequence[str], closed_statuses: Sequence[str]
@@ -141,6 +142,9 @@ class SimpleSalesforceGateway:
 
     def users_by_email(self, emails: Iterable[str]) -> list[UserRow]:
         return [mapping.user_row(r) for r in self._records(soql.users_by_email_queries(emails))]
+
+    def users_by_id(self, user_ids: Iterable[str]) -> list[UserRow]:
+        return [mapping.user_row(r) for r in self._records(soql.users_by_id_queries(user_ids))]
 
     def users_active(self, user_ids: Iterable[str]) -> dict[str, bool]:
         records = self._records(soql.users_active_queries(user_ids))

@@ -112,6 +112,16 @@ def users_by_email_queries(emails: Iterable[str]) -> list[str]:
     ]
 
 
+def users_by_id_queries(user_ids: Iterable[str]) -> list[str]:
+    return [
+        format_soql(
+            "SELECT Id, Email, Username, Name, IsActive, Manager.Email FROM User WHERE Id IN {}",
+            chunk,
+        )
+        for chunk in chunked_in(user_ids)
+    ]
+
+
 def users_active_queries(user_ids: Iterable[str]) -> list[str]:
     return [
         format_soql("SELECT Id, IsActive FROM User WHERE Id IN {}", chunk)

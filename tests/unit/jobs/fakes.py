@@ -107,6 +107,11 @@ class FakeGateway:
         wanted = set(emails)
         return [u for u in self.users if u.email in wanted or u.username in wanted]
 
+    def users_by_id(self, user_ids: Iterable[str]) -> list[UserRow]:
+        self._count("query")
+        ids = set(user_ids)
+        return [u for u in self.users if u.id in ids]
+
     def users_active(self, user_ids: Iterable[str]) -> dict[str, bool]:
         self._count("query")
         ids = set(user_ids)

@@ -107,3 +107,29 @@ def test_smtp_credentials_come_from_settings_and_stay_secret(
     )
     assert "hunter2" not in repr(settings)
     assert settings.revops == ("revops@acme.example",)
+
+
+def test_sla_misses_that_keep_the_lead_borrow_the_older_events_channels() -> None:
+    settings = parse_notify_section(
+        {
+            "channels": {"mail": {"type": "email"}},
+            "events": {
+                "sla_reminder": {"notify": ["owner"], "channels": ["mail"]},
+                "sla_reassigned": {"notify": ["previous_owner", "owner"], "channels": ["mail"]},
+            },
+        }
+    )
+    missed = settings.route_for(EventKind.SLA_MISSED, None)
+    escalated = settings.route_for(EventKind.SLA_ESCALATED, "emea")
+    assert missed is not None and (missed.roles, missed.channels) == (("owner",), ("mail",))
+    assert escalated is not None
+    assert (escalated.roles, escalated.channels) == (("manager",), ("mail",))
+    own = parse_notify_section(
+        {
+            "channels": {"mail": {"type": "email"}},
+            "events": {"sla_escalated": {"notify": ["manager", "revops"], "channels": ["mail"]}},
+        }
+    )
+    route = own.route_for(EventKind.SLA_ESCALATED, None)
+    assert route is not None and route.roles == ("manager", "revops")
+    assert own.route_for(EventKind.SLA_MISSED, None) is None  # nothing to borrow from
