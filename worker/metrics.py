@@ -129,14 +129,11 @@ def _reply(start_response: StartResponse, status: str, body: bytes, kind: str) -
 def _bearer_ok(environ: dict[str, Any], token: str | None) -> bool:
     if token is None:
         return True
-    given = str(environ.get("HTTP_AUTHORIZATION", ""))
-    scheme, _, value = given.partition(" ")
-    # bytes: compare_digest refuses non-ASCII str with a TypeError
-    expected = token.encode("utf-8")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        value.strip().encode("latin-1", "replace"),
-        expected,  # WSGI: bytes as latin-1
-    )
+    scheme, _, value = str(environ.get("HTTP_AUTHORIZATION", "")).partition(" ")
+    # WSGI hands header bytes over as latin-1 text; compare bytes, since compare_digest
+    # raises TypeError on a non-ASCII str
+    given = value.strip().encode("latin-1", "replace")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given, token.encode("utf-8"))
 
 
 def app(metrics: Metrics, health: Health, *, token: str | None = None) -> WsgiApp:
