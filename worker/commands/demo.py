@@ -81,6 +81,7 @@ DEMO_NOTIFICATIONS = """
 # (documented in config/notifications.example.yaml)
 notifications:
   enabled: true
+  allow_local_http: true   # the sink listens on 127.0.0.1 without TLS
   reminder_at: 0.7
   channels:
     email: {{type: email}}

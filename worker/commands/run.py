@@ -62,9 +62,14 @@ def run(once: bool, metrics_port: int | None) -> None:
     worker = Worker(app)
     port = metrics_port if metrics_port is not None else settings.metrics_port
     if port is not None:
-        server = serve(app.deps.metrics, worker.health, port)
-        log.info("metrics on port %d", server.server_port)
-        click.echo(f"metrics: http://127.0.0.1:{server.server_port}/metrics", err=True)
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        server = serve(
+            app.deps.metrics, worker.health, port, host=settings.metrics_host, token=token
+        )
+        log.info("metrics on %s port %d", settings.metrics_host, server.server_port)
+        click.echo(
+            f"metrics: http://{settings.metrics_host}:{server.server_port}/metrics", err=True
+        )
     try:
         worker.ensure_active()  # SQLite: refuses a second worker here, with a clear message
         if once:

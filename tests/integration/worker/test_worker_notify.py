@@ -20,6 +20,7 @@ pytestmark = pytest.mark.integration
 
 NOTIFY = """
 notifications:
+  allow_local_http: true
   channels:
     hook: {{type: webhook, url: "{url}", secret_env: WORKER_TEST_HOOK_SECRET}}
   events:
