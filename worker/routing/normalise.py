@@ -126,8 +126,14 @@ def _pick(
     alias, then other languages); within a rank, the code most sources give; then a
     top-level subdivision over one ``inner`` to another ("Cantabria" is the community,
     not its province); then the alphabetically first. ``scope(code)`` groups the keys (a
-    subdivision's country)."""
-    votes = Counter((key, rank, code) for rank, code, name in rows for key in _spellings(name))
+    subdivision's country). A one-character spelling counts only as a code (``AT-9``):
+    as a name (Vietnamese "Ý" for Italy) it would make a stray "Y" a place."""
+    votes = Counter(
+        (key, rank, code)
+        for rank, code, name in rows
+        for key in _spellings(name)
+        if len(key) > 1 or rank == _libs.CODE
+    )
     best: dict[tuple[str, str], tuple[int, int, bool, str]] = {}
     for (key, rank, code), count in votes.items():
         slot, candidate = (scope(code), key), (rank, -count, code in inner, code)

@@ -80,7 +80,7 @@ def test_state_names_and_abbreviations_read_within_the_country(
 
 
 @pytest.mark.parametrize(
-    "value", ["N/A", "n/a", "n.a.", "-", "?", "", "   ", "Other", "unknown", "none", "Narnia"]
+    "value", ["N/A", "n/a", "n.a.", "-", "?", "", "   ", "Y", "Other", "unknown", "none", "Narnia"]
 )
 def test_placeholders_are_no_country_and_no_state(value: str) -> None:
     """ "N/A" is not Namibia (NA), nor Navarre (ES-NA): the lead keeps no country."""
@@ -117,13 +117,14 @@ def test_every_iso_code_and_name_reads_as_its_own_country_however_written(
 def test_a_name_two_sources_disagree_on_is_settled_by_rank_then_votes_then_top_level() -> None:
     code, name, alias, other = _libs.CODE, _libs.NAME, _libs.ALIAS, _libs.OTHER
     rows = [(other, "MY", "Mexico")] * 5 + [(name, "MX", "Mexico"), (code, "NA", "NA")]
-    rows += [(alias, "NA", "N.A."), (other, "CG", "Kongo"), (other, "CG", "Kongo")]
+    rows += [(alias, "NL", "N.A."), (other, "CG", "Kongo"), (other, "CG", "Kongo")]
     rows += [(other, "CD", "Kongo"), (name, "ES-S", "Cantabria"), (name, "ES-CB", "Cantabria")]
-    rows += [(other, "ZZ", "Tie"), (other, "YY", "Tie")]
+    rows += [(other, "ZZ", "Tie"), (other, "YY", "Tie"), (other, "IT", "Ý"), (code, "AT-9", "9")]
     for ordered in (rows, rows[::-1]):
         table = normalise._pick(ordered, inner=frozenset({"ES-S"}))[""]
         assert (table["mexico"], table["na"], table["kongo"]) == ("MX", "NA", "CG")
-        assert (table["cantabria"], table["tie"]) == ("ES-CB", "YY")
+        assert (table["cantabria"], table["tie"], table["9"]) == ("ES-CB", "YY", "AT-9")
+        assert "y" not in table
 
 
 @pytest.mark.parametrize(("value", "code"), [("Mexico", "MX"), ("Kongo", "CG"), ("NA", "NA")])
