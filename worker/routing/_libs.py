@@ -93,19 +93,22 @@ def _is_english(locale: str) -> bool:
     return locale == "en" or locale.startswith("en_")
 
 
-def _catalogues(domain: str) -> Iterator[tuple[str, gettext.GNUTranslations]]:
-    """(language, catalogue) for each gettext catalogue of ``domain`` pycountry bundles."""
+def _catalogues(domain: str, every_language: bool) -> Iterator[tuple[str, gettext.GNUTranslations]]:
+    """(language, catalogue) for each gettext catalogue of ``domain`` that pycountry
+    bundles (English ones only unless ``every_language``)."""
     for lang in sorted(Path(pycountry.LOCALES_DIR).iterdir()):
         mo = lang / "LC_MESSAGES" / f"{domain}.mo"
-        if mo.is_file():
+        if (every_language or _is_english(lang.name)) and mo.is_file():
             with mo.open("rb") as fp:
                 yield lang.name, gettext.GNUTranslations(fp)
 
 
-def _translations(domain: str, names: dict[str, list[str]]) -> Iterator[tuple[int, str, str]]:
-    """(rank, code, translated name) for every catalogue that translates one of ``names``
-    (ISO name -> the codes it names)."""
-    for lang, catalogue in _catalogues(domain):
+def _translations(
+    domain: str, names: dict[str, list[str]], every_language: bool
+) -> Iterator[tuple[int, str, str]]:
+    """(rank, code, translated name) for every catalogue (English only unless
+    ``every_language``) that translates one of ``names`` (ISO name -> its codes)."""
+    for lang, catalogue in _catalogues(domain, every_language):
         rank = NAME if _is_english(lang) else OTHER
         for name, codes in names.items():
             translated = catalogue.gettext(name)
@@ -113,22 +116,25 @@ def _translations(domain: str, names: dict[str, list[str]]) -> Iterator[tuple[in
                 yield from ((rank, code, translated) for code in codes)
 
 
-def _cldr_territories(codes: set[str]) -> Iterator[tuple[int, str, str]]:
-    """(rank, alpha-2, name) from CLDR's territory names in every locale babel ships.
+def _cldr_territories(codes: set[str], every_language: bool) -> Iterator[tuple[int, str, str]]:
+    """(rank, alpha-2, name) from CLDR's territory names in every locale babel ships
+    (English ones only unless ``every_language``).
 
     Each locale is read without its parents and babel's cache is emptied after it: kept,
     the data of its ~1,150 locales would hold ~180 MB."""
     for locale in localedata.locale_identifiers():
+        rank = NAME if _is_english(locale) else OTHER
+        if rank == OTHER and not every_language:
+            continue
         names = list(localedata.load(locale, merge_inherited=False).get("territories", {}).items())
         localedata.clear_caches()
-        rank = NAME if _is_english(locale) else OTHER
         yield from ((rank, code, name) for code, name in names if code in codes)
 
 
-def country_names() -> Iterator[tuple[int, str, str]]:
+def country_names(every_language: bool) -> Iterator[tuple[int, str, str]]:
     """(rank, alpha-2, name or code) for every ISO 3166-1 country: its codes (``CODE``),
-    its ISO and English names (``NAME``), and its names in every other language that
-    pycountry's catalogues or CLDR know (``OTHER``)."""
+    its ISO and English names (``NAME``), and, if ``every_language``, its names in every
+    other language that pycountry's catalogues or CLDR know (``OTHER``)."""
     by_name: dict[str, list[str]] = {}
     for c in pycountry.countries:
         yield CODE, c.alpha_2, c.alpha_2
@@ -137,15 +143,16 @@ def country_names() -> Iterator[tuple[int, str, str]]:
             if hasattr(c, attr):
                 yield NAME, c.alpha_2, getattr(c, attr)
                 by_name.setdefault(getattr(c, attr), []).append(c.alpha_2)
-    yield from _translations("iso3166-1", by_name)
-    yield from _cldr_territories({code for codes in by_name.values() for code in codes})
+    yield from _translations("iso3166-1", by_name, every_language)
+    codes = {code for codes in by_name.values() for code in codes}
+    yield from _cldr_territories(codes, every_language)
 
 
-def subdivision_names() -> Iterator[tuple[int, str, str]]:
+def subdivision_names(every_language: bool) -> Iterator[tuple[int, str, str]]:
     """(rank, ISO 3166-2 code ``US-CA``, name or code) for every subdivision: its code
     with and without the country (``CODE``), its ISO and English names (``NAME``), the
-    AP abbreviations of US states (``ALIAS``), and its names in other languages from
-    pycountry's catalogues (``OTHER``)."""
+    AP abbreviations of US states (``ALIAS``), and, if ``every_language``, its names in
+    other languages from pycountry's catalogues (``OTHER``)."""
     import us  # here, not at the top: the module alone takes ~20 ms to import
 
     by_name: dict[str, list[str]] = {}
@@ -158,7 +165,7 @@ def subdivision_names() -> Iterator[tuple[int, str, str]]:
     for state in us.states.STATES_AND_TERRITORIES:
         if state.ap_abbr and f"US-{state.abbr}" in codes:
             yield ALIAS, f"US-{state.abbr}", state.ap_abbr
-    yield from _translations("iso3166-2", by_name)
+    yield from _translations("iso3166-2", by_name, every_language)
 
 
 def inner_subdivisions() -> frozenset[str]:

@@ -12,7 +12,7 @@ country names in every babel locale, the AP abbreviations of US states from ``us
 short list of informal names and abbreviations below. Case, accents, spaces and
 punctuation are ignored. When two places claim one spelling, :func:`_pick` settles it the
 same way every time, the ISO code or English name first. The tables are built once, on
-first use or by :func:`warm_up` (~1 s of CPU, ~15 MB).
+first use or by :func:`warm_up` (~1 s of CPU and ~15 MB in all; see ``_country_table``).
 """
 
 from __future__ import annotations
@@ -116,6 +116,18 @@ def _spellings(name: str) -> set[str]:
     return {key for key in map(_place_key, forms) if key}
 
 
+def _votes(rows: Iterable[tuple[int, str, str]]) -> Counter[tuple[str, int, str]]:
+    """How many sources give each (key, rank, code), from (rank, code, name) rows. A
+    one-character spelling counts only as a code (``AT-9``): as a name (Vietnamese "Ý"
+    for Italy) it would make a stray "Y" a place."""
+    votes: Counter[tuple[str, int, str]] = Counter()
+    for (rank, code, name), count in Counter(rows).items():  # many sources agree: key once
+        for key in _spellings(name) if _VARIED.search(name) else (_place_key(name),):
+            if len(key) > 1 or rank == _libs.CODE:
+                votes[(key, rank, code)] += count
+    return votes
+
+
 def _pick(
     rows: Iterable[tuple[int, str, str]],
     scope: Callable[[str], str] = lambda code: "",
@@ -126,16 +138,9 @@ def _pick(
     alias, then other languages); within a rank, the code most sources give; then a
     top-level subdivision over one ``inner`` to another ("Cantabria" is the community,
     not its province); then the alphabetically first. ``scope(code)`` groups the keys (a
-    subdivision's country). A one-character spelling counts only as a code (``AT-9``):
-    as a name (Vietnamese "Ý" for Italy) it would make a stray "Y" a place."""
-    votes = Counter(
-        (key, rank, code)
-        for rank, code, name in rows
-        for key in _spellings(name)
-        if len(key) > 1 or rank == _libs.CODE
-    )
+    subdivision's country)."""
     best: dict[tuple[str, str], tuple[int, int, bool, str]] = {}
-    for (key, rank, code), count in votes.items():
+    for (key, rank, code), count in _votes(rows).items():
         slot, candidate = (scope(code), key), (rank, -count, code in inner, code)
         if slot not in best or candidate < best[slot]:
             best[slot] = candidate
@@ -145,20 +150,37 @@ def _pick(
     return table
 
 
-@lru_cache(maxsize=1)
-def _country_table() -> dict[str, str]:
+# Two tables of each kind: codes, ISO and English names and aliases (quick to build), and
+# the same with every other language (~0.6 s of CPU for countries, ~0.4 s for states),
+# built the first time a value is none of the former. Every key of the first has the
+# same code in the second (other languages rank last), so the order of lookups is safe.
+@lru_cache(maxsize=2)
+def _country_table(every_language: bool) -> dict[str, str]:
     aliases = [(_libs.ALIAS, code, alias)
                for code, names in _COUNTRY_ALIASES.items() for alias in names]  # fmt: skip
-    return _pick(chain(_libs.country_names(), aliases))[""]
+    return _pick(chain(_libs.country_names(every_language), aliases))[""]
 
 
-@lru_cache(maxsize=1)
-def _subdivision_table() -> dict[str, dict[str, str]]:
+@lru_cache(maxsize=2)
+def _subdivision_table(every_language: bool) -> dict[str, dict[str, str]]:
     """{country: {key: ISO 3166-2 code}}."""
     aliases = [(_libs.ALIAS, code, alias)
                for code, names in _STATE_ALIASES.items() for alias in names]  # fmt: skip
-    rows = chain(_libs.subdivision_names(), aliases)
+    rows = chain(_libs.subdivision_names(every_language), aliases)
     return _pick(rows, lambda code: code[:2], _libs.inner_subdivisions())
+
+
+def _find_country(key: str) -> str | None:
+    if not key:
+        return None
+    return _country_table(False).get(key) or _country_table(True).get(key)
+
+
+def _find_subdivision(country: str, key: str) -> str | None:
+    if not key:
+        return None
+    found = _subdivision_table(False).get(country, {}).get(key)
+    return found or _subdivision_table(True).get(country, {}).get(key)
 
 
 # "N/A" and "n.a." mean "not available", not Namibia (NA) or Navarre (ES-NA)
@@ -176,7 +198,7 @@ def country_code(value: object) -> str | None:
 def _country_code(value: str) -> str | None:
     if _NOT_AVAILABLE.fullmatch(value):
         return None
-    return _country_table().get(_place_key(value))
+    return _find_country(_place_key(value))
 
 
 _FULL_CODE = re.compile(r"\s*([A-Za-z]{2})-[A-Za-z0-9]{1,3}\s*")
@@ -196,12 +218,12 @@ def _state_code(value: str, country: str | None) -> str | None:
         return None
     full = _FULL_CODE.fullmatch(value)
     if full:
-        hit = _subdivision_table().get(full.group(1).upper(), {}).get(_place_key(value))
+        hit = _find_subdivision(full.group(1).upper(), _place_key(value))
         if hit:
             return hit
     if country is None:
         return None
-    return _subdivision_table().get(country, {}).get(_place_key(value))
+    return _find_subdivision(country, _place_key(value))
 
 
 def email_address(value: object) -> str:
@@ -275,7 +297,9 @@ def phone_key(phone: object) -> str:
 
 
 def warm_up() -> None:
-    """Build the lazily-built lookup tables now (country and subdivision names: ~1 s on
-    first use) so that the first routed lead is not slow."""
-    _country_table()
-    _subdivision_table()
+    """Build the lazily-built lookup tables now, so that the first routed lead is not
+    slow: country names in every language (~0.6 s of CPU; leads write them in many),
+    state codes and ISO and English names. States named in other languages ("Bavière")
+    are looked up in a table built on the first such name (~0.4 s)."""
+    _country_table(True)
+    _subdivision_table(False)

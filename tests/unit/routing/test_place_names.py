@@ -127,6 +127,17 @@ def test_a_name_two_sources_disagree_on_is_settled_by_rank_then_votes_then_top_l
         assert "y" not in table
 
 
+def test_the_quick_table_agrees_with_the_every_language_one_on_every_key() -> None:
+    """Codes and English names are looked up before the table of every language is
+    built: each must read the same in both, or a lead's country would depend on whether
+    an earlier lead had needed the bigger table."""
+    countries, every = normalise._country_table(False), normalise._country_table(True)
+    assert {k: every[k] for k in countries} == countries and len(every) > 10 * len(countries)
+    states, every_state = normalise._subdivision_table(False), normalise._subdivision_table(True)
+    for country, keys in states.items():
+        assert {k: every_state[country][k] for k in keys} == keys
+
+
 @pytest.mark.parametrize(("value", "code"), [("Mexico", "MX"), ("Kongo", "CG"), ("NA", "NA")])
 def test_real_collisions_resolve_as_documented(value: str, code: str) -> None:
     """One bundled catalogue calls Malaysia "Mexico"; 70 language sources say "Kongo" for
