@@ -12,7 +12,8 @@ country names in every babel locale, the AP abbreviations of US states from ``us
 short list of informal names and abbreviations below. Case, accents, spaces and
 punctuation are ignored. When two places claim one spelling, :func:`_pick` settles it the
 same way every time, the ISO code or English name first. The tables are built once, on
-first use or by :func:`warm_up` (~1 s of CPU and ~15 MB in all; see ``_country_table``).
+first use or by :func:`warm_up` (~1.2 s of CPU and ~16 MB of objects in all; see
+``_country_table``).
 """
 
 from __future__ import annotations

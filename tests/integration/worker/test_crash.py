@@ -58,7 +58,7 @@ def test_sigkill_during_writes_loses_nothing_and_assigns_nothing_twice(
         # even rounds: kill the moment decisions are journalled but not yet written (the
         # wait ends then: the long deadline only spares a loaded machine, where start-up,
         # place-name tables included, can take several seconds); odd rounds: kill at a
-        # random moment (start-up takes ~1-2 s)
+        # random moment (start-up takes ~2 s)
         deadline = time.monotonic() + (30.0 if round_no % 2 == 0 else rng.uniform(1.5, 3.5))
         while time.monotonic() < deadline:  # leads keep arriving while it writes
             admin.create_leads(15)
