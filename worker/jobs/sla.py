@@ -127,7 +127,7 @@ def _move(
     cycle_id = "sla-" + uuid.uuid4().hex[:8]
     context = build_context(
         gateway=deps.gateway, directory=deps.directory, config=config,
-        leads=[lead.lead for _, lead, _ in breached], caches=deps.caches,
+        leads=[lead.lead for _, lead, _ in breached], caches=deps.caches, engine=deps.engine,
     )  # fmt: skip
     with session_scope(deps.engine) as s:
         history = journal_repo.past_owners(s, [r.lead_id for r, _, _ in breached])

@@ -15,7 +15,12 @@ Several accounts on one piece of evidence are ordered by the tie-breakers: more 
 opportunities, then most recent activity, then more employees, then Id.
 
 :class:`AccountIndex` is built once per batch (dicts keyed by domain and name key, plus
-name blocks by first token for fuzzy search) so a lookup costs a few dict reads.
+name blocks by distinctive token for fuzzy search) so a lookup costs a few dict reads.
+It holds either every account (``AccountIndex.build``) or only the accounts a batch of
+leads could match, read from the worker's account mirror: :meth:`AccountIndex.of_blocks`
+with the org-wide name blocks of the batch's blocking keys, then :func:`name_candidates`
+(the names a lead's name evidence will read) and :meth:`AccountIndex.with_accounts`.
+Both give the same matches, candidate lists included (accounts are grouped in Id order).
 """
 
 from __future__ import annotations
@@ -47,23 +52,26 @@ class AccountIndex:
 
     @classmethod
     def build(cls, accounts: Sequence[Account]) -> AccountIndex:
-        by_domain: dict[str, list[Account]] = {}
-        by_name: dict[str, list[Account]] = {}
-        for a in accounts:
-            d = normalise.website_domain(a.website)
-            if d and not normalise.is_public_mail_domain(d):
-                by_domain.setdefault(d, []).append(a)
-            k = normalise.company_key(a.name)
-            if k:
-                by_name.setdefault(k, []).append(a)
+        """The index of every account given, fuzzy blocks included."""
+        by_id, by_domain, by_name = _grouped(accounts)
         name_blocks, sorted_blocks = _fuzzy_blocks(by_name)
-        return cls(
-            by_id={a.id: a for a in accounts},
-            by_domain={d: tuple(v) for d, v in by_domain.items()},
-            by_name={k: tuple(v) for k, v in by_name.items()},
-            name_blocks=name_blocks,
-            sorted_blocks=sorted_blocks,
-        )
+        return cls(by_id, by_domain, by_name, name_blocks, sorted_blocks)
+
+    @classmethod
+    def of_blocks(cls, blocks: Mapping[str, tuple[list[str], list[str]]]) -> AccountIndex:
+        """An index without accounts over fuzzy blocks read elsewhere: blocking key ->
+        (name keys, the same names token-sorted), as :func:`_fuzzy_blocks` makes them from
+        the whole org (blocks of more than MAX_BLOCK names left out). Ask it for
+        :func:`name_candidates`, then add the accounts with :meth:`with_accounts`."""
+        return cls({}, {}, {}, {b: n for b, (n, _) in blocks.items()},
+                   {b: s for b, (_, s) in blocks.items()})  # fmt: skip
+
+    def with_accounts(self, accounts: Sequence[Account]) -> AccountIndex:
+        """The same fuzzy blocks (and fuzzy answers already found) with ``accounts``."""
+        by_id, by_domain, by_name = _grouped(accounts)
+        index = AccountIndex(by_id, by_domain, by_name, self.name_blocks, self.sorted_blocks)
+        object.__setattr__(index, "_fuzzy_memo", self._fuzzy_memo)  # depends on blocks only
+        return index
 
     def fuzzy_matches(self, key: str, cutoff: float, limit: int = 5) -> list[tuple[str, float]]:
         """Up to ``limit`` name keys scoring >= ``cutoff`` against ``key``
@@ -98,8 +106,36 @@ MEMO_LIMIT = 20  # matches remembered per answer (callers ask for five)
 
 
 def blocking_keys(key: str) -> set[str]:
+    """The fuzzy search's blocks a name key belongs to: its tokens and the 4-letter
+    prefixes (``~acme``) of its longer tokens."""
     tokens = key.split()
     return set(tokens) | {"~" + t[:4] for t in tokens if len(t) > 4}
+
+
+def _grouped(
+    accounts: Sequence[Account],
+) -> tuple[dict[str, Account], dict[str, tuple[Account, ...]], dict[str, tuple[Account, ...]]]:
+    """(by Id, by web-site domain, by name key), each group in Id order: the same
+    accounts give the same groups (and candidate lists) whatever order they come in."""
+    ordered = sorted(accounts, key=_account_id)
+    by_domain: dict[str, list[Account]] = {}
+    by_name: dict[str, list[Account]] = {}
+    for a in ordered:
+        d = normalise.website_domain(a.website)
+        if d and not normalise.is_public_mail_domain(d):
+            by_domain.setdefault(d, []).append(a)
+        k = normalise.company_key(a.name)
+        if k:
+            by_name.setdefault(k, []).append(a)
+    return (
+        {a.id: a for a in ordered},
+        {d: tuple(v) for d, v in by_domain.items()},
+        {k: tuple(v) for k, v in by_name.items()},
+    )
+
+
+def _account_id(a: Account) -> str:
+    return a.id
 
 
 def _fuzzy_blocks(
@@ -197,6 +233,19 @@ def _by_domain(facts: LeadFacts, index: AccountIndex, s: AccountMatching) -> Acc
     return None
 
 
+def _fuzzy(key: str, index: AccountIndex, s: AccountMatching) -> list[tuple[str, float]]:
+    return index.fuzzy_matches(key, s.fuzzy_threshold)
+
+
+def name_candidates(key: str, index: AccountIndex, s: AccountMatching) -> set[str]:
+    """The name keys whose accounts the name evidence may read for a lead whose company
+    key is ``key``: the key itself and its fuzzy matches (the same search as
+    :func:`match_account`'s, so an index holding these names' accounts answers alike)."""
+    if not (s.enabled and s.by_name and key):
+        return set()
+    return {key} | {choice for choice, _ in _fuzzy(key, index, s)}
+
+
 def _by_name(facts: LeadFacts, index: AccountIndex, s: AccountMatching) -> AccountMatch | None:
     key = facts.company_key
     if not key:
@@ -204,17 +253,18 @@ def _by_name(facts: LeadFacts, index: AccountIndex, s: AccountMatching) -> Accou
     scored: list[tuple[str, float]] = []
     if key in index.by_name:
         scored.append((key, 100.0))
-    for choice, score in index.fuzzy_matches(key, s.fuzzy_threshold):
+    for choice, score in _fuzzy(key, index, s):
         if choice != key:
             scored.append((choice, score))
     cands: list[dict[str, object]] = []
     for name_key, score in scored:
+        named = index.by_name.get(name_key, ())  # empty: its accounts left since the search
         accepted = [
             (a, why)
-            for a in index.by_name[name_key]
+            for a in named
             if (why := _corroboration(a, facts, s.corroborate_with)) is not None
         ]
-        for a in index.by_name[name_key][:3]:
+        for a in named[:3]:
             if not any(a is b for b, _ in accepted):
                 cands.append(_cand(a, score, "rejected: no corroborating domain, country or phone"))
         if accepted:
