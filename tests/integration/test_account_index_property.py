@@ -150,8 +150,7 @@ def _run(engine: object, pages: list, leads: list, matching_settings: AccountMat
             "ana@acme.com": [KnownEmail("ana@acme.com", "contact", "003A1", ids[0], "005B1")],
             "ana@globex.de": [KnownEmail("ana@globex.de", "contact", "003A2", ids[-1], "005B2")],
         }
-        wanted = {k.account_id for hits in known.values() for k in hits if k.account_id}
-        stored = accounts_repo.account_index(engine, batch, matching_settings, wanted)  # type: ignore[arg-type]
+        stored = accounts_repo.account_index(engine, batch, matching_settings, known)  # type: ignore[arg-type]
         full = AccountIndex.build(accounts)
         for lead in batch:
             facts = lead_facts(lead)

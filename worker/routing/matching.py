@@ -66,9 +66,13 @@ class AccountIndex:
         return cls({}, {}, {}, {b: n for b, (n, _) in blocks.items()},
                    {b: s for b, (_, s) in blocks.items()})  # fmt: skip
 
-    def with_accounts(self, accounts: Sequence[Account]) -> AccountIndex:
-        """The same fuzzy blocks (and fuzzy answers already found) with ``accounts``."""
-        by_id, by_domain, by_name = _grouped(accounts)
+    def with_accounts(
+        self, accounts: Sequence[Account], keys: Mapping[str, tuple[str, str]] | None = None
+    ) -> AccountIndex:
+        """The same fuzzy blocks (and fuzzy answers already found) with ``accounts``.
+        ``keys``: Id -> (web-site domain, name key) as :func:`account_keys` gives them,
+        when already known (the account mirror stores them)."""
+        by_id, by_domain, by_name = _grouped(accounts, keys)
         index = AccountIndex(by_id, by_domain, by_name, self.name_blocks, self.sorted_blocks)
         object.__setattr__(index, "_fuzzy_memo", self._fuzzy_memo)  # depends on blocks only
         return index
@@ -112,8 +116,15 @@ def blocking_keys(key: str) -> set[str]:
     return set(tokens) | {"~" + t[:4] for t in tokens if len(t) > 4}
 
 
+def account_keys(account: Account) -> tuple[str, str]:
+    """(registered web-site domain, "" for none or free-mail; name key): the keys an
+    account is found by."""
+    d = normalise.website_domain(account.website)
+    return ("" if normalise.is_public_mail_domain(d) else d), normalise.company_key(account.name)
+
+
 def _grouped(
-    accounts: Sequence[Account],
+    accounts: Sequence[Account], keys: Mapping[str, tuple[str, str]] | None = None
 ) -> tuple[dict[str, Account], dict[str, tuple[Account, ...]], dict[str, tuple[Account, ...]]]:
     """(by Id, by web-site domain, by name key), each group in Id order: the same
     accounts give the same groups (and candidate lists) whatever order they come in."""
@@ -121,10 +132,9 @@ def _grouped(
     by_domain: dict[str, list[Account]] = {}
     by_name: dict[str, list[Account]] = {}
     for a in ordered:
-        d = normalise.website_domain(a.website)
-        if d and not normalise.is_public_mail_domain(d):
+        d, k = keys[a.id] if keys is not None else account_keys(a)
+        if d:
             by_domain.setdefault(d, []).append(a)
-        k = normalise.company_key(a.name)
         if k:
             by_name.setdefault(k, []).append(a)
     return (
@@ -198,10 +208,16 @@ def _corroboration(a: Account, facts: LeadFacts, fields: frozenset[str]) -> str 
     return None
 
 
+def _known_hits(
+    facts: LeadFacts, known: Mapping[str, Sequence[KnownEmail]]
+) -> Sequence[KnownEmail] | None:
+    return known.get(facts.email) if facts.email else None
+
+
 def _by_known_email(
     facts: LeadFacts, known: Mapping[str, Sequence[KnownEmail]], index: AccountIndex
 ) -> AccountMatch | None:
-    hits = known.get(facts.email) if facts.email else None
+    hits = _known_hits(facts, known)
     if not hits:
         return None
     best = sorted(hits, key=lambda k: (k.kind != "contact", k.record_id))[0]
@@ -218,19 +234,30 @@ def _by_known_email(
     return AccountMatch(None, best.owner_id, "known_email", 100.0, (cand,))
 
 
-def _by_domain(facts: LeadFacts, index: AccountIndex, s: AccountMatching) -> AccountMatch | None:
+def _domain_hit(
+    facts: LeadFacts, index: AccountIndex, s: AccountMatching
+) -> tuple[str, tuple[Account, ...]] | None:
+    """(via, the accounts of the first domain with any), e-mail domain first."""
     for via, domain, enabled in (
         ("email_domain", "" if facts.email_is_public else facts.email_domain, s.by_email_domain),
         ("website", facts.website_domain, s.by_website),
     ):
         accounts = index.by_domain.get(domain) if enabled and domain else None
         if accounts:
-            chosen = _pick(accounts)
-            cands = tuple(
-                _cand(a, 100, "chosen" if a is chosen else "lost tie-break") for a in accounts[:5]
-            )
-            return AccountMatch(chosen, chosen.owner_id, via, 100.0, cands)
+            return via, accounts
     return None
+
+
+def _by_domain(facts: LeadFacts, index: AccountIndex, s: AccountMatching) -> AccountMatch | None:
+    hit = _domain_hit(facts, index, s)
+    if hit is None:
+        return None
+    via, accounts = hit
+    chosen = _pick(accounts)
+    cands = tuple(
+        _cand(a, 100, "chosen" if a is chosen else "lost tie-break") for a in accounts[:5]
+    )
+    return AccountMatch(chosen, chosen.owner_id, via, 100.0, cands)
 
 
 def _fuzzy(key: str, index: AccountIndex, s: AccountMatching) -> list[tuple[str, float]]:
@@ -275,6 +302,20 @@ def _by_name(facts: LeadFacts, index: AccountIndex, s: AccountMatching) -> Accou
     if cands:
         return AccountMatch(None, None, "name", 0.0, tuple(cands))
     return None
+
+
+def decided_before_names(
+    facts: LeadFacts,
+    known_emails: Mapping[str, Sequence[KnownEmail]],
+    index: AccountIndex,
+    settings: AccountMatching,
+) -> bool:
+    """Whether :func:`match_account` answers for this lead without its name evidence
+    (a known e-mail, or a domain match), given an index holding at least every account of
+    the lead's domains: the name lookups can then be skipped for it."""
+    if not settings.enabled or (settings.by_known_email and _known_hits(facts, known_emails)):
+        return True
+    return _domain_hit(facts, index, settings) is not None
 
 
 def match_account(

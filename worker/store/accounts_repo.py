@@ -26,13 +26,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from worker.routing import _libs, matching, normalise
-from worker.routing.facts import lead_facts
-from worker.routing.matching import AccountIndex, blocking_keys, name_candidates
+from worker.routing import _libs, matching
+from worker.routing.facts import LeadFacts, lead_facts
+from worker.routing.matching import (
+    AccountIndex,
+    account_keys,
+    blocking_keys,
+    decided_before_names,
+    name_candidates,
+)
 from worker.routing.model import (
     Account,
     AccountMatching,
@@ -51,8 +57,8 @@ from worker.store.models.accounts import (
 )
 
 MAX_IN = 500  # values per IN list (bound parameters stay far below every driver's limit)
-# The stored keys (``domain``, ``name_key``, the blocks) are normalise.website_domain,
-# normalise.company_key and matching.blocking_keys of the account's fields. When one of
+# The stored keys (``domain``, ``name_key``, the blocks) are matching.account_keys and
+# matching.blocking_keys of the account's fields. When one of
 # those functions changes what it returns, bump this: the worker then re-syncs the mirror
 # (tests/unit/store/test_accounts_keys.py pins their answers to this number).
 KEYS_VERSION = 1
@@ -87,14 +93,6 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def account_keys(account: Account) -> tuple[str | None, str]:
-    """(registered web-site domain or None, name key): what the mirror is indexed on."""
-    domain = normalise.website_domain(account.website)
-    if domain and normalise.is_public_mail_domain(domain):
-        domain = ""
-    return domain or None, normalise.company_key(account.name)
-
-
 # --- writing ---------------------------------------------------------------------------
 def apply_changes(
     session: Session,
@@ -111,7 +109,7 @@ def apply_changes(
     before = _stored(session, [a.id for a, _ in upserts] + list(deletions))
     current = dict(before)
     names: Counter[str] = Counter()
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, tuple[Any, ...]] = {}
     for account, modstamp in upserts:
         old = current.get(account.id)
         stamp = _utc(modstamp)
@@ -120,9 +118,9 @@ def apply_changes(
         row = _row(account, stamp, generation)
         if old is not None:
             names[old[0]] -= 1
-        names[row["name_key"]] += 1
+        names[row[KEY_AT]] += 1
         rows[account.id] = row
-        current[account.id] = (row["name_key"], stamp)
+        current[account.id] = (row[KEY_AT], stamp)
     gone = []
     for account_id, deleted_at in deletions.items():
         old = current.get(account_id)
@@ -143,46 +141,87 @@ def _older(stamp: datetime | None, than: datetime | None) -> bool:
 
 
 def _stored(session: Session, ids: Sequence[str]) -> dict[str, tuple[str, datetime | None]]:
-    out: dict[str, tuple[str, datetime | None]] = {}
-    cols = (_ACCOUNTS.c.id, _ACCOUNTS.c.name_key, _ACCOUNTS.c.system_modstamp)
-    for chunk in _chunks(dict.fromkeys(ids)):
-        for i, key, stamp in session.execute(select(*cols).where(_ACCOUNTS.c.id.in_(chunk))):
-            out[i] = (key, _utc(stamp))
-    return out
+    rows = _rows_in(session, "id, name_key, system_modstamp", "account_mirror", "id", ids)
+    return {i: (key, _stamp(stamp)) for i, key, stamp in rows}
 
 
-def _row(account: Account, modstamp: datetime | None, generation: int) -> dict[str, Any]:
+def _stamp(value: object) -> datetime | None:
+    if isinstance(value, str):  # SQLite, read past SQLAlchemy
+        value = datetime.fromisoformat(value)
+    return _utc(value) if isinstance(value, datetime) else None
+
+
+def _row(account: Account, modstamp: datetime | None, generation: int) -> tuple[Any, ...]:
+    """The row's values in :data:`_UPSERT_ACCOUNT`'s order."""
     domain, key = account_keys(account)
-    return {
-        "id": account.id, "name": account.name, "website": account.website,
-        "owner_id": account.owner_id, "owner_active": account.owner_active,
-        "employees": account.employees, "country": (account.country or None) and account.country[:80],
-        "phone": (account.phone or None) and account.phone[:40], "last_activity": account.last_activity,
-        "open_opportunities": account.open_opportunities, "system_modstamp": modstamp,
-        "domain": domain[:255] if domain else None, "name_key": key, "generation": generation,
-    }  # fmt: skip
+    return (
+        account.id, account.name, account.website, account.owner_id, account.owner_active,
+        account.employees, (account.country or None) and account.country[:80],
+        (account.phone or None) and account.phone[:40], account.last_activity,
+        account.open_opportunities, modstamp, domain[:255] if domain else None, key, generation,
+    )  # fmt: skip
 
 
-def _write_rows(session: Session, rows: list[dict[str, Any]], gone: list[str]) -> None:
-    if rows:
-        columns = [c for c in rows[0] if c != "id"]
-        _upsert(session, _ACCOUNTS, rows, ["id"], columns)
-    for chunk in _chunks(gone):
-        session.execute(delete(_ACCOUNTS).where(_ACCOUNTS.c.id.in_(chunk)))
+_ACCOUNT_COLUMNS = (
+    "id", "name", "website", "owner_id", "owner_active", "employees", "country", "phone",
+    "last_activity", "open_opportunities", "system_modstamp", "domain", "name_key", "generation",
+)  # fmt: skip
+KEY_AT = _ACCOUNT_COLUMNS.index("name_key")
+# Writes go straight to the driver (executemany): a full pass writes a million accounts,
+# and SQLAlchemy's per-row parameter handling cost as much as the database's own work.
+# The same text runs on SQLite (3.24+) and PostgreSQL (placeholders adapted).
+_UPSERT_ACCOUNT = (
+    f"INSERT INTO account_mirror ({', '.join(_ACCOUNT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_ACCOUNT_COLUMNS))}) ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _ACCOUNT_COLUMNS[1:])
+)
+_UPSERT_SIZE = (
+    "INSERT INTO account_block_size (block, names, members, sorted_members) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (block) DO UPDATE SET names = excluded.names, members = excluded.members, "
+    "sorted_members = excluded.sorted_members"
+)
 
 
-def _upsert(
-    session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str], columns: list[str]
+_DATES = (_ACCOUNT_COLUMNS.index("last_activity"), _ACCOUNT_COLUMNS.index("system_modstamp"))
+
+
+def _write_rows(session: Session, rows: list[tuple[Any, ...]], gone: list[str]) -> None:
+    _many(session, _UPSERT_ACCOUNT, rows, dates=_DATES)
+    _delete_in(session, "account_mirror", "id", gone)
+
+
+def _many(
+    session: Session, sql: str, rows: Sequence[tuple[Any, ...]], dates: tuple[int, ...] = ()
 ) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL alike."""
-    from sqlalchemy.dialects import postgresql, sqlite
+    """Run ``sql`` (``?`` placeholders) once per row, by the driver. ``dates``: positions
+    of dates and timestamps (SQLite stores them as text)."""
+    if not rows:
+        return
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(sql.replace("?", "%s"), list(rows))
+        return
+    if dates:
+        rows = [_sqlite_dates(row, dates) for row in rows]
+    conn.exec_driver_sql(sql, list(rows))
 
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt: Any = dialect.insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys, set_={c: stmt.excluded[c] for c in columns}
-    )
-    session.execute(stmt, rows)
+
+def _sqlite_dates(row: tuple[Any, ...], positions: tuple[int, ...]) -> tuple[Any, ...]:
+    """Dates and timestamps as SQLAlchemy stores them in SQLite (UTC, without the zone)."""
+    values = list(row)
+    for i in positions:
+        value = values[i]
+        if isinstance(value, datetime):
+            values[i] = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        elif isinstance(value, date):
+            values[i] = value.isoformat()
+    return tuple(values)
+
+
+def _delete_in(session: Session, table: str, column: str, values: Sequence[str]) -> None:
+    for chunk in _chunks(values):
+        marks = ", ".join("?" * len(chunk))
+        _many(session, f"DELETE FROM {table} WHERE {column} IN ({marks})", [tuple(chunk)])
 
 
 class _Names:
@@ -196,25 +235,18 @@ class _Names:
         if not deltas:
             return
         s = self.session
-        before: dict[str, int] = {}
-        for chunk in _chunks(deltas):
-            query = select(_NAMES.c.name_key, _NAMES.c.accounts).where(_NAMES.c.name_key.in_(chunk))
-            before.update((k, int(n)) for k, n in s.execute(query))
+        rows = _rows_in(s, "name_key, accounts", "account_name", "name_key", deltas)
+        before = {k: int(n) for k, n in rows}
         after = {k: before.get(k, 0) + d for k, d in deltas.items()}
         if min(after.values()) < 0:
             raise RuntimeError("account mirror: a name key's account count went below zero")
         added = sorted(k for k, n in after.items() if n and not before.get(k))
         removed = sorted(k for k, n in after.items() if not n and before.get(k))
-        kept = [{"k": k, "n": n} for k, n in after.items() if n and before.get(k)]
-        if added:
-            s.execute(_NAMES.insert(), [{"name_key": k, "accounts": after[k]} for k in added])
-        if kept:
-            s.execute(
-                update(_NAMES).where(_NAMES.c.name_key == bindparam("k")).values(accounts=bindparam("n")),
-                kept,
-            )  # fmt: skip
-        for chunk in _chunks(removed):
-            s.execute(delete(_NAMES).where(_NAMES.c.name_key.in_(chunk)))
+        kept = [(n, k) for k, n in after.items() if n and before.get(k)]
+        _many(s, "INSERT INTO account_name (name_key, accounts) VALUES (?, ?)",
+              [(k, after[k]) for k in added])  # fmt: skip
+        _many(s, "UPDATE account_name SET accounts = ? WHERE name_key = ?", kept)
+        _delete_in(s, "account_name", "name_key", removed)
         _Blocks(s).change(added, removed)
 
 
@@ -234,26 +266,19 @@ class _Blocks:
             for b in blocking_keys(name):
                 minus.setdefault(b, set()).add(name)
         s = self.session
-        pairs = [{"block": b, "name_key": n} for b, ns in plus.items() for n in ns]
-        if pairs:
-            s.execute(_BLOCKS.insert(), pairs)
-        gone = [{"b": b, "n": n} for b, ns in minus.items() for n in ns]
-        if gone:
-            s.execute(
-                delete(_BLOCKS).where(_BLOCKS.c.block == bindparam("b"), _BLOCKS.c.name_key == bindparam("n")),
-                gone,
-            )  # fmt: skip
+        _many(s, "INSERT INTO account_block (block, name_key) VALUES (?, ?)",
+              [(b, n) for b, ns in plus.items() for n in ns])  # fmt: skip
+        _many(s, "DELETE FROM account_block WHERE block = ? AND name_key = ?",
+              [(b, n) for b, ns in minus.items() for n in ns])  # fmt: skip
         self._resize(plus, minus)
 
     def _resize(self, plus: Mapping[str, set[str]], minus: Mapping[str, set[str]]) -> None:
         s = self.session
         touched = sorted(plus.keys() | minus.keys())
-        before: dict[str, tuple[int, str | None]] = {}
-        cols = (_SIZES.c.block, _SIZES.c.names, _SIZES.c.members)
-        for chunk in _chunks(touched):
-            for b, n, members in s.execute(select(*cols).where(_SIZES.c.block.in_(chunk))):
-                before[b] = (int(n), members)
-        rows, dropped, rebuild = [], [], []
+        rows = _rows_in(s, "block, names, members", "account_block_size", "block", touched)
+        before: dict[str, tuple[int, str | None]] = {b: (int(n), m) for b, n, m in rows}
+        sizes: list[tuple[Any, ...]] = []
+        dropped, rebuild = [], []
         limit = matching.MAX_BLOCK
         for b in touched:
             count, members = before.get(b, (0, ""))
@@ -261,26 +286,23 @@ class _Blocks:
             if new <= 0:
                 dropped.append(b)
             elif new > limit:
-                rows.append({"block": b, "names": new, "members": None, "sorted_members": None})
+                sizes.append((b, new, None, None))
             elif members is None:  # was too big to keep its names: read them again
                 rebuild.append((b, new))
             else:
                 names = (set(members.split(SEP)) - {""} - minus.get(b, set())) | plus.get(b, set())
-                rows.append(_size_row(b, new, names))
-        rows += [_size_row(b, n, names) for (b, n), names in self._names_of(rebuild)]
-        if rows:
-            _upsert(s, _SIZES, rows, ["block"], ["names", "members", "sorted_members"])
-        for chunk in _chunks(dropped):
-            s.execute(delete(_SIZES).where(_SIZES.c.block.in_(chunk)))
+                sizes.append(_size_row(b, new, names))
+        sizes += [_size_row(b, n, names) for (b, n), names in self._names_of(rebuild)]
+        _many(s, _UPSERT_SIZE, sizes)
+        _delete_in(s, "account_block_size", "block", dropped)
 
     def _names_of(
         self, blocks: Sequence[tuple[str, int]]
     ) -> Iterator[tuple[tuple[str, int], set[str]]]:
         found: dict[str, set[str]] = {}
-        for chunk in _chunks([b for b, _ in blocks]):
-            query = select(_BLOCKS.c.block, _BLOCKS.c.name_key).where(_BLOCKS.c.block.in_(chunk))
-            for b, name in self.session.execute(query):
-                found.setdefault(b, set()).add(name)
+        wanted = [b for b, _ in blocks]
+        for b, name in _rows_in(self.session, "block, name_key", "account_block", "block", wanted):
+            found.setdefault(b, set()).add(name)
         for b, n in blocks:
             names = found.get(b, set())
             if len(names) != n:
@@ -288,12 +310,11 @@ class _Blocks:
             yield (b, n), names
 
 
-def _size_row(block: str, count: int, names: set[str]) -> dict[str, Any]:
+def _size_row(block: str, count: int, names: set[str]) -> tuple[Any, ...]:
     ordered = sorted(names)
-    return {
-        "block": block, "names": count, "members": SEP.join(ordered),
-        "sorted_members": SEP.join(_libs.sorted_tokens(n) for n in ordered),
-    }  # fmt: skip
+    return (
+        block, count, SEP.join(ordered), SEP.join(_libs.sorted_tokens(n) for n in ordered)
+    )  # fmt: skip
 
 
 def stale_ids(session: Session, generation: int, limit: int) -> list[str]:
@@ -360,8 +381,11 @@ class MirrorStatus:
 
 
 def status(session: Session) -> MirrorStatus:
-    row = sync_state(session)
-    return MirrorStatus(bool(row.complete), int(row.full_loaded or 0), row.full_expected)
+    sql = "SELECT complete, full_loaded, full_expected FROM account_sync WHERE id = 1"
+    row = session.connection().exec_driver_sql(sql).first()  # each batch asks: no ORM
+    if row is None:
+        return MirrorStatus(False, 0, None)
+    return MirrorStatus(bool(row[0]), int(row[1] or 0), row[2])
 
 
 def count(session: Session) -> int:
@@ -381,8 +405,9 @@ def name_blocks(session: Session, blocks: Iterable[str]) -> dict[str, tuple[list
 
 _COLUMNS = (
     "id, name, website, owner_id, owner_active, employees, country, phone, last_activity, "
-    "open_opportunities"
+    "open_opportunities, domain, name_key"
 )
+Found = dict[str, tuple[Account, tuple[str, str]]]  # Id -> (account, (domain, name key))
 
 
 def accounts_where(
@@ -393,12 +418,24 @@ def accounts_where(
     domains: Iterable[str] = (),
 ) -> list[Account]:
     """Mirrored accounts with one of these Ids, name keys or web-site domains."""
-    found: dict[str, Account] = {}
+    return [a for a, _ in _fetch(session, ids=ids, name_keys=name_keys, domains=domains).values()]
+
+
+def _fetch(
+    session: Session,
+    *,
+    ids: Iterable[str] = (),
+    name_keys: Iterable[str] = (),
+    domains: Iterable[str] = (),
+    found: Found | None = None,
+) -> Found:
+    """Accounts (with their stored keys) by Id, name key or domain, added to ``found``."""
+    out: Found = {} if found is None else found
     for column, values in (("id", ids), ("name_key", name_keys), ("domain", domains)):
         for row in _rows_in(session, _COLUMNS, "account_mirror", column, values):
-            if row[0] not in found:
-                found[row[0]] = _account(row)
-    return list(found.values())
+            if row[0] not in out:
+                out[row[0]] = (_account(row[:10]), (row[10] or "", row[11]))
+    return out
 
 
 def _rows_in(
@@ -437,30 +474,48 @@ def account_index(
     bind: Engine | Session,
     leads: Sequence[Lead],
     settings: AccountMatching,
-    account_ids: Iterable[str] = (),
+    known_emails: Mapping[str, Sequence[KnownEmail]] | None = None,
 ) -> AccountIndex:
-    """The index to match ``leads`` with: every mirrored account any of them could match
-    under ``settings`` (plus ``account_ids``, e.g. the accounts of known e-mails)."""
-    if not settings.enabled:
+    """The index to match ``leads`` with (their ``known_emails`` as the context will hold
+    them): every mirrored account any of them could match under ``settings``.
+
+    First the accounts of the leads' domains and known e-mails; then, for the leads those
+    do not decide (:func:`~worker.routing.matching.decided_before_names`), the fuzzy blocks
+    of their company names and the accounts of the names the search finds."""
+    if not settings.enabled or not leads:
         return AccountIndex.build(())
-    keys, domains = _lookup_keys(leads, settings)
+    known = known_emails or {}
+    ids = {k.account_id for hits in known.values() for k in hits if k.account_id}
+    facts = [lead_facts(lead) for lead in leads]
     with _session(bind) as s:
+        found = _fetch(s, ids=ids, domains=_domains(facts, settings))
+        first = _with(AccountIndex.of_blocks({}), found)
+        keys = {
+            f.company_key for f in facts
+            if settings.by_name and f.company_key
+            and not decided_before_names(f, known, first, settings)
+        }  # fmt: skip
         probe = AccountIndex.of_blocks(name_blocks(s, _blocks_of(keys)))
         names: set[str] = set()
         for key in keys:
             names |= name_candidates(key, probe, settings)
-        found = accounts_where(s, ids=account_ids, name_keys=names, domains=domains)
-    return probe.with_accounts(found)
+        _fetch(s, name_keys=names, found=found)
+    return _with(probe, found)
+
+
+def _with(index: AccountIndex, found: Found) -> AccountIndex:
+    accounts = [a for a, _ in found.values()]
+    return index.with_accounts(accounts, {i: k for i, (_, k) in found.items()})
 
 
 def candidates(
     bind: Engine | Session,
     leads: Sequence[Lead],
     settings: AccountMatching,
-    account_ids: Iterable[str] = (),
+    known_emails: Mapping[str, Sequence[KnownEmail]] | None = None,
 ) -> list[Account]:
     """The accounts :func:`account_index` holds (for callers that want the list)."""
-    return list(account_index(bind, leads, settings, account_ids).by_id.values())
+    return list(account_index(bind, leads, settings, known_emails).by_id.values())
 
 
 def routing_context(
@@ -475,8 +530,7 @@ def routing_context(
     """The :class:`RoutingContext` to route ``leads`` with, accounts from the mirror (the
     one way the worker, ``simulate`` and What-if build it)."""
     known = dict(known_emails or {})
-    ids = {k.account_id for hits in known.values() for k in hits if k.account_id}
-    index = account_index(bind, leads, config.account_matching, ids)
+    index = account_index(bind, leads, config.account_matching, known)
     note = ""
     if config.account_matching.enabled and leads:
         with _session(bind) as s:
@@ -487,19 +541,15 @@ def routing_context(
     )  # fmt: skip
 
 
-def _lookup_keys(leads: Sequence[Lead], s: AccountMatching) -> tuple[set[str], set[str]]:
-    """The leads' company keys and the domains (e-mail, web site) their evidence reads."""
-    keys: set[str] = set()
-    domains: set[str] = set()
-    for lead in leads:
-        facts = lead_facts(lead)
-        if s.by_name and facts.company_key:
-            keys.add(facts.company_key)
-        if s.by_email_domain and facts.email_domain and not facts.email_is_public:
-            domains.add(facts.email_domain)
-        if s.by_website and facts.website_domain:
-            domains.add(facts.website_domain)
-    return keys, domains
+def _domains(facts: Sequence[LeadFacts], s: AccountMatching) -> set[str]:
+    """The e-mail and web-site domains the leads' domain evidence reads."""
+    out: set[str] = set()
+    for f in facts:
+        if s.by_email_domain and f.email_domain and not f.email_is_public:
+            out.add(f.email_domain)
+        if s.by_website and f.website_domain:
+            out.add(f.website_domain)
+    return out
 
 
 def _blocks_of(keys: Iterable[str]) -> set[str]:
