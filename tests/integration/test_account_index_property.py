@@ -115,7 +115,7 @@ def _replay(engine: object, pages: list[tuple[dict[str, Account], set[str]]]) ->
     return list(org.values())
 
 
-def _check_derived_tables(s: Session) -> None:
+def check_derived_tables(s: Session) -> None:
     """Accounts per name, block members and sizes equal a recount from the rows."""
     keys = Counter(k for (k,) in s.execute(text("SELECT name_key FROM account_mirror")))
     stored = dict(s.execute(text("SELECT name_key, accounts FROM account_name")).all())
@@ -143,7 +143,7 @@ def _run(engine: object, pages: list, leads: list, matching_settings: AccountMat
     with patch.object(matching, "MAX_BLOCK", 2):
         accounts = _replay(engine, pages)
         with Session(engine) as s:  # type: ignore[call-overload]
-            _check_derived_tables(s)
+            check_derived_tables(s)
         batch = [Lead(f"00QA{i:011d}AAA", f) for i, f in enumerate(leads)]
         ids = [a.id for a in accounts] + ["001A00000000099AAA"]
         known = {

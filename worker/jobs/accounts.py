@@ -46,6 +46,7 @@ from worker.store.models.accounts import AccountSync as SyncRow
 
 log = logging.getLogger("leadrouter.accounts")
 RESYNC_CODES = frozenset({"INVALID_REPLICATION_DATE", "EXCEEDED_ID_LIMIT"})
+DELTA_CALLS = 3  # Salesforce calls of a delta with nothing to page: changes, deletions, users
 DELETED_MIN_SPAN = timedelta(minutes=1)  # Get Deleted: start must precede end by more
 
 
@@ -145,7 +146,8 @@ class AccountSync:
         gone = 0
         while stale := repo.stale_ids(s, row.generation, self.page):
             gone += repo.apply_changes(s, deletions=dict.fromkeys(stale))
-        started = (row.full_started_at or datetime.now().astimezone()) - self.handover
+        assert row.full_started_at is not None, "a full pass records when it began"
+        started = row.full_started_at - self.handover
         row.phase, row.complete = "delta", True
         row.delta_at, row.delta_id = started.replace(microsecond=0), ""
         row.deleted_since = started.replace(second=0, microsecond=0)

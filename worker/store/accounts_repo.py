@@ -48,31 +48,17 @@ from worker.routing.model import (
     RoutingConfig,
     RoutingContext,
 )
-from worker.store.models.accounts import (
-    AccountBlock,
-    AccountBlockSize,
-    AccountName,
-    AccountSync,
-    MirroredAccount,
-)
+from worker.store.models.accounts import AccountSync, MirroredAccount
 
 MAX_IN = 500  # values per IN list (bound parameters stay far below every driver's limit)
 # The stored keys (``domain``, ``name_key``, the blocks) are matching.account_keys and
-# matching.blocking_keys of the account's fields. When one of
-# those functions changes what it returns, bump this: the worker then re-syncs the mirror
-# (tests/unit/store/test_accounts_keys.py pins their answers to this number).
+# matching.blocking_keys of the account's fields. When either changes what it returns,
+# bump this: the worker then re-reads every account (tests/unit/test_account_mirror_keys.py
+# pins their answers to this number).
 KEYS_VERSION = 1
 SEP = "\n"  # between the names of a block (a name key is words and single spaces)
 
 _ACCOUNTS = MirroredAccount.__table__  # type: ignore[attr-defined]
-_NAMES = AccountName.__table__  # type: ignore[attr-defined]
-_BLOCKS = AccountBlock.__table__  # type: ignore[attr-defined]
-_SIZES = AccountBlockSize.__table__  # type: ignore[attr-defined]
-_READ = (
-    _ACCOUNTS.c.id, _ACCOUNTS.c.name, _ACCOUNTS.c.website, _ACCOUNTS.c.owner_id,
-    _ACCOUNTS.c.owner_active, _ACCOUNTS.c.employees, _ACCOUNTS.c.country, _ACCOUNTS.c.phone,
-    _ACCOUNTS.c.last_activity, _ACCOUNTS.c.open_opportunities,
-)  # fmt: skip
 
 
 def _chunks(values: Iterable[str], size: int = MAX_IN) -> Iterator[list[str]]:
@@ -167,6 +153,7 @@ _ACCOUNT_COLUMNS = (
     "last_activity", "open_opportunities", "system_modstamp", "domain", "name_key", "generation",
 )  # fmt: skip
 KEY_AT = _ACCOUNT_COLUMNS.index("name_key")
+_DATES = (_ACCOUNT_COLUMNS.index("last_activity"), _ACCOUNT_COLUMNS.index("system_modstamp"))
 # Writes go straight to the driver (executemany): a full pass writes a million accounts,
 # and SQLAlchemy's per-row parameter handling cost as much as the database's own work.
 # The same text runs on SQLite (3.24+) and PostgreSQL (placeholders adapted).
@@ -180,9 +167,6 @@ _UPSERT_SIZE = (
     "ON CONFLICT (block) DO UPDATE SET names = excluded.names, members = excluded.members, "
     "sorted_members = excluded.sorted_members"
 )
-
-
-_DATES = (_ACCOUNT_COLUMNS.index("last_activity"), _ACCOUNT_COLUMNS.index("system_modstamp"))
 
 
 def _write_rows(session: Session, rows: list[tuple[Any, ...]], gone: list[str]) -> None:

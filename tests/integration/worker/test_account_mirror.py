@@ -7,6 +7,10 @@ deactivated."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +19,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from tests.integration.test_account_index_property import check_derived_tables
 from tests.integration.worker.conftest import REPS, sandbox_env
 from worker.bootstrap import App, build_app
 from worker.jobs.accounts import AccountSync
@@ -22,7 +27,7 @@ from worker.jobs.intake import run_cycle
 from worker.settings import load_settings
 from worker.sfdc.sandbox.harness import SandboxHandle
 from worker.store import accounts_repo
-from worker.store.db import session_scope, upgrade
+from worker.store.db import make_engine, session_scope, upgrade
 from worker.store.models import Decision, MirroredAccount
 
 pytestmark = pytest.mark.integration
@@ -263,3 +268,47 @@ def test_get_deleted_answers_as_documented(
     with pytest.raises(Exception) as old:
         sf_client.restful("sobjects/Account/deleted/", params=long_ago)
     assert "INVALID_REPLICATION_DATE" in json.dumps(getattr(old.value, "content", ""))
+
+
+SYNC_LOOP = """
+from datetime import UTC, datetime
+
+from worker.bootstrap import build_app
+from worker.jobs.accounts import AccountSync
+from worker.settings import load_settings
+
+app = build_app(load_settings())
+sync = AccountSync(page=20, pages_per_cycle=1)
+while True:
+    report = sync.step(app.deps.engine, app.deps.gateway, datetime.now(UTC))
+    print(report.read, report.complete, flush=True)
+    if report.complete:
+        break
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_during_the_full_pass_then_a_restart_ends_with_the_org_mirrored(
+    sandbox: SandboxHandle, sqlite_url: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "routing.yaml"
+    config.write_text(CONFIG)
+    upgrade(sqlite_url)
+    env = {**os.environ, **sandbox_env(sandbox, sqlite_url, config)}
+    first = subprocess.Popen([sys.executable, "-c", SYNC_LOOP], env=env, stdout=subprocess.PIPE)
+    assert first.stdout is not None
+    for _ in range(4):  # four pages of 20 committed (the fifth may be mid-transaction)
+        assert first.stdout.readline().split()[0] == b"20"
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    with Session(make_engine(sqlite_url)) as s:
+        loaded = accounts_repo.count(s)
+        assert 80 <= loaded < 300 and not accounts_repo.status(s).complete
+    done = subprocess.run([sys.executable, "-c", SYNC_LOOP], env=env, capture_output=True,
+                          timeout=120, check=True)  # fmt: skip
+    assert sum(int(line.split()[0]) for line in done.stdout.splitlines()) == 300 - loaded
+    app = build_app(load_settings(**{k.removeprefix("LEADROUTER_").lower(): v
+                                     for k, v in sandbox_env(sandbox, sqlite_url, config).items()}))  # fmt: skip
+    _same_as_org(app, sandbox)
+    with Session(app.deps.engine) as s:
+        check_derived_tables(s)
