@@ -17,8 +17,10 @@ from dashboard.whatif import (
     proposal_overrides,
     proposal_rows,
     replay,
+    to_lead,
 )
 from worker.routing_config import ConfigError, apply_overrides
+from worker.store.accounts_repo import account_index
 from worker.store.queries.replay import recent_routed_leads, rep_directory
 
 MAX_LEADS = 5000
@@ -79,8 +81,11 @@ if not rows:
     st.stop()
 directory = rep_directory(data.engine())
 with st.spinner(f"Replaying {len(rows):,} leads…"):
-    now_run = replay(effective, rows, directory=directory)
-    new_run = replay(proposed, rows, directory=directory)
+    # the accounts these leads could match, from the store's account mirror, as the
+    # worker reads them
+    accounts = account_index(data.engine(), [to_lead(r) for r in rows], effective.account_matching)
+    now_run = replay(effective, rows, accounts=accounts, directory=directory)
+    new_run = replay(proposed, rows, accounts=accounts, directory=directory)
 actual, actual_held = actual_counts(rows)
 if len(rows) >= MAX_LEADS:
     st.caption(f"Replayed the newest {MAX_LEADS:,} leads of the period.")
@@ -141,5 +146,5 @@ right.altair_chart(
     width="stretch",
 )
 st.caption(
-    "The replay sees the lead snapshot kept in the journal (country, employees, source, rating, company, e-mail) and no Salesforce accounts, so account-owner routing is not replayed; the actual column is what the worker really did."
+    "The replay routes each lead as the worker saw it (the fields the routing config read), in the batches and at the instants the worker decided them, with the accounts of the store's account mirror and the reps' Salesforce users as the worker last saw them, from an empty routing state; known-contact matches and open-lead counts before the period are not replayed. The actual column is what the worker really did."
 )

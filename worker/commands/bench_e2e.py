@@ -86,6 +86,7 @@ def _say(as_json: bool, text: str) -> None:
 def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, rss_leads: int,
          config_path: Path, seed: int, as_json: bool) -> dict[str, Any]:  # fmt: skip
     from worker.commands import bench_e2e_parts as parts
+    from worker.jobs.accounts import DELTA_CALLS
     from worker.settings import load_settings
     from worker.sfdc.gateway import RETRIEVE_MAX
     from worker.store.db import upgrade
@@ -173,6 +174,7 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
 
     with Session(app.deps.engine) as sess:
         hours = app.deps.config(sess).intake.business_hours
+        mirrored = app.deps.config(sess).account_matching.enabled
     share = len(hours.days) * (hours.end - hours.start) / (7 * 1440) if hours else 0.0
     fast, idle = settings.intake_interval_seconds, settings.idle_interval_seconds
     polls = 86_400 * (share / fast + (1 - share) / idle)
@@ -182,6 +184,8 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
     d = app.deps
     ttl_calls = 86_400 / d.directory.active_ttl + 86_400 / d.caches.open_leads.ttl
     ttl_calls += 86_400 / d.held_refresh_seconds * math.ceil(held_now / RETRIEVE_MAX)
+    if mirrored:  # the account mirror's deltas
+        ttl_calls += 86_400 / d.caches.mirror.delta_every * DELTA_CALLS
     return {
         "leads_per_s": round(drained.applied / drained.seconds, 1) if drained.seconds else None,
         "api_calls_per_1000": round(calls_per_1000, 1),

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from worker.jobs.accounts import refresh_mirror
 from worker.jobs.budget import Pace
 from worker.jobs.context import build_context, prefetch_emails
 from worker.jobs.decide import Ask, decide_batch, release
@@ -123,6 +124,7 @@ def run_cycle(deps: Deps) -> CycleReport:
     report.pace = deps.budget.announce(usage)
     announce_allocation(deps, report.pace, usage)
     if report.pace is not Pace.STOP:
+        refresh_mirror(deps.caches.mirror, deps.engine, deps.gateway, deps.now(), config)
         owners = intake_owner_ids(deps, config)
         if owners:
             cycle = _Cycle(deps, config, owners, report, lead_fields(config))
@@ -287,7 +289,7 @@ def _route_page(
     now = deps.decision_time()
     context = build_context(
         gateway=deps.gateway, directory=deps.directory, config=config,
-        leads=[r.lead for r in fresh], caches=deps.caches,
+        leads=[r.lead for r in fresh], caches=deps.caches, engine=deps.engine,
     )  # fmt: skip
     asks = [Ask(r.lead) for r in fresh]
     decisions, state = decide_batch(

@@ -208,7 +208,7 @@ def _act(
     contacts = deps.directory.contacts()
     context = build_context(
         gateway=deps.gateway, directory=deps.directory, config=config,
-        leads=[lead.lead for _, lead in breached], caches=deps.caches,
+        leads=[lead.lead for _, lead in breached], caches=deps.caches, engine=deps.engine,
     )  # fmt: skip
     with session_scope(deps.engine) as s:
         history = journal_repo.past_owners(s, [r.lead_id for r, _ in breached])

@@ -49,21 +49,28 @@ def routing_context(
     reps: Mapping[str, RepStatus],
     *,
     accounts: Sequence[Account] | AccountIndex = (),
-    known_emails: Iterable[KnownEmail] = (),
+    known_emails: Iterable[KnownEmail] | Mapping[str, Sequence[KnownEmail]] = (),
+    users_active: Mapping[str, bool] | None = None,
+    account_note: str = "",
 ) -> RoutingContext:
     """The org facts of a batch, built the same way for the worker, ``simulate`` and
     What-if: rep statuses by rep key, the candidate accounts (or their index), and the
     existing records carrying the leads' e-mail addresses. A user's activity is what its
-    rep status says (account owners who are no rep of the config: their account's flag).
+    rep status says, then ``users_active`` (users known inactive, e.g. an account owner
+    refused as inactive by a write), then its account's own flag.
     """
     index = accounts if isinstance(accounts, AccountIndex) else AccountIndex.build(accounts)
     known: dict[str, list[KnownEmail]] = {}
-    for k in known_emails:
-        known.setdefault(k.email, []).append(k)
+    if isinstance(known_emails, Mapping):
+        known = {email: list(found) for email, found in known_emails.items()}
+    else:
+        for k in known_emails:
+            known.setdefault(k.email, []).append(k)
     active = {s.user_id: s.sf_active for s in reps.values() if s.user_id}
+    active.update(users_active or {})
     return RoutingContext(
         accounts=tuple(index.by_id.values()), known_emails=known, reps=dict(reps),
-        users_active=active, account_index=index,
+        users_active=active, account_index=index, account_note=account_note,
     )  # fmt: skip
 
 

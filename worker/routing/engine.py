@@ -108,6 +108,7 @@ class Router:
             )
         if m is None:
             trace.append(_NO_MATCH)
+            self._note_accounts(trace)
             return None
         data: dict[str, object] = {
             "via": m.via, "score": round(m.score, 4), "candidates": list(m.candidates)
@@ -118,12 +119,17 @@ class Router:
                     "match", "No account accepted: name candidates lacked corroboration", data
                 )
             )
+            self._note_accounts(trace)
             return None
         name = m.account.name if m.account else "existing record"
         trace.append(
             TraceStep("match", f"Matched {name} by {_VIA[m.via]} (score {m.score:.0f})", data)
         )
         return m
+
+    def _note_accounts(self, trace: list[TraceStep]) -> None:
+        if self.context.account_note:
+            trace.append(TraceStep("match", self.context.account_note, {"accounts": "incomplete"}))
 
     def _to_owner(
         self,

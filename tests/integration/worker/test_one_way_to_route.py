@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from simple_salesforce import Salesforce
 from sqlmodel import Session, select
 
-from dashboard.whatif import replay
+from dashboard.whatif import replay, to_lead
 from worker.bootstrap import build_app
 from worker.cli import cli
 from worker.jobs.fields import lead_fields
@@ -28,6 +28,7 @@ from worker.routing_config import load_config
 from worker.settings import Settings
 from worker.sfdc import mapping, soql
 from worker.sfdc.sandbox.harness import SandboxHandle
+from worker.store.accounts_repo import account_index
 from worker.store.models import Decision
 from worker.store.queries.replay import recent_routed_leads, rep_directory
 
@@ -53,7 +54,9 @@ def _export(sf: Salesforce, config_fields: tuple[str, ...], ids: list[str]) -> d
         leads += _records(sf, query)
     order = {lead_id: i for i, lead_id in enumerate(ids)}
     leads.sort(key=lambda r: order[r["Id"]])
-    accounts = [mapping.account(r, {}) for r in _records(sf, soql.accounts_mirror_query(None))]
+    accounts = [
+        mapping.account(r, {}) for r in _records(sf, soql.accounts_by_id_query(None, 10_000))
+    ]
     emails = sorted({str(r["Email"]).lower() for r in leads if r.get("Email")})
     contacts = []
     for query in soql.contacts_queries(emails):
@@ -124,15 +127,19 @@ def test_worker_simulate_and_whatif_route_every_lead_alike(
     assert "warning: no lead in the input has" not in result.output
     simulated = {d["lead_id"]: d for d in json.loads(out.read_text())}
 
-    # (c) What-if, replaying the journal with the accounts, contacts and directory
+    # (c) What-if, replaying the journal with the store's account mirror (as the page
+    # does), the same contacts and the reps' users the worker stored
     contacts = [
         KnownEmail(str(c["Email"]).lower(), "contact", c["Id"], c.get("AccountId"),
                    c["OwnerId"], data["owner_active"].get(c["OwnerId"], True))
         for c in data["contacts"]
     ]  # fmt: skip
     journal_rows = recent_routed_leads(app.deps.engine, datetime(2000, 1, 1, tzinfo=UTC))
+    mirror = account_index(
+        app.deps.engine, [to_lead(r) for r in journal_rows], config.account_matching
+    )
     replayed = replay(
-        config, journal_rows, accounts=data["accounts"], known_emails=contacts,
+        config, journal_rows, accounts=mirror, known_emails=contacts,
         directory=rep_directory(app.deps.engine),
     ).decisions  # fmt: skip
 

@@ -5,8 +5,8 @@ routing config read when the decision was made, so What-if replays a lead as the
 saw it (rules on any field, territories, corroboration), not only the six snapshot
 columns. Personal data: blanked by retention and deletion requests like the snapshot.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-06 18:00:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
