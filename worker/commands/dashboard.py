@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from worker.commands._common import one_line_errors, settings_or_exit
+from worker.files import private_file, write_private
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 
@@ -42,10 +43,7 @@ def write_users_file(path: Path, users: Mapping[str, tuple[str, str]]) -> None:
         {"username": name, "role": role, "password_hash": hash_password(pw)}
         for name, (role, pw) in users.items()
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        yaml.safe_dump(entries, fh, sort_keys=False)
+    write_private(path, yaml.safe_dump(entries, sort_keys=False))
 
 
 def streamlit_argv(port: int, address: str = "127.0.0.1") -> list[str]:
@@ -79,7 +77,7 @@ def start_dashboard(
     full_env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(APP.parents[1]), full_env.get("PYTHONPATH", "")) if p
     )
-    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    out = private_file(log_path).open("ab") if log_path else subprocess.DEVNULL
     try:
         return subprocess.Popen(
             streamlit_argv(port, address),
