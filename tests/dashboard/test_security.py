@@ -55,13 +55,15 @@ STORE_READERS = {
         "InvalidSettings",
         "PermissionDenied",
         "StaleEdit",
-        "sign_in_wait",
     },  # fmt: skip
 }
 STORE_WRITERS = {
     "save_rep_override": "refuses anyone but an admin (require_admin), actor re-derived "
     "from the session's proof at the call",
-    "record_sign_in": "the sign-in audit/throttle row; written before anyone is signed in",
+    "begin_sign_in": "counts the attempt in the throttle before the password is checked; "
+    "written before anyone is signed in, refuses nothing but the attempt itself",
+    "finish_sign_in": "the sign-in audit row; clears the account's failures only after "
+    "its password was verified",
 }
 WRITE_CONSTRUCTS = re.compile(
     r"\.begin\(|session_scope|\.commit\(|(?<![.\w])(insert|update|delete)\(|exec_driver_sql"
@@ -178,7 +180,7 @@ def test_every_store_call_is_reviewed() -> None:
         if n not in STORE_READERS.get(m, set()) and n not in STORE_WRITERS
     }
     assert unreviewed == set(), "review these store imports (reader or guarded writer?)"
-    assert {"save_rep_override", "record_sign_in"} <= set().union(*store.values())
+    assert {"save_rep_override", "begin_sign_in", "finish_sign_in"} <= set().union(*store.values())
 
 
 def test_dashboard_code_writes_to_the_store_only_through_the_reviewed_writers() -> None:
@@ -273,7 +275,8 @@ def test_what_if_writes_nothing_even_for_an_admin(
     at.button(key="whatif_run").click().run()
     assert errors(at) == [] and at.dataframe, "the replay ran"
     after = table_rows(store)
-    after["sign_in_attempt"] = before["sign_in_attempt"]  # the sign-in itself is audited
+    for table in ("sign_in_attempt", "sign_in_throttle"):  # the sign-in itself counts
+        after[table] = before[table]
     assert after == before
 
 
