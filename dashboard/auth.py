@@ -113,6 +113,7 @@ def load_users(path: Path | None) -> dict[str, User]:
         if name in users:  # a later entry must never silently replace an earlier one
             raise UsersFileError(f"{path}: user #{i}: duplicate username {name!r}")
         users[name] = User(name, role, pw_hash)
+    dummy_hash(users)  # made now (once per parameter set), not during someone's sign-in
     return users
 
 
