@@ -16,9 +16,31 @@ from dashboard import auth, data, session, state  # noqa: E402
 from worker.settings import SettingsError  # noqa: E402
 
 
+def _sso_sign_in() -> None:
+    """Single sign-on (``st.login``, OIDC): the identity provider checks the person, the
+    settings map their e-mail to a role (``auth.sso_actor``)."""
+    settings = data.settings()
+    user = session.sso_user()
+    if user.get("is_logged_in") is True:
+        st.warning(
+            f"You are signed in as {user.get('email') or 'an unnamed user'}, "
+            "who has no role on this dashboard: ask an admin."
+        )
+        if st.button("Sign out", key="sso_sign_out"):
+            st.logout()
+        return
+    if st.button("Sign in with single sign-on", key="sso_sign_in", type="primary"):
+        st.login(settings.dashboard_sso_provider)  # None: the [auth] section's provider
+
+
 def _sign_in_form() -> None:
     st.title("leadrouter")
     st.caption("Sign in to see the distribution log, fairness audits and team settings.")
+    settings = data.settings()
+    if settings.sso_roles:
+        _sso_sign_in()
+    if settings.dashboard_users_file is None:
+        return
     with st.form("sign_in", clear_on_submit=False):
         username = st.text_input("Username", key="signin_username")
         password = st.text_input("Password", type="password", key="signin_password")
@@ -39,6 +61,8 @@ def _sidebar(actor_name: str, role: str) -> None:
         st.caption(f"Signed in as **{actor_name}** ({role})")
         if st.button("Sign out", key="sign_out"):
             st.session_state.pop(state.USER, None)
+            if session.sso_user().get("is_logged_in") is True:
+                st.logout()  # clears the identity cookie and reruns
             st.rerun()
 
 
@@ -46,8 +70,8 @@ def run() -> None:
     st.set_page_config(page_title="leadrouter", page_icon=":material/alt_route:", layout="wide")
     state.init_state()
     try:
-        data.settings()
-        session.users()
+        if data.settings().dashboard_users_file is not None or not data.settings().sso_roles:
+            session.users()  # single sign-on alone needs no users file
     except (SettingsError, auth.UsersFileError) as exc:
         st.error(f"The dashboard is not configured: {exc}")
         st.stop()

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from worker import exports
 from worker.config_source import ConfigSource, Effective
 from worker.routing import members
 from worker.routing.model import RoutingConfig
@@ -81,8 +82,14 @@ def load_lead_history(url: str, lead_id: str) -> list[dict[str, Any]]:
 
 def export_log_csv(url: str, flt: journal_log.LogFilter, max_rows: int) -> bytes:
     """The filtered log as CSV (not cached: built on request, streamed in batches)."""
-    frame = pd.DataFrame(journal_log.iter_log(get_engine(url), flt, max_rows=max_rows))
-    return str(frame.to_csv(index=False)).encode("utf-8")
+    return frame_csv(pd.DataFrame(journal_log.iter_log(get_engine(url), flt, max_rows=max_rows)))
+
+
+def frame_csv(frame: pd.DataFrame) -> bytes:
+    """A table as a CSV download: formula-looking cells neutralised, UTF-8 with BOM
+    (``worker.exports``, the one CSV writer)."""
+    cells = frame.astype(object).where(frame.notna(), None)
+    return exports.csv_bytes([str(c) for c in frame.columns], cells.to_dict("records"))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

@@ -14,6 +14,7 @@ import logging
 import click
 
 from worker import __version__
+from worker.files import restrict_umask
 
 # name -> "module:attribute"; the order is the order shown by --help.
 COMMANDS: dict[str, str] = {
@@ -88,5 +89,6 @@ def cli() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    restrict_umask()  # stores, logs, keys and credentials: owner-only (worker.files)
     logging.captureWarnings(True)
     cli()

@@ -8,6 +8,7 @@ logged safely.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +24,41 @@ DEFAULT_DATABASE_URL = "sqlite:///var/leadrouter.db"
 
 class SettingsError(ValueError):
     """Settings are missing or invalid; the message names the variable."""
+
+
+IPNetwork = IPv4Network | IPv6Network
+
+
+def parse_networks(value: str) -> tuple[IPNetwork, ...]:
+    """``"10.0.0.5, 10.1.0.0/16"`` as networks; raises ValueError naming a bad entry."""
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if item:
+            try:
+                networks.append(ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+    return tuple(networks)
+
+
+def networks_text(value: str) -> str:
+    """The canonical spelling of a network list (``10.0.0.5/32,10.1.0.0/16``): the form
+    the trusted-proxies setting is stored in and handed to the dashboard's server."""
+    return ",".join(str(n) for n in parse_networks(value))
+
+
+def parse_sso_roles(value: str) -> dict[str, str]:
+    """``"ann@acme.example=admin, @acme.example=viewer"`` as a dict; raises ValueError
+    naming a bad entry."""
+    roles: dict[str, str] = {}
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        who, sep, role = (p.strip() for p in item.partition("="))
+        if not sep or "@" not in who or role not in ("admin", "viewer"):
+            raise ValueError(f"{item!r}: expected e-mail=admin|viewer or @domain=admin|viewer")
+        roles[who.lower()] = role
+    return roles
 
 
 class Settings(BaseSettings):
@@ -130,6 +166,21 @@ class Settings(BaseSettings):
         description="Dashboard users: YAML or JSON list of {username, role: admin|viewer, "
         "password_hash} (argon2; `leadrouter dashboard hash-password`).",
     )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks (10.0.0.5, 10.1.0.0/16) of the "
+        "reverse proxies in front of the dashboard. Only their X-Forwarded-For is believed; "
+        "empty: the header is ignored and the client is the TCP peer.",
+    )
+    dashboard_sso_roles: str = Field(
+        "",
+        description="Single sign-on (Streamlit st.login, OIDC provider in "
+        ".streamlit/secrets.toml [auth]): comma-separated e-mail=role pairs, "
+        "'@domain=role' for a whole domain, role admin or viewer. Empty: SSO off.",
+    )
+    dashboard_sso_provider: str | None = Field(
+        None, description="Name of the [auth.<name>] provider to use; none: the [auth] one."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -145,6 +196,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"unsupported database {url.get_backend_name()!r}: use sqlite or postgresql"
             )
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        return networks_text(value)
+
+    @field_validator("dashboard_sso_roles")
+    @classmethod
+    def _check_sso_roles(cls, value: str) -> str:
+        parse_sso_roles(value)
         return value
 
     @field_validator("sf_instance_url", "sf_token_url")
@@ -177,6 +239,15 @@ class Settings(BaseSettings):
         if self.sf_instance_url:
             return f"{self.sf_instance_url}/services/oauth2/token"
         return None
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.trusted_proxies)
+
+    @property
+    def sso_roles(self) -> dict[str, str]:
+        """E-mail address or ``@domain`` -> role, lower-cased."""
+        return parse_sso_roles(self.dashboard_sso_roles)
 
     @property
     def is_sqlite(self) -> bool:

@@ -19,6 +19,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
+from worker.files import private_file
+
 
 @dataclass
 class Child:
@@ -42,8 +44,7 @@ class Supervisor:
         cwd: Path | None = None,
     ) -> Child:
         """Start ``argv`` with output to ``<log_dir>/<name>.log``."""
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.log_dir / f"{name}.log"
+        log_path = private_file(self.log_dir / f"{name}.log")  # logs may carry lead data
         log: IO[bytes] = log_path.open("ab")
         process = subprocess.Popen(
             list(argv),

@@ -172,7 +172,7 @@ st.caption(
 e1, e2 = st.columns(2)
 e1.download_button(
     "Download CSV (per rep)",
-    reps.merge(service, how="left", left_on="name", right_on="owner").to_csv(index=False).encode(),
+    data.frame_csv(reps.merge(service, how="left", left_on="name", right_on="owner")),
     file_name=f"fairness-{pool}-{period[0]}-{period[1]}.csv",
     mime="text/csv",
     key="fair_csv",

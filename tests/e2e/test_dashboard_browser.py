@@ -83,8 +83,10 @@ def test_admin_signs_in_changes_a_weight_and_finds_it_in_the_history(
     from playwright.sync_api import expect, sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    users = demo["users"]
-    assert isinstance(users, dict)
+    users = {
+        name: pw
+        for name, (_role, pw) in json.loads(Path(str(demo["credentials"])).read_text()).items()
+    }
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -64,3 +64,14 @@ def test_describe_masks_secrets_and_database_passwords() -> None:
     text = repr(settings.describe()) + repr(settings)
     for secret in ("top-secret", "00D!session", "hunter2"):
         assert secret not in text
+
+
+def test_trusted_proxies_are_addresses_or_networks_in_one_spelling() -> None:
+    settings = load_settings(trusted_proxies=" 10.0.0.5, 10.1.0.0/16 ,2001:db8::/64")
+    assert settings.trusted_proxies == "10.0.0.5/32,10.1.0.0/16,2001:db8::/64"
+    assert load_settings().trusted_proxies == ""  # default: X-Forwarded-For is ignored
+
+
+def test_a_bad_trusted_proxy_names_the_variable_and_the_entry() -> None:
+    with pytest.raises(SettingsError, match="LEADROUTER_TRUSTED_PROXIES: 'proxy.local'"):
+        load_settings(trusted_proxies="10.0.0.5, proxy.local")

@@ -28,6 +28,7 @@ from typing import Any
 from simple_salesforce.api import Salesforce
 
 from worker.bootstrap import App
+from worker.files import private_file
 from worker.jobs.intake import CycleReport, run_cycle
 from worker.settings import Settings
 from worker.sfdc import soql
@@ -110,7 +111,7 @@ def start_sandbox_process(state_dir: Path, *, seed: int, accounts: int) -> Sandb
     info_path.unlink(missing_ok=True)
     argv = [sys.executable, "-m", "worker", "sandbox", "serve", "--state-dir", str(state_dir),
             "--port", "0", "--seed", str(seed), "--accounts", str(accounts)]  # fmt: skip
-    log = (state_dir.parent / "sandbox.log").open("ab")
+    log = private_file(state_dir.parent / "sandbox.log").open("ab")
     process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:

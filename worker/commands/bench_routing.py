@@ -241,10 +241,10 @@ def routing(as_json: bool, seed: int, reps: int, pools: int, rules: int, account
 @one_line_errors
 def leads(count: int, out: Path, seed: int, spread_minutes: int, start: str) -> None:
     """Write COUNT synthetic leads to OUT (.csv or .json) for `leadrouter simulate`."""
-    import csv
     from datetime import timedelta
 
     from worker.commands.synthetic import lead_fields
+    from worker.exports import write_csv
 
     rng = random.Random(seed)
     end = datetime.fromisoformat(start)
@@ -260,10 +260,7 @@ def leads(count: int, out: Path, seed: int, spread_minutes: int, start: str) -> 
         out.write_text(json.dumps(rows, indent=1), encoding="utf-8")
     elif out.suffix.lower() == ".csv":
         columns = sorted({k for r in rows for k in r}, key=lambda k: (k != "Id", k))
-        with out.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
+        write_csv(out, columns, rows)
     else:
         raise click.ClickException(f"{out}: use a .csv or .json file name")
     click.echo(f"{count} leads written to {out}")

@@ -18,6 +18,8 @@ from pathlib import Path
 import click
 
 from worker.commands._common import one_line_errors, settings_or_exit
+from worker.files import private_file, write_private
+from worker.settings import networks_text
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 
@@ -42,10 +44,7 @@ def write_users_file(path: Path, users: Mapping[str, tuple[str, str]]) -> None:
         {"username": name, "role": role, "password_hash": hash_password(pw)}
         for name, (role, pw) in users.items()
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        yaml.safe_dump(entries, fh, sort_keys=False)
+    write_private(path, yaml.safe_dump(entries, sort_keys=False))
 
 
 def streamlit_argv(port: int, address: str = "127.0.0.1") -> list[str]:
@@ -67,6 +66,20 @@ def streamlit_argv(port: int, address: str = "127.0.0.1") -> list[str]:
     ]
 
 
+def process_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The Streamlit process's environment: ours, ``env``, and the proxies to believe."""
+    full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+    # uvicorn believes X-Forwarded-For from these peers only (its default: localhost, so
+    # any local process could name itself a new client on every sign-in attempt); the
+    # dashboard trusts client addresses for throttling only when this matches its settings
+    proxies = full_env.get("LEADROUTER_TRUSTED_PROXIES", "")
+    full_env["FORWARDED_ALLOW_IPS"] = networks_text(proxies)
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(APP.parents[1]), full_env.get("PYTHONPATH", "")) if p
+    )
+    return full_env
+
+
 def start_dashboard(
     *, port: int, env: Mapping[str, str], log_path: Path | None = None, address: str = "127.0.0.1"
 ) -> subprocess.Popen[bytes]:
@@ -75,11 +88,8 @@ def start_dashboard(
     Output goes to ``log_path`` (or is discarded). The process gets its own process
     group so :func:`stop_dashboard` can end it and its children cleanly.
     """
-    full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
-    full_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(APP.parents[1]), full_env.get("PYTHONPATH", "")) if p
-    )
-    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    full_env = process_env(env)
+    out = private_file(log_path).open("ab") if log_path else subprocess.DEVNULL
     try:
         return subprocess.Popen(
             streamlit_argv(port, address),
@@ -143,16 +153,18 @@ def _interrupt(_signum: int, _frame: object) -> None:
 )
 @one_line_errors
 def serve(port: int, address: str) -> None:
-    """Run the dashboard until Ctrl-C (needs LEADROUTER_DASHBOARD_USERS_FILE)."""
+    """Run the dashboard until Ctrl-C (needs a users file or single sign-on)."""
     settings = settings_or_exit()
-    if settings.dashboard_users_file is None:
+    if settings.dashboard_users_file is None and not settings.sso_roles:
         raise click.ClickException(
             "LEADROUTER_DASHBOARD_USERS_FILE is not set: create a users file "
-            "(see `leadrouter dashboard hash-password --help`)"
+            "(see `leadrouter dashboard hash-password --help`), or set up single sign-on "
+            "(LEADROUTER_DASHBOARD_SSO_ROLES, docs/security.md)"
         )
-    if not settings.dashboard_users_file.is_file():
+    if settings.dashboard_users_file and not settings.dashboard_users_file.is_file():
         raise click.ClickException(f"users file not found: {settings.dashboard_users_file}")
-    process = start_dashboard(port=port, env={}, address=address)
+    env = {"LEADROUTER_TRUSTED_PROXIES": settings.trusted_proxies}  # .env included
+    process = start_dashboard(port=port, env=env, address=address)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops Streamlit too, like Ctrl-C
     try:
         wait_until_serving(process, port)

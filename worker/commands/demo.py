@@ -3,6 +3,11 @@
 Starts the sandbox org (seeded, reproducible), migrates a demo store, starts the worker
 against the sandbox over HTTPS, feeds the sandbox a steady stream of new leads and rep
 activity, starts the dashboard, prints where to look, and stops every process on Ctrl-C.
+
+Everything it writes is owner-only (see :mod:`worker.files`): the state folder, the
+stores, the logs and the sign-ins. The passwords are printed in the start-up banner and
+kept only in ``demo-credentials.json`` (0600); ``demo.json`` names the users, not their
+passwords.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from pathlib import Path
 
 import click
 
+from worker.files import private_dir, tighten, write_private
 from worker.supervisor import Interrupted, Supervisor, leadrouter_argv, raise_on_signals
 
 REPO_CONFIG = Path("config/routing.yaml")
+CREDENTIALS_FILE = "demo-credentials.json"
 
 
 def _available(module: str) -> bool:
@@ -133,23 +140,23 @@ def _start_notify_sink(
         env=env,
     )
     demo_config = state_dir / "routing.yaml"
-    demo_config.write_text(config.read_text() + DEMO_NOTIFICATIONS.format(http=http_port))
+    write_private(demo_config, config.read_text() + DEMO_NOTIFICATIONS.format(http=http_port))
     env["LEADROUTER_ROUTING_CONFIG"] = str(demo_config.resolve())
     return f"http://127.0.0.1:{http_port}/"
 
 
 def _demo_users(state_dir: Path) -> dict[str, tuple[str, str]]:
     """username -> (role, password); generated once per state dir, then reused."""
-    path = state_dir / "demo-credentials.json"
+    path = state_dir / CREDENTIALS_FILE
     if path.exists():
+        tighten(path)  # written by an older version
         stored = json.loads(path.read_text())
         return {u: (r, p) for u, (r, p) in stored.items()}
     users = {
         "admin": ("admin", secrets.token_urlsafe(9)),
         "viewer": ("viewer", secrets.token_urlsafe(9)),
     }
-    path.write_text(json.dumps(users))
-    path.chmod(0o600)
+    write_private(path, json.dumps(users))
     return users
 
 
@@ -192,7 +199,7 @@ def demo(
         import shutil
 
         shutil.rmtree(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(state_dir)
     supervisor = Supervisor(log_dir=state_dir / "logs")
     raise_on_signals()
     try:
@@ -295,13 +302,14 @@ def _run(
         "dashboard_url": dashboard_url,
         "sandbox_url": sandbox["instance_url"],
         "database_url": env["LEADROUTER_DATABASE_URL"],
-        "users": {name: pw for name, (_role, pw) in users.items()},
+        "users": {name: role for name, (role, _pw) in users.items()},
+        "credentials": str(state_dir / CREDENTIALS_FILE),
         "notifications_url": notify_url,
         "routing_config": env["LEADROUTER_ROUTING_CONFIG"],
         "logs": str(supervisor.log_dir),
         "pid": os.getpid(),
     }
-    (state_dir / "demo.json").write_text(json.dumps(summary, indent=2))
+    write_private(state_dir / "demo.json", json.dumps(summary, indent=2))
     _banner(summary, users, started)
     while True:
         exited = supervisor.first_exited()

@@ -15,6 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from worker.commands._common import one_line_errors
+from worker.files import private_dir, write_private
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -67,7 +68,7 @@ def seed_cmd(state_dir: Path, seed: int, accounts: int, leads: int, force: bool)
             raise click.ClickException(f"{target} already exists; use --force to replace it")
         for suffix in ("", "-wal", "-shm"):
             Path(str(target) + suffix).unlink(missing_ok=True)
-    state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(state_dir)
     started = time.perf_counter()
     org = Org.open(target)
     summary = seed_data(org, seed=seed, accounts=accounts, leads=leads, progress=True)
@@ -150,18 +151,18 @@ def serve_cmd(
         raise click.ClickException(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}"
         ) from None
-    token = handle.access_token()
-    info = handle.info() | {"access_token": token}
+    # The access token, the client secret and the admin token go to an owner-only file,
+    # never to the terminal: our output is often a log file (the demo's logs/sandbox.log).
+    info = handle.info() | {"access_token": handle.access_token()}
     info_path = state_dir / INFO_FILE
-    info_path.write_text(json.dumps(info, indent=2))
-    info_path.chmod(0o600)
+    write_private(info_path, json.dumps(info, indent=2))
+    token = f'$(python3 -c \'import json; print(json.load(open("{info_path}"))["access_token"])\')'
     click.echo(f"sandbox org listening on {handle.instance_url}")
     click.echo(f"  CA bundle:     {handle.ca_path}")
     click.echo(f"  token URL:     {handle.token_url} (client_credentials or JWT bearer)")
-    click.echo(f"  access token:  {token}")
-    click.echo(f"  details:       {info_path}")
+    click.echo(f"  credentials:   {info_path} (owner-only: access token, client secret)")
     click.echo(
-        f"  curl --cacert {handle.ca_path} -H 'Authorization: Bearer {token}' {handle.instance_url}/services/data/v59.0/limits"
+        f'  curl --cacert {handle.ca_path} -H "Authorization: Bearer {token}" {handle.instance_url}/services/data/v59.0/limits'
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

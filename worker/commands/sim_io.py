@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from worker.exports import restore_cell, write_csv
 from worker.routing import Account, Decision, KnownEmail, Lead
 
 
@@ -36,7 +37,7 @@ def _records(path: Path) -> list[dict[str, Any]]:
         if path.suffix.lower() == ".csv":
             with path.open(newline="", encoding="utf-8-sig") as fh:
                 return [
-                    {k: (v if v != "" else None) for k, v in row.items()}
+                    {k: (restore_cell(v) if v != "" else None) for k, v in row.items()}
                     for row in csv.DictReader(fh)
                 ]
     except json.JSONDecodeError as exc:
@@ -162,7 +163,4 @@ def write_decisions(path: Path, decisions: Sequence[Decision], with_trace: bool 
         return
     if path.suffix.lower() != ".csv":
         raise InputError(f"{path}: unsupported output type (use .csv or .json)")
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(decision_rows(decisions))
+    write_csv(path, COLUMNS, decision_rows(decisions))

@@ -20,6 +20,7 @@ from typing import IO, Protocol
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 
+from worker.files import private_file
 from worker.store.db import make_engine
 
 LEASE_KEY = 0x6C65_6164_726F_7574  # "leadrout"
@@ -90,8 +91,7 @@ class SqliteLease:
     def try_acquire(self) -> bool:
         if self._file is not None or self.path is None:
             return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+")
+        handle = private_file(self.path).open("a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -27,6 +27,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from worker.files import private_file
 from worker.notify import signing
 
 LOG_NAME = "outbox.log"
@@ -38,7 +39,7 @@ class OutboxLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # lead data: owner-only
 
     def append(self, entry: dict[str, Any]) -> None:
         entry = {"received_at": datetime.now(UTC).isoformat(timespec="seconds"), **entry}

@@ -17,6 +17,8 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
+from worker.files import private_file, tighten
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -28,7 +30,9 @@ def make_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engine:
     """Create an engine for ``url``.
 
     SQLite files get WAL journaling (readers never block the worker), a busy timeout and
-    foreign keys; their parent folder is created. PostgreSQL gets pre-ping so a restarted
+    foreign keys; the file (and a missing parent folder) is created owner-only, and an
+    existing one is tightened, with its ``-wal`` and ``-shm``: it holds lead data and the
+    sign-in log. PostgreSQL gets pre-ping so a restarted
     server does not surface as an error on the first query.
     """
     try:
@@ -39,7 +43,7 @@ def make_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(database))
         # The sqlite3 module keeps prepared statements per connection (128 by default),
         # keyed by SQL text, and every IN-list or multi-row INSERT size is a new text: a
         # 1,000-row INSERT (SQLAlchemy's default batch) is ~0.5 MB prepared. With pages of
@@ -58,6 +62,12 @@ def make_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engine:
     if not pool:
         kwargs["poolclass"] = NullPool
     return create_engine(url, **kwargs)
+
+
+def _private_sqlite_file(path: Path) -> None:
+    private_file(path)  # SQLite creates -wal and -shm with the database file's mode
+    for suffix in ("-wal", "-shm", "-journal"):
+        tighten(Path(f"{path}{suffix}"))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

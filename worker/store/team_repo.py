@@ -1,5 +1,5 @@
-"""Team settings writes (per-rep overrides), their change history, and the dashboard's
-sign-in throttle.
+"""Team settings writes (per-rep overrides) and their change history (the sign-in
+throttle is :mod:`worker.store.sign_in_repo`).
 
 Every write takes the signed-in :class:`Actor` and refuses anyone who is not an admin:
 the dashboard hides buttons from viewers, but this check is the one that counts (a
@@ -12,15 +12,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from worker.store.db import session_scope
-from worker.store.models.team import RepOverride, SettingsChange, SignInAttempt
+from worker.store.models.team import RepOverride, SettingsChange
 from worker.store.queries._sql import as_utc
 
 Role = Literal["admin", "viewer"]
@@ -40,7 +40,6 @@ OVERRIDE_FIELDS: tuple[str, ...] = (
     "pools",
 )
 S: Any = SettingsChange
-T: Any = SignInAttempt
 
 
 @dataclass(frozen=True)
@@ -221,47 +220,3 @@ def change_history(
     with engine.connect() as conn:
         rows = conn.execute(stmt.limit(limit)).mappings().all()
     return [{**dict(r), "at": as_utc(r["at"])} for r in rows]
-
-
-# --- sign-in throttle --------------------------------------------------------------------
-
-
-def record_sign_in(
-    engine: Engine, *, username: str, client: str, ok: bool, now: datetime | None = None
-) -> None:
-    with session_scope(engine) as session:
-        session.add(
-            SignInAttempt(
-                at=now or datetime.now(UTC), username=username[:120], client=client[:120], ok=ok
-            )
-        )
-
-
-def sign_in_wait(
-    engine: Engine,
-    *,
-    username: str,
-    client: str,
-    now: datetime | None = None,
-    max_failures: int = 5,
-    window: timedelta = timedelta(minutes=15),
-) -> float:
-    """Seconds this username + client must wait before trying again (0: may try now).
-
-    Failures since the last success within ``window`` count; from ``max_failures`` on,
-    the wait doubles with each further failure (30 s, 60 s, ... up to the window).
-    """
-    now = now or datetime.now(UTC)
-    since = now - window
-    where = (T.username == username[:120], T.client == client[:120], T.at >= since)
-    with engine.connect() as conn:
-        last_ok = conn.execute(select(func.max(T.at)).where(*where, T.ok.is_(True))).scalar_one()
-        fail_where = (*where, T.ok.is_(False)) + ((T.at > last_ok,) if last_ok is not None else ())
-        failures, last_fail = conn.execute(
-            select(func.count(), func.max(T.at)).where(*fail_where)
-        ).one()
-    if failures < max_failures or last_fail is None:
-        return 0.0
-    delay = min(window.total_seconds(), 30.0 * 2 ** (failures - max_failures))
-    remaining = delay - (now - (as_utc(last_fail) or now)).total_seconds()
-    return float(max(0.0, remaining))

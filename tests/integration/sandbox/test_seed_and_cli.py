@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import requests
@@ -82,7 +83,7 @@ def test_seed_refuses_to_overwrite_without_force(tmp_path):
     assert again.exit_code == 1 and "--force" in again.output
 
 
-def test_serve_prints_url_ca_and_a_working_token(tmp_path):
+def test_serve_prints_url_ca_and_where_its_working_token_is(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADROUTER_")}
     cmd = [
         sys.executable,
@@ -104,7 +105,9 @@ def test_serve_prints_url_ca_and_a_working_token(tmp_path):
         lines = [proc.stdout.readline() for _ in range(4)]
         url = re.search(r"listening on (https://\S+)", lines[0]).group(1)
         ca = re.search(r"CA bundle:\s+(\S+)", lines[1]).group(1)
-        token = re.search(r"access token:\s+(\S+)", lines[3]).group(1)
+        info_path = re.search(r"credentials:\s+(\S+)", lines[3]).group(1)
+        token = json.loads(Path(info_path).read_text())["access_token"]
+        assert token not in "".join(lines)
         session = requests.Session()
         session.verify, session.trust_env = ca, False
         response = session.get(

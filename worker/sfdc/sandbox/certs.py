@@ -1,6 +1,8 @@
 """Key material in the state folder: a local CA and server certificate (so clients use
 real TLS with a CA bundle), and the JWT signing key whose certificate the sandbox's
-connected app trusts. Files are created once and reused."""
+connected app trusts. Files are created once and reused, owner-only (0600) like all the
+state folder: the server and JWT keys are secrets, and a key beside a readable
+certificate tells a reader nothing it should not know, but one rule is easier to check."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+
+from worker.files import tighten, write_private
 
 
 @dataclass(frozen=True)
@@ -32,13 +36,13 @@ def ensure_keys(state_dir: Path) -> KeyFiles:
     )
     if not (files.ca.exists() and files.server.exists()):
         ca = trustme.CA(organization_name="leadrouter sandbox CA")
-        ca.issue_cert("127.0.0.1", "localhost", "::1").private_key_and_cert_chain_pem.write_to_path(
-            str(files.server)
-        )
-        ca.cert_pem.write_to_path(str(files.ca))
-        files.server.chmod(0o600)
+        server = ca.issue_cert("127.0.0.1", "localhost", "::1")
+        write_private(files.server, server.private_key_and_cert_chain_pem.bytes())
+        write_private(files.ca, ca.cert_pem.bytes())
     if not (files.jwt_key.exists() and files.jwt_cert.exists()):
         _jwt_pair(files.jwt_key, files.jwt_cert)
+    for path in (files.ca, files.server, files.jwt_key, files.jwt_cert):
+        tighten(path)  # made by an older version with the default mode
     return files
 
 
@@ -56,12 +60,12 @@ def _jwt_pair(key_path: Path, cert_path: Path) -> None:
         .not_valid_after(now + dt.timedelta(days=3650))
         .sign(key, hashes.SHA256())
     )
-    key_path.write_bytes(
+    write_private(
+        key_path,
         key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        )
+        ),
     )
-    key_path.chmod(0o600)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))

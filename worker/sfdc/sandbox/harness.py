@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from worker.files import private_dir, tighten, write_private
 from worker.sfdc.sandbox.admin import SandboxAdmin
 from worker.sfdc.sandbox.app import SandboxApp
 from worker.sfdc.sandbox.auth import ConnectedApp, Sessions, TokenEndpoint
@@ -79,6 +80,7 @@ class SandboxHandle:
 def _credentials(state_dir: Path) -> dict[str, str]:
     path = state_dir / "app.json"
     if path.exists():
+        tighten(path)
         data: dict[str, str] = json.loads(path.read_text())
         return data
     data = {
@@ -86,8 +88,7 @@ def _credentials(state_dir: Path) -> dict[str, str]:
         "client_secret": secrets.token_hex(32).upper(),
         "admin_token": secrets.token_urlsafe(32),
     }
-    path.write_text(json.dumps(data, indent=2))
-    path.chmod(0o600)
+    write_private(path, json.dumps(data, indent=2))
     return data
 
 
@@ -107,8 +108,7 @@ def start_sandbox(
     A fresh state gets the roster's users, the intake queue, ``accounts`` accounts and
     ``leads`` leads drawn from ``seed``; an existing state only gets ``leads`` more leads.
     """
-    state_dir = Path(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir = private_dir(Path(state_dir))
     keys = ensure_keys(state_dir)
     creds = _credentials(state_dir)
     org = Org.open(state_dir / STATE_FILE)

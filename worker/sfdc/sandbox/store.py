@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from worker.files import private_file
 from worker.sfdc.sandbox.ids import make_id, object_of
 from worker.sfdc.sandbox.schema import SOBJECTS
 
@@ -41,7 +42,7 @@ class OrgStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock = threading.RLock()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # owner-only, like every state file (see worker.files)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")

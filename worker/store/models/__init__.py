@@ -11,7 +11,7 @@ from worker.store.models.accounts import (
 from worker.store.models.core import ApiUsage, KeyValue, WorkerHeartbeat
 from worker.store.models.journal import Decision, DecisionStatus, Outcome
 from worker.store.models.outbox import OutboxMessage, OutboxStatus
-from worker.store.models.team import RepOverride, SettingsChange, SignInAttempt
+from worker.store.models.team import RepOverride, SettingsChange, SignInAttempt, SignInThrottle
 from worker.store.models.worker_state import RoutingStateRow
 
 __all__ = [
@@ -31,5 +31,6 @@ __all__ = [
     "RoutingStateRow",
     "SettingsChange",
     "SignInAttempt",
+    "SignInThrottle",
     "WorkerHeartbeat",
 ]

@@ -42,8 +42,9 @@ class SettingsChange(SQLModel, table=True):
 
 
 class SignInAttempt(SQLModel, table=True):
-    """One row per dashboard sign-in attempt (never the password): the throttle counts
-    recent failures per username + client, and the rows are the audit trail."""
+    """One row per dashboard sign-in attempt that got its password checked (never the
+    password itself): the audit trail. The throttle keeps its own counters
+    (:class:`SignInThrottle`)."""
 
     __tablename__ = "sign_in_attempt"
     __table_args__ = (Index("ix_sign_in_attempt_user_client_at", "username", "client", "at"),)
@@ -53,3 +54,16 @@ class SignInAttempt(SQLModel, table=True):
     username: str = Field(max_length=120)
     client: str = Field(max_length=120)
     ok: bool = False
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Consecutive failed sign-ins of one bucket: an account (``account:<username>``) or a
+    trustworthy client address (``client:<ip>``). Updated by compare-and-swap on
+    ``version``, so parallel attempts cannot all pass the same check."""
+
+    __tablename__ = "sign_in_throttle"
+
+    bucket: str = Field(primary_key=True, max_length=200)
+    failures: int = 0
+    last_at: datetime = utc_field(default_now=True)
+    version: int = 0
