@@ -233,8 +233,10 @@ class PoolRouter:
         if away and tags and pool.tags_mode != "ignore":
             offered = self._offered(pool, slots, away, tags)
         chosen, method, note = self._choose(pool, work, eligible, weights, offered, trace)
-        if work.debts and not away:
-            self._settle(pool, work, weights)
+        if work.debts and not away and round_robin.settled(work.debts):
+            if pool.method == "weighted_round_robin":
+                round_robin.fold(work.credits, work.debts)
+            work.debts.clear()  # other methods keep no credits: the remainder is dropped
         slot = slots[eligible.index(chosen)]
         self.work.record(chosen.key, pool.name, slot.clock.day_key, slot.clock.hour_key)
         work.last_rep, work.picks = chosen.key, work.picks + 1
@@ -294,15 +296,6 @@ class PoolRouter:
         round_robin.book_lead(work.debts, weights, away, owed.key)
         owing = max(work.debts[owed.key], 0.0)
         return owed, "catch_up", f"catching up, {owing:.1f} leads still owed"
-
-    def _settle(self, pool: Pool, work: PoolWork, weights: dict[str, float]) -> None:
-        """With nobody away, fold the debts into the credits once settled (round-robin's
-        module docstring); other methods keep no credits: their settled debts are dropped."""
-        total = sum(weights.values())
-        if round_robin.settled(work.debts, {k: w / total for k, w in weights.items()}):
-            if pool.method == "weighted_round_robin":
-                round_robin.fold(work.credits, work.debts)
-            work.debts.clear()
 
     def _normal(
         self, pool: Pool, work: PoolWork, eligible: list[Candidate], trace: list[TraceStep]

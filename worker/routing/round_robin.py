@@ -40,9 +40,10 @@ Catch-up (*full*, *capped*), defined exactly:
   returning rep gets every other lead plus its share of the rest, and gains ``1 - p_i``
   per catch-up pick, even with a share of 1/2 or more. *capped*: at most ``per_day``
   catch-up picks per local day of the rep.
-* **Settled.** When nobody is away and nobody is due, every debt lies in
-  ``(-1/2, 1/2)`` and is folded into the credits (other methods keep no credits: their
-  settled debts are dropped). At that moment each rep is within one lead and a half of
+* **Settled.** When nobody is away and every debt lies in ``(-1/2, 1/2)``, the debts
+  are folded into the credits (other methods keep no credits: their settled debts are
+  dropped). While a debt is outside, someone is due a catch-up pick whenever a rep owed
+  is eligible alongside others. At that moment each rep is within one lead and a half of
   its exact share (a credit within one lead while availability is stable, a debt within
   half), and the round-robin, running on the exact ledger from there, absorbs the
   remainder within a round: after as many leads as the pool has members every rep is
@@ -112,7 +113,11 @@ def catch_up_due(debt: float, share: float, someone_ahead: bool) -> bool:
     pick. The pick moves its debt by ``share - 1``: it is due while that rounds the debt
     to the nearest lead, ``debt >= (1 - share) / 2``, and, while ``someone_ahead`` (a
     debt at or below -1/2: the rounding left a rep that covered absences that far ahead),
-    whenever it is owed anything at all, as every catch-up pick lets the others gain."""
+    whenever it is owed anything, as every catch-up pick lets the others gain. Never when
+    its share is the whole lead: the lead is its own anyway, and the pick would pay
+    nothing back (nor use up a capped day's allowance)."""
+    if share >= 1.0 - EPS:
+        return False
     return debt >= (1.0 - share) / 2 - EPS or (someone_ahead and debt > EPS)
 
 
@@ -150,12 +155,11 @@ def book_lead(
         debts[k] = debts.get(k, 0.0) + w / total
 
 
-def settled(debts: Mapping[str, float], shares: Mapping[str, float]) -> bool:
-    """Whether nobody is due a catch-up pick (``shares``: this lead's shares of the
-    eligible reps; others have none), so every debt is in ``(-1/2, 1/2)``: the debts can
-    be folded into the credits."""
-    someone_ahead = ahead(debts)
-    return not any(catch_up_due(d, shares.get(k, 0.0), someone_ahead) for k, d in debts.items())
+def settled(debts: Mapping[str, float]) -> bool:
+    """Whether every debt lies within half a lead of 0, so the debts can be folded into
+    the credits: a last rounding pick may still be due, but the fold's bound (a debt
+    within half a lead) already holds."""
+    return all(-0.5 + EPS < d < 0.5 - EPS for d in debts.values())
 
 
 def fold(credits: dict[str, float], debts: dict[str, float]) -> None:

@@ -237,3 +237,19 @@ def test_a_switched_off_rep_is_away_only_within_its_working_hours(at: datetime, 
     nine_to_five = tuple((TimeBlock(9 * 60, 17 * 60),) for _ in range(7))
     clock = rep_clock(a_rep("a@x.io", enabled=False, working_hours=nine_to_five), at)
     assert clock.unavailable == "turned off" and clock.away is away
+
+
+def test_a_lead_she_would_get_anyway_is_not_spent_as_a_catch_up_lead() -> None:
+    pair = REPS[:2]
+    config = a_config([a_rep("a@x.io", out_of_office=WEEK_OFF), a_rep("b@x.io", caps=Caps(max_open=20))],
+                      [a_pool("p", pair, catch_up=CatchUp("capped", 1))])  # fmt: skip
+    _, state = route_batch([a_lead(str(i)) for i in range(20)], config=config, context=a_context(pair),
+                           state=empty_state(), now=MONDAY_BEFORE)  # fmt: skip
+    b_full = a_context(pair, open_leads={"b@x.io": 20})  # b at its cap: every lead is hers anyway
+    ds, state = route_batch([a_lead(str(i)) for i in range(10)], config=config, context=b_full,
+                            state=state, now=NOW)  # fmt: skip
+    assert {d.rep_key for d in ds} == {"a@x.io"} and all(d.method != "catch_up" for d in ds)
+    assert state.pools["p"].debts["a@x.io"] == pytest.approx(10)  # still owed: not settled
+    ds, _ = route_batch([a_lead(str(i)) for i in range(10)], config=config, context=a_context(pair),
+                        state=state, now=NOW)  # fmt: skip
+    assert sum(d.method == "catch_up" for d in ds) == 1  # today's allowance is still whole
