@@ -150,11 +150,15 @@ class PoolMember:
 
 @dataclass(frozen=True, slots=True)
 class CatchUp:
-    """What a rep gets back after being unavailable or capped.
+    """What a rep gets back after being *away*: out of office, on a public holiday,
+    switched off or inactive in Salesforce, within its working hours (a cap or the hours
+    outside its working hours are not an absence and earn nothing).
 
-    ``forgive``: nothing (default). ``full``: every lead missed while away is paid back,
-    interleaved with normal picks. ``capped``: as full, but at most ``per_day`` extra
-    leads per local day.
+    ``forgive`` (default): nothing; it resumes at its fair share. ``full``: its weighted
+    share of every lead the pool assigned meanwhile, the catch-up leads included, paid as
+    at most every other lead; once paid back its count equals its weighted share of all
+    the period's leads within one lead. ``capped``: as full, with at most ``per_day``
+    catch-up leads per local day. Defined precisely in :mod:`worker.routing.round_robin`.
     """
 
     policy: Literal["forgive", "full", "capped"] = "forgive"

@@ -2,6 +2,13 @@
 caps, tags), the pool's distribution method and catch-up policy. Every skipped
 candidate is recorded in the trace with why.
 
+Catch-up (``full``/``capped``) is exact: an away rep (out of office, public holiday,
+switched off, inactive in Salesforce; only within its working hours) is entitled to its
+weighted share of every lead the pool assigns while it is away, and the catch-up leads
+count in everyone's share too. The ledger and its guarantees are defined in
+:mod:`worker.routing.round_robin`; a capped rep, or one outside its working hours, is
+not away and accrues nothing.
+
 Per batch (one ``now``) most eligibility facts are fixed: Salesforce status, working
 hours, out of office, holidays, the toggle. They are evaluated once per pool into a
 *plan*; only caps, open load and exclusions are checked per lead.
@@ -104,7 +111,7 @@ class PoolRouter:
         if status is None or not status.user_id:
             why = "no Salesforce user for this e-mail"
         elif not status.sf_active:
-            why = "inactive in Salesforce"
+            why, away = "inactive in Salesforce", clock.in_hours
         elif clock.unavailable:
             why, away = clock.unavailable, clock.away
         return Slot(
@@ -160,22 +167,22 @@ class PoolRouter:
     def candidates(
         self, pool: Pool, exclude: frozenset[str], trace: list[TraceStep]
     ) -> tuple[list[Slot], dict[str, float]]:
-        """Eligible slots (before tags) and the weights of reps away for catch-up."""
+        """Eligible slots (before tags) and the weights of reps away for catch-up (a cap,
+        open load or exclusion is not an absence: it accrues no debt)."""
         eligible: list[Slot] = []
         away: dict[str, float] = {}
+        owing = pool.catch_up.policy != "forgive"
         for s in self.plan(pool):
             if s.static_skip is not None:
                 trace.append(s.static_skip)
-                if s.away:
+                if s.away and owing and s.rep.key not in exclude:
                     away[s.rep.key] = s.candidate.weight
                 continue
             why = self.dynamic_skip(s, pool.name, exclude) if s.capped or exclude else None
             if why is None:
                 eligible.append(s)
-                continue
-            if why != "already had this lead":
-                away[s.rep.key] = s.candidate.weight
-            trace.append(self.skip_step(s.rep, why))
+            else:
+                trace.append(self.skip_step(s.rep, why))
         return eligible, away
 
     def filter_tags(
@@ -219,27 +226,81 @@ class PoolRouter:
         if not slots:
             return None
         work = self.work.pool(pool.name)
+        if pool.name not in self.recentred:  # membership may have changed since last batch
+            self._recentre(pool, work)
         eligible = [s.candidate for s in slots]
         weights = {c.key: c.weight for c in eligible}
-        _accrue_debts(pool, work, weights, away)
-        chosen, method, note = self._choose(pool, work, eligible, trace)
+        offered = away
+        if away and tags and pool.tags_mode != "ignore":
+            offered = self._offered(pool, slots, away, tags)
+        chosen, method, note = self._choose(pool, work, eligible, weights, offered, trace)
+        if work.debts and not away and round_robin.settled(work.debts):
+            if pool.method == "weighted_round_robin":
+                round_robin.fold(work.credits, work.debts)
+            work.debts.clear()  # other methods keep no credits: the remainder is dropped
         slot = slots[eligible.index(chosen)]
         self.work.record(chosen.key, pool.name, slot.clock.day_key, slot.clock.hour_key)
         work.last_rep, work.picks = chosen.key, work.picks + 1
         assert slot.user_id is not None
         return Pick(slot.rep, slot.user_id, method, note, weights)
 
+    def _recentre(self, pool: Pool, work: PoolWork) -> None:
+        members = [(s.rep.key, s.candidate.weight) for s in self.plan(pool)]
+        if pool.method == "weighted_round_robin":
+            round_robin.recentre(work.credits, members)
+        if pool.catch_up.policy == "forgive":
+            work.debts.clear()  # e.g. the policy was full until now: forgiven
+        elif work.debts:
+            round_robin.recentre(work.debts, members)
+        self.recentred.add(pool.name)
+
+    def _offered(
+        self, pool: Pool, kept: list[Slot], away: dict[str, float], tags: frozenset[str]
+    ) -> dict[str, float]:
+        """The away reps the pool's tag filter would have kept for this lead (``kept``, the
+        eligible reps it kept, all share the best score, or all lack the tags when the
+        filter was ignored)."""
+        reps = self.config.reps
+        if pool.tags_mode == "prefer":
+            best = len(tags & kept[0].rep.tags)
+            return {k: w for k, w in away.items() if len(tags & reps[k].tags) >= best}
+        if not tags <= kept[0].rep.tags:
+            return away
+        return {k: w for k, w in away.items() if tags <= reps[k].tags}
+
     def _choose(
+        self,
+        pool: Pool,
+        work: PoolWork,
+        eligible: list[Candidate],
+        weights: dict[str, float],
+        away: dict[str, float],
+        trace: list[TraceStep],
+    ) -> tuple[Candidate, str, str]:
+        if pool.catch_up.policy == "forgive":
+            work.last_was_catch_up = False
+            return self._normal(pool, work, eligible, trace)
+        total = sum(weights.values()) + sum(away.values())
+        owed = self._catch_up_candidate(pool, work, eligible, total)
+        work.last_was_catch_up = owed is not None
+        if owed is not None:
+            return self._catch_up(work, owed, weights, away)
+        picked = self._normal(pool, work, eligible, trace)
+        round_robin.book_lead(work.debts, weights, away, None)
+        return picked
+
+    def _catch_up(
+        self, work: PoolWork, owed: Candidate, weights: dict[str, float], away: dict[str, float]
+    ) -> tuple[Candidate, str, str]:
+        day = self._day_of(owed.key)
+        work.paid[owed.key] = work.paid.get(owed.key, Counter()).bumped(day, "")
+        round_robin.book_lead(work.debts, weights, away, owed.key)
+        owing = max(work.debts[owed.key], 0.0)
+        return owed, "catch_up", f"catching up, {owing:.1f} leads still owed"
+
+    def _normal(
         self, pool: Pool, work: PoolWork, eligible: list[Candidate], trace: list[TraceStep]
     ) -> tuple[Candidate, str, str]:
-        owed = self._catch_up_candidate(pool, work, eligible)
-        if owed is not None:
-            work.debts[owed.key] -= 1.0
-            day = self._day_of(owed.key)
-            work.paid[owed.key] = work.paid.get(owed.key, Counter()).bumped(day, "")
-            work.last_was_catch_up = True
-            return owed, "catch_up", f"catching up, {work.debts[owed.key]:.1f} leads still owed"
-        work.last_was_catch_up = False
         if pool.method == "round_robin":
             order = [m.rep for m in pool.members]
             return round_robin.round_robin_pick(eligible, order, work.last_rep), pool.method, ""
@@ -253,10 +314,6 @@ class PoolRouter:
     def _weighted(
         self, pool: Pool, work: PoolWork, eligible: list[Candidate], trace: list[TraceStep]
     ) -> tuple[Candidate, str, str]:
-        if pool.name not in self.recentred:  # membership may have changed since last batch
-            plan = self.plan(pool)
-            round_robin.recentre(work.credits, [(s.rep.key, s.candidate.weight) for s in plan])
-            self.recentred.add(pool.name)
         credits = work.credits
         before = {c.key: credits.get(c.key, 0.0) for c in eligible}
         chosen, _ = round_robin.weighted_pick(eligible, credits)
@@ -277,30 +334,24 @@ class PoolRouter:
         return counter.today(self._day_of(key)) if counter else 0
 
     def _catch_up_candidate(
-        self, pool: Pool, work: PoolWork, eligible: list[Candidate]
+        self, pool: Pool, work: PoolWork, eligible: list[Candidate], total: float
     ) -> Candidate | None:
+        """The eligible rep owed most that is due a catch-up pick (``total``: weights of the
+        eligible and away reps), paced: never two in a row, ``per_day`` for capped."""
         policy = pool.catch_up
-        if policy.policy == "forgive" or work.last_was_catch_up or not work.debts:
+        if work.last_was_catch_up or not work.debts:
             return None
         best: Candidate | None = None
+        best_debt = 0.0
+        someone_ahead = round_robin.ahead(work.debts)
         for c in eligible:
             debt = work.debts.get(c.key, 0.0)
-            if debt < 1.0 - round_robin.EPS:
+            if not round_robin.catch_up_due(debt, c.weight / total, someone_ahead):
                 continue
             if policy.policy == "capped":
                 paid = work.paid.get(c.key)
                 if paid is not None and paid.today(self._day_of(c.key)) >= policy.per_day:
                     continue
-            if best is None or debt > work.debts[best.key] + round_robin.EPS:
-                best = c
+            if best is None or debt > best_debt + round_robin.EPS:
+                best, best_debt = c, debt
         return best
-
-
-def _accrue_debts(
-    pool: Pool, work: PoolWork, eligible: dict[str, float], away: dict[str, float]
-) -> None:
-    if pool.catch_up.policy == "forgive" or not away:
-        return
-    total = sum(eligible.values()) + sum(away.values())
-    for key, weight in away.items():
-        work.debts[key] = work.debts.get(key, 0.0) + weight / total

@@ -2,13 +2,17 @@
 
 Per pool: each member's *credit* (how many leads it is behind its weighted share; the
 smooth weighted round-robin's "current weight" divided by the total weight), the plain
-round-robin cursor, and catch-up debts. Per rep (overall and per pool): assignment
+round-robin cursor, and the catch-up *debts*: signed, in leads, summing to 0 over the
+members (positive: owed for an absence; negative: ahead, for covering one), defined in
+:mod:`worker.routing.round_robin`. Per rep (overall and per pool): assignment
 counters for the current local hour and local day in the REP's time zone. A counter whose
 bucket is not the current one counts as zero and is dropped when next written, so the
 state prunes itself.
 
 The worker persists ``state_to_json(state)`` in the same transaction as the decision.
-The JSON is versioned (``"v": 1``) and stable (sorted keys).
+The JSON is versioned (``"v": 1``) and stable (sorted keys). States saved before debts
+were signed hold only positive debts; they load as they are and the pool's first batch
+re-centres them to sum 0, which keeps the catch-up leads they promised.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ class Counter:
 class PoolState:
     credits: Mapping[str, float] = field(default_factory=dict)
     last_rep: str | None = None  # plain round-robin cursor
-    debts: Mapping[str, float] = field(default_factory=dict)  # catch-up owed, in leads
+    debts: Mapping[str, float] = field(default_factory=dict)  # catch-up ledger, in leads
     paid: Mapping[str, Counter] = field(default_factory=dict)  # catch-up paid per local day
     last_was_catch_up: bool = False
     picks: int = 0
@@ -80,7 +84,7 @@ def state_to_json(state: RoutingState) -> str:
         name: {
             "credits": {k: round(v, 12) + 0.0 for k, v in p.credits.items()},
             "last_rep": p.last_rep,
-            "debts": {k: round(v, 12) for k, v in p.debts.items() if v > 0},
+            "debts": {k: round(v, 12) + 0.0 for k, v in p.debts.items() if v},
             "paid": {k: _counter_json(c) for k, c in p.paid.items()},
             "last_was_catch_up": p.last_was_catch_up,
             "picks": p.picks,

@@ -31,7 +31,7 @@ class PoolWork:
         return PoolState(
             credits=dict(self.credits),
             last_rep=self.last_rep,
-            debts={k: v for k, v in self.debts.items() if v > 1e-9},
+            debts={k: v for k, v in self.debts.items() if abs(v) > 1e-12},
             paid=dict(self.paid),
             last_was_catch_up=self.last_was_catch_up,
             picks=self.picks,
