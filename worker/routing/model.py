@@ -145,6 +145,9 @@ class Decision:
     method: str
     reason: str
     trace: tuple[TraceStep, ...] = ()
+    # the reps with a share of this lead and their weights: those eligible, plus (in a pool
+    # with a catch-up policy) those away, whose share is paid back later; the fairness
+    # audit's targets are built from these
     eligible_weights: Mapping[str, float] = field(default_factory=dict)
     account_id: str | None = None
 

@@ -242,7 +242,10 @@ class PoolRouter:
         self.work.record(chosen.key, pool.name, slot.clock.day_key, slot.clock.hour_key)
         work.last_rep, work.picks = chosen.key, work.picks + 1
         assert slot.user_id is not None
-        return Pick(slot.rep, slot.user_id, method, note, weights)
+        # who has a share of this lead: the eligible reps, and with a catch-up policy the
+        # away reps it is booked to (the fairness audit's targets follow the same books)
+        shares = weights if pool.catch_up.policy == "forgive" or not offered else weights | offered
+        return Pick(slot.rep, slot.user_id, method, note, shares)
 
     def _recentre(self, pool: Pool, work: PoolWork) -> None:
         members = [(s.rep.key, s.candidate.weight) for s in self.plan(pool)]

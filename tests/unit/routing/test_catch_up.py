@@ -253,3 +253,26 @@ def test_a_lead_she_would_get_anyway_is_not_spent_as_a_catch_up_lead() -> None:
     ds, _ = route_batch([a_lead(str(i)) for i in range(10)], config=config, context=a_context(pair),
                         state=state, now=NOW)  # fmt: skip
     assert sum(d.method == "catch_up" for d in ds) == 1  # today's allowance is still whole
+
+
+def test_the_fairness_audit_books_the_leads_of_the_period_as_the_router_does() -> None:
+    """One truth: the audit's targets come from each decision's shares, which include the
+    away rep's under a catch-up policy, so after the payback the audit finds everyone
+    within a lead of target, as the router's ledger does (with shares of the eligible
+    reps only, she would look 66 leads ahead)."""
+    from worker.routing import pool_fairness
+
+    config = _trio(CatchUp("full"), out_of_office=WEEK_OFF)
+    decisions = []
+    state = empty_state()
+    for day, (start, per_day) in enumerate([(MONDAY_BEFORE, 33)] * 6 + [(NOW, 100)] * 4):
+        at = start + timedelta(days=day if day < 6 else day - 6)
+        ds, state = route_batch([a_lead(f"{day}-{i}") for i in range(per_day)], config=config,
+                                context=a_context(TRIO), state=state, now=at)  # fmt: skip
+        decisions += ds
+    audit = pool_fairness(
+        "p", [d.rep_key or "" for d in decisions], {k: 1.0 for k in TRIO},
+        [d.eligible_weights for d in decisions],
+    )  # fmt: skip
+    assert audit.total == 598
+    assert max(abs(r.deviation) for r in audit.reps) < 1, audit.reps
