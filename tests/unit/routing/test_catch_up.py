@@ -271,7 +271,7 @@ def test_the_fairness_audit_books_the_leads_of_the_period_as_the_router_does() -
                                 context=a_context(TRIO), state=state, now=at)  # fmt: skip
         decisions += ds
     audit = pool_fairness(
-        "p", [d.rep_key or "" for d in decisions], {k: 1.0 for k in TRIO},
+        "p", [d.rep_key or "" for d in decisions], dict.fromkeys(TRIO, 1.0),
         [d.eligible_weights for d in decisions],
     )  # fmt: skip
     assert audit.total == 598
