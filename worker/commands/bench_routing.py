@@ -71,6 +71,7 @@ def run_routing_bench(seed: int, reps: int, pools: int, rules: int, accounts: in
     from worker.commands.synthetic import make_workload
     from worker.routing import empty_state, max_prefix_deviation
     from worker.routing.engine import Router
+    from worker.routing.members import pool_weights
     from worker.routing.normalise import warm_up
     from worker.store import accounts_repo
 
@@ -119,7 +120,7 @@ def run_routing_bench(seed: int, reps: int, pools: int, rules: int, accounts: in
     timings.sort()
     ours, base = 0.0, 0.0
     for name, seq in sequences.items():
-        weights = {m.rep: w.config.reps[m.rep].weight for m in w.config.pools[name].members}
+        weights = pool_weights(w.config, name)
         ours = max(ours, max_prefix_deviation(seq, weights))
         base = max(base, _baseline_deviation(weights, len(seq)))
     pages = -(-len(timings) // page)
