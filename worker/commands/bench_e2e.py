@@ -320,6 +320,7 @@ def _speed_to_lead(
         if at is not None
     ]
     scheduler.shutdown(wait=True)
+    app.deps.settling.enabled = False  # the drains that follow wait in their cycles again
     if not latencies:
         return None, None, len(created)
     q = statistics.quantiles(latencies, n=100)

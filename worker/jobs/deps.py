@@ -17,6 +17,7 @@ from worker.jobs.directory import Directory
 from worker.jobs.heap import Heap
 from worker.jobs.held_cache import HeldSnapshots
 from worker.jobs.pipeline import Hush
+from worker.jobs.precondition import Settling
 from worker.metrics import Metrics
 from worker.notify.model import NotifySettings
 from worker.routing.model import RoutingConfig
@@ -51,6 +52,9 @@ class Deps:
     conditional_concurrency: int = 8
     sleep: Callable[[float], None] = time.sleep  # backing off between write rounds
     monotonic: Callable[[], float] = time.monotonic  # the clock those back-offs are timed on
+    # leads whose re-read may have come in the second of their last change: waited for in
+    # the cycle, or (the scheduler's worker) left pending for a cycle brought forward
+    settling: Settling = field(default_factory=Settling)
     held_refresh_seconds: float = 300.0  # re-read held leads from Salesforce this often
     intake_user_ids: tuple[str, ...] = ()  # integration users whose leads are "new" too
     intake_user_keys: tuple[str, ...] = ()  # the same by e-mail/username (resolved, cached)

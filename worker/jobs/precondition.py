@@ -27,7 +27,8 @@ one that stamps records agree to within :data:`CLOCK_SKEW`; stamps are whole sec
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
@@ -93,3 +94,41 @@ def preconditions(owners: Mapping[str, OwnerRow], items: Sequence[_Item]) -> dic
         if at is not None:
             out[item.lead_id] = at
     return out
+
+
+class Settling:
+    """Leads the long-running worker leaves ``pending`` because their re-read may have
+    come in the second of their last change, instead of holding its cycle until that
+    second is over: which of those decisions were never sent (reconcile writes them as
+    such), and when the first of them can be re-read (the scheduler brings the next
+    cycle forward to then). Off (``enabled`` False), the write-back waits in the cycle,
+    as ``--once``, the benchmarks' drains and the tests need.
+
+    Thread-safe: the write-behind thread holds leads back, the cycle thread reads them."""
+
+    def __init__(self, enabled: bool = False) -> None:
+        self.enabled = enabled
+        self._unsent: set[int] = set()
+        self._at: float | None = None
+        self._lock = threading.Lock()
+
+    def hold(self, unsent: Iterable[int], at: float) -> None:
+        """Decisions held back (those in ``unsent`` never sent), settled at ``at``
+        (``Deps.monotonic`` time)."""
+        with self._lock:
+            self._unsent.update(unsent)
+            self._at = at if self._at is None else min(self._at, at)
+
+    def unsent(self, decision_ids: Iterable[int]) -> set[int]:
+        """Which of ``decision_ids`` were held back unsent (forgotten here: the caller
+        handles them now, and holds them again if it must)."""
+        with self._lock:
+            found = self._unsent.intersection(decision_ids)
+            self._unsent -= found
+            return found
+
+    def due(self) -> float | None:
+        """When the first held-back lead has settled (and forget it), or None."""
+        with self._lock:
+            at, self._at = self._at, None
+            return at

@@ -293,6 +293,9 @@ def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = True) -
             waiting = []
             if conditional:
                 ready, waiting, wait = split_settled(owners, ready)
+                if waiting and deps.settling.enabled:
+                    _hold_back(deps, out, waiting, read_done + wait)
+                    waiting = []
             size = COMPOSITE_MAX if conditional else CHUNK
             chunks = [ready[start : start + size] for start in range(0, len(ready), size)]
             since = preconditions(owners, ready) if conditional else None
@@ -327,6 +330,15 @@ def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = True) -
 
 
 MAX_WAITS = 3  # rounds a lead re-read in the second of its last change may wait
+
+
+def _hold_back(deps: Deps, out: Outcomes, items: list[WriteItem], settled_at: float) -> None:
+    """Leave ``items`` pending for a later cycle (the scheduler brings it forward to
+    ``settled_at``) rather than hold this one until Salesforce's clock has left the
+    second of their last change; their reconcile knows the unsent ones were not sent."""
+    deps.settling.hold([i.decision_id for i in items if not i.sent], settled_at)
+    out.left_pending += items
+    log.debug("%d leads left pending until the second of their last change is over", len(items))
 
 
 def _pause(retries: int, transient: bool, settle: float) -> float:

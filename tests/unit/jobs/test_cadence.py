@@ -85,3 +85,35 @@ def test_an_sla_sweep_refused_by_salesforce_is_one_error_line_not_a_traceback(
     )
     assert record.exc_info is None
     assert deps.metrics.errors.labels(kind="SfdcAuthError")._value.get() == 1
+
+
+def test_a_cycle_is_brought_forward_to_when_held_back_leads_have_settled(
+    make_deps: Callable[..., Deps],
+) -> None:
+    """Leads left pending for a later second (``Deps.settling``) get the next intake
+    cycle as soon as that second is over, not at the next tick; a later moment than the
+    next tick changes nothing."""
+    from datetime import timedelta
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    deps = make_deps()
+    worker = a_worker(deps, hours=None)
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_job(lambda: None, IntervalTrigger(seconds=30), id="intake")
+    scheduler.start(paused=True)
+    worker.scheduler = scheduler  # type: ignore[assignment]
+    try:
+        tick = scheduler.get_job("intake").next_run_time
+        deps.settling.hold([1], at=deps.monotonic() + 60)  # after the tick: no change
+        worker.bring_forward()
+        assert scheduler.get_job("intake").next_run_time == tick
+        deps.settling.hold([1], at=deps.monotonic() + 0.4)
+        worker.bring_forward()
+        soon = scheduler.get_job("intake").next_run_time
+        assert timedelta(0) < soon - datetime.now(UTC) <= timedelta(seconds=0.4)
+        worker.bring_forward()  # nothing held back any more
+        assert scheduler.get_job("intake").next_run_time == soon
+    finally:
+        scheduler.shutdown(wait=False)

@@ -605,3 +605,59 @@ def test_decisions_are_made_and_journaled_at_the_decision_clock_when_one_is_set(
     run_cycle(deps)
     (row,) = journal(deps)
     assert row.decided_at.replace(tzinfo=None) == at.replace(tzinfo=None)
+
+
+def test_the_long_running_worker_leaves_an_unsettled_lead_pending_for_a_cycle_brought_forward(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """With ``Deps.settling`` on (the scheduler's worker), a lead re-read in the second of
+    its last change does not hold the cycle: it is left pending, with the moment its
+    second is over, and the next cycle's reconcile writes it as a decision never sent.
+    A person's change in that second is seen then and kept (and, as nothing of ours was
+    sent, journaled without "our write may have landed first")."""
+    from datetime import timedelta
+
+    from worker.jobs.precondition import CLOCK_SKEW
+
+    org.add_lead("00QA")
+    org.add_lead("00QB")
+    org.add_lead("00QC", at=org.clock - timedelta(seconds=10))  # settled long ago
+    org.clock += timedelta(milliseconds=300)
+    real = org.current_owners
+
+    def person_in_the_same_second(ids):  # type: ignore[no-untyped-def]
+        org.current_owners = real  # type: ignore[method-assign]
+        owners = real(ids)
+        org.set_owner("00QA", "005HUMAN")  # after our re-read, in the same second
+        return owners
+
+    org.current_owners = person_in_the_same_second  # type: ignore[method-assign]
+    deps = make_deps()
+    deps.settling.enabled = True
+    naps: list[float] = []
+    deps.sleep = naps.append
+    first = run_cycle(deps)
+    assert (first.applied, first.left_pending, naps) == (1, 2, [])  # nothing waited
+    assert {r.lead_id: r.status for r in journal(deps)} == {
+        "00QA": "pending", "00QB": "pending", "00QC": "applied"}  # fmt: skip
+    due = deps.settling.due()
+    assert due == pytest.approx(deps.monotonic() + 0.7 + CLOCK_SKEW.total_seconds())
+    org.tick(0.7 + CLOCK_SKEW.total_seconds())  # the cycle brought forward to then
+    second = run_cycle(deps)
+    assert (second.applied, second.skipped, second.left_pending) == (1, 1, 0)
+    assert org.owner("00QA") == "005HUMAN" and org.owner("00QB") in REP_IDS
+    rows = {r.lead_id: (r.status, r.error) for r in journal(deps)}
+    assert rows["00QA"] == ("skipped", "owner changed by someone else")
+    assert rows["00QB"] == ("applied", None)
+    assert deps.settling.due() is None
+
+
+def test_settling_remembers_unsent_decisions_and_the_earliest_settle_time() -> None:
+    from worker.jobs.precondition import Settling
+
+    settling = Settling(enabled=True)
+    settling.hold([1, 2], at=10.5)
+    settling.hold([3], at=10.2)
+    assert settling.unsent([2, 3, 4]) == {2, 3}
+    assert settling.unsent([2, 3]) == set()  # handed over once
+    assert settling.due() == 10.2 and settling.due() is None
