@@ -18,8 +18,9 @@ For each group of pending decisions (as many as go out in ONE burst of PATCHes:
    refuse ours (412) instead of losing theirs; the lead goes round again from step 1.
    The header has second precision, so a lead whose re-read may have come in the same
    second as its last change is held back and re-read once Salesforce's clock has left
-   that second (:mod:`worker.jobs.precondition`). The time between the end of step 1
-   and each request is measured (``leadrouter_guard_window_seconds``). With
+   that second (:mod:`worker.jobs.precondition`; the long-running worker leaves it
+   pending for a cycle brought forward to then, rather than wait). The time between
+   the end of step 1 and each request is measured (``leadrouter_guard_window_seconds``). With
    ``writeback.conditional: false`` (an opt-out) the burst is sObject Collections
    calls of 200 instead, without a precondition: a person's change inside that window
    is overwritten;
