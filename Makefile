@@ -1,19 +1,37 @@
 # Two commands for a fresh machine (Python 3.11+ is all it needs):
 #   make demo   sandbox org + worker + dashboard, nothing to configure
 #   make test   the whole test suite (unit, integration on SQLite and PostgreSQL, e2e)
+# Installs are reproducible: exact versions and hashes come from the lock files, which
+# `make lock` regenerates from pyproject.toml (which keeps the ranges) after a dependency
+# changes: requirements-dev.lock (runtime + dev: this venv, CI) and requirements.lock
+# (runtime only: the Docker image), resolved together so they agree.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+LOCK_ARGS := --universal --python-version 3.11 --generate-hashes --quiet
 
-.PHONY: demo test check lint format bench soak clean
+.PHONY: install demo test check lint format lock bench soak clean
 
-$(STAMP): pyproject.toml
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@$(BIN)/python -m pip check || { echo "the lock does not satisfy pyproject.toml: run make lock"; exit 1; }
 	touch $(STAMP)
+
+# uv only resolves (pip installs); on a fresh machine it comes into the venv first
+$(BIN)/uv:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q uv
+
+lock: $(BIN)/uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_ARGS) -o requirements-dev.lock
+	$(BIN)/uv pip compile pyproject.toml -c requirements-dev.lock $(LOCK_ARGS) -o requirements.lock
 
 demo: $(STAMP)
 	$(BIN)/leadrouter demo
@@ -25,6 +43,7 @@ check: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/deptry .
 
 format: $(STAMP)
 	$(BIN)/ruff format .

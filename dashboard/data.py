@@ -7,12 +7,15 @@ No widgets here and no side effects inside cached functions; results are plain v
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from worker.config_source import ConfigSource, Effective
+from worker.routing import members
 from worker.routing.model import RoutingConfig
 from worker.settings import Settings, load_settings
 from worker.store import team_repo
@@ -89,14 +92,26 @@ def load_fairness(
     return fairness.fairness_report(get_engine(url), pool, start, end, weights=weights)
 
 
-def effective_config() -> RoutingConfig | None:
-    """The routing config file with the dashboard's overrides applied, or None when it
-    cannot be loaded (pages that only read the journal still work)."""
-    try:
-        from worker.config_loader import apply_overrides, load_config
+@st.cache_resource(show_spinner=False)
+def config_source(path: str) -> ConfigSource:
+    """One source per config file for the whole dashboard process: the file is parsed
+    again only when it changes, exactly as in the worker."""
+    return ConfigSource(Path(path))
 
-        overrides = {k: o.data for k, o in load_overrides(settings().database_url).items()}
-        return apply_overrides(load_config(settings().routing_config), overrides)
+
+def effective() -> Effective:
+    """The effective config (file + overrides) as the worker computes it; raises
+    ``ConfigError`` or ``OSError`` when the file cannot be loaded."""
+    cfg = settings()
+    overrides = {k: o.data for k, o in load_overrides(cfg.database_url).items()}
+    return config_source(str(cfg.routing_config)).effective(overrides)
+
+
+def effective_config() -> RoutingConfig | None:
+    """The effective routing config, or None when it cannot be loaded (pages that only
+    read the journal still work)."""
+    try:
+        return effective().routing
     except Exception:  # noqa: BLE001 - any config problem: fall back to journal data
         return None
 
@@ -112,14 +127,9 @@ def pool_weights(pool: str) -> dict[str, float] | None:
     config = effective_config()
     if config is None:
         return None
-    found = config.pools.get(pool)
-    if found is None:
+    if pool not in config.pools:
         return None
-    return {
-        m.rep: float(m.weight if m.weight is not None else config.reps[m.rep].weight)
-        for m in found.members
-        if m.rep in config.reps
-    }
+    return members.pool_weights(config, pool)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

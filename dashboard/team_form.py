@@ -7,12 +7,15 @@ Override values use the config file's own shapes (``caps: {per_day: 10}``,
 
 from __future__ import annotations
 
+import math
+from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
 import yaml
 
-from worker.routing.model import Rep
+from worker.routing.members import MemberTerms, member_terms
+from worker.routing.model import Rep, RoutingConfig
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -90,3 +93,108 @@ def hours_text(hours: dict[str, list[str]] | None) -> str:
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """Only the fields the form changed: saving an untouched form writes nothing."""
     return {k: v for k, v in after.items() if before.get(k) != v}
+
+
+def _cap_text(terms: MemberTerms, name: str) -> str:
+    pool = getattr(terms.pool_caps, name, None)
+    rep = getattr(terms.rep_caps, name, None)
+    parts = ([f"{pool} in pool"] if pool is not None else []) + (
+        [f"{rep} overall"] if rep is not None else []
+    )
+    return ", ".join(parts)
+
+
+def membership_rows(config: RoutingConfig, edited: Collection[str] = ()) -> list[dict[str, Any]]:
+    """One row per pool membership, with the terms the router applies
+    (:func:`worker.routing.members.member_terms`) and where each comes from."""
+    rows = []
+    for pool in config.pools.values():
+        for t in member_terms(config, pool.name):
+            rep = config.reps[t.rep]
+            rows.append(
+                {
+                    "pool": pool.name,
+                    "rep": t.name,
+                    "email": t.rep,
+                    "weight": t.weight,
+                    "weight from": "pool" if t.weight_source == "pool" else "rep default",
+                    "cap/day": _cap_text(t, "per_day"),
+                    "cap/hour": _cap_text(t, "per_hour"),
+                    "max open": rep.caps.max_open,
+                    "on": rep.enabled,
+                    "why off": rep.disabled_reason or "",
+                    "out of office": ", ".join(f"{r.start}..{r.end}" for r in rep.out_of_office),
+                    "edited": "yes" if t.rep in edited else "",
+                }
+            )
+    return rows
+
+
+MEMBER_COLUMNS = ("pool", "weight in pool", "cap/day in pool", "cap/hour in pool")
+
+
+def member_values(config: RoutingConfig, rep_key: str) -> list[dict[str, Any]]:
+    """The rep's own terms in each pool it belongs to, in the membership editor's shape:
+    a blank weight means the rep's default weight applies, a blank cap means none."""
+    out = []
+    for pool in config.pools.values():
+        member = next((m for m in pool.members if m.rep == rep_key), None)
+        if member is not None:
+            out.append(
+                {
+                    "pool": pool.name,
+                    "weight in pool": member.weight,
+                    "cap/day in pool": member.caps.per_day,
+                    "cap/hour in pool": member.caps.per_hour,
+                }
+            )
+    return out
+
+
+def _blank(value: Any) -> Any:
+    """A table cell as a value: NaN or None (an emptied cell) is None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def member_changes(
+    before: list[dict[str, Any]], after: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The ``pools`` override for the memberships the editor changed (pool -> the keys
+    that changed; None removes the pool's own value so the rep's applies)."""
+    old = {r["pool"]: r for r in before}
+    out: dict[str, dict[str, Any]] = {}
+    for row in after:
+        was = old.get(row["pool"])
+        if was is None:
+            continue
+        change: dict[str, Any] = {}
+        weight = _blank(row.get("weight in pool"))
+        if weight != _blank(was.get("weight in pool")):
+            change["weight"] = None if weight is None else float(weight)
+        caps: dict[str, Any] = {}
+        for column, cap in (("cap/day in pool", "per_day"), ("cap/hour in pool", "per_hour")):
+            value = _blank(row.get(column))
+            if value != _blank(was.get(column)):
+                caps[cap] = None if value is None else int(value)
+        if caps:
+            change["caps"] = caps
+        if change:
+            out[row["pool"]] = change
+    return out
+
+
+def merged_pools(
+    stored: Mapping[str, Any] | None, changes: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The rep's ``pools`` override after ``changes`` (partial caps kept, as the file's)."""
+    merged: dict[str, Any] = {k: dict(v) for k, v in (stored or {}).items()}
+    for pool, change in changes.items():
+        entry = merged.setdefault(pool, {})
+        for k, v in change.items():
+            if k == "caps":
+                entry["caps"] = {**(entry.get("caps") or {}), **v}
+            else:
+                entry[k] = v
+    return merged

@@ -1,28 +1,40 @@
-"""What-if replay: route the journal's recent leads again with a proposed config, using
-the pure routing core, and compare with what happened. Nothing is written anywhere.
+"""What-if replay: route the journal's recent leads again with a proposed config, through
+the routing core's one entry point (:func:`worker.routing.route_stream`, as the worker
+routes its pages), and compare with what happened. Nothing is written anywhere.
 
-Leads are replayed in hourly batches (``route_batch`` with that hour as ``now``) so caps
-and working hours apply as they would have. The replay sees only the lead snapshot the
-journal keeps (country, employees, source, rating, company, e-mail) and no accounts, so
-account-owner routing and rules on other fields are not replayed.
+Leads are replayed in the batches the worker decided them in (one ``decided_at`` per
+page) at that instant, so caps, working hours and open loads apply as they did. Each lead
+is rebuilt from the fields the routing config read when it was decided (the journal's
+``lead_fields``; older rows fall back to the six snapshot columns). Account matching uses
+the accounts passed in (the store's account mirror); reps have the user ids and active
+flags the worker last stored (open leads start at zero), and the replay starts from an
+empty routing state.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 
 from worker.routing import (
+    Account,
+    Decision,
+    KnownEmail,
     Lead,
     RepStatus,
     RoutingConfig,
-    RoutingContext,
     pool_fairness,
-    route_batch,
+    route_stream,
 )
+from worker.routing.api import routing_context
+from worker.routing.matching import AccountIndex
+from worker.routing.members import member_terms, pool_weights
 from worker.routing.state import RoutingState
 
 FIELDS = {
@@ -40,50 +52,75 @@ class Replay:
     counts: Mapping[str, int]  # rep key -> leads
     held: int
     per_pool: Mapping[str, Any]  # pool -> PoolFairness
+    decisions: Mapping[str, Decision] = field(default_factory=dict)  # lead id -> decision
 
 
 def to_lead(row: Mapping[str, Any]) -> Lead:
-    fields = {sf: row[col] for col, sf in FIELDS.items() if row.get(col) is not None}
+    """The lead as the router saw it when it was decided."""
+    raw = row.get("lead_fields")
+    fields: dict[str, Any] = {}
+    if raw:
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            fields = parsed
+    if not fields:
+        fields = {sf: row[col] for col, sf in FIELDS.items() if row.get(col) is not None}
     return Lead(id=str(row["lead_id"]), fields=fields, created_at=row.get("lead_created_at"))
 
 
-def replay(config: RoutingConfig, rows: Sequence[Mapping[str, Any]]) -> Replay:
-    """Route ``rows`` (oldest first) through ``config`` hour by hour."""
-    reps = {k: RepStatus(k, user_id=f"whatif:{k}") for k in config.reps}
-    context = RoutingContext(reps=reps)
-    state = RoutingState()
+def rep_status(key: str, known: Mapping[str, Any] | None) -> RepStatus:
+    if not known or not known.get("user_id"):
+        return RepStatus(key, user_id=f"whatif:{key}")
+    return RepStatus(key, str(known["user_id"]), bool(known.get("active", True)))
+
+
+def _batches(rows: Sequence[Mapping[str, Any]]) -> Iterator[tuple[datetime, list[Lead]]]:
+    for at, group in groupby(rows, key=lambda r: r["decided_at"]):
+        yield at, [to_lead(r) for r in group]
+
+
+def replay(
+    config: RoutingConfig,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    accounts: Sequence[Account] | AccountIndex = (),
+    known_emails: Sequence[KnownEmail] = (),
+    directory: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Replay:
+    """Route ``rows`` (oldest first) through ``config``, batch by batch as decided.
+
+    ``directory``: rep key -> ``{"user_id", "active"}`` as the worker knows them (an
+    account owner is then recognised as the rep, an inactive rep skipped); reps not in it
+    are taken as active, with a stand-in user id."""
+    reps = {k: rep_status(k, (directory or {}).get(k)) for k in config.reps}
+    context = routing_context(reps, accounts=accounts, known_emails=known_emails)
     counts: Counter[str] = Counter()
     held = 0
     sequences: dict[str, list[str]] = {}
     eligible: dict[str, list[Mapping[str, float]]] = {}
-    for hour, group in groupby(
-        rows, key=lambda r: r["decided_at"].replace(minute=0, second=0, microsecond=0)
-    ):
-        decisions, state = route_batch(
-            [to_lead(r) for r in group], config=config, context=context, state=state, now=hour
-        )
+    decided: dict[str, Decision] = {}
+    stream = route_stream(_batches(rows), config=config, context=context, state=RoutingState())
+    for decisions, _ in stream:
         for d in decisions:
-            if d.rep_key is None or d.pool is None:
-                held += 1
+            decided[d.lead_id] = d
+            if d.action != "assign" or d.rep_key is None:
+                held += d.action != "assign"
                 continue
             counts[d.rep_key] += 1
+            if d.pool is None:
+                continue
             sequences.setdefault(d.pool, []).append(d.rep_key)
             if d.eligible_weights:
                 eligible.setdefault(d.pool, []).append(d.eligible_weights)
     per_pool = {
-        name: pool_fairness(
-            name,
-            seq,
-            {
-                m.rep: (m.weight if m.weight is not None else config.reps[m.rep].weight)
-                for m in config.pools[name].members
-            },
-            eligible.get(name) or None,
-        )
+        name: pool_fairness(name, seq, pool_weights(config, name), eligible.get(name) or None)
         for name, seq in sequences.items()
         if name in config.pools
     }
-    return Replay(counts, held, per_pool)
+    return Replay(counts, held, per_pool, decided)
 
 
 def actual_counts(rows: Sequence[Mapping[str, Any]]) -> tuple[Counter[str], int]:
@@ -95,3 +132,66 @@ def actual_counts(rows: Sequence[Mapping[str, Any]]) -> tuple[Counter[str], int]
         else:
             held += 1
     return counts, held
+
+
+PROPOSAL_COLUMNS = (
+    "rep",
+    "name",
+    "weight in pool",
+    "cap/day in pool",
+    "rep cap/day",
+    "takes leads",
+)
+
+
+def proposal_rows(config: RoutingConfig, pool: str) -> list[dict[str, Any]]:
+    """The pool's members with the terms the router applies now: the starting point of a
+    proposal (:func:`worker.routing.members.member_terms`)."""
+    return [
+        {
+            "rep": t.rep,
+            "name": t.name,
+            "weight in pool": t.weight,
+            "cap/day in pool": t.pool_caps.per_day,
+            "rep cap/day": t.rep_caps.per_day,
+            "takes leads": config.reps[t.rep].enabled,
+        }
+        for t in member_terms(config, pool)
+    ]
+
+
+def _cell(value: Any) -> Any:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def proposal_overrides(
+    config: RoutingConfig, pool: str, edited: Sequence[Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The overrides (same shape as the dashboard's saved ones) that turn the current
+    terms into the edited ones: a weight or a cap in the pool is the member's own value
+    in that pool, the rep's daily cap is the rep's."""
+    before = {r["rep"]: r for r in proposal_rows(config, pool)}
+    out: dict[str, dict[str, Any]] = {}
+    for row in edited:
+        was = before.get(str(row["rep"]))
+        if was is None:
+            continue
+        change: dict[str, Any] = {}
+        member: dict[str, Any] = {}
+        weight = _cell(row.get("weight in pool"))
+        if weight is not None and float(weight) != was["weight in pool"]:
+            member["weight"] = float(weight)
+        cap = _cell(row.get("cap/day in pool"))
+        if cap != was["cap/day in pool"]:
+            member["caps"] = {"per_day": None if cap is None else int(cap)}
+        if member:
+            change["pools"] = {pool: member}
+        rep_cap = _cell(row.get("rep cap/day"))
+        if rep_cap != was["rep cap/day"]:
+            change["caps"] = {"per_day": None if rep_cap is None else int(rep_cap)}
+        if bool(row.get("takes leads")) != bool(was["takes leads"]):
+            change["enabled"] = bool(row.get("takes leads"))
+            change["disabled_reason"] = None if row.get("takes leads") else "what-if"
+        if change:
+            out[str(row["rep"])] = change
+    return out

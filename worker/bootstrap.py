@@ -14,14 +14,14 @@ import socket
 import sys
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from worker.config_source import ConfigSource
 from worker.jobs.budget import Budget
-from worker.jobs.config_source import ConfigSource
 from worker.jobs.deps import Deps
 from worker.jobs.directory import Directory
 from worker.jobs.lease import Lease, lease_for
 from worker.metrics import Metrics
-from worker.notify import load_notify_settings
 from worker.settings import Settings
 from worker.sfdc.connection import SalesforceConnection
 from worker.sfdc.gateway import SimpleSalesforceGateway
@@ -29,10 +29,35 @@ from worker.store.checkpoint import WalCheckpointer
 from worker.store.db import make_engine
 
 
+def log_timestamp(record: logging.LogRecord) -> str:
+    """ISO 8601 in UTC with milliseconds and the offset: ``2026-03-01T09:30:00.123+00:00``
+    (local times without an offset cannot be lined up across hosts or a DST change)."""
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+
+def _quoted(text: str) -> str:
+    """A double-quoted value: quotes, backslashes and line breaks escaped, so a message
+    (which may quote a lead value) can neither end the field nor start a new line."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+class KeyValueFormatter(logging.Formatter):
+    """``ts=... level=INFO logger=leadrouter.worker msg="..."``: one line per record."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = (
+            f"ts={log_timestamp(record)} level={record.levelname} logger={record.name} "
+            f"msg={_quoted(record.getMessage())}"
+        )
+        if record.exc_info:
+            line += f" exc={_quoted(self.formatException(record.exc_info))}"
+        return line
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, object] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "ts": log_timestamp(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -48,9 +73,7 @@ def configure_logging(settings: Settings) -> None:
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(
-            logging.Formatter("ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s")
-        )
+        handler.setFormatter(KeyValueFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
@@ -102,7 +125,8 @@ def start_background(app: App) -> None:
 def build_app(settings: Settings, *, gateway: SimpleSalesforceGateway | None = None) -> App:
     """Wire a worker from ``settings`` (a ``gateway`` may be given by benchmarks/tests).
 
-    Raises :class:`worker.notify.NotifyConfigError` for a bad ``notifications:`` section."""
+    Raises :class:`worker.routing_config.ConfigError` for a config file with problems
+    (routing or notifications)."""
     # A thread asking for the GIL gets it within 0.5 ms instead of 5: the write-back's
     # threads (owner re-read, PATCHes) then run their short steps promptly while the
     # cycle thread decides the next page, keeping the check-then-write window small.
@@ -110,21 +134,24 @@ def build_app(settings: Settings, *, gateway: SimpleSalesforceGateway | None = N
     connection = gateway.connection if gateway is not None else SalesforceConnection(settings)
     gw = gateway or SimpleSalesforceGateway(connection)
     engine = make_engine(settings.database_url)
+    source = ConfigSource(settings.routing_config, settings=settings)
     deps = Deps(
         engine=engine,
         checkpoints=WalCheckpointer.for_engine(engine),
         gateway=gw,
         directory=Directory(gw),
-        config=ConfigSource(settings.routing_config),
+        config=source,
         worker_id=new_worker_id(),
         metrics=Metrics(),
         budget=Budget(settings.api_slow_share, settings.api_stop_share),
-        notify=load_notify_settings(settings.routing_config, settings=settings),
+        notify=source.file().notify,
         instance_url=settings.sf_instance_url,
         intake_user_keys=tuple(
             k.strip().lower() for k in settings.intake_users.split(",") if k.strip()
         ),
     )
+    # the whole file is reloaded when it changes: notifications included, no restart
+    source.on_load = lambda loaded: setattr(deps, "notify", loaded.notify)
     return App(
         settings=settings,
         deps=deps,

@@ -80,6 +80,7 @@ class Worker:
             self.beat()
             return None
         error: str | None = None
+        kind: str | None = None
         report: CycleReport | None = None
         try:
             with self.app.deps.lock:
@@ -88,14 +89,14 @@ class Worker:
             if report.read:
                 self.last_flow = time.monotonic()
         except SfdcError as exc:  # expected (org unreachable, auth, limits): one line
-            error = f"{type(exc).__name__}: {exc}"
-            self.app.deps.metrics.errors.labels(kind=type(exc).__name__).inc()
+            kind, error = type(exc).__name__, f"{type(exc).__name__}: {exc}"
+            self.app.deps.metrics.errors.labels(kind=kind).inc()
             log.error("intake cycle failed: %s", error)
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            self.app.deps.metrics.errors.labels(kind=type(exc).__name__).inc()
+            kind, error = type(exc).__name__, f"{type(exc).__name__}: {exc}"
+            self.app.deps.metrics.errors.labels(kind=kind).inc()
             log.exception("intake cycle failed")
-        self.health.last_error = error
+        self.health.last_error, self.health.error_kind = error, kind
         self.beat(report, error)
         self.adapt(report)
         self.bring_forward()

@@ -105,6 +105,14 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(
         None, ge=1, le=65535, description="Serve /healthz and /metrics on this port."
     )
+    metrics_host: str = Field(
+        "127.0.0.1",
+        description="Address /healthz and /metrics listen on; 0.0.0.0 only inside a "
+        "container or behind a firewall.",
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="Bearer token /metrics requires (Authorization: Bearer ...)."
+    )
 
     # --- notifications: SMTP (issue 7) ----------------------------------------------
     smtp_host: str | None = Field(None, description="SMTP server for e-mail notifications.")

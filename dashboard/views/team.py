@@ -11,14 +11,20 @@ import streamlit as st
 
 from dashboard import data, fmt, session, state
 from dashboard.team_form import (
+    MEMBER_COLUMNS,
     changed_fields,
     hours_text,
+    member_changes,
+    member_values,
+    membership_rows,
+    merged_pools,
     ooo_text,
     parse_hours,
     parse_ooo,
     parse_tags,
     rep_values,
 )
+from worker.routing_config import dump_config, validate_rep_override
 from worker.store.team_repo import InvalidSettings, PermissionDenied, StaleEdit, save_rep_override
 
 cfg = data.settings()
@@ -31,23 +37,15 @@ if not is_admin:
     st.info("Read-only: only admins (RevOps) can change settings.")
 
 try:
-    from worker.config_loader import (
-        apply_overrides,
-        dump_config,
-        load_config,
-        validate_rep_override,
-    )
-
-    base = load_config(cfg.routing_config)
-except ImportError:
-    st.error("The routing config loader is not installed in this build.")
-    st.stop()
+    current_config = data.effective()
 except Exception as exc:  # noqa: BLE001 - any config problem is shown, not raised
     st.error(f"Cannot load the routing config {cfg.routing_config}: {exc}")
     st.stop()
-
+base = current_config.file.routing
+effective = current_config.routing
 overrides = data.load_overrides(url)
-effective = apply_overrides(base, {k: o.data for k, o in overrides.items()})
+for problem in current_config.problems:
+    st.warning(f"A saved override no longer fits the config file and is not applied: {problem}")
 
 flash = st.session_state.get(state.SETTINGS_FLASH)
 if flash:
@@ -55,27 +53,12 @@ if flash:
     st.session_state[state.SETTINGS_FLASH] = None
 
 st.subheader("Pools and members")
-rows = []
-for pool in effective.pools.values():
-    for m in pool.members:
-        rep = effective.reps.get(m.rep)
-        if rep is None:
-            continue
-        rows.append(
-            {
-                "pool": pool.name,
-                "rep": rep.name,
-                "email": rep.key,
-                "weight": m.weight if m.weight is not None else rep.weight,
-                "per day": rep.caps.per_day,
-                "per hour": rep.caps.per_hour,
-                "max open": rep.caps.max_open,
-                "on": rep.enabled,
-                "why off": rep.disabled_reason or "",
-                "out of office": ", ".join(f"{r.start}..{r.end}" for r in rep.out_of_office),
-                "edited": "yes" if rep.key in overrides else "",
-            }
-        )
+rows = membership_rows(effective, overrides)
+st.caption(
+    "Weight and caps as the router applies them: a pool's own weight replaces the rep's "
+    "default weight in that pool; a pool cap counts that pool's leads, the rep's cap counts "
+    "leads from every pool, and both apply."
+)
 st.dataframe(
     pd.DataFrame(rows), hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 420)
 )
@@ -97,6 +80,7 @@ FORM_KEYS = (
     "team_ooo",
     "team_enabled",
     "team_reason",
+    "team_members",
 )
 if st.session_state.get("team_form_rep") != (
     rep_key,
@@ -115,7 +99,7 @@ zones = sorted(available_timezones())
 with st.form("rep_form"):
     c1, c2, c3, c4 = st.columns(4)
     weight = c1.number_input(
-        "Weight",
+        "Default weight",
         min_value=0.0,
         value=float(current["weight"]),
         step=0.1,
@@ -185,6 +169,27 @@ with st.form("rep_form"):
         key="team_reason",
         disabled=not is_admin,
     )
+    memberships = member_values(effective, rep_key)
+    own = [m["pool"] for m in memberships if m["weight in pool"] is not None]
+    st.markdown("**Terms in each pool** (blank weight: the default weight above applies)")
+    if own:
+        st.caption(
+            "The default weight does not apply in "
+            + ", ".join(own)
+            + ": the pool's own weight does. Clear it there to use the default."
+        )
+    edited_members = st.data_editor(
+        pd.DataFrame(memberships, columns=list(MEMBER_COLUMNS)),
+        hide_index=True,
+        width="stretch",
+        key="team_members",
+        disabled=["pool"] if is_admin else True,
+        column_config={
+            "weight in pool": st.column_config.NumberColumn(min_value=0.01, step=0.1),
+            "cap/day in pool": st.column_config.NumberColumn(min_value=0, step=1),
+            "cap/hour in pool": st.column_config.NumberColumn(min_value=0, step=1),
+        },
+    )
     saved = st.form_submit_button("Save", type="primary", key="team_save", disabled=not is_admin)
 
 if saved:
@@ -208,6 +213,10 @@ if saved:
         "disabled_reason": reason.strip() or None,
     }
     changes = changed_fields(current, form)
+    pool_changes = member_changes(memberships, edited_members.to_dict("records"))
+    if pool_changes:
+        stored = overrides[rep_key].data.get("pools") if rep_key in overrides else None
+        changes["pools"] = merged_pools(stored, pool_changes)
     try:
         if problems:
             raise InvalidSettings(problems)

@@ -11,8 +11,17 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from dashboard.whatif import actual_counts, replay
-from worker.store.queries.replay import recent_routed_leads
+from dashboard.whatif import (
+    PROPOSAL_COLUMNS,
+    actual_counts,
+    proposal_overrides,
+    proposal_rows,
+    replay,
+    to_lead,
+)
+from worker.routing_config import ConfigError, apply_overrides
+from worker.store.accounts_repo import account_index
+from worker.store.queries.replay import recent_routed_leads, rep_directory
 
 MAX_LEADS = 5000
 cfg = data.settings()
@@ -24,11 +33,7 @@ st.caption(
 )
 
 try:
-    from worker.config_loader import ConfigError, apply_overrides, load_config
-
-    effective = apply_overrides(
-        load_config(cfg.routing_config), {k: o.data for k, o in data.load_overrides(url).items()}
-    )
+    effective = data.effective().routing
 except Exception as exc:  # noqa: BLE001 - any config problem is shown, not raised
     st.error(f"Cannot load the routing config {cfg.routing_config}: {exc}")
     st.stop()
@@ -37,20 +42,12 @@ c1, c2 = st.columns([1, 1])
 pool = c1.selectbox("Pool", list(effective.pools), key="whatif_pool")
 days = c2.slider("Replay the last N days", 1, 30, 7, key="whatif_days")
 
-members = [m.rep for m in effective.pools[pool].members if m.rep in effective.reps]
-baseline = pd.DataFrame(
-    [
-        {
-            "rep": k,
-            "name": effective.reps[k].name,
-            "weight": float(effective.reps[k].weight),
-            "cap per day": effective.reps[k].caps.per_day,
-            "takes leads": effective.reps[k].enabled,
-        }
-        for k in members
-    ]
-)
+baseline = pd.DataFrame(proposal_rows(effective, pool), columns=list(PROPOSAL_COLUMNS))
 st.subheader("Your proposal")
+st.caption(
+    "Weight and caps in this pool are the pool's own when it sets them, else the rep's; "
+    "the rep's daily cap counts leads from every pool."
+)
 proposal = st.data_editor(
     baseline,
     hide_index=True,
@@ -58,8 +55,9 @@ proposal = st.data_editor(
     key="whatif_editor",
     disabled=["rep", "name"],
     column_config={
-        "weight": st.column_config.NumberColumn(min_value=0.01, step=0.1),
-        "cap per day": st.column_config.NumberColumn(min_value=0, step=1),
+        "weight in pool": st.column_config.NumberColumn(min_value=0.01, step=0.1),
+        "cap/day in pool": st.column_config.NumberColumn(min_value=0, step=1),
+        "rep cap/day": st.column_config.NumberColumn(min_value=0, step=1),
     },
 )
 
@@ -67,31 +65,10 @@ if not st.button("Run what-if", type="primary", key="whatif_run"):
     st.info("Change weights, caps or switches above, then run the replay.")
     st.stop()
 
-overrides: dict[str, dict[str, object]] = {}
-for row in proposal.to_dict("records"):
-    before = baseline[baseline["rep"] == row["rep"]].iloc[0]
-    change: dict[str, object] = {}
-    if float(row["weight"]) != before["weight"]:
-        change["weight"] = float(row["weight"])
-    cap = None if pd.isna(row["cap per day"]) else int(row["cap per day"])
-    old_cap = None if pd.isna(before["cap per day"]) else int(before["cap per day"])
-    if cap != old_cap:
-        caps = {
-            k: v
-            for k, v in (
-                ("per_hour", effective.reps[row["rep"]].caps.per_hour),
-                ("max_open", effective.reps[row["rep"]].caps.max_open),
-            )
-            if v is not None
-        }
-        change["caps"] = caps | ({"per_day": cap} if cap is not None else {})
-    if bool(row["takes leads"]) != bool(before["takes leads"]):
-        change["enabled"] = bool(row["takes leads"])
-        change["disabled_reason"] = None if row["takes leads"] else "what-if"
-    if change:
-        overrides[str(row["rep"])] = change
 try:
-    proposed = apply_overrides(effective, overrides)
+    proposed = apply_overrides(
+        effective, proposal_overrides(effective, pool, proposal.to_dict("records"))
+    )
 except ConfigError as exc:
     st.error(f"The proposal is not valid: {exc}")
     st.stop()
@@ -102,9 +79,13 @@ rows = recent_routed_leads(
 if not rows:
     st.info("No leads were routed to this pool in that period.")
     st.stop()
+directory = rep_directory(data.engine())
 with st.spinner(f"Replaying {len(rows):,} leads…"):
-    now_run = replay(effective, rows)
-    new_run = replay(proposed, rows)
+    # the accounts these leads could match, from the store's account mirror, as the
+    # worker reads them
+    accounts = account_index(data.engine(), [to_lead(r) for r in rows], effective.account_matching)
+    now_run = replay(effective, rows, accounts=accounts, directory=directory)
+    new_run = replay(proposed, rows, accounts=accounts, directory=directory)
 actual, actual_held = actual_counts(rows)
 if len(rows) >= MAX_LEADS:
     st.caption(f"Replayed the newest {MAX_LEADS:,} leads of the period.")
@@ -165,5 +146,5 @@ right.altair_chart(
     width="stretch",
 )
 st.caption(
-    "The replay sees the lead snapshot kept in the journal (country, employees, source, rating, company, e-mail) and no Salesforce accounts, so account-owner routing is not replayed; the actual column is what the worker really did."
+    "The replay routes each lead as the worker saw it (the fields the routing config read), in the batches and at the instants the worker decided them, with the accounts of the store's account mirror and the reps' Salesforce users as the worker last saw them, from an empty routing state; known-contact matches and open-lead counts before the period are not replayed. The actual column is what the worker really did."
 )

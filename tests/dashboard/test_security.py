@@ -44,7 +44,8 @@ STORE_READERS = {
     "worker.store.db": {"make_engine"},
     "worker.store.queries": {"fairness", "journal_log", "overview", "quality"},
     "worker.store.queries.journal_log": {"OUTCOMES", "LogFilter"},
-    "worker.store.queries.replay": {"recent_routed_leads"},
+    "worker.store.queries.replay": {"recent_routed_leads", "rep_directory"},
+    "worker.store.accounts_repo": {"account_index"},
     "worker.store.queries.fairness": {"FairnessReport"},
     "worker.store": {"team_repo"},  # data.py: load_overrides, change_history only
     "worker.store.team_repo": {

@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
 NOTIFY = """
 notifications:
+  allow_local_http: true
   channels:
     mail: {type: email}
     hook: {type: webhook, url_env: E2E_HOOK_URL, secret_env: E2E_HOOK_SECRET}

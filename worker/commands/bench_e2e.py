@@ -87,6 +87,7 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
          config_path: Path, seed: int, as_json: bool) -> dict[str, Any]:  # fmt: skip
     from worker.commands import bench_e2e_parts as parts
     from worker.config_loader import load_config
+    from worker.jobs.accounts import DELTA_CALLS
     from worker.settings import load_settings
     from worker.sfdc.gateway import RETRIEVE_MAX
     from worker.store.db import upgrade
@@ -178,6 +179,7 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
 
     with Session(app.deps.engine) as sess:
         hours = app.deps.config(sess).intake.business_hours
+        mirrored = app.deps.config(sess).account_matching.enabled
     share = len(hours.days) * (hours.end - hours.start) / (7 * 1440) if hours else 0.0
     fast, idle = settings.intake_interval_seconds, settings.idle_interval_seconds
     polls = 86_400 * (share / fast + (1 - share) / idle)
@@ -187,6 +189,8 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
     d = app.deps
     ttl_calls = 86_400 / d.directory.active_ttl + 86_400 / d.caches.open_leads.ttl
     ttl_calls += 86_400 / d.held_refresh_seconds * math.ceil(held_now / RETRIEVE_MAX)
+    if mirrored:  # the account mirror's deltas
+        ttl_calls += 86_400 / d.caches.mirror.delta_every * DELTA_CALLS
     return {
         # owner writes: Composite calls of 25 conditional sObject Rows PATCHes (default),
         # or collections PATCHes of 200 (writeback.conditional: false)

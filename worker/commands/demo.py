@@ -81,6 +81,7 @@ DEMO_NOTIFICATIONS = """
 # (documented in config/notifications.example.yaml)
 notifications:
   enabled: true
+  allow_local_http: true   # the sink listens on 127.0.0.1 without TLS
   reminder_at: 0.7
   channels:
     email: {{type: email}}
@@ -93,6 +94,8 @@ notifications:
     lead_assigned: {{notify: [owner], channels: [email, sales-slack]}}
     sla_reminder: {{notify: [owner], channels: [email, sales-slack]}}
     sla_reassigned: {{notify: [previous_owner, owner, manager], channels: [email, sales-slack]}}
+    sla_missed: {{notify: [owner], channels: [email, sales-slack]}}
+    sla_escalated: {{notify: [manager], channels: [email, sales-slack]}}
     lead_held: {{notify: [revops], channels: [email, crm-webhook]}}
     api_allocation: {{notify: [revops], channels: [email, crm-webhook]}}
   revops: [maria.gonzalez@acme-sales.example]

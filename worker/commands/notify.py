@@ -17,12 +17,10 @@ from worker.notify import (
     EventKind,
     LeadInfo,
     NotificationEvent,
-    NotifyConfigError,
     NotifySettings,
     SendError,
     Transports,
     deliver_due,
-    load_notify_settings,
     outbox_summary,
 )
 from worker.notify.delivery import send_payload
@@ -184,11 +182,14 @@ def deliver_cmd(config_path: Path | None) -> None:
 
 
 def _notify_settings(settings: Settings, config_path: Path | None) -> NotifySettings:
+    from worker.config_source import load_config_file
+    from worker.routing_config import ConfigError
+
     path = config_path or settings.routing_config
     try:
-        loaded = load_notify_settings(path, settings=settings)
-    except NotifyConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        loaded = load_config_file(path, settings=settings).notify
+    except ConfigError as exc:
+        raise click.ClickException(str(exc).splitlines()[0]) from None
     if not loaded.enabled:
         raise click.ClickException(f"{path}: notifications are disabled or not configured")
     return loaded

@@ -47,25 +47,29 @@ def run(once: bool, metrics_port: int | None) -> None:
         raise click.ClickException(
             "no Salesforce credentials: set LEADROUTER_SF_INSTANCE_URL and a key/secret, JWT key or session id"
         )
-    from worker.config_loader import ConfigError, load_config
+    from worker.config_source import load_config_file
+    from worker.routing_config import ConfigError
 
-    try:
-        load_config(settings.routing_config)  # fail fast, naming file:line, before any I/O
+    try:  # fail fast, naming file:line, before any I/O
+        load_config_file(settings.routing_config, settings=settings)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    from worker.notify import NotifyConfigError
-
     upgrade(settings.database_url)
     try:
         app = build_app(settings)
-    except NotifyConfigError as exc:
+    except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     worker = Worker(app)
     port = metrics_port if metrics_port is not None else settings.metrics_port
     if port is not None:
-        server = serve(app.deps.metrics, worker.health, port)
-        log.info("metrics on port %d", server.server_port)
-        click.echo(f"metrics: http://127.0.0.1:{server.server_port}/metrics", err=True)
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        server = serve(
+            app.deps.metrics, worker.health, port, host=settings.metrics_host, token=token
+        )
+        log.info("metrics on %s port %d", settings.metrics_host, server.server_port)
+        click.echo(
+            f"metrics: http://{settings.metrics_host}:{server.server_port}/metrics", err=True
+        )
     try:
         worker.ensure_active()  # SQLite: refuses a second worker here, with a clear message
         if once:

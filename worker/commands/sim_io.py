@@ -4,7 +4,8 @@ Leads: one record per lead, keys = Salesforce Lead API names (``Id``, ``Email``,
 ``Company``, ``Country``, ``NumberOfEmployees`` ...); ``CreatedDate`` (ISO 8601), when
 present, is the routing instant of that lead. Accounts: ``Id``, ``Name``, ``Website``,
 ``OwnerId``, ``OwnerActive``, ``NumberOfEmployees``, ``BillingCountry``, ``Phone``,
-``LastActivityDate``, ``OpenOpportunities``. CSV empty cells are blank (None).
+``LastActivityDate``, ``OpenOpportunities``. Contacts: ``Id``, ``Email``, ``AccountId``,
+``OwnerId``, ``OwnerActive``. CSV empty cells are blank (None).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from worker.routing import Account, Decision, Lead
+from worker.routing import Account, Decision, KnownEmail, Lead
 
 
 class InputError(ValueError):
@@ -108,6 +109,26 @@ def read_accounts(path: Path) -> list[Account]:
                 last_activity=date.fromisoformat(str(last)[:10]) if last else None,
                 open_opportunities=int(_number(rec.get("OpenOpportunities")) or 0),
             )  # fmt: skip
+        )
+    return out
+
+
+def read_contacts(path: Path) -> list[KnownEmail]:
+    """Existing Contacts (``Id``, ``Email``, ``AccountId``, ``OwnerId``, ``OwnerActive``):
+    a lead with the same e-mail goes to the contact's account owner, as in the worker."""
+    out = []
+    for i, rec in enumerate(_records(path)):
+        if not rec.get("Id") or not rec.get("Email") or not rec.get("OwnerId"):
+            raise InputError(f"{path} record {i + 1}: Id, Email and OwnerId are required")
+        out.append(
+            KnownEmail(
+                email=str(rec["Email"]).strip().lower(),
+                kind="contact",
+                record_id=str(rec["Id"]),
+                account_id=rec.get("AccountId") or None,
+                owner_id=str(rec["OwnerId"]),
+                owner_active=_truthy(rec.get("OwnerActive", True)),
+            )
         )
     return out
 

@@ -4,7 +4,7 @@ print a fairness summary per pool."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,27 +46,70 @@ def _statuses(config: RoutingConfig, reps_file: Path | None) -> dict[str, RepSta
     return out
 
 
-def route_all(leads: Sequence[Lead], config: RoutingConfig, context: RoutingContext,
-              state: RoutingState, at: datetime) -> tuple[list[Decision], RoutingState]:  # fmt: skip
-    """Route in file order; consecutive leads with the same instant share one batch."""
-    from worker.routing import route_batch
-
-    decisions: list[Decision] = []
+def _batches(leads: Sequence[Lead], at: datetime) -> Iterator[tuple[datetime, Sequence[Lead]]]:
+    """Consecutive leads with the same instant (their CreatedDate, else ``at``) form one
+    batch, as a page of the worker is decided at one instant."""
     i = 0
     while i < len(leads):
         now = leads[i].created_at or at
         j = i + 1
         while j < len(leads) and (leads[j].created_at or at) == now:
             j += 1
-        batch, state = route_batch(leads[i:j], config=config, context=context, state=state, now=now)
-        decisions.extend(batch)
+        yield now, leads[i:j]
         i = j
+
+
+def route_all(leads: Sequence[Lead], config: RoutingConfig, context: RoutingContext,
+              state: RoutingState, at: datetime) -> tuple[list[Decision], RoutingState]:  # fmt: skip
+    """Route in file order through the routing core's one entry point for a sequence of
+    batches (:func:`worker.routing.route_stream`), as the worker routes its pages."""
+    from worker.routing import route_stream
+
+    decisions: list[Decision] = []
+    for batch, state_after in route_stream(
+        _batches(leads, at), config=config, context=context, state=state
+    ):
+        decisions.extend(batch)
+        state = state_after
     return decisions, state
+
+
+def missing_fields(config: RoutingConfig, present: set[str]) -> list[str]:
+    """One line per field the config reads that no lead of the input carries."""
+    from worker.routing.fields import field_uses
+
+    known = {f.lower() for f in present}
+    return [
+        f"warning: no lead in the input has {field}, which {', '.join(uses)} read(s): "
+        "decisions that depend on it will differ from the worker's"
+        for field, uses in field_uses(config).items()
+        if field.lower() not in known
+    ]
+
+
+def _effective_config(config_path: Path | None, overrides: bool) -> RoutingConfig:
+    """The effective config the worker would use: the file plus the saved overrides."""
+    from worker.commands._common import settings_or_exit
+    from worker.config_source import ConfigSource, stored_overrides
+
+    settings = settings_or_exit() if config_path is None or overrides else None
+    path = config_path or (settings.routing_config if settings else None)
+    assert path is not None
+    data: dict[str, dict[str, object]] = {}
+    if overrides and settings is not None:
+        data, why = stored_overrides(settings.database_url)
+        if data:
+            click.echo(f"with the dashboard's overrides for {len(data)} rep(s)", err=True)
+    effective = ConfigSource(path).effective(data)
+    for problem in effective.problems:
+        click.echo(f"warning: override left out, the file's value applies: {problem}", err=True)
+    return effective.routing
 
 
 def summary_lines(config: RoutingConfig, decisions: Sequence[Decision]) -> list[str]:
     """Per pool: each rep's count, eligibility-adjusted target, deviation; Jain, χ² p."""
     from worker.routing import pool_fairness
+    from worker.routing.members import pool_weights
 
     lines: list[str] = []
     for name, pool in config.pools.items():
@@ -75,10 +118,7 @@ def summary_lines(config: RoutingConfig, decisions: Sequence[Decision]) -> list[
         ]
         if not picked:
             continue
-        reps = config.reps
-        weights = {
-            m.rep: (reps[m.rep].weight if m.weight is None else m.weight) for m in pool.members
-        }
+        weights = pool_weights(config, name)
         f = pool_fairness(
             name, [d.rep_key or "" for d in picked], weights, [d.eligible_weights for d in picked]
         )
@@ -111,6 +151,11 @@ def summary_lines(config: RoutingConfig, decisions: Sequence[Decision]) -> list[
     help="Accounts to match against (CSV or JSON).",
 )
 @click.option(
+    "--contacts",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Existing contacts to match e-mails against (CSV or JSON).",
+)
+@click.option(
     "--state",
     "state_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -137,24 +182,36 @@ def summary_lines(config: RoutingConfig, decisions: Sequence[Decision]) -> list[
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the final routing state JSON.",
 )
+@click.option(
+    "--overrides/--no-overrides",
+    default=True,
+    show_default=True,
+    help="Apply the dashboard's saved overrides (from LEADROUTER_DATABASE_URL), as the worker does.",
+)
 @one_line_errors
-def simulate(leads_file: Path, config_path: Path | None, accounts: Path | None, state_path: Path | None,
-             reps_file: Path | None, at_text: str | None, out: Path | None, state_out: Path | None) -> None:  # fmt: skip
+def simulate(leads_file: Path, config_path: Path | None, accounts: Path | None,
+             contacts: Path | None, state_path: Path | None,
+             reps_file: Path | None, at_text: str | None, out: Path | None, state_out: Path | None,
+             overrides: bool) -> None:  # fmt: skip
     """Route LEADS (CSV or JSON) through the routing config without touching Salesforce."""
-    from worker.commands.sim_io import InputError, read_accounts, read_leads, write_decisions
-    from worker.config_loader import ConfigError, load_config
-    from worker.routing import RoutingContext, StateError, state_from_json, state_to_json
+    from worker.commands.sim_io import (
+        InputError,
+        read_accounts,
+        read_contacts,
+        read_leads,
+        write_decisions,
+    )
+    from worker.routing import StateError, state_from_json, state_to_json
+    from worker.routing.api import routing_context
+    from worker.routing_config import ConfigError
 
     try:
-        if config_path is None:
-            from worker.commands._common import settings_or_exit
-
-            config_path = settings_or_exit().routing_config
-        config = load_config(config_path)
+        config = _effective_config(config_path, overrides)
         leads = read_leads(leads_file)
-        context = RoutingContext(
+        context = routing_context(
+            _statuses(config, reps_file),
             accounts=read_accounts(accounts) if accounts else (),
-            reps=_statuses(config, reps_file),
+            known_emails=read_contacts(contacts) if contacts else (),
         )
         state = state_from_json(state_path.read_text(encoding="utf-8") if state_path else None)
         at = (
@@ -168,6 +225,9 @@ def simulate(leads_file: Path, config_path: Path | None, accounts: Path | None, 
         raise click.ClickException(str(exc)) from None
     if at.tzinfo is None:
         raise click.ClickException("--at needs a UTC offset, e.g. 2026-11-23T15:00Z")
+    present = {k for lead in leads for k, v in lead.fields.items() if v not in (None, "")}
+    for line in missing_fields(config, present):
+        click.echo(line, err=True)
     decisions, state = route_all(leads, config, context, state, at)
     counts: dict[str, int] = {}
     for d in decisions:

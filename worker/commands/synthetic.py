@@ -6,9 +6,10 @@ four orders of magnitude). Randomness lives here, never in the routing core."""
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, overload
 
 from worker.routing import (
     Account,
@@ -87,7 +88,7 @@ def _pick_country(rng: random.Random) -> tuple[str, str]:
 class Workload:
     config: RoutingConfig
     statuses: dict[str, RepStatus]
-    accounts: list[Account]
+    accounts: SyntheticAccounts  # made on demand: iterate, or index
     leads: list[Lead]
     stable_pools: tuple[str, ...]
 
@@ -175,25 +176,44 @@ def _territories(pools: list[str]) -> tuple[Territory, ...]:
     return tuple(sorted(out, key=lambda t: -t.priority))
 
 
-def make_accounts(rng: random.Random, n: int, owners: list[str]) -> list[Account]:
-    today = date(2026, 11, 23)
-    out = []
-    for i in range(n):
+class SyntheticAccounts(Sequence[Account]):
+    """``n`` accounts, each made from its own index when asked for (a million of them
+    never sit in memory at once); the same seed gives the same accounts."""
+
+    def __init__(self, seed: int, n: int, owners: Sequence[str]) -> None:
+        self.seed, self.n, self.owners = seed, n, tuple(owners)
+
+    def __len__(self) -> int:
+        return self.n
+
+    @overload
+    def __getitem__(self, i: int) -> Account: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Account]: ...
+    def __getitem__(self, i: int | slice) -> Account | list[Account]:
+        if isinstance(i, slice):
+            return [self._make(j) for j in range(*i.indices(self.n))]
+        if not -self.n <= i < self.n:
+            raise IndexError(i)
+        return self._make(i % self.n)
+
+    def _make(self, i: int) -> Account:
+        rng = random.Random(self.seed * 1_000_003 + i)
+        today = date(2026, 11, 23)
         a, b = rng.choice(WORDS), rng.choice(WORDS)
         code, _ = _pick_country(rng)
-        out.append(Account(
+        return Account(
             id=f"001B{i:011d}", name=f"{a.title()} {b.title()} {i} {rng.choice(SUFFIXES)}".strip(),
             website=f"https://www.{a}-{b}-{i}.com/about" if rng.random() < 0.9 else None,
-            owner_id=rng.choice(owners), owner_active=rng.random() > 0.05,
+            owner_id=rng.choice(self.owners), owner_active=rng.random() > 0.05,
             employees=int(10 ** rng.uniform(0.5, 4.7)), country=code,
             phone=f"+1 555 {rng.randrange(10**7):07d}",
             last_activity=today - timedelta(days=rng.randrange(400)) if rng.random() < 0.7 else None,
             open_opportunities=rng.choice((0, 0, 0, 1, 2)),
-        ))  # fmt: skip
-    return out
+        )  # fmt: skip
 
 
-def lead_fields(rng: random.Random, accounts: list[Account], i: int) -> dict[str, Any]:
+def lead_fields(rng: random.Random, accounts: Sequence[Account], i: int) -> dict[str, Any]:
     roll = rng.random()
     first, last = (
         rng.choice(("ana", "bo", "chen", "dara", "eli", "femi")),
@@ -256,7 +276,7 @@ def make_workload(seed: int = 7, n_reps: int = 100, n_pools: int = 10, n_rules: 
     owners = [s.user_id for s in statuses.values() if s.user_id] + [
         f"005X{i:011d}" for i in range(50)
     ]
-    accounts = make_accounts(rng, n_accounts, owners)
+    accounts = SyntheticAccounts(seed, n_accounts, owners)
     pool_names = list(pools)
     config = RoutingConfig(
         reps=reps, pools=pools, rules=_rules(rng, pool_names, n_rules), territories=_territories(pool_names),

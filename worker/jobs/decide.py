@@ -1,30 +1,27 @@
-"""Call the pure routing core for a batch, one lead at a time, never failing the batch.
+"""Call the routing core's one entry point for a batch, never failing the batch.
 
-A lead the core cannot handle (it raised) is held with the error's type as its reason,
-so one absurd record never stops a cycle; the lead Id is logged, never its content.
+A lead the core cannot handle (it raised) is held with the error's type as its reason
+(:func:`worker.routing.api.failed_decision`), so one absurd record never stops a cycle;
+the lead Id is logged, never its content.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from worker.routing.engine import Router
+from worker.routing.api import Ask, route_batch
 from worker.routing.model import Decision, Lead, RoutingConfig, RoutingContext
 from worker.routing.state import RoutingState
 
 log = logging.getLogger("leadrouter.decide")
 
+__all__ = ["Ask", "decide_batch", "release"]
 
-@dataclass(frozen=True)
-class Ask:
-    """One lead to decide, with the SLA re-assignment options when relevant."""
 
-    lead: Lead
-    exclude: frozenset[str] = frozenset()
-    only_pool: str | None = None
+def _log_failure(lead: Lead, exc: Exception) -> None:
+    log.error("routing failed for lead %s", lead.id, exc_info=exc)
 
 
 def decide_batch(
@@ -38,18 +35,10 @@ def decide_batch(
 ) -> tuple[list[Decision], RoutingState]:
     """``pause``: called before each lead (the intake's stand-aside point while a write
     is in its check-then-write window, see :class:`worker.jobs.pipeline.Hush`)."""
-    router = Router(config, context, state, now)
-    decisions = []
-    for ask in asks:
-        if pause is not None:
-            pause()
-        try:
-            decisions.append(router.route(ask.lead, ask.exclude, ask.only_pool))
-        except Exception as exc:  # noqa: BLE001 - one bad lead must not stop the batch
-            log.exception("routing failed for lead %s", ask.lead.id)
-            reason = f"held: routing error ({type(exc).__name__})"
-            decisions.append(Decision(ask.lead.id, "hold", None, None, None, None, "hold", reason))
-    return decisions, router.new_state()
+    return route_batch(
+        asks, config=config, context=context, state=state, now=now,
+        before_each=pause, on_error=_log_failure,
+    )  # fmt: skip
 
 
 def release(state: RoutingState, taken: Iterable[tuple[str, str | None]]) -> RoutingState:

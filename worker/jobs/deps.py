@@ -76,6 +76,7 @@ class Deps:
     # notifications (issue 7): off unless the routing YAML has a ``notifications:`` section
     notify: NotifySettings = field(default_factory=lambda: NotifySettings(enabled=False))
     instance_url: str | None = None  # for lead links in messages
+    directory_stored: dict[str, dict[str, object]] | None = None  # last stored rep users
 
     def decision_time(self) -> datetime:
         return (self.decide_now or self.now)()

@@ -33,6 +33,7 @@ class Directory:
         self._active: dict[str, bool] = {}
         self._active_at = float("-inf")
         self._names: dict[str, str] = {}
+        self._by_id: dict[str, UserRow | None] = {}  # owners who need not be reps
         self._refresh = threading.Lock()  # the intake's read-ahead thread asks too
 
     def queue_ids(self, developer_names: Sequence[str]) -> dict[str, str]:
@@ -76,6 +77,23 @@ class Directory:
     def mark_inactive(self, user_id: str) -> None:
         self._active[user_id] = False
 
+    def owners(self, user_ids: Iterable[str]) -> dict[str, UserRow | None]:
+        """User Id -> user, for owners who need not be configured reps (an account's
+        owner), and their managers resolved by e-mail, so that :meth:`contacts` knows
+        both. One query per batch of unknown Ids; cached like :meth:`users`."""
+        ids = list(dict.fromkeys(user_ids))
+        missing = [i for i in ids if i not in self._by_id]
+        if missing:
+            found = {u.id: u for u in self.gateway.users_by_id(missing)}
+            for i in missing:
+                self._by_id[i] = found.get(i)
+                if i in found:
+                    self._names.setdefault(i, found[i].name)
+        managers = {u.manager_email for i in ids if (u := self._by_id[i]) and u.manager_email}
+        if managers:
+            self.users(sorted(managers))
+        return {i: self._by_id[i] for i in ids}
+
     def name_of(self, user_id: str | None) -> str | None:
         return self._names.get(user_id) if user_id else None
 
@@ -85,11 +103,24 @@ class Directory:
                 return key
         return None
 
+    def snapshot(self, rep_keys: Iterable[str]) -> dict[str, dict[str, object]]:
+        """Rep key -> its user as known now (id, active, name): what the dashboard's
+        What-if needs to replay as the worker decided. Cached values only, never a query
+        (an idle cycle must not cost an API call)."""
+        active = dict(self._active)
+        out: dict[str, dict[str, object]] = {}
+        for key in rep_keys:
+            user = self._users.get(key.lower())
+            if user is not None:
+                out[key] = {"user_id": user.id, "active": active.get(user.id, user.is_active),
+                            "name": user.name}  # fmt: skip
+        return out
+
     def contacts(self) -> dict[str, Contact]:
         """User Id and e-mail -> :class:`Contact` of every cached rep user (for notifications;
         no query: the users were read when their keys were first resolved)."""
         out: dict[str, Contact] = {}
-        for user in self._users.values():
+        for user in [*self._by_id.values(), *self._users.values()]:
             if user is not None:
                 contact = Contact(email=user.email or None, name=user.name or None,
                                   manager=user.manager_email)  # fmt: skip

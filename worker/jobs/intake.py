@@ -29,10 +29,12 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from worker.jobs.accounts import refresh_mirror
 from worker.jobs.budget import Pace
 from worker.jobs.context import build_context, prefetch_emails
 from worker.jobs.decide import Ask, decide_batch, release
 from worker.jobs.deps import Deps
+from worker.jobs.fields import lead_fields
 from worker.jobs.held import held_batches, held_rows, parked_by_rule
 from worker.jobs.notices import announce_allocation, announce_decisions
 from worker.jobs.pipeline import ReadAhead, WriteBehind
@@ -52,10 +54,10 @@ from worker.jobs.writeback import (
 from worker.routing.model import Decision as RoutingDecision
 from worker.routing.model import RoutingConfig
 from worker.sfdc.mapping import LeadRow, parse_datetime
-from worker.sfdc.soql import LEAD_FIELDS
 from worker.store import journal_repo, state_repo
 from worker.store.db import session_scope
 from worker.store.models.journal import Decision, DecisionStatus
+from worker.store.queries.replay import DIRECTORY
 
 log = logging.getLogger("leadrouter.intake")
 WATERMARK = "intake.watermark"
@@ -99,20 +101,6 @@ class _Cycle:
     page_done: Callable[[], None] = _nothing  # after each page: the heap's collection point
 
 
-def lead_fields(config: RoutingConfig) -> tuple[str, ...]:
-    """Our standard fields plus every field the routing rules and tags look at."""
-    names = list(LEAD_FIELDS)
-    for rule in config.rules:
-        names += [c.field for c in rule.conditions]
-    for tag in config.lead_tags:
-        names += [c.field for c in tag.conditions] + ([tag.field] if tag.field else [])
-    lower: dict[str, str] = {}
-    for name in names:
-        if name and name[0].isalpha() and name.replace("_", "").isalnum():  # not $pseudo
-            lower.setdefault(name.lower(), name)
-    return tuple(lower.values())
-
-
 def intake_owner_ids(deps: Deps, config: RoutingConfig) -> tuple[str, ...]:
     queues = deps.directory.queue_ids(config.intake.queues)
     missing = [q for q in config.intake.queues if q not in queues]
@@ -136,11 +124,13 @@ def run_cycle(deps: Deps) -> CycleReport:
     report.pace = deps.budget.announce(usage)
     announce_allocation(deps, report.pace, usage)
     if report.pace is not Pace.STOP:
+        refresh_mirror(deps.caches.mirror, deps.engine, deps.gateway, deps.now(), config)
         owners = intake_owner_ids(deps, config)
         if owners:
             cycle = _Cycle(deps, config, owners, report, lead_fields(config))
             report.add(reconcile_pending(deps, config, owners))
             _read_and_route(cycle)
+        _remember_directory(deps, config)
     report.api_calls = deps.gateway.api_calls() - calls0
     report.seconds = time.monotonic() - started
     deps.metrics.api_calls.inc(report.api_calls)
@@ -157,6 +147,17 @@ def run_cycle(deps: Deps) -> CycleReport:
         report.pace,
     )  # fmt: skip
     return report
+
+
+def _remember_directory(deps: Deps, config: RoutingConfig) -> None:
+    """The reps' users as the worker sees them, stored when they change (What-if replays
+    with them)."""
+    snapshot = deps.directory.snapshot(config.reps)
+    if snapshot == deps.directory_stored:
+        return
+    with session_scope(deps.engine) as s:
+        state_repo.set_value(s, DIRECTORY, snapshot)
+    deps.directory_stored = snapshot
 
 
 def _record_usage(deps: Deps, report: CycleReport) -> None:
@@ -288,7 +289,7 @@ def _route_page(
     now = deps.decision_time()
     context = build_context(
         gateway=deps.gateway, directory=deps.directory, config=config,
-        leads=[r.lead for r in fresh], caches=deps.caches,
+        leads=[r.lead for r in fresh], caches=deps.caches, engine=deps.engine,
     )  # fmt: skip
     asks = [Ask(r.lead) for r in fresh]
     decisions, state = decide_batch(

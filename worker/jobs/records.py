@@ -6,19 +6,43 @@ its first 255 characters, never rejected by the database halfway through a batch
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
 
 from worker.routing.explain import trace_to_json
+from worker.routing.fields import routing_fields
 from worker.routing.model import Decision as RoutingDecision
 from worker.routing.model import RoutingConfig, TraceStep
-from worker.routing.sla import sla_due_at
+from worker.routing.sla import sla_due_at, sla_policy_for
 from worker.sfdc.mapping import LeadRow
 from worker.store.models.journal import DecisionKind, DecisionStatus
 
 ELIGIBILITY = "eligibility"  # trace step kind read by the fairness audit
+# lead details every journal row keeps (search, the fairness audit, notifications)
+JOURNAL_FIELDS = ("FirstName", "LastName", "Email", "Company", "Country", "LeadSource",
+                  "Rating", "NumberOfEmployees")  # fmt: skip
+
+
+@lru_cache(maxsize=8)
+def _routed(config: RoutingConfig) -> tuple[str, ...]:
+    return routing_fields(config)  # configs are hashed by identity: once per config
+
+
+def routed_fields_json(config: RoutingConfig, fields: Mapping[str, object]) -> str | None:
+    """The values of the fields the config reads (``lead_fields`` of the journal), so a
+    replay sees the lead as the router did; None when the lead has none of them."""
+    values = {f: v for f in _routed(config) if (v := fields.get(f)) is not None and v != ""}
+    if not values:
+        return None
+    try:
+        return orjson.dumps(values, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # an integer past 64 bits: the stdlib's encoder takes anything
+        return json.dumps(values, sort_keys=True, default=str)
 
 
 def _text(value: object, limit: int) -> str | None:
@@ -61,12 +85,12 @@ def trace_json(decision: RoutingDecision) -> str:
 
 
 def due_at(config: RoutingConfig, decision: RoutingDecision, at: datetime) -> datetime | None:
-    """When the SLA of an assignment breaches (None: its pool has no SLA)."""
-    pool = config.pools.get(decision.pool or "")
-    if pool is None or pool.sla is None or decision.action != "assign":
+    """When the SLA of an assignment breaches (None: the decision assigns nobody). Every
+    assignment has one: its rule's, its pool's or the default (``sla_policy_for``)."""
+    if decision.action != "assign":
         return None
-    rep = config.reps.get(decision.rep_key or "")
-    return sla_due_at(at, pool.sla, rep, at)
+    policy = sla_policy_for(config, pool=decision.pool, rule=decision.rule).policy
+    return sla_due_at(at, policy, config.reps.get(decision.rep_key or ""), at)
 
 
 def journal_row(
@@ -114,6 +138,7 @@ def journal_row(
         "lead_source": _text(f.get("LeadSource"), 120),
         "lead_rating": _text(f.get("Rating"), 40),
         "lead_employees": _int(f.get("NumberOfEmployees")),
+        "lead_fields": routed_fields_json(config, f),
         "worker_id": worker_id,
         "error": None,
         "applied_at": None,

@@ -1,34 +1,62 @@
-"""The SLA sweep: record first touches, and move untouched leads past their SLA.
+"""The SLA sweep: record first touches, and act on untouched leads past their SLA.
 
 For every applied decision still ``sla_state = open``: the lead is re-read (bulk, by Id)
-with its Tasks. It is *touched* when its status left the pool's untouched statuses, or an
-activity was logged since the assignment (``LastActivityDate`` or a Task on the lead);
+with its Tasks. It is *touched* when its status left the policy's untouched statuses, or
+an activity was logged since the assignment (``LastActivityDate`` or a Task on the lead);
 the first touch time is recorded for speed-to-lead. A lead that left its owner (a human
-moved it, converted, deleted) is closed. An untouched lead past ``sla_due_at`` is
-re-routed within its pool to someone who never had it (``hop + 1``), or, once the pool's
-``max_hops`` are used or nobody else is eligible, escalated to the configured rep, pool
-or queue. Every hop is journalled with its reason, then written through the same guard
-as intake (only if the lead is still with the owner we are taking it from).
+moved it, converted, deleted) is closed.
+
+An untouched lead past ``sla_due_at`` is a breach. What it leads to is decided by the
+routing core (:func:`worker.routing.sla.breach_step`, with the SLA of the lead's rule, its
+pool or the default); this module gathers the facts (owner, manager, hops, reminders so
+far) and carries the step out:
+
+- ``reassign``: re-routed within its pool to someone who never had it (``hop + 1``);
+- ``move``: given to the escalation target (a rep, a pool or a queue);
+- ``remind``: a note (``sla_remind``) tells the owner; the clock gets a new window;
+- ``manager``: a note (``escalate_manager``) reminds the owner and tells their manager;
+  the lead stays and the clock ends.
+
+A re-assignment that finds nobody, or an escalation target that cannot take the lead, goes
+back to ``breach_step`` with that fact. Moves are journalled with their reason, then
+written through the same guard as intake (only if the lead is still with the owner we
+are taking it from). Notes and their messages are written in the sweep's transaction:
+nothing is written to Salesforce for them.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session
 
 from worker.jobs.context import build_context
 from worker.jobs.decide import Ask, decide_batch
 from worker.jobs.deps import Deps
-from worker.jobs.intake import lead_fields
+from worker.jobs.fields import lead_fields
+from worker.jobs.notices import announce_decisions
 from worker.jobs.records import journal_row
 from worker.jobs.writeback import items_for, write_back
 from worker.notify import enqueue_sla_reminders
+from worker.notify.model import Contact
+from worker.notify.recipients import manager_of
 from worker.routing.model import Decision as RoutingDecision
-from worker.routing.model import RoutingConfig, SlaPolicy
-from worker.routing.sla import escalation_target, is_touched, previous_owners, sla_next_step
+from worker.routing.model import RoutingConfig, RoutingContext
+from worker.routing.sla import (
+    Breach,
+    BreachStep,
+    SlaChoice,
+    breach_step,
+    is_touched,
+    previous_owners,
+    sla_policy_for,
+)
+from worker.routing.state import RoutingState
 from worker.sfdc.mapping import LeadRow
 from worker.store import journal_repo, state_repo
 from worker.store.db import session_scope
@@ -45,11 +73,18 @@ class SlaReport:
     moved: int = 0
     escalated: int = 0
     applied: int = 0
-    reminded: int = 0
+    reminded: int = 0  # reminders before the due time (notifications queued)
+    owners_reminded: int = 0  # misses that reminded the owner and kept the lead
+    managers_told: int = 0  # misses escalated to the owner's manager (the lead kept)
 
 
 def _aware(at: datetime | None) -> datetime | None:
     return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
+def policy_of(config: RoutingConfig, row: Decision) -> SlaChoice:
+    """The SLA of a journalled assignment (its rule's, its pool's or the default)."""
+    return sla_policy_for(config, pool=row.pool, rule=row.rule)
 
 
 def _touch_time(
@@ -78,31 +113,24 @@ def run_sla_sweep(deps: Deps) -> SlaReport:
     ids = [r.lead_id for r in rows]
     leads = {r.id: r for r in deps.gateway.leads_by_id(ids, lead_fields(config))}
     tasks = deps.gateway.task_activity(ids)
-    breached: list[tuple[Decision, LeadRow, SlaPolicy]] = []
+    breached: list[tuple[Decision, LeadRow]] = []
     with session_scope(deps.engine) as s:
         for row in rows:
             lead = leads.get(row.lead_id)
-            pool = config.pools.get(row.pool or "")
-            if (
-                lead is None
-                or lead.is_converted
-                or lead.owner_id != row.owner_id
-                or pool is None
-                or pool.sla is None
-            ):
+            if lead is None or lead.is_converted or lead.owner_id != row.owner_id:
                 journal_repo.set_sla_state(s, [row.id or 0], "closed")
                 report.closed += 1
                 continue
             at = _touch_time(row, lead, tasks.get(row.lead_id), now)
-            if at is None and is_touched(lead.status, pool.sla):
+            if at is None and is_touched(lead.status, policy_of(config, row).policy):
                 at = now
             if at is not None:
                 journal_repo.set_sla_state(s, [row.id or 0], "touched", first_touch_at=at)
                 report.touched += 1
             elif _aware(row.sla_due_at) is not None and now >= _aware(row.sla_due_at):  # type: ignore[operator]
-                breached.append((row, lead, pool.sla))
+                breached.append((row, lead))
     if breached:
-        _move(deps, config, breached, now, report)
+        _act(deps, config, breached, now, report)
     if deps.notify.enabled:
         with session_scope(deps.engine) as s:
             report.reminded = enqueue_sla_reminders(
@@ -110,98 +138,209 @@ def run_sla_sweep(deps: Deps) -> SlaReport:
                 directory=deps.directory.contacts(),
             )  # fmt: skip
     log.info(
-        "sla sweep: checked=%d touched=%d closed=%d moved=%d escalated=%d applied=%d reminded=%d",
-        report.checked, report.touched, report.closed, report.moved, report.escalated, report.applied,
-        report.reminded,
+        "sla sweep: checked=%d touched=%d closed=%d moved=%d escalated=%d applied=%d "
+        "reminded=%d owners_reminded=%d managers_told=%d",
+        report.checked, report.touched, report.closed, report.moved, report.escalated,
+        report.applied, report.reminded, report.owners_reminded, report.managers_told,
     )  # fmt: skip
     return report
 
 
-def _move(
+@dataclass
+class _Case:
+    """One breached assignment: its facts, the step decided, and the pick of a move."""
+
+    row: Decision
+    lead: LeadRow
+    breach: Breach
+    step: BreachStep
+    exclude: frozenset[str]
+    decision: RoutingDecision | None = None
+
+    def learn(self, **facts: Any) -> None:
+        """A fact found while carrying the step out: decide again with it."""
+        self.breach = replace(self.breach, **facts)
+        self.step = breach_step(self.breach)
+
+    def pick_pool(self) -> str | None:
+        """The pool a rep must be picked in (a re-assignment, an escalation to a pool)."""
+        t = self.step.target
+        if self.decision is not None or t is None or t.kind != "pool":
+            return None
+        return t.name if self.step.kind in ("reassign", "move") else None
+
+
+def _case(
     deps: Deps,
     config: RoutingConfig,
-    breached: Sequence[tuple[Decision, LeadRow, SlaPolicy]],
+    row: Decision,
+    lead: LeadRow,
+    now: datetime,
+    facts: tuple[Mapping[str, set[str]], Mapping[int, int], Mapping[str, Contact]],
+) -> _Case:
+    history, reminders, contacts = facts
+    owner_key = row.rep_key or row.owner_id
+    manager = manager_of(owner_key, deps.notify, contacts)
+    breach = Breach(
+        choice=policy_of(config, row),
+        owner=row.owner_name or deps.directory.name_of(row.owner_id) or owner_key or "the owner",
+        due_at=_aware(row.sla_due_at) or now,
+        now=now,
+        pool=row.pool,
+        hop=row.hop,
+        reminders=reminders.get(row.id or 0, 0),
+        manager=(manager.name or manager.email) if manager else None,
+        rep=config.reps.get(row.rep_key or ""),
+    )
+    exclude = previous_owners(history.get(row.lead_id, set()), row.rep_key)
+    return _Case(row, lead, breach, breach_step(breach), exclude)
+
+
+def _act(
+    deps: Deps,
+    config: RoutingConfig,
+    breached: Sequence[tuple[Decision, LeadRow]],
     now: datetime,
     report: SlaReport,
 ) -> None:
     cycle_id = "sla-" + uuid.uuid4().hex[:8]
+    deps.directory.owners([r.owner_id for r, _ in breached if r.owner_id])
+    contacts = deps.directory.contacts()
     context = build_context(
         gateway=deps.gateway, directory=deps.directory, config=config,
-        leads=[lead.lead for _, lead, _ in breached], caches=deps.caches,
+        leads=[lead.lead for _, lead in breached], caches=deps.caches, engine=deps.engine,
     )  # fmt: skip
     with session_scope(deps.engine) as s:
-        history = journal_repo.past_owners(s, [r.lead_id for r, _, _ in breached])
+        history = journal_repo.past_owners(s, [r.lead_id for r, _ in breached])
+        reminders = journal_repo.breach_reminders(s, [r for r, _ in breached])
+        facts = (history, reminders, contacts)
+        cases = [_case(deps, config, row, lead, now, facts) for row, lead in breached]
         state, version = state_repo.load_state(s)
-        asks, plans = [], []
-        for row, lead, policy in breached:
-            exclude = previous_owners(history.get(row.lead_id, set()), row.rep_key)
-            step = sla_next_step(policy, row.hop)
-            target = escalation_target(policy)
-            pool = (
-                row.pool if step == "reassign" else target.name if target.kind == "pool" else None
-            )
-            asks.append(Ask(lead.lead, exclude, pool) if pool else None)
-            plans.append((row, lead, policy, step, exclude))
-        real = [a for a in asks if a is not None]
-        decided, state = decide_batch(real, config=config, context=context, state=state, now=now)
-        it = iter(decided)
-        new_rows = []
-        for (row, lead, policy, step, exclude), ask in zip(plans, asks, strict=True):
-            decision = next(it) if ask is not None else None
-            if step == "reassign" and (decision is None or decision.action != "assign"):
-                step, decision = "escalate", _escalation(deps, row, policy, None, exclude)
-            elif step == "escalate":
-                decision = _escalation(deps, row, policy, decision, exclude)
-            if decision is None:
-                journal_repo.set_sla_state(s, [row.id or 0], "expired")
-                continue
-            kind = DecisionKind.SLA_REASSIGN if step == "reassign" else DecisionKind.ESCALATE
-            new = journal_row(
-                decision, lead, config=config, cycle_id=cycle_id, worker_id=deps.worker_id,
-                now=now, kind=kind, hop=row.hop + 1, owner_name=deps.directory.name_of(decision.owner_id),
-            )  # fmt: skip
-            if kind == DecisionKind.ESCALATE:
-                new["sla_due_at"] = None
-            new_rows.append(new)
-            journal_repo.set_sla_state(s, [row.id or 0], "moved")
-            report.moved += kind == DecisionKind.SLA_REASSIGN
-            report.escalated += kind == DecisionKind.ESCALATE
-        ids = journal_repo.insert_decisions(s, new_rows)
+        state = _pick(config, context, cases, state, now)
+        for case in cases:
+            if case.step.kind == "move" and case.decision is None:
+                _escalate(deps, case)
+        pending = _journal(s, _Writer(deps, config, cycle_id, now), cases, report)
         state_repo.save_state(s, state, expected_version=version, worker_id=deps.worker_id)
-        pending = [
-            r | {"id": i}
-            for r, i in zip(new_rows, ids, strict=True)
-            if r["status"] == DecisionStatus.PENDING
-        ]
     deps.metrics.reassigned.inc(len(pending))
     items = items_for(pending, frozenset(), config.writeback.reason_field)
     out = write_back(deps, items, conditional=config.writeback.conditional)
     report.applied += len(out.applied)
 
 
-def _escalation(
-    deps: Deps,
-    row: Decision,
-    policy: SlaPolicy,
-    decision: RoutingDecision | None,
-    exclude: frozenset[str],
-) -> RoutingDecision | None:
-    """The escalation decision for ``row`` (None: stay with the current owner)."""
-    target = escalation_target(policy)
-    reason = f"SLA of {policy.minutes} min missed after {row.hop} hop(s): escalated"
-    if target.kind == "pool" and decision is not None and decision.action == "assign":
-        return decision
+def _pick(
+    config: RoutingConfig,
+    context: RoutingContext,
+    cases: list[_Case],
+    state: RoutingState,
+    now: datetime,
+) -> RoutingState:
+    """Pick reps for re-assignments and escalations to a pool. A re-assignment that
+    finds nobody may escalate to a pool, which may find nobody: at most three rounds."""
+    for _ in range(3):
+        todo = [(c, pool) for c in cases if (pool := c.pick_pool()) is not None]
+        if not todo:
+            break
+        asks = [Ask(c.lead.lead, c.exclude, pool) for c, pool in todo]
+        decided, state = decide_batch(asks, config=config, context=context, state=state, now=now)
+        for (case, pool), decision in zip(todo, decided, strict=True):
+            if decision.action == "assign":
+                case.decision = decision
+            elif case.step.kind == "reassign":
+                case.learn(nobody_eligible=True)
+            else:
+                case.learn(move_failed=f"nobody eligible in pool {pool}")
+    return state
+
+
+def _escalate(deps: Deps, case: _Case) -> None:
+    """The owner of an escalation to a rep or a queue, or (unavailable) a new step."""
+    target, row = case.step.target, case.row
+    assert target is not None and target.kind in ("rep", "queue") and target.name
     owner_id: str | None = None
     rep_key: str | None = None
-    if target.kind == "rep" and target.name:
+    if target.kind == "rep":
         user = deps.directory.users([target.name]).get(target.name.lower())
         owner_id, rep_key = (user.id, target.name.lower()) if user else (None, None)
-    elif target.kind == "queue" and target.name:
+        why = f"no Salesforce user {target.name}"
+    else:
         owner_id = deps.directory.queue_ids([target.name]).get(target.name)
-    if owner_id is None or owner_id == row.owner_id:
-        log.warning("lead %s: SLA missed, no escalation target available", row.lead_id)
-        return None
-    return RoutingDecision(
+        why = f"no queue {target.name} in Salesforce"
+    if owner_id == row.owner_id:
+        owner_id, why = None, "it already owns the lead"
+    if owner_id is None:
+        log.warning("lead %s: SLA missed, escalation target unavailable: %s", row.lead_id, why)
+        case.learn(move_failed=why)
+        return
+    case.decision = RoutingDecision(
         row.lead_id, "assign", owner_id, rep_key, row.pool, "sla", "escalate",
-        f"{reason} to {target.kind} {target.name}",
+        case.step.reason, case.step.trace,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Writer:
+    """Builds the journal rows of one sweep."""
+
+    deps: Deps
+    config: RoutingConfig
+    cycle_id: str
+    now: datetime
+
+    def row(self, case: _Case, decision: RoutingDecision, kind: str, hop: int) -> dict[str, Any]:
+        name = self.deps.directory.name_of(decision.owner_id)
+        if decision.owner_id == case.row.owner_id:
+            name = case.row.owner_name or name
+        return journal_row(
+            decision, case.lead, config=self.config, cycle_id=self.cycle_id, now=self.now,
+            worker_id=self.deps.worker_id, kind=kind, hop=hop, owner_name=name,
+        )  # fmt: skip
+
+    def move(self, case: _Case) -> dict[str, Any]:
+        """A re-assignment or an escalation: the breach's reason and trace before the
+        pick's. A re-assignment keeps the lead's rule, so its SLA goes on."""
+        decision, step, row = case.decision, case.step, case.row
+        assert decision is not None
+        if decision.method != "escalate":  # a pick: the breach says why it happened
+            decision = replace(decision, reason=f"{step.reason}; {decision.reason}",
+                               trace=step.trace + decision.trace)  # fmt: skip
+        if step.kind == "reassign":
+            return self.row(case, replace(decision, rule=row.rule), DecisionKind.SLA_REASSIGN,
+                            row.hop + 1)  # fmt: skip
+        return self.row(case, decision, DecisionKind.ESCALATE, row.hop + 1) | {"sla_due_at": None}
+
+    def note(self, case: _Case) -> dict[str, Any]:
+        """A miss that keeps the lead: done once journalled (Salesforce is not written)."""
+        row, step = case.row, case.step
+        note = RoutingDecision(row.lead_id, "assign", row.owner_id, row.rep_key, row.pool,
+                               row.rule, "sla", step.reason, step.trace)  # fmt: skip
+        kind = DecisionKind.ESCALATE_MANAGER if step.notify_manager else DecisionKind.SLA_REMIND
+        done = {"status": DecisionStatus.APPLIED, "applied_at": self.now, "sla_state": None}
+        return self.row(case, note, kind, row.hop) | done | {"sla_due_at": step.due_at}
+
+
+def _journal(
+    s: Session, w: _Writer, cases: Sequence[_Case], report: SlaReport
+) -> list[dict[str, Any]]:
+    """Journal every case and update the breached clocks; returns the pending moves."""
+    moves = [w.move(c) for c in cases if c.step.kind in ("reassign", "move")]
+    notes = [w.note(c) for c in cases if c.step.kind in ("remind", "manager")]
+    for case in cases:
+        row_id, step = case.row.id or 0, case.step
+        if step.kind in ("reassign", "move"):
+            journal_repo.set_sla_state(s, [row_id], "moved")
+        elif step.kind == "remind" and step.due_at is not None:
+            journal_repo.push_sla_due(s, row_id, step.due_at)  # the clock goes on
+        else:
+            journal_repo.set_sla_state(
+                s, [row_id], "escalated" if step.notify_manager else "expired"
+            )
+    report.moved += sum(c.step.kind == "reassign" for c in cases)
+    report.escalated += sum(c.step.kind == "move" for c in cases)
+    report.owners_reminded += len(notes)
+    report.managers_told += sum(c.step.notify_manager for c in cases)
+    ids = journal_repo.insert_decisions(s, moves + notes)
+    if w.deps.notify.enabled and notes:
+        announce_decisions(s, w.deps, journal_repo.by_ids(s, ids[len(moves) :]))
+    pending = zip(moves, ids[: len(moves)], strict=True)
+    return [r | {"id": i} for r, i in pending if r["status"] == DecisionStatus.PENDING]

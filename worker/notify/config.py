@@ -2,7 +2,10 @@
 
 This loader is independent of the routing loader: it reads the same file and looks only
 at its own section. Errors name the key path (``notifications.channels.ops.url: must be
-https``). Secrets come from the environment: a channel names the variable holding its
+https``). URLs are parsed (pydantic's ``HttpUrl``), never compared by prefix: https only,
+no ``user@`` part, and plain http only to this machine's loopback address when
+``allow_local_http: true`` says so (the demo's local sink); the parsed, normalised URL is
+the one sent to, so what was checked is what is called. Secrets come from the environment: a channel names the variable holding its
 URL (``url_env``) or HMAC key (``secret_env``); SMTP credentials come from
 :class:`worker.settings.Settings` (``LEADROUTER_SMTP_*``). See
 ``config/notifications.example.yaml`` for a documented example.
@@ -10,6 +13,7 @@ URL (``url_env``) or HMAC key (``secret_env``); SMTP credentials come from
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 from collections.abc import Mapping
@@ -17,7 +21,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import yaml
-from pydantic import SecretStr
+from pydantic import HttpUrl, SecretStr, TypeAdapter, ValidationError
 
 from worker.notify.model import (
     ROLES,
@@ -36,6 +40,8 @@ from worker.settings import Settings
 
 KINDS: tuple[ChannelKind, ...] = ("slack", "webhook", "email")
 MAX_FILE_CHARS = 2_000_000  # the routing loader's limit too: a config is a few kB
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+LOCAL_HTTP_KEY = "notifications.allow_local_http"
 
 
 class NotifyConfigError(ValueError):
@@ -91,10 +97,11 @@ def parse_notify_section(
         data,
         "notifications",
         {"enabled", "salesforce_url", "reminder_at", "channels", "events", "pools", "revops"}
-        | {"people", "delivery"},
+        | {"people", "delivery", "allow_local_http"},
     )
+    local_http = _bool(data.get("allow_local_http", False), LOCAL_HTTP_KEY)
     channels = {
-        name: _channel(name, raw, env)
+        name: _channel(name, raw, env, local_http=local_http)
         for name, raw in _mapping(data.get("channels", {}), "notifications.channels").items()
     }
     events = _routes(data.get("events", {}), "notifications.events", channels)
@@ -107,7 +114,7 @@ def parse_notify_section(
         raise NotifyConfigError("notifications.reminder_at: must be between 0 and 1 (e.g. 0.7)")
     sf_url = data.get("salesforce_url")
     if sf_url is not None:
-        sf_url = _https(sf_url, "notifications.salesforce_url").rstrip("/")
+        sf_url = _url(sf_url, "notifications.salesforce_url").rstrip("/")
     elif settings is not None:
         sf_url = settings.sf_instance_url
     return NotifySettings(
@@ -142,7 +149,7 @@ def smtp_from_settings(settings: Settings | None) -> SmtpSettings:
     )
 
 
-def _channel(name: object, raw: object, env: Mapping[str, str]) -> Channel:
+def _channel(name: object, raw: object, env: Mapping[str, str], *, local_http: bool) -> Channel:
     path = f"notifications.channels.{name}"
     data = _mapping(raw, path)
     _no_unknown(data, path, {"type", "url", "url_env", "secret_env", "rate_per_minute"})
@@ -158,7 +165,7 @@ def _channel(name: object, raw: object, env: Mapping[str, str]) -> Channel:
     url = _secret_value(data, "url", path, env)
     if url is None:
         raise NotifyConfigError(f"{path}.url: required (or url_env naming a variable)")
-    _https(url, f"{path}.url", allow_local=True)
+    url = _url(url, f"{path}.url", local_http=local_http)
     secret = _secret_value(data, "secret", path, env) if kind == "webhook" else None
     if kind == "webhook" and secret is None:
         raise NotifyConfigError(f"{path}.secret_env: required (the variable with the HMAC key)")
@@ -281,14 +288,34 @@ def _email(value: object, path: str) -> str:
     return text
 
 
-def _https(value: object, path: str, *, allow_local: bool = False) -> str:
-    """Channel URLs must be https; plain http is allowed only to localhost (demo sink)."""
-    text = str(value)
-    local = text.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
-    if not text.startswith("https://") and not (allow_local and local):
-        # never echo the value: a Slack webhook URL is a credential
-        raise NotifyConfigError(f"{path}: must be https")
-    return text
+def _url(value: object, path: str, *, local_http: bool = False) -> str:
+    """The normalised URL: https, or plain http to a loopback host when ``local_http``.
+
+    Never echoes the value in an error: a Slack webhook URL is a credential."""
+    try:
+        url = _HTTP_URL.validate_python(str(value))
+    except ValidationError:
+        raise NotifyConfigError(f"{path}: not a valid http(s) URL") from None
+    if url.username is not None or url.password is not None:
+        # http://localhost@evil.example/ is a request to evil.example
+        raise NotifyConfigError(f"{path}: must not have a user name or password (user@host)")
+    if url.scheme != "https" and not (local_http and is_loopback_host(url.host)):
+        hint = " (plain http only to localhost, and only with allow_local_http: true)"
+        raise NotifyConfigError(f"{path}: must be https{hint}")
+    return str(url)
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """``localhost``, 127.0.0.0/8 or ``[::1]`` as the URL parser normalised it; a
+    look-alike such as ``127.0.0.1.evil.example`` is a domain name, not a loopback."""
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _no_unknown(data: Mapping[str, Any], path: str, known: set[str]) -> None:

@@ -92,12 +92,14 @@ def enqueue_for_decision(
     rows were new. ``decision.id`` must be set (flush first)."""
     if decision.id is None:
         raise ValueError("enqueue_for_decision needs a flushed decision (id is None)")
-    event = event_for_decision(
-        decision, settings=settings, instance_url=instance_url, directory=directory
-    )
-    if event is None:
-        return 0
-    return enqueue_event(session, event, settings=settings, now=now)
+    count = 0
+    for kind in _kinds_of(decision):
+        event = event_for_decision(
+            decision, settings=settings, instance_url=instance_url, directory=directory, kind=kind
+        )
+        if event is not None:
+            count += enqueue_event(session, event, settings=settings, now=now)
+    return count
 
 
 def enqueue_event(
@@ -173,13 +175,23 @@ def _source(decision: Decision, kind: EventKind) -> str:
 
 
 def _kind_of(decision: Decision) -> EventKind | None:
+    kinds = _kinds_of(decision)
+    return kinds[-1] if kinds else None
+
+
+def _kinds_of(decision: Decision) -> tuple[EventKind, ...]:
+    """The events a decision announces: a manager escalation also reminds the owner."""
     if decision.status == DecisionStatus.HELD:
-        return EventKind.LEAD_HELD
+        return (EventKind.LEAD_HELD,)
     if decision.status != DecisionStatus.APPLIED:
-        return None  # pending, failed, skipped: nothing happened in Salesforce
+        return ()  # pending, failed, skipped: nothing happened in Salesforce
     if decision.kind == DecisionKind.ROUTE:
-        return EventKind.LEAD_ASSIGNED
-    return EventKind.SLA_REASSIGNED
+        return (EventKind.LEAD_ASSIGNED,)
+    if decision.kind == DecisionKind.SLA_REMIND:
+        return (EventKind.SLA_MISSED,)
+    if decision.kind == DecisionKind.ESCALATE_MANAGER:
+        return (EventKind.SLA_MISSED, EventKind.SLA_ESCALATED)
+    return (EventKind.SLA_REASSIGNED,)
 
 
 def messages_for(

@@ -21,6 +21,8 @@ class EventKind(StrEnum):
     LEAD_ASSIGNED = "lead_assigned"  # to the new owner
     SLA_REMINDER = "sla_reminder"  # SLA about to breach: to the owner
     SLA_REASSIGNED = "sla_reassigned"  # previous owner, new owner, manager
+    SLA_MISSED = "sla_missed"  # SLA breached, the lead stays: remind the owner
+    SLA_ESCALATED = "sla_escalated"  # SLA breached, the lead stays: tell the owner's manager
     LEAD_HELD = "lead_held"  # nobody eligible: RevOps
     API_ALLOCATION = "api_allocation"  # worker stopped writing: RevOps
 
@@ -91,10 +93,25 @@ class NotifySettings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
     def route_for(self, event: EventKind, pool: str | None) -> EventRoute | None:
-        """The pool's own route for ``event`` if it has one, else the default."""
+        """The pool's own route for ``event`` if it has one, else the default. An SLA
+        miss that keeps the lead borrows the channels of the older events when it has no
+        route of its own: ``sla_missed`` those of ``sla_reminder`` (to the owner),
+        ``sla_escalated`` those of ``sla_reassigned`` (to the manager)."""
         if pool is not None and event in self.pools.get(pool, {}):
             return self.pools[pool][event]
-        return self.events.get(event)
+        if event in self.events:
+            return self.events[event]
+        borrowed = _BORROWED.get(event)
+        if borrowed is None:
+            return None
+        route = self.route_for(borrowed[0], pool)
+        return EventRoute(borrowed[1], route.channels) if route else None
+
+
+_BORROWED: dict[EventKind, tuple[EventKind, tuple[Role, ...]]] = {
+    EventKind.SLA_MISSED: (EventKind.SLA_REMINDER, ("owner",)),
+    EventKind.SLA_ESCALATED: (EventKind.SLA_REASSIGNED, ("manager",)),
+}
 
 
 @dataclass(frozen=True)

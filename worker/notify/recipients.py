@@ -56,6 +56,15 @@ def decision_contacts(
     return owner, previous, manager
 
 
+def manager_of(
+    owner: str | None, settings: NotifySettings, directory: Directory | None
+) -> Contact | None:
+    """The manager of ``owner`` (a User Id or e-mail): Salesforce's ``User.Manager``, or
+    ``notifications.people.<owner>.manager``; None when neither names one."""
+    contact = lookup(owner, settings, directory)
+    return lookup(contact.manager, settings, directory) if contact and contact.manager else None
+
+
 def people_for(
     event: NotificationEvent, roles: tuple[Role, ...], settings: NotifySettings
 ) -> list[tuple[Role, Contact]]:

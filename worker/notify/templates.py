@@ -23,6 +23,8 @@ TITLES: dict[EventKind, str] = {
     EventKind.SLA_REMINDER: "Reminder: {lead} ({company}) needs a first touch by {due}",
     EventKind.SLA_REASSIGNED: "{lead} ({company}) moved from {previous} to {owner}: "
     "response time missed",
+    EventKind.SLA_MISSED: "Response time missed: {lead} ({company}) still needs a first touch",
+    EventKind.SLA_ESCALATED: "{owner} missed the response time for {lead} ({company})",
     EventKind.LEAD_HELD: "Lead held, nobody eligible: {lead} ({company})",
     EventKind.API_ALLOCATION: "Routing writes paused: Salesforce API allocation nearly spent",
 }
@@ -53,8 +55,12 @@ def build_content(event: NotificationEvent) -> Content:
     lines = ["Why: {reason}"]
     if event.kind == EventKind.LEAD_ASSIGNED and event.due_at is not None:
         lines.append("Please respond by {due}.")
-    if event.kind == EventKind.SLA_REMINDER:
+    if event.kind in (EventKind.SLA_REMINDER, EventKind.SLA_MISSED, EventKind.SLA_ESCALATED):
         lines.insert(0, "Owner: {owner}")
+    if event.kind == EventKind.SLA_MISSED and event.due_at is not None:
+        lines.append("Please respond by {due}.")
+    if event.kind == EventKind.SLA_ESCALATED:
+        lines.append("The lead stays with {owner}.")
     if event.kind == EventKind.LEAD_HELD:
         lines.insert(0, "Pool: {pool}. The lead stays in the intake queue and is retried.")
     if event.kind == EventKind.API_ALLOCATION:

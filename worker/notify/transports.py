@@ -9,10 +9,12 @@ contain addresses.
 from __future__ import annotations
 
 import hashlib
+import math
 import smtplib
 import ssl
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
 
 import requests
 
@@ -54,7 +56,9 @@ class Transports:
         status = response.status_code
         if 200 <= status < 300:
             return
-        retry_after = _seconds(response.headers.get("Retry-After"))
+        retry_after = retry_after_seconds(
+            response.headers.get("Retry-After"), now=_server_now(response)
+        )
         transient = status in (408, 425, 429) or status >= 500
         raise SendError(f"HTTP {status}", permanent=not transient, retry_after=retry_after)
 
@@ -114,8 +118,32 @@ class Transports:
         return mailer
 
 
-def _seconds(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header, or None when absent or unreadable.
+
+    The header is either delay-seconds (``120``) or an HTTP-date (``Wed, 21 Oct 2026
+    07:28:00 GMT``, RFC 9110 section 10.2.3); a date is counted from ``now``, which the
+    caller takes from the response's own ``Date`` header when it has one, so a skewed
+    local clock does not stretch or cut the wait. A date in the past means "now": 0.
+    """
+    if not value or not value.strip():
+        return None
+    text = value.strip()
     try:
-        return max(0.0, float(value)) if value else None
+        seconds = float(text)
     except ValueError:
-        return None  # an HTTP date: ignore, our own backoff applies
+        try:
+            at = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = (at.replace(tzinfo=at.tzinfo or UTC) - now).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _server_now(response: requests.Response) -> datetime:
+    """The server's clock (its ``Date`` header) when readable, else ours."""
+    try:
+        at = parsedate_to_datetime(response.headers.get("Date") or "")
+    except (TypeError, ValueError, IndexError):
+        return datetime.now(UTC)
+    return at.replace(tzinfo=at.tzinfo or UTC)

@@ -6,7 +6,7 @@ passed in, and every function returns new values. ``worker.config_loader`` build
 :class:`RoutingConfig` from YAML.
 """
 
-from worker.routing.api import route_batch, route_lead
+from worker.routing.api import Ask, route_batch, route_lead, route_stream
 from worker.routing.explain import (
     decision_from_json,
     decision_to_dict,
@@ -75,6 +75,7 @@ __all__ = [
     "AccountIndex",
     "AccountMatch",
     "AccountMatching",
+    "Ask",
     "Band",
     "BusinessHours",
     "Caps",
@@ -121,6 +122,7 @@ __all__ = [
     "render_trace",
     "route_batch",
     "route_lead",
+    "route_stream",
     "sla_due_at",
     "sla_next_step",
     "state_from_json",

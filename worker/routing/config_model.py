@@ -71,6 +71,7 @@ class Rule:
     territory: str | None = None
     pool: str | None = None
     reason: str | None = None
+    sla: SlaPolicy | None = None  # wins over the pool's SLA and the default
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,19 +163,38 @@ class CatchUp:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A reference to a rep, a pool, a queue (developer name) or "hold"."""
+    """A reference to a rep, a pool, a queue (developer name), "hold", or (SLA escalation
+    only) "manager": the lead owner's manager in Salesforce."""
 
-    kind: Literal["rep", "pool", "queue", "hold"]
+    kind: Literal["rep", "pool", "queue", "hold", "manager"]
     name: str | None = None
+
+
+BreachAction = Literal["reassign", "remind", "escalate"]
 
 
 @dataclass(frozen=True, slots=True)
 class SlaPolicy:
+    """How long an owner has for a first touch, and what a miss leads to.
+
+    ``on_breach``: ``reassign`` (another rep of the pool), ``remind`` (tell the owner, keep
+    the lead, start a new window) or ``escalate`` (at once). ``max_hops`` re-assignments or
+    reminders come first, then the escalation. ``escalate_to``: a rep, pool or queue takes
+    the lead; ``manager`` (also when None) tells the owner's manager and keeps the lead.
+    """
+
     minutes: int
     working_hours_only: bool = False
     untouched_statuses: frozenset[str] = frozenset({"Open - Not Contacted"})
     max_hops: int = 2
     escalate_to: Target | None = None
+    on_breach: BreachAction = "reassign"
+
+
+# Every routed lead gets a clock: this one when neither its rule, its pool nor the config's
+# top-level ``sla:`` sets one. It never moves a lead: a miss reminds the owner and tells
+# their manager.
+DEFAULT_SLA = SlaPolicy(minutes=60, working_hours_only=True, on_breach="escalate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,3 +282,4 @@ class RoutingConfig:
     writeback: Writeback = Writeback()
     retention_days: int = 90
     source: str | None = None  # file it was loaded from, for messages
+    sla: SlaPolicy = DEFAULT_SLA  # the SLA of a lead whose rule and pool set none

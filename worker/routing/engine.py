@@ -9,11 +9,13 @@ passed in; the new state is returned. Same inputs, same decision.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from worker.routing.compiled import compiled, context_cache
 from worker.routing.facts import LeadFacts, lead_facts
 from worker.routing.matching import AccountMatch, match_account
 from worker.routing.model import Decision, Lead, RoutingConfig, RoutingContext, Rule, TraceStep
+from worker.routing.overflow import Hop, nobody_why, overflow_order
 from worker.routing.pools import METHOD_WORDS, Pick, PoolRouter
 from worker.routing.state import RoutingState
 from worker.routing.steps import hold_decision, trace_rules, trace_territory
@@ -50,6 +52,12 @@ class Router:
         self.cache = context_cache(context)
         self.work = WorkingState(state)
         self.pools = PoolRouter(config, context, self.work, now)
+        self.hops: dict[str, tuple[Hop, ...]] = {}  # pool -> its overflow order
+        # (pool, lead tags, the ids of the skip steps) -> why nobody, its trace step, and
+        # the steps themselves (kept alive, so their ids stay theirs). The steps are the
+        # pool router's per-batch ones: with caps filling or everyone off-hours, each
+        # lead of a batch overflows past the same skips.
+        self.nobody: dict[tuple[str, frozenset[str], tuple[int, ...]], _Nobody] = {}
 
     def new_state(self) -> RoutingState:
         return self.work.freeze({k: c.day_key for k, c in self.pools.clocks.items()})
@@ -100,6 +108,7 @@ class Router:
             )
         if m is None:
             trace.append(_NO_MATCH)
+            self._note_accounts(trace)
             return None
         data: dict[str, object] = {
             "via": m.via, "score": round(m.score, 4), "candidates": list(m.candidates)
@@ -110,12 +119,17 @@ class Router:
                     "match", "No account accepted: name candidates lacked corroboration", data
                 )
             )
+            self._note_accounts(trace)
             return None
         name = m.account.name if m.account else "existing record"
         trace.append(
             TraceStep("match", f"Matched {name} by {_VIA[m.via]} (score {m.score:.0f})", data)
         )
         return m
+
+    def _note_accounts(self, trace: list[TraceStep]) -> None:
+        if self.context.account_note:
+            trace.append(TraceStep("match", self.context.account_note, {"accounts": "incomplete"}))
 
     def _to_owner(
         self,
@@ -263,59 +277,72 @@ class Router:
         rule: str | None,
         exclude: frozenset[str],
     ) -> Decision:
-        """Pick in the pool, else follow its overflow chain, else hold (never drop)."""
-        decided = self._overflow(pool_name, lead, tags, trace, rule, exclude, set())
-        if decided is not None:
-            return decided
-        reason = f"Nobody eligible in pool {pool_name}: held in the intake queue for the next cycle"
-        return hold_decision(lead, rule, reason, trace, pool_name)
+        """Pick in the pool, else overflow in :func:`overflow_order`, else hold (never
+        drop). Each pool or rep tried without success is kept with why, for the reason."""
+        picked, why = self._try_pool(pool_name, exclude, tags, trace)
+        if picked is not None:
+            return self._assigned(lead, pool_name, rule, picked, trace, [])
+        tried = [(pool_name, why)]
+        for hop in self._hops(pool_name):
+            if hop.target.kind == "hold":
+                msg = f"Pool {hop.source}'s fallback says hold: nothing after it is tried"
+                trace.append(TraceStep("fallback", msg, {"pool": hop.source}))
+                break
+            picked, where, label, why = self._try_hop(hop, pool_name, exclude, tags, trace)
+            if picked is not None:
+                return self._assigned(lead, where, rule, picked, trace, tried)
+            tried.append((label, why))
+        reason = "Held in the intake queue: " + "; ".join(f"{n}: {w}" for n, w in tried)
+        return hold_decision(lead, rule, reason, trace, pool_name, {"tried": tried})
 
-    def _overflow(
+    def _hops(self, pool_name: str) -> tuple[Hop, ...]:
+        hops = self.hops.get(pool_name)
+        if hops is None:
+            hops = self.hops[pool_name] = tuple(overflow_order(self.config.pools, pool_name))
+        return hops
+
+    def _try_hop(
         self,
-        pool_name: str,
-        lead: Lead,
+        hop: Hop,
+        start: str,
+        exclude: frozenset[str],
         tags: frozenset[str],
         trace: list[TraceStep],
-        rule: str | None,
-        exclude: frozenset[str],
-        visited: set[str],
-    ) -> Decision | None:
-        """An assignment in ``pool_name`` or along its fallback chain (targets in order: a
-        pool, tried with its own chain; a rep; ``hold`` ends the chain), or None."""
-        visited.add(pool_name)
-        pool = self.config.pools[pool_name]
-        picked = self.pools.pick(pool, exclude, tags, trace)
+    ) -> tuple[Pick | None, str, str, str]:
+        """A pool or rep of the overflow order: the pick, the pool it counts for, how the
+        reason names the target, and why it had nobody."""
+        name = hop.target.name
+        assert name is not None  # overflow_order yields named pools and reps only
+        if hop.target.kind == "pool":
+            trace.append(_overflow_step(name, hop.source, start))
+            picked, why = self._try_pool(name, exclude, tags, trace)
+            return picked, name, name, why
+        picked, why = self._fallback_rep(name, exclude, trace)
+        return picked, hop.source, self.config.reps[name].name, why
+
+    def _try_pool(
+        self, name: str, exclude: frozenset[str], tags: frozenset[str], trace: list[TraceStep]
+    ) -> tuple[Pick | None, str]:
+        """The pick in pool ``name``, or None and why nobody was eligible (only then
+        summarised: from the candidate steps the pick traced)."""
+        start = len(trace)
+        picked = self.pools.pick(self.config.pools[name], exclude, tags, trace)
         if picked is not None:
-            return self._assigned(lead, pool_name, rule, picked, trace)
-        trace.append(
-            TraceStep("fallback", f"Nobody eligible in pool {pool_name}", {"pool": pool_name})
-        )
-        for target in pool.fallback:
-            if target.kind == "hold":
-                return None
-            if target.kind == "pool" and target.name and target.name not in visited:
-                step = TraceStep(
-                    "fallback", f"Overflow to pool {target.name}", {"pool": target.name}
-                )
-                trace.append(step)
-                decided = self._overflow(target.name, lead, tags, trace, rule, exclude, visited)
-            elif target.kind == "rep" and target.name:
-                decided = self._fallback_rep(target.name, lead, pool_name, rule, exclude, trace)
-            else:
-                continue
-            if decided is not None:
-                return decided
-        return None
+            return picked, ""
+        steps = tuple(trace[start:])
+        key = (name, tags, tuple(map(id, steps)))
+        hit = self.nobody.get(key)
+        if hit is None:
+            why = nobody_why(steps, tags)
+            msg = f"Nobody eligible in pool {name}: {why}"
+            step = TraceStep("fallback", msg, {"pool": name, "why": why})
+            hit = self.nobody[key] = _Nobody(why, step, steps)
+        trace.append(hit.step)
+        return None, hit.why
 
     def _fallback_rep(
-        self,
-        key: str,
-        lead: Lead,
-        pool: str,
-        rule: str | None,
-        exclude: frozenset[str],
-        trace: list[TraceStep],
-    ) -> Decision | None:
+        self, key: str, exclude: frozenset[str], trace: list[TraceStep]
+    ) -> tuple[Pick | None, str]:
         rep = self.config.reps[key]
         why = self.pools.skip_reason(rep, exclude)
         if why is not None:
@@ -326,20 +353,34 @@ class Router:
                     {"rep": key, "skip": why},
                 )
             )
-            return None
+            return None, why
         clock = self.pools.clock(rep)
         self.work.record(key, None, clock.day_key, clock.hour_key)
         user_id = self.context.reps[key].user_id
         assert user_id is not None
-        return self._assigned(lead, pool, rule, Pick(rep, user_id, "fallback_rep", "", {}), trace)
+        return Pick(rep, user_id, "fallback_rep", "", {}), ""
 
     def _assigned(
-        self, lead: Lead, pool: str, rule: str | None, p: Pick, trace: list[TraceStep]
+        self,
+        lead: Lead,
+        pool: str,
+        rule: str | None,
+        p: Pick,
+        trace: list[TraceStep],
+        tried: list[tuple[str, str]],
     ) -> Decision:
+        """The assignment; its reason names each pool or rep tried before, with why."""
         how = METHOD_WORDS.get(p.method, p.method) + (f", {p.note}" if p.note else "")
         msg = f"{p.rep.name} chosen ({how})"
-        trace.append(TraceStep("pick", msg, {"rep": p.rep.key, "method": p.method, "pool": pool}))
-        lead_in = f"Rule '{rule}' → pool {pool}" if rule else f"Pool {pool}"
+        data: dict[str, object] = {"rep": p.rep.key, "method": p.method, "pool": pool}
+        if tried:
+            data["tried"] = tried
+            last = msg if p.method == "fallback_rep" else f"{pool}: {msg}"
+            path = " → ".join([*(f"{n}: {w}" for n, w in tried), last])
+            reason = f"Rule '{rule}' → {path}" if rule else path
+        else:
+            reason = f"Rule '{rule}' → pool {pool}: {msg}" if rule else f"Pool {pool}: {msg}"
+        trace.append(TraceStep("pick", msg, data))
         return Decision(
             lead.id,
             "assign",
@@ -348,7 +389,19 @@ class Router:
             pool,
             rule,
             p.method,
-            f"{lead_in}: {msg}",
+            reason,
             tuple(trace),
             p.eligible_weights,
         )
+
+
+class _Nobody(NamedTuple):
+    why: str
+    step: TraceStep
+    steps: tuple[TraceStep, ...]
+
+
+def _overflow_step(name: str, source: str, start: str) -> TraceStep:
+    """ "Overflow to pool X", saying whose list named X when it is not the first pool's."""
+    via = "" if source == start else f" (from {source}'s fallback)"
+    return TraceStep("fallback", f"Overflow to pool {name}{via}", {"pool": name, "from": source})

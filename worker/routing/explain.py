@@ -10,7 +10,8 @@ from typing import Any
 
 from worker.routing.model import Decision, TraceStep
 
-_SHOWN_KINDS = ("match", "tags", "rule", "territory", "candidate", "fallback", "pick", "decision")
+_SHOWN_KINDS = ("match", "tags", "rule", "territory", "candidate", "fallback", "pick", "sla",
+                "decision")  # fmt: skip
 
 
 def render_step(step: TraceStep) -> str:

@@ -5,6 +5,9 @@ computed on first use only, since most leads are decided without them."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from contextlib import suppress
+
 from worker.routing import normalise
 from worker.routing.model import Lead
 
@@ -87,5 +90,20 @@ class LeadFacts:
         return as_number(self.lead.fields.get("AnnualRevenue"))
 
 
+RECENT_MAX = 4_096  # more than an intake page (2,000 leads)
+_RECENT: OrderedDict[int, LeadFacts] = OrderedDict()  # id(lead) -> its facts, oldest first
+
+
 def lead_facts(lead: Lead) -> LeadFacts:
-    return LeadFacts(lead)
+    """The lead's facts. The last few thousand leads' are remembered (by object: the facts
+    hold their lead, so its id cannot be reused meanwhile), so a page whose accounts were
+    looked up by these facts is routed without computing them again."""
+    hit = _RECENT.get(id(lead))
+    if hit is not None and hit.lead is lead:
+        return hit
+    facts = LeadFacts(lead)
+    if len(_RECENT) >= RECENT_MAX:
+        with suppress(KeyError):  # another thread emptied it meanwhile
+            _RECENT.popitem(last=False)
+    _RECENT[id(lead)] = facts
+    return facts

@@ -15,7 +15,12 @@ Several accounts on one piece of evidence are ordered by the tie-breakers: more 
 opportunities, then most recent activity, then more employees, then Id.
 
 :class:`AccountIndex` is built once per batch (dicts keyed by domain and name key, plus
-name blocks by first token for fuzzy search) so a lookup costs a few dict reads.
+name blocks by distinctive token for fuzzy search) so a lookup costs a few dict reads.
+It holds either every account (``AccountIndex.build``) or only the accounts a batch of
+leads could match, read from the worker's account mirror: :meth:`AccountIndex.of_blocks`
+with the org-wide name blocks of the batch's blocking keys, then :func:`name_candidates`
+(the names a lead's name evidence will read) and :meth:`AccountIndex.with_accounts`.
+Both give the same matches, candidate lists included (accounts are grouped in Id order).
 """
 
 from __future__ import annotations
@@ -47,23 +52,30 @@ class AccountIndex:
 
     @classmethod
     def build(cls, accounts: Sequence[Account]) -> AccountIndex:
-        by_domain: dict[str, list[Account]] = {}
-        by_name: dict[str, list[Account]] = {}
-        for a in accounts:
-            d = normalise.website_domain(a.website)
-            if d and not normalise.is_public_mail_domain(d):
-                by_domain.setdefault(d, []).append(a)
-            k = normalise.company_key(a.name)
-            if k:
-                by_name.setdefault(k, []).append(a)
+        """The index of every account given, fuzzy blocks included."""
+        by_id, by_domain, by_name = _grouped(accounts)
         name_blocks, sorted_blocks = _fuzzy_blocks(by_name)
-        return cls(
-            by_id={a.id: a for a in accounts},
-            by_domain={d: tuple(v) for d, v in by_domain.items()},
-            by_name={k: tuple(v) for k, v in by_name.items()},
-            name_blocks=name_blocks,
-            sorted_blocks=sorted_blocks,
-        )
+        return cls(by_id, by_domain, by_name, name_blocks, sorted_blocks)
+
+    @classmethod
+    def of_blocks(cls, blocks: Mapping[str, tuple[list[str], list[str]]]) -> AccountIndex:
+        """An index without accounts over fuzzy blocks read elsewhere: blocking key ->
+        (name keys, the same names token-sorted), as :func:`_fuzzy_blocks` makes them from
+        the whole org (blocks of more than MAX_BLOCK names left out). Ask it for
+        :func:`name_candidates`, then add the accounts with :meth:`with_accounts`."""
+        return cls({}, {}, {}, {b: n for b, (n, _) in blocks.items()},
+                   {b: s for b, (_, s) in blocks.items()})  # fmt: skip
+
+    def with_accounts(
+        self, accounts: Sequence[Account], keys: Mapping[str, tuple[str, str]] | None = None
+    ) -> AccountIndex:
+        """The same fuzzy blocks (and fuzzy answers already found) with ``accounts``.
+        ``keys``: Id -> (web-site domain, name key) as :func:`account_keys` gives them,
+        when already known (the account mirror stores them)."""
+        by_id, by_domain, by_name = _grouped(accounts, keys)
+        index = AccountIndex(by_id, by_domain, by_name, self.name_blocks, self.sorted_blocks)
+        object.__setattr__(index, "_fuzzy_memo", self._fuzzy_memo)  # depends on blocks only
+        return index
 
     def fuzzy_matches(self, key: str, cutoff: float, limit: int = 5) -> list[tuple[str, float]]:
         """Up to ``limit`` name keys scoring >= ``cutoff`` against ``key``
@@ -98,8 +110,42 @@ MEMO_LIMIT = 20  # matches remembered per answer (callers ask for five)
 
 
 def blocking_keys(key: str) -> set[str]:
+    """The fuzzy search's blocks a name key belongs to: its tokens and the 4-letter
+    prefixes (``~acme``) of its longer tokens."""
     tokens = key.split()
     return set(tokens) | {"~" + t[:4] for t in tokens if len(t) > 4}
+
+
+def account_keys(account: Account) -> tuple[str, str]:
+    """(registered web-site domain, "" for none or free-mail; name key): the keys an
+    account is found by."""
+    d = normalise.website_domain(account.website)
+    return ("" if normalise.is_public_mail_domain(d) else d), normalise.company_key(account.name)
+
+
+def _grouped(
+    accounts: Sequence[Account], keys: Mapping[str, tuple[str, str]] | None = None
+) -> tuple[dict[str, Account], dict[str, tuple[Account, ...]], dict[str, tuple[Account, ...]]]:
+    """(by Id, by web-site domain, by name key), each group in Id order: the same
+    accounts give the same groups (and candidate lists) whatever order they come in."""
+    ordered = sorted(accounts, key=_account_id)
+    by_domain: dict[str, list[Account]] = {}
+    by_name: dict[str, list[Account]] = {}
+    for a in ordered:
+        d, k = keys[a.id] if keys is not None else account_keys(a)
+        if d:
+            by_domain.setdefault(d, []).append(a)
+        if k:
+            by_name.setdefault(k, []).append(a)
+    return (
+        {a.id: a for a in ordered},
+        {d: tuple(v) for d, v in by_domain.items()},
+        {k: tuple(v) for k, v in by_name.items()},
+    )
+
+
+def _account_id(a: Account) -> str:
+    return a.id
 
 
 def _fuzzy_blocks(
@@ -162,10 +208,16 @@ def _corroboration(a: Account, facts: LeadFacts, fields: frozenset[str]) -> str 
     return None
 
 
+def _known_hits(
+    facts: LeadFacts, known: Mapping[str, Sequence[KnownEmail]]
+) -> Sequence[KnownEmail] | None:
+    return known.get(facts.email) if facts.email else None
+
+
 def _by_known_email(
     facts: LeadFacts, known: Mapping[str, Sequence[KnownEmail]], index: AccountIndex
 ) -> AccountMatch | None:
-    hits = known.get(facts.email) if facts.email else None
+    hits = _known_hits(facts, known)
     if not hits:
         return None
     best = sorted(hits, key=lambda k: (k.kind != "contact", k.record_id))[0]
@@ -182,19 +234,43 @@ def _by_known_email(
     return AccountMatch(None, best.owner_id, "known_email", 100.0, (cand,))
 
 
-def _by_domain(facts: LeadFacts, index: AccountIndex, s: AccountMatching) -> AccountMatch | None:
+def _domain_hit(
+    facts: LeadFacts, index: AccountIndex, s: AccountMatching
+) -> tuple[str, tuple[Account, ...]] | None:
+    """(via, the accounts of the first domain with any), e-mail domain first."""
     for via, domain, enabled in (
         ("email_domain", "" if facts.email_is_public else facts.email_domain, s.by_email_domain),
         ("website", facts.website_domain, s.by_website),
     ):
         accounts = index.by_domain.get(domain) if enabled and domain else None
         if accounts:
-            chosen = _pick(accounts)
-            cands = tuple(
-                _cand(a, 100, "chosen" if a is chosen else "lost tie-break") for a in accounts[:5]
-            )
-            return AccountMatch(chosen, chosen.owner_id, via, 100.0, cands)
+            return via, accounts
     return None
+
+
+def _by_domain(facts: LeadFacts, index: AccountIndex, s: AccountMatching) -> AccountMatch | None:
+    hit = _domain_hit(facts, index, s)
+    if hit is None:
+        return None
+    via, accounts = hit
+    chosen = _pick(accounts)
+    cands = tuple(
+        _cand(a, 100, "chosen" if a is chosen else "lost tie-break") for a in accounts[:5]
+    )
+    return AccountMatch(chosen, chosen.owner_id, via, 100.0, cands)
+
+
+def _fuzzy(key: str, index: AccountIndex, s: AccountMatching) -> list[tuple[str, float]]:
+    return index.fuzzy_matches(key, s.fuzzy_threshold)
+
+
+def name_candidates(key: str, index: AccountIndex, s: AccountMatching) -> set[str]:
+    """The name keys whose accounts the name evidence may read for a lead whose company
+    key is ``key``: the key itself and its fuzzy matches (the same search as
+    :func:`match_account`'s, so an index holding these names' accounts answers alike)."""
+    if not (s.enabled and s.by_name and key):
+        return set()
+    return {key} | {choice for choice, _ in _fuzzy(key, index, s)}
 
 
 def _by_name(facts: LeadFacts, index: AccountIndex, s: AccountMatching) -> AccountMatch | None:
@@ -204,17 +280,18 @@ def _by_name(facts: LeadFacts, index: AccountIndex, s: AccountMatching) -> Accou
     scored: list[tuple[str, float]] = []
     if key in index.by_name:
         scored.append((key, 100.0))
-    for choice, score in index.fuzzy_matches(key, s.fuzzy_threshold):
+    for choice, score in _fuzzy(key, index, s):
         if choice != key:
             scored.append((choice, score))
     cands: list[dict[str, object]] = []
     for name_key, score in scored:
+        named = index.by_name.get(name_key, ())  # empty: its accounts left since the search
         accepted = [
             (a, why)
-            for a in index.by_name[name_key]
+            for a in named
             if (why := _corroboration(a, facts, s.corroborate_with)) is not None
         ]
-        for a in index.by_name[name_key][:3]:
+        for a in named[:3]:
             if not any(a is b for b, _ in accepted):
                 cands.append(_cand(a, score, "rejected: no corroborating domain, country or phone"))
         if accepted:
@@ -225,6 +302,20 @@ def _by_name(facts: LeadFacts, index: AccountIndex, s: AccountMatching) -> Accou
     if cands:
         return AccountMatch(None, None, "name", 0.0, tuple(cands))
     return None
+
+
+def decided_before_names(
+    facts: LeadFacts,
+    known_emails: Mapping[str, Sequence[KnownEmail]],
+    index: AccountIndex,
+    settings: AccountMatching,
+) -> bool:
+    """Whether :func:`match_account` answers for this lead without its name evidence
+    (a known e-mail, or a domain match), given an index holding at least every account of
+    the lead's domains: the name lookups can then be skipped for it."""
+    if not settings.enabled or (settings.by_known_email and _known_hits(facts, known_emails)):
+        return True
+    return _domain_hit(facts, index, settings) is not None
 
 
 def match_account(

@@ -109,6 +109,9 @@ class RoutingContext:
     reps: Mapping[str, RepStatus] = field(default_factory=dict)
     users_active: Mapping[str, bool] = field(default_factory=dict)
     account_index: object | None = None  # AccountIndex; typed loosely to avoid a cycle
+    # set while the accounts come from an incomplete source (the account mirror's first
+    # load): said in the trace of every lead that matched no account
+    account_note: str = ""
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from worker.routing import caps, round_robin
 from worker.routing.availability import RepClock, rep_clock
+from worker.routing.members import member_weight
 from worker.routing.model import (
     Caps,
     Pool,
@@ -96,7 +97,7 @@ class PoolRouter:
         return hit
 
     def slot(self, rep: Rep, member: PoolMember | None, order: int) -> Slot:
-        weight = rep.weight if member is None or member.weight is None else member.weight
+        weight = member_weight(rep, member)
         status = self.context.reps.get(rep.key)
         clock = self.clock(rep)
         why, away = None, False

@@ -1,20 +1,32 @@
 """SLA: when an assigned lead must have been touched, and what happens when it was not.
 
+Every assignment has a clock. Its policy comes from the rule that routed the lead, else
+its pool, else the config's default (:func:`sla_policy_for`). A lead that went to an
+account owner has no pool to move within: unless its rule says otherwise, a miss reminds
+the owner and tells their manager, and the lead stays.
+
 ``sla_due_at`` adds the policy's minutes to the assignment time, either as wall-clock
 minutes or (``working_hours_only``) counting only minutes inside the owner's working
 blocks, in the owner's time zone; out-of-office days and holidays do not count either. A
 rep without working hours is treated as always working.
+
+:func:`breach_step` decides what a miss leads to (the sweep in ``worker.jobs.sla`` only
+gathers the facts and carries the step out): re-assign within the pool, remind the owner,
+move the lead to the escalation target, or remind the owner and tell their manager.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Literal
+from weakref import WeakKeyDictionary
 
 from worker.routing import _libs
 from worker.routing.availability import zone
-from worker.routing.model import Rep, SlaPolicy, Target
+from worker.routing.config_model import BreachAction
+from worker.routing.model import Rep, RoutingConfig, SlaPolicy, Target, TraceStep
 
 _MAX_DAYS = 366  # a rep with no working minutes at all: give up after a year
 
@@ -73,16 +85,200 @@ def is_touched(
     return (status or "") not in policy.untouched_statuses
 
 
-def sla_next_step(policy: SlaPolicy, hops: int) -> Literal["reassign", "escalate"]:
-    """After a breach: re-assign within the pool while ``hops < max_hops``, then escalate."""
-    return "reassign" if hops < policy.max_hops else "escalate"
+def sla_next_step(policy: SlaPolicy, hops: int) -> BreachAction:
+    """After a breach: the policy's ``on_breach`` (re-assign within the pool, or remind the
+    owner) while ``hops < max_hops``, then escalate."""
+    if policy.on_breach == "escalate" or hops >= policy.max_hops:
+        return "escalate"
+    return policy.on_breach
 
 
 def escalation_target(policy: SlaPolicy) -> Target:
-    """Where to escalate; "hold" (stay with the current owner) when none is configured."""
-    return policy.escalate_to or Target("hold")
+    """Where to escalate; the owner's manager when none is configured."""
+    return policy.escalate_to or Target("manager")
 
 
 def previous_owners(history: Collection[str], current: str | None) -> frozenset[str]:
     """``exclude_reps`` for a re-assignment: everyone who already had the lead."""
     return frozenset(history) | ({current} if current else frozenset())
+
+
+# --- which policy applies --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SlaChoice:
+    """The SLA of an assignment and where it comes from (said in the trace)."""
+
+    policy: SlaPolicy
+    source: str  # "rule 'Enterprise'", "pool sales" or "the default"
+
+
+_RULE_SLAS: WeakKeyDictionary[RoutingConfig, dict[str, SlaPolicy]] = WeakKeyDictionary()
+
+
+def _rule_slas(config: RoutingConfig) -> dict[str, SlaPolicy]:
+    hit = _RULE_SLAS.get(config)
+    if hit is None:
+        hit = {r.name: r.sla for r in config.rules if r.sla is not None}
+        _RULE_SLAS[config] = hit
+    return hit
+
+
+def sla_policy_for(config: RoutingConfig, *, pool: str | None, rule: str | None) -> SlaChoice:
+    """The SLA of a lead assigned in ``pool`` by ``rule``: the rule's, else the pool's,
+    else the config's default.
+
+    A lead without a pool went to an account owner. The default never moves such a lead
+    (someone chose that owner for the account): it keeps the default's minutes, and a miss
+    reminds the owner and tells their manager. A rule's own ``sla:`` may say otherwise.
+    """
+    by_rule = _rule_slas(config).get(rule or "")
+    if by_rule is not None:
+        return SlaChoice(by_rule, f"rule '{rule}'")
+    by_pool = config.pools.get(pool or "")
+    if by_pool is not None and by_pool.sla is not None:
+        return SlaChoice(by_pool.sla, f"pool {pool}")
+    if pool is None:
+        kept = replace(config.sla, on_breach="escalate", escalate_to=Target("manager"))
+        return SlaChoice(kept, "the default for account owners")
+    return SlaChoice(config.sla, "the default")
+
+
+# --- what a miss leads to -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    """What the sweep knows about an untouched assignment past its due time.
+
+    ``hop``: SLA moves of the lead so far (the journal's hop); ``reminders``: breach
+    reminders already sent for this assignment. ``manager``: the owner's manager's name
+    (None: nobody is known). ``nobody_eligible``: a re-assignment found nobody else in the
+    pool; ``move_failed``: why the escalation target could not take the lead.
+    """
+
+    choice: SlaChoice
+    owner: str
+    due_at: datetime
+    now: datetime
+    pool: str | None = None
+    hop: int = 0
+    reminders: int = 0
+    manager: str | None = None
+    rep: Rep | None = None  # the owner's rep config (working hours for a new window)
+    nobody_eligible: bool = False
+    move_failed: str | None = None
+
+
+StepKind = Literal["reassign", "remind", "move", "manager"]
+
+
+@dataclass(frozen=True, slots=True)
+class BreachStep:
+    """The decision about a breach. ``reassign``: pick another rep of ``target`` (a pool);
+    ``remind``: tell the owner, keep the lead, new due time ``due_at``; ``move``: give the
+    lead to ``target`` (rep, pool or queue); ``manager``: remind the owner and tell their
+    manager (``notify_manager``; False when nobody is known), keep the lead. Only a
+    ``remind`` keeps the clock running."""
+
+    kind: StepKind
+    reason: str
+    trace: tuple[TraceStep, ...]
+    target: Target | None = None
+    due_at: datetime | None = None
+    notify_manager: bool = False
+
+
+def breach_step(b: Breach) -> BreachStep:
+    """What to do about an assignment that was not touched in time."""
+    policy = b.choice.policy
+    action = sla_next_step(policy, b.reminders if policy.on_breach == "remind" else b.hop)
+    notes: list[TraceStep] = []
+    if action == "reassign" and (b.pool is None or b.nobody_eligible):
+        why = f"nobody else eligible in pool {b.pool}" if b.pool else "no pool to re-assign within"
+        notes.append(TraceStep("fallback", f"Not re-assigned: {why}", {"why": why}))
+        action = "escalate"
+    missed = f"SLA of {policy.minutes} min missed"
+    if action == "reassign":
+        hop = f"hop {b.hop + 1} of {policy.max_hops}"
+        reason = f"{missed}: re-assigned within pool {b.pool} ({hop})"
+        return _step(b, notes, "reassign", reason, target=Target("pool", b.pool))
+    if action == "remind":
+        due = sla_due_at(b.now, policy, b.rep)
+        count = f"reminder {b.reminders + 1} of {policy.max_hops}"
+        reason = f"{missed}: reminded {b.owner} ({count}); new due time {_when(due)}"
+        return _step(b, notes, "remind", reason, due_at=due)
+    target = escalation_target(policy)
+    if target.kind in ("rep", "pool", "queue") and b.move_failed is None:
+        reason = f"{missed} after {b.hop} hop(s): escalated to {target.kind} {target.name}"
+        return _step(b, notes, "move", reason, target=target)
+    if b.move_failed is not None:
+        why = f"Not escalated to {target.kind} {target.name}: {b.move_failed}"
+        notes.append(TraceStep("fallback", why, {"why": b.move_failed}))
+    if b.manager is None:
+        reason = (
+            f"{missed}: reminded {b.owner}; no manager known for {b.owner} (the User's "
+            "Manager in Salesforce), so nobody else was told; the lead stays with them"
+        )
+        return _step(b, notes, "manager", reason)
+    reason = f"{missed}: reminded {b.owner}; escalated to their manager {b.manager}"
+    return _step(b, notes, "manager", reason, notify_manager=True)
+
+
+def _step(
+    b: Breach,
+    notes: list[TraceStep],
+    kind: StepKind,
+    reason: str,
+    *,
+    target: Target | None = None,
+    due_at: datetime | None = None,
+    notify_manager: bool = False,
+) -> BreachStep:
+    """The step with its trace: the policy and its source, the miss, notes, the decision."""
+    p = b.choice.policy
+    time = " of working time" if p.working_hours_only else ""
+    policy = f"SLA {p.minutes} min{time} from {b.choice.source}; on a miss: {ladder(p)}"
+    miss = f"Not touched by {b.owner} by {_when(b.due_at)}"
+    decided = {"step": kind, "target": _target_data(target), "due_at": _iso(due_at),
+               "manager": b.manager}  # fmt: skip
+    trace = (
+        TraceStep("sla", policy, _policy_data(b.choice)),
+        TraceStep("sla", miss, {"due_at": _iso(b.due_at), "hop": b.hop, "reminders": b.reminders}),
+        *notes,
+        TraceStep("decision", reason, decided),
+    )
+    return BreachStep(kind, reason, trace, target, due_at, notify_manager)
+
+
+def ladder(policy: SlaPolicy) -> str:
+    """What a policy does about misses, in words (the trace, the docs, the dashboard)."""
+    target = escalation_target(policy)
+    if target.kind in ("manager", "hold"):
+        last = "remind the owner and tell their manager"
+    else:
+        last = f"escalate to {target.kind} {target.name}"
+    if policy.on_breach == "escalate" or policy.max_hops == 0:
+        return last
+    first = "re-assign within the pool" if policy.on_breach == "reassign" else "remind the owner"
+    return f"{first} up to {policy.max_hops} time(s), then {last}"
+
+
+def _policy_data(choice: SlaChoice) -> dict[str, object]:
+    p = choice.policy
+    return {"source": choice.source, "minutes": p.minutes, "on_breach": p.on_breach,
+            "max_hops": p.max_hops, "working_hours_only": p.working_hours_only,
+            "escalate_to": _target_data(escalation_target(p))}  # fmt: skip
+
+
+def _target_data(t: Target | None) -> dict[str, str | None] | None:
+    return None if t is None else {"kind": t.kind, "name": t.name}
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.astimezone(UTC).isoformat()
+
+
+def _when(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -3,6 +3,8 @@ rules tested, the territory chosen and a hold."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from worker.routing.facts import LeadFacts
 from worker.routing.model import Decision, Lead, Rule, TraceStep
 
@@ -34,8 +36,14 @@ def trace_rules(
 
 
 def hold_decision(
-    lead: Lead, rule: str | None, reason: str, trace: list[TraceStep], pool: str | None = None
+    lead: Lead,
+    rule: str | None,
+    reason: str,
+    trace: list[TraceStep],
+    pool: str | None = None,
+    data: Mapping[str, object] | None = None,
 ) -> Decision:
-    """Leave the lead in the intake queue (retried next cycle); never dropped."""
-    trace.append(TraceStep("decision", reason, {}))
+    """Leave the lead in the intake queue (retried next cycle); never dropped. ``data``
+    goes on the decision step (e.g. ``tried``: each pool or rep tried and why not)."""
+    trace.append(TraceStep("decision", reason, data or {}))
     return Decision(lead.id, "hold", None, None, pool, rule, "hold", reason, tuple(trace))

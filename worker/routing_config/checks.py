@@ -1,38 +1,83 @@
-"""Cross-checks over the parsed config: references, empty pools, rules that can never
-match, territory overlaps without an explicit priority."""
+"""Cross-checks over the parsed config: references, empty pools, fallbacks never tried
+and overflow cycles, rules that can never match, territory overlaps without an explicit
+priority."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from worker.routing.model import Condition, Pool, Rep, Rule, Target, Territory
+from worker.routing.model import Condition, Pool, Rep, Rule, SlaPolicy, Target, Territory
+from worker.routing.overflow import Hop, overflow_order
 from worker.routing_config.problems import Collector
+from worker.routing_config.yamlsrc import Path, format_path
 
 
 def check_all(
     c: Collector, reps: Mapping[str, Rep], pools: Mapping[str, Pool],
-    rules: Sequence[Rule], territories: Sequence[Territory],
+    rules: Sequence[Rule], territories: Sequence[Territory], sla: SlaPolicy | None = None,
 ) -> None:  # fmt: skip
     _check_pools(c, reps, pools)
+    _check_overflow(c, pools)
     _check_rules(c, pools, rules, {t.name for t in territories})
     _check_territories(c, pools, territories)
+    targets = [t for p in pools.values() for t in p.fallback]
+    targets += [s.escalate_to for _, s in sla_blocks(pools, rules, sla) if s.escalate_to]
     used = {m.rep for p in pools.values() for m in p.members}
-    used |= {t.name for p in pools.values() for t in _targets(p) if t.kind == "rep" and t.name}
+    used |= {t.name for t in targets if t.kind == "rep" and t.name}
     for i, key in enumerate(reps):
         if key not in used:
             c.warn(("reps", i), f"{key} is in no pool and no fallback/escalation: never routed to")
     reached = {r.pool for r in rules} | {t.pool for t in territories}
-    reached |= {t.name for p in pools.values() for t in _targets(p) if t.kind == "pool"}
+    reached |= {t.name for t in targets if t.kind == "pool"}
     for name in pools:
         if name not in reached:
             c.warn(("pools", name), "no rule, territory or fallback leads here: never used")
 
 
-def _targets(p: Pool) -> list[Target]:
-    out = list(p.fallback)
-    if p.sla and p.sla.escalate_to:
-        out.append(p.sla.escalate_to)
-    return out
+def sla_blocks(
+    pools: Mapping[str, Pool], rules: Sequence[Rule], default: SlaPolicy | None
+) -> list[tuple[Path, SlaPolicy]]:
+    """Every ``sla:`` block written in the file, with its key path."""
+    out: list[tuple[Path, SlaPolicy]] = [
+        (("pools", name, "sla"), p.sla) for name, p in pools.items() if p.sla
+    ]
+    out += [(("rules", i, "sla"), r.sla) for i, r in enumerate(rules) if r.sla]
+    return out + ([(("sla",), default)] if default else [])
+
+
+def check_slas(
+    c: Collector, reps: Mapping[str, Rep], pools: Mapping[str, Pool], rules: Sequence[Rule],
+    default: SlaPolicy | None, notifications: Any,
+) -> None:  # fmt: skip
+    """Escalation targets of rule and default SLAs (pools': :func:`_check_pools`), and a
+    warning for a step that only notifies when no notification would carry it."""
+    for path, sla in sla_blocks(pools, rules, default):
+        if sla.escalate_to and path[0] != "pools":
+            _check_target(c, sla.escalate_to, (*path, "escalate_to"), reps, pools)
+        if sla.escalate_to == Target("manager"):
+            why = _unheard(notifications, "sla_escalated", "sla_reassigned")
+            if why:
+                c.warn((*path, "escalate_to"), f"manager is only told by a notification, and {why}: "
+                       "the journal records the miss, the manager never hears of it")  # fmt: skip
+        if sla.on_breach == "remind":
+            why = _unheard(notifications, "sla_missed", "sla_reminder")
+            if why:
+                c.warn((*path, "on_breach"), f"remind only sends a notification, and {why}: "
+                       "the owner is never reminded")  # fmt: skip
+
+
+def _unheard(notifications: Any, event: str, borrowed: str) -> str | None:
+    """Why no notification would carry ``event`` (it borrows ``borrowed``'s route), or
+    None. Reads the raw section: its own loader reports its mistakes."""
+    if not isinstance(notifications, dict) or notifications.get("enabled", True) is False:
+        return "notifications are off (no `notifications:` section, or enabled: false)"
+    tables = [notifications.get("events")]
+    pools = notifications.get("pools")
+    tables += list(pools.values()) if isinstance(pools, dict) else []
+    if any(isinstance(t, dict) and (event in t or borrowed in t) for t in tables):
+        return None
+    return f"notifications.events routes neither {event} nor {borrowed}"
 
 
 def _check_target(c: Collector, t: Target, path: tuple[str | int, ...], reps: Mapping[str, Rep],
@@ -59,10 +104,93 @@ def _check_pools(c: Collector, reps: Mapping[str, Rep], pools: Mapping[str, Pool
             c.warn((*path, "members"), "every member is turned off: leads will overflow or hold")
         for i, t in enumerate(pool.fallback):
             _check_target(c, t, (*path, "fallback", i), reps, pools)
-            if t.kind == "pool" and t.name == name:
-                c.error((*path, "fallback", i), "a pool cannot overflow to itself")
         if pool.sla and pool.sla.escalate_to:
             _check_target(c, pool.sla.escalate_to, (*path, "sla", "escalate_to"), reps, pools)
+
+
+def _check_overflow(c: Collector, pools: Mapping[str, Pool]) -> None:
+    """Warnings, in the order the router tries fallbacks (:func:`overflow_order`): entries
+    of a pool's own list never tried, targets a ``hold`` cuts off, and cycles. Entries of
+    a listed pool's list that were already tried are not warned about: they are skipped
+    from here but used when a lead starts in that pool."""
+    for name in pools:
+        hops = list(overflow_order(pools, name, past_hold=True))
+        stop = next((i for i, h in enumerate(hops) if h.target.kind == "hold"), len(hops))
+        tried = {(h.source, h.position) for h in hops[: stop + 1]}
+        own = pools[name].fallback
+        for i in range(len(own)):
+            why = None if (name, i) in tried else _never_tried(name, own, i, pools)
+            if why:
+                c.warn(("pools", name, "fallback", i), why)
+        cut = [h for h in hops[stop + 1 :] if h.source != name and h.target.kind != "hold"]
+        if cut:
+            _warn_cut(c, name, hops[stop], cut)
+    for path, loop in _cycles(pools):
+        c.warn(
+            path,
+            f"overflow cycle {' → '.join(loop)}: each pool is tried at most once per lead, "
+            "so the way back is skipped; check each chain's order is what you mean",
+        )
+
+
+def _never_tried(name: str, own: Sequence[Target], i: int, pools: Mapping[str, Pool]) -> str | None:
+    """Why entry ``i`` of pool ``name``'s own fallback list is never tried (None: unknown
+    pool, reported as an error)."""
+    t = own[i]
+    hold = next((j for j, u in enumerate(own[:i]) if u.kind == "hold"), None)
+    if hold is not None:
+        return f"never tried: the hold at fallback[{hold}] stops overflow first"
+    if t.kind == "pool" and t.name == name:
+        return "a pool listing itself is never tried again (each pool once per lead)"
+    if t.kind == "pool" and t.name not in pools:
+        return None
+    first = own.index(t)
+    return f"never tried: repeats fallback[{first}]" if first < i else None
+
+
+def _warn_cut(c: Collector, name: str, hold: Hop, cut: Sequence[Hop]) -> None:
+    where = ("pools", hold.source, "fallback", hold.position)
+    missed = ", ".join(f"{h.target.kind} {h.target.name} (in {h.source}'s fallback)" for h in cut)
+    path = where if hold.source == name else ("pools", name, "fallback")
+    c.warn(
+        path,
+        f"overflow from {name} stops at the hold in {format_path(where)}, "
+        f"so these are never tried from {name}: {missed}",
+    )
+
+
+def _cycles(pools: Mapping[str, Pool]) -> list[tuple[tuple[str | int, ...], list[str]]]:
+    """Overflow cycles between pools (A → B → A), each once, with the path of the entry
+    closing it; a pool listing itself is warned about as an entry never tried."""
+    found: list[tuple[tuple[str | int, ...], list[str]]] = []
+    seen: set[frozenset[str]] = set()
+    done: set[str] = set()
+    for root in pools:
+        if root in done:
+            continue
+        stack = [(root, iter(enumerate(pools[root].fallback)))]
+        on_path = [root]
+        while stack:
+            name, entries = stack[-1]
+            step = next(entries, None)
+            if step is None:
+                stack.pop()
+                on_path.pop()
+                done.add(name)
+                continue
+            i, t = step
+            nxt = t.name
+            if t.kind != "pool" or nxt is None or nxt not in pools or nxt == name:
+                continue
+            if nxt in on_path:
+                loop = [*on_path[on_path.index(nxt) :], nxt]
+                if frozenset(loop) not in seen:
+                    seen.add(frozenset(loop))
+                    found.append((("pools", name, "fallback", i), loop))
+            elif nxt not in done:
+                stack.append((nxt, iter(enumerate(pools[nxt].fallback))))
+                on_path.append(nxt)
+    return found
 
 
 def never_matches(conds: Sequence[Condition], mode: str) -> str | None:

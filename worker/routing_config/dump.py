@@ -11,9 +11,11 @@ from worker.routing.model import (
     Caps,
     Condition,
     Pool,
+    PoolMember,
     Rep,
     RoutingConfig,
     Rule,
+    SlaPolicy,
     TagRule,
     Target,
     Territory,
@@ -65,18 +67,34 @@ def rep_to_raw(r: Rep) -> dict[str, Any]:
 
 
 def _target(t: Target) -> Any:
-    return "hold" if t.kind == "hold" else {t.kind: t.name}
+    return t.kind if t.kind in ("hold", "manager") else {t.kind: t.name}
+
+
+def _sla(s: SlaPolicy) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "minutes": s.minutes,
+        "working_hours_only": s.working_hours_only,
+        "untouched_statuses": sorted(s.untouched_statuses),
+        "on_breach": s.on_breach,
+        "max_hops": s.max_hops,
+    }
+    if s.escalate_to:
+        out["escalate_to"] = _target(s.escalate_to)
+    return out
+
+
+def member_to_raw(m: PoolMember) -> str | dict[str, Any]:
+    """A pool member as written in the file: the e-mail, or ``{rep, weight, caps}``."""
+    entry: dict[str, Any] = {"rep": m.rep}
+    if m.weight is not None:
+        entry["weight"] = _num(m.weight)
+    if _caps(m.caps):
+        entry["caps"] = _caps(m.caps)
+    return entry if len(entry) > 1 else m.rep
 
 
 def _pool(p: Pool) -> dict[str, Any]:
-    members: list[Any] = []
-    for m in p.members:
-        entry: dict[str, Any] = {"rep": m.rep}
-        if m.weight is not None:
-            entry["weight"] = _num(m.weight)
-        if _caps(m.caps):
-            entry["caps"] = _caps(m.caps)
-        members.append(entry if len(entry) > 1 else m.rep)
+    members = [member_to_raw(m) for m in p.members]
     out: dict[str, Any] = {"label": p.label} if p.label else {}
     out |= {
         "method": p.method,
@@ -91,15 +109,7 @@ def _pool(p: Pool) -> dict[str, Any]:
     if p.fallback:
         out["fallback"] = [_target(t) for t in p.fallback]
     if p.sla:
-        s = p.sla
-        out["sla"] = {
-            "minutes": s.minutes,
-            "working_hours_only": s.working_hours_only,
-            "untouched_statuses": sorted(s.untouched_statuses),
-            "max_hops": s.max_hops,
-        }
-        if s.escalate_to:
-            out["sla"]["escalate_to"] = _target(s.escalate_to)
+        out["sla"] = _sla(p.sla)
     return out
 
 
@@ -124,6 +134,8 @@ def _rule(r: Rule) -> dict[str, Any]:
     out["action"] = {"pool": r.pool} if r.action == "pool" else r.action
     if r.reason:
         out["reason"] = r.reason
+    if r.sla:
+        out["sla"] = _sla(r.sla)
     return out
 
 
@@ -174,6 +186,7 @@ def config_to_raw(cfg: RoutingConfig) -> dict[str, Any]:
             "fuzzy_threshold": _num(am.fuzzy_threshold),
             "corroborate_with": sorted(am.corroborate_with),
         },  # fmt: skip
+        "sla": _sla(cfg.sla),
         "reps": [rep_to_raw(r) for r in cfg.reps.values()],
         "pools": {name: _pool(p) for name, p in cfg.pools.items()},
         "territories": [_territory(t) for t in cfg.territories],

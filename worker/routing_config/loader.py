@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from worker.routing.config_model import DEFAULT_SLA
 from worker.routing.model import Rep, RoutingConfig
-from worker.routing_config.checks import check_all
+from worker.routing_config.checks import check_all, check_slas
 from worker.routing_config.problems import Collector, ConfigError, Problem
 from worker.routing_config.reps import parse_rep
 from worker.routing_config.rules import parse_rule, parse_tag_rule
@@ -16,6 +17,7 @@ from worker.routing_config.sections import (
     parse_intake,
     parse_matching,
     parse_pool,
+    parse_sla,
     parse_territory,
     parse_writeback,
 )
@@ -23,8 +25,8 @@ from worker.routing_config.yamlsrc import YamlSyntaxError, format_path, load_yam
 
 MAX_CONFIG_CHARS = 2_000_000  # ~4,000 reps; the example with 40 reps is 20 kB
 # `notifications` is validated by worker.notify.config (the notifier owns its section).
-TOP_KEYS = ("version", "intake", "writeback", "retention_days", "account_matching", "reps",
-            "pools", "territories", "lead_tags", "rules", "notifications")  # fmt: skip
+TOP_KEYS = ("version", "intake", "writeback", "retention_days", "account_matching", "sla",
+            "reps", "pools", "territories", "lead_tags", "rules", "notifications")  # fmt: skip
 
 
 @dataclass
@@ -32,6 +34,10 @@ class CheckResult:
     config: RoutingConfig | None
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    # the parsed YAML and each key path's line: the other sections of the same file
+    # (notifications) are validated from these, not by reading the file again
+    document: Any = None
+    lines: dict[Any, int] = field(default_factory=dict)
 
 
 def _reps(c: Collector, raw: Any) -> dict[str, Rep]:
@@ -75,7 +81,9 @@ def build(c: Collector, data: Any) -> RoutingConfig:
     retention = c.number(
         top.get("retention_days"), ("retention_days",), positive=True, integer=True
     )
-    check_all(c, reps, pools, rules, territories)
+    sla = None if top.get("sla") is None else parse_sla(c, top["sla"], ("sla",), "escalate")
+    check_all(c, reps, pools, rules, territories, sla)
+    check_slas(c, reps, pools, rules, sla, top.get("notifications"))
     matching = parse_matching(c, top.get("account_matching"), ("account_matching",))
     for i, rule in enumerate(rules):
         if rule.action == "account_owner" and not matching.enabled:
@@ -87,7 +95,7 @@ def build(c: Collector, data: Any) -> RoutingConfig:
         account_matching=matching,
         intake=parse_intake(c, top.get("intake"), ("intake",)),
         writeback=parse_writeback(c, top.get("writeback"), ("writeback",)),
-        retention_days=int(retention or 90), source=c.file,
+        retention_days=int(retention or 90), source=c.file, sla=sla or DEFAULT_SLA,
     )  # fmt: skip
 
 
@@ -106,7 +114,7 @@ def check_text(text: str, file: str | None = None) -> CheckResult:
     for path, line in dupes:
         c.problems.append(Problem(format_path(path), "duplicate key", line, file))
     config = build(c, data)
-    return CheckResult(None if c.problems else config, c.problems, c.warnings)
+    return CheckResult(None if c.problems else config, c.problems, c.warnings, data, lines)
 
 
 def check_config(path: str | Path) -> CheckResult:

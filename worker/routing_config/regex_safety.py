@@ -1,55 +1,38 @@
-"""Refuse rule regexes that can take exponential time on a hostile lead value.
+"""Why a rule's regex cannot be used, for ``config check`` and the loader.
 
-A rule's pattern is written by RevOps, but the text it runs on comes from web forms: a
-pattern with nested repetition, such as ``(a+)+$`` or ``(\\w+\\s?)*x``, backtracks
-exponentially on a long value that almost matches, and one such lead would stall every
-intake cycle. Nested repetition (a repeated group that itself contains a repeat) is the
-classic cause, so ``config check`` refuses it; the routing core then only ever runs
-patterns whose matching time grows polynomially with the value. (Overlapping
-alternatives like ``(a|a)*`` are not detected: this is a guard, not a proof.)
+Rule regexes are matched by RE2 (see :mod:`worker.routing.patterns`), in time linear
+in the lead's value, so no pattern can stall routing, however it nests its repeats. What
+remains to refuse is what RE2 cannot do at all (backreferences, lookahead and
+lookbehind, atomic groups, possessive repeats, repeat counts above 1000) and what is not
+a regular expression in the first place. The check compiles the pattern exactly as the
+router will, so a pattern the check accepts is one the router can run.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
-from typing import Any
 
-# the parser behind ``re`` (not in the typeshed stubs, hence importlib and Any)
-_c: Any = importlib.import_module("re._constants")
-_sre: Any = importlib.import_module("re._parser")
+from worker.routing.patterns import PatternError, compile_rule_regex
 
-_REPEATS = {_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", _c.MAX_REPEAT)}
-
-
-def _height(items: Any) -> int:
-    """How deeply repeats (``*``, ``+``, ``{n,m}`` with m > 1) nest in a parsed pattern."""
-    deepest = 0
-    for op, arg in items:
-        if op in _REPEATS:
-            _low, high, sub = arg
-            deepest = max(deepest, _height(sub) + (1 if high > 1 else 0))
-        elif op == _c.SUBPATTERN:  # (group, add_flags, del_flags, pattern)
-            deepest = max(deepest, _height(arg[-1]))
-        elif op == getattr(_c, "ATOMIC_GROUP", None):  # the pattern itself (conservative)
-            deepest = max(deepest, _height(arg))
-        elif op == _c.BRANCH:
-            deepest = max([deepest, *(_height(branch) for branch in arg[1])])
-        elif op in (_c.ASSERT, _c.ASSERT_NOT):
-            deepest = max(deepest, _height(arg[1]))
-    return deepest
+_UNSUPPORTED = (
+    "not supported by the linear-time regex engine (RE2), which rules use so that no "
+    "lead value can stall routing: backreferences, lookahead/lookbehind, atomic groups "
+    "and possessive repeats cannot be used"
+)
 
 
 def regex_problem(pattern: str) -> str | None:
     """Why ``pattern`` cannot be used in a rule, or None."""
     try:
         re.compile(pattern)
-        parsed = _sre.parse(pattern)
     except re.error as exc:
         return f"invalid regular expression: {exc}"
-    if _height(parsed) >= 2:
-        return (
-            "nested repetition (a repeated group containing a repeat, e.g. (a+)+) can take "
-            "exponential time on a long lead value; rewrite it without the nesting"
-        )
+    except (OverflowError, RecursionError) as exc:
+        return f"invalid regular expression: {type(exc).__name__}"
+    try:
+        compile_rule_regex(pattern)
+    except PatternError as exc:
+        return f"{exc} (rules use the linear-time regex engine RE2)"
+    except ValueError as exc:
+        return f"{_UNSUPPORTED} ({exc})"
     return None

@@ -7,14 +7,15 @@ from typing import Any
 
 from worker.routing import normalise
 from worker.routing.conditions import COUNTRY_FIELDS, PSEUDO_FIELDS, STATE_FIELDS
-from worker.routing.model import CONDITION_OPS, Condition, Rule, TagRule
+from worker.routing.model import CONDITION_OPS, Condition, Rule, SlaPolicy, TagRule
 from worker.routing_config.problems import Collector, norway_hint
 from worker.routing_config.regex_safety import regex_problem
+from worker.routing_config.sections import parse_sla
 from worker.routing_config.yamlsrc import Path
 
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _SUGAR = ("gte", "lte")
-RULE_KEYS = ("name", "when", "territory", "action", "reason")
+RULE_KEYS = ("name", "when", "territory", "action", "reason", "sla")
 ACTIONS = ("hold", "stop", "account_owner", "territory")
 
 
@@ -139,7 +140,27 @@ def parse_rule(c: Collector, raw: Any, path: Path) -> Rule | None:
         territory=c.text(m.get("territory"), (*path, "territory")),
         pool=pool,
         reason=c.text(m.get("reason"), (*path, "reason")),
+        sla=_rule_sla(c, m.get("sla"), (*path, "sla"), action),
     )
+
+
+def _rule_sla(c: Collector, raw: Any, path: Path, action: str) -> SlaPolicy | None:
+    """A rule's own SLA. An account owner's lead has no pool to move within: its misses
+    are escalated unless the block says otherwise, and it cannot be re-assigned."""
+    if raw is None:
+        return None
+    if action in ("hold", "stop"):
+        c.error(path, f"a rule with action {action} assigns nobody: there is no SLA to keep")
+        return None
+    owner = action == "account_owner"
+    sla = parse_sla(c, raw, path, on_breach="escalate" if owner else "reassign")
+    if sla is not None and owner and sla.on_breach == "reassign":
+        c.error(
+            (*path, "on_breach"),
+            "reassign needs a pool, and a lead routed to its account owner has none: "
+            "use remind or escalate",
+        )
+    return sla
 
 
 def parse_tag_rule(c: Collector, raw: Any, path: Path) -> TagRule | None:

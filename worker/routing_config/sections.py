@@ -34,22 +34,28 @@ POOL_KEYS = (
     "sla",
 )
 METHODS = ("weighted_round_robin", "round_robin", "least_loaded")
-SLA_KEYS = ("minutes", "working_hours_only", "untouched_statuses", "max_hops", "escalate_to")
+SLA_KEYS = ("minutes", "working_hours_only", "untouched_statuses", "on_breach", "max_hops",
+            "escalate_to")  # fmt: skip
+BREACH_ACTIONS = ("reassign", "remind", "escalate")
 TERRITORY_KEYS = ("name", "pool", "priority", "countries", "states", "postal_codes", "industries",
                   "employees", "revenue")  # fmt: skip
 MATCHING_KEYS = ("enabled", "route_to_owner", "by_known_email", "by_email_domain", "by_website",
                  "by_name", "fuzzy_threshold", "corroborate_with")  # fmt: skip
 
 
+_BARE = ("hold", "manager")  # targets written as a word, not {kind: NAME}
+
+
 def parse_target(c: Collector, raw: Any, path: Path, kinds: tuple[str, ...]) -> Target | None:
-    if raw == "hold" and "hold" in kinds:
-        return Target("hold")
-    m = c.mapping(raw, path, [k for k in kinds if k != "hold"])
+    if raw in _BARE and raw in kinds:
+        return Target(raw)
+    forms = ", ".join(k if k in _BARE else "{" + k + ": NAME}" for k in kinds)
+    if isinstance(raw, str):
+        c.error(path, f"must be one of: {forms}, got {raw!r}")
+        return None
+    m = c.mapping(raw, path, [k for k in kinds if k not in _BARE])
     if not m or len(m) != 1:
-        c.error(
-            path,
-            f"must be one of: {', '.join('{' + k + ': NAME}' if k != 'hold' else 'hold' for k in kinds)}",
-        )
+        c.error(path, f"must be one of: {forms}")
         return None
     kind, name = next(iter(m.items()))
     text = c.text(name, (*path, kind), required=True)
@@ -79,11 +85,14 @@ def parse_catch_up(c: Collector, raw: Any, path: Path) -> CatchUp:
     return CatchUp("capped", int(n or 1))
 
 
-def parse_sla(c: Collector, raw: Any, path: Path) -> SlaPolicy | None:
+def parse_sla(c: Collector, raw: Any, path: Path, on_breach: str = "reassign") -> SlaPolicy | None:
+    """An ``sla:`` block (a pool's, a rule's or the default); ``on_breach`` is the
+    action when the block names none."""
     m = c.mapping(raw, path, SLA_KEYS, required=("minutes",))
     if not m or m.get("minutes") is None:
         return None
     minutes = c.number(m["minutes"], (*path, "minutes"), positive=True, integer=True)
+    action = c.choice(m.get("on_breach"), (*path, "on_breach"), BREACH_ACTIONS, on_breach)
     hops = c.number(m.get("max_hops"), (*path, "max_hops"), integer=True, minimum=0)
     statuses = [
         c.text(s, (*path, "untouched_statuses", i))
@@ -100,7 +109,8 @@ def parse_sla(c: Collector, raw: Any, path: Path) -> SlaPolicy | None:
         max_hops=2 if hops is None else int(hops),
         escalate_to=None
         if esc is None
-        else parse_target(c, esc, (*path, "escalate_to"), ("rep", "pool", "queue")),
+        else parse_target(c, esc, (*path, "escalate_to"), ("rep", "pool", "queue", "manager")),
+        on_breach=action,  # type: ignore[arg-type]
     )
 
 

@@ -18,10 +18,19 @@ from typing import Any, Protocol, TypeVar
 from simple_salesforce.api import Salesforce
 from tenacity import Retrying
 
-from worker.routing.model import Account, KnownEmail
+from worker.routing.model import KnownEmail
 from worker.sfdc import mapping, soql
 from worker.sfdc.connection import SalesforceConnection
-from worker.sfdc.mapping import LeadRow, OwnerRow, OwnerUpdate, UserRow, WriteResult
+from worker.sfdc.mapping import (
+    AccountRow,
+    DeletedRecords,
+    LeadRow,
+    OwnerRow,
+    OwnerUpdate,
+    UserChange,
+    UserRow,
+    WriteResult,
+)
 from worker.sfdc.retry import retrying, with_retry
 
 T = TypeVar("T")
@@ -45,19 +54,20 @@ class SalesforceGateway(Protocol):
     def current_owners(self, lead_ids: Sequence[str]) -> dict[str, OwnerRow]: ...
     def queue_ids(self, developer_names: Sequence[str]) -> dict[str, str]: ...
     def users_by_email(self, emails: Iterable[str]) -> list[UserRow]: ...
+    def users_by_id(self, user_ids: Iterable[str]) -> list[UserRow]: ...
     def users_active(self, user_ids: Iterable[str]) -> dict[str, bool]: ...
     def open_leads_by_owner(
         self, owner_ids: Sequence[str], closed_statuses: Sequence[str]
     ) -> dict[str, int]: ...
-    def accounts(
-        self, domains: Iterable[str], names: Iterable[str], active: Mapping[str, bool]
-    ) -> list[Account]: ...
     def known_emails(
         self, emails: Iterable[str], active: Mapping[str, bool]
     ) -> list[KnownEmail]: ...
     def task_activity(self, lead_ids: Iterable[str]) -> dict[str, datetime]: ...
     def count_accounts(self) -> int: ...
-    def all_accounts(self, since: datetime | None) -> list[Account]: ...
+    def accounts_page(self, after_id: str | None, limit: int) -> list[AccountRow]: ...
+    def accounts_changed(self, at: datetime, after_id: str, limit: int) -> list[AccountRow]: ...
+    def deleted_accounts(self, start: datetime, end: datetime) -> DeletedRecords: ...
+    def users_changed(self, since: datetime) -> list[UserChange]: ...
     def update_owners(
         self,
         updates: Sequence[OwnerUpdate],
@@ -149,6 +159,9 @@ class SimpleSalesforceGateway:
     def users_by_email(self, emails: Iterable[str]) -> list[UserRow]:
         return [mapping.user_row(r) for r in self._records(soql.users_by_email_queries(emails))]
 
+    def users_by_id(self, user_ids: Iterable[str]) -> list[UserRow]:
+        return [mapping.user_row(r) for r in self._records(soql.users_by_id_queries(user_ids))]
+
     def users_active(self, user_ids: Iterable[str]) -> dict[str, bool]:
         records = self._records(soql.users_active_queries(user_ids))
         return {str(r["Id"]): bool(r.get("IsActive")) for r in records}
@@ -163,14 +176,6 @@ class SimpleSalesforceGateway:
             str(r["OwnerId"]): int(r.get("n", r.get("expr0", 0)) or 0)
             for r in self._records([query])
         }
-
-    def accounts(
-        self, domains: Iterable[str], names: Iterable[str], active: Mapping[str, bool]
-    ) -> list[Account]:
-        seen: dict[str, Account] = {}
-        for record in self._records(soql.accounts_queries(domains, names)):
-            seen.setdefault(str(record["Id"]), mapping.account(record, active))
-        return list(seen.values())
 
     def known_emails(self, emails: Iterable[str], active: Mapping[str, bool]) -> list[KnownEmail]:
         """Contacts by e-mail: one query per IN chunk (the URI limit), a few side by side."""
@@ -196,9 +201,26 @@ class SimpleSalesforceGateway:
         result: dict[str, Any] = self._call(lambda sf: sf.query(soql.accounts_count_query()))
         return int(result.get("totalSize") or 0)
 
-    def all_accounts(self, since: datetime | None) -> list[Account]:
-        records = self._records([soql.accounts_mirror_query(since)])
-        return [mapping.account(r, {}) for r in records]
+    def accounts_page(self, after_id: str | None, limit: int) -> list[AccountRow]:
+        """The account mirror's full pass: the next ``limit`` accounts after ``after_id``."""
+        records = self._records([soql.accounts_by_id_query(after_id, limit)])
+        return [mapping.account_row(r) for r in records]
+
+    def accounts_changed(self, at: datetime, after_id: str, limit: int) -> list[AccountRow]:
+        """Accounts changed after the keyset position (``SystemModstamp``, Id)."""
+        records = self._records([soql.accounts_changed_query(at, after_id, limit)])
+        return [mapping.account_row(r) for r in records]
+
+    def deleted_accounts(self, start: datetime, end: datetime) -> DeletedRecords:
+        """sObject Get Deleted for Account: ``INVALID_REPLICATION_DATE`` (the span reaches
+        past what Salesforce keeps) and ``EXCEEDED_ID_LIMIT`` raise
+        :class:`~worker.sfdc.errors.SfdcPermanentError` with that ``error_code``."""
+        params = {"start": _iso(start), "end": _iso(end)}
+        answer = self._call(lambda sf: sf.restful("sobjects/Account/deleted/", params=params))
+        return mapping.deleted_records(answer)
+
+    def users_changed(self, since: datetime) -> list[UserChange]:
+        return [mapping.user_change(r) for r in self._records([soql.users_changed_query(since)])]
 
     # --- writes -------------------------------------------------------------------
     def update_owners(
@@ -266,6 +288,11 @@ class SimpleSalesforceGateway:
 
     def api_calls(self) -> int:
         return self.connection.http_calls
+
+
+def _iso(at: datetime) -> str:
+    """A UTC date-time as Get Deleted takes it (``2013-05-05T00:00:00+00:00``)."""
+    return at.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def _record(update: OwnerUpdate) -> dict[str, object]:

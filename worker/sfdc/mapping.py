@@ -76,6 +76,30 @@ class UserRow:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountRow:
+    """An account as the mirror stores it: the routing view and its ``SystemModstamp``."""
+
+    account: Account
+    modstamp: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedRecords:
+    """An sObject Get Deleted answer: Id -> when deleted, and the span it covers."""
+
+    deleted: dict[str, datetime | None]
+    earliest_available: datetime | None
+    latest_covered: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserChange:
+    id: str
+    is_active: bool
+    modstamp: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class OwnerUpdate:
     """One record of an sObject Collections PATCH."""
 
@@ -208,6 +232,35 @@ def account(record: Mapping[str, Any], active_owners: Mapping[str, bool]) -> Acc
         country=_str(record.get("BillingCountry")),
         phone=_str(record.get("Phone")),
         last_activity=parse_date(record.get("LastActivityDate")),
+    )
+
+
+def account_row(record: Mapping[str, Any]) -> AccountRow:
+    return AccountRow(account(record, {}), parse_datetime(record.get("SystemModstamp")))
+
+
+def deleted_records(answer: object) -> DeletedRecords:
+    """``{"deletedRecords": [{"id", "deletedDate"}], "earliestDateAvailable",
+    "latestDateCovered"}``; entries without an id are skipped."""
+    body = answer if isinstance(answer, Mapping) else {}
+    entries = body.get("deletedRecords")
+    deleted = {
+        str(e["id"]): parse_datetime(e.get("deletedDate"))
+        for e in (entries if isinstance(entries, list) else [])
+        if isinstance(e, Mapping) and e.get("id")
+    }
+    return DeletedRecords(
+        deleted,
+        parse_datetime(body.get("earliestDateAvailable")),
+        parse_datetime(body.get("latestDateCovered")),
+    )
+
+
+def user_change(record: Mapping[str, Any]) -> UserChange:
+    return UserChange(
+        str(record["Id"]),
+        _flag(record.get("IsActive")),
+        parse_datetime(record.get("SystemModstamp")),
     )
 
 

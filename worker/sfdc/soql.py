@@ -33,6 +33,7 @@ LEAD_FIELDS: tuple[str, ...] = (
     "Email",
     "Company",
     "Website",
+    "Phone",  # account matching: a name match corroborated by the phone number
     "Country",
     "State",
     "City",
@@ -112,6 +113,16 @@ def users_by_email_queries(emails: Iterable[str]) -> list[str]:
     ]
 
 
+def users_by_id_queries(user_ids: Iterable[str]) -> list[str]:
+    return [
+        format_soql(
+            "SELECT Id, Email, Username, Name, IsActive, Manager.Email FROM User WHERE Id IN {}",
+            chunk,
+        )
+        for chunk in chunked_in(user_ids)
+    ]
+
+
 def users_active_queries(user_ids: Iterable[str]) -> list[str]:
     return [
         format_soql("SELECT Id, IsActive FROM User WHERE Id IN {}", chunk)
@@ -127,47 +138,46 @@ def open_leads_by_owner_query(owner_ids: Sequence[str], closed_statuses: Sequenc
     return f"SELECT OwnerId, COUNT(Id) n FROM Lead WHERE {where} GROUP BY OwnerId"
 
 
-def accounts_queries(domains: Iterable[str], names: Iterable[str]) -> list[str]:
-    """Candidate accounts for a batch: exact name or website containing a domain.
-
-    Both kinds of clause are OR-ed into as few queries as the URI budget allows.
-    """
-    clauses = [format_soql("Name = {}", n[:MAX_VALUE_CHARS]) for n in dict.fromkeys(names) if n]
-    clauses += [
-        format_soql("Website LIKE '%{:like}%'", d[:MAX_VALUE_CHARS])
-        for d in dict.fromkeys(domains)
-        if d
-    ]
-    out: list[str] = []
-    head = "SELECT Id, Name, Website, OwnerId FROM Account WHERE "
-    chunk: list[str] = []
-    size = 0
-    for clause in clauses:
-        cost = len(quote(clause)) + 8
-        if chunk and (len(chunk) >= 2 * MAX_IN_ITEMS or size + cost > MAX_IN_BYTES):
-            out.append(head + " OR ".join(chunk))
-            chunk, size = [], 0
-        chunk.append(clause)
-        size += cost
-    if chunk:
-        out.append(head + " OR ".join(chunk))
-    return out
-
-
 ACCOUNT_FIELDS = (
     "Id, Name, Website, OwnerId, Owner.IsActive, NumberOfEmployees, BillingCountry, Phone, "
     "LastActivityDate, SystemModstamp"
 )
+ACCOUNT_PAGE = 2_000  # accounts per mirror query: one page of results, one API call
 
 
 def accounts_count_query() -> str:
     return "SELECT COUNT() FROM Account"
 
 
-def accounts_mirror_query(since: datetime | None) -> str:
-    """Every account (or those changed since ``since``), for the local account mirror."""
-    where = format_soql(" WHERE SystemModstamp > {}", since) if since is not None else ""
-    return f"SELECT {ACCOUNT_FIELDS} FROM Account{where}"
+def accounts_by_id_query(after_id: str | None, limit: int = ACCOUNT_PAGE) -> str:
+    """The account mirror's full pass: the next ``limit`` accounts in Id order (keyset
+    paging: each page is a fresh query, so a pass can stop and resume at any page)."""
+    where = format_soql(" WHERE Id > {}", after_id) if after_id else ""
+    return f"SELECT {ACCOUNT_FIELDS} FROM Account{where} ORDER BY Id LIMIT {int(limit)}"
+
+
+def accounts_changed_query(at: datetime, after_id: str, limit: int = ACCOUNT_PAGE) -> str:
+    """Accounts changed after the keyset position (``SystemModstamp``, Id): those changed
+    at ``at`` with a greater Id (all of them when ``after_id`` is ""), then later ones."""
+    at = at.replace(microsecond=0)
+    if after_id:
+        where = format_soql(
+            "SystemModstamp > {} OR (SystemModstamp = {} AND Id > {})", at, at, after_id
+        )
+    else:
+        where = format_soql("SystemModstamp >= {}", at)
+    return (
+        f"SELECT {ACCOUNT_FIELDS} FROM Account WHERE {where} "
+        f"ORDER BY SystemModstamp, Id LIMIT {int(limit)}"
+    )
+
+
+def users_changed_query(since: datetime) -> str:
+    """Users changed since ``since`` (an owner deactivated: its accounts' owner is inactive)."""
+    return format_soql(
+        "SELECT Id, IsActive, SystemModstamp FROM User WHERE SystemModstamp >= {}",
+        since.replace(microsecond=0),
+    )
 
 
 def contacts_queries(emails: Iterable[str]) -> list[str]:

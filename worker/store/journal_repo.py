@@ -14,7 +14,7 @@ from sqlalchemy import and_, case, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from worker.store import privacy
-from worker.store.models.journal import Decision, DecisionStatus
+from worker.store.models.journal import Decision, DecisionKind, DecisionStatus
 from worker.store.models.types import utc_now
 
 CHUNK = 500
@@ -241,10 +241,13 @@ def mark(
     applied_at: datetime | None = None,
     sla_state: str | None = None,
 ) -> None:
-    """Move decisions ``ids`` (still pending) to ``status``."""
+    """Move decisions ``ids`` (still pending) to ``status``. A decision that did not
+    reach Salesforce (skipped, failed) assigned nobody: it keeps no SLA due time."""
     if not ids:
         return
     values: dict[str, object] = {"status": status}
+    if status in (DecisionStatus.SKIPPED, DecisionStatus.FAILED):
+        values["sla_due_at"] = None
     if error is not None:
         values["error"] = error[:2000]
     if applied_at is not None:
@@ -291,6 +294,29 @@ def set_sla_state(
     if first_touch_at is not None:
         values["first_touch_at"] = first_touch_at
     session.execute(update(Decision).where(col(Decision.id).in_(ids)).values(**values))
+
+
+def push_sla_due(session: Session, row_id: int, due: datetime) -> None:
+    """A new response window for an open SLA clock (the owner was reminded)."""
+    session.execute(update(Decision).where(col(Decision.id) == row_id).values(sla_due_at=due))
+
+
+def breach_reminders(session: Session, rows: Sequence[Decision]) -> dict[int, int]:
+    """Decision id -> SLA reminders journalled for its lead since it (the reminders of
+    that assignment; an earlier assignment's come before its id)."""
+    ids: dict[str, list[int]] = defaultdict(list)
+    for r in rows:
+        ids[r.lead_id].append(r.id or 0)
+    counts: dict[int, int] = defaultdict(int)
+    for chunk in _chunks(list(ids)):
+        query = select(Decision.lead_id, Decision.id).where(
+            col(Decision.lead_id).in_(chunk), Decision.kind == DecisionKind.SLA_REMIND
+        )
+        for lead_id, note_id in session.exec(query).all():
+            since = [i for i in ids[lead_id] if i < (note_id or 0)]
+            if since:
+                counts[max(since)] += 1
+    return dict(counts)
 
 
 def sla_open(session: Session, limit: int = 5_000) -> list[Decision]:

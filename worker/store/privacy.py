@@ -1,7 +1,8 @@
 """Personal data in the store, and how it is erased (retention and deletion requests).
 
 What is personal: a lead's name, e-mail and company. The journal copies them into its
-snapshot columns (``lead_name``, ``lead_email``, ``lead_company``) for search, the outbox
+snapshot columns (``lead_name``, ``lead_email``, ``lead_company``) for search and the
+routed fields (``lead_fields``) for What-if, the outbox
 renders them into notification payloads, and a trace can quote lead values (a rule
 condition reads "Company 'Acme' contains bank", account matching names the account).
 
@@ -124,7 +125,8 @@ def scrub_trace(trace: str | None, values: Sequence[str]) -> str:
 
 # --- the journal ---------------------------------------------------------------------------
 
-_COLUMNS = (D.id, D.lead_name, D.lead_email, D.lead_company, D.trace, D.reason, D.error)
+_COLUMNS = (D.id, D.lead_name, D.lead_email, D.lead_company, D.lead_fields, D.trace, D.reason,
+            D.error)  # fmt: skip
 
 
 def _scrubbed(row: Mapping[Any, Any], values: Sequence[str]) -> dict[str, Any]:
@@ -133,6 +135,7 @@ def _scrubbed(row: Mapping[Any, Any], values: Sequence[str]) -> dict[str, Any]:
         "lead_name": None,
         "lead_email": None,
         "lead_company": None,
+        "lead_fields": None,
         "trace": scrub_trace(row["trace"], values),
         "reason": scrub_text(row["reason"], values) or "",
         "error": scrub_text(row["error"], values),
@@ -140,8 +143,8 @@ def _scrubbed(row: Mapping[Any, Any], values: Sequence[str]) -> dict[str, Any]:
 
 
 def _changed(row: Mapping[Any, Any], new: Mapping[str, Any]) -> bool:
-    return any(row[k] != new[k] for k in ("lead_name", "lead_email", "lead_company", "trace",
-                                         "reason", "error"))  # fmt: skip
+    return any(row[k] != new[k] for k in ("lead_name", "lead_email", "lead_company",
+                                         "lead_fields", "trace", "reason", "error"))  # fmt: skip
 
 
 def scrub_decisions(
@@ -172,7 +175,7 @@ def scrub_decisions(
 
 def has_snapshot() -> ColumnElement[bool]:
     """Rows whose snapshot still holds personal data (not yet scrubbed)."""
-    return or_(*(getattr(D, c).is_not(None) for c in SNAPSHOT))
+    return or_(*(getattr(D, c).is_not(None) for c in (*SNAPSHOT, "lead_fields")))
 
 
 # --- one lead: a deletion request -----------------------------------------------------------

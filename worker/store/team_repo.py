@@ -37,6 +37,7 @@ OVERRIDE_FIELDS: tuple[str, ...] = (
     "out_of_office",
     "enabled",
     "disabled_reason",
+    "pools",
 )
 S: Any = SettingsChange
 T: Any = SignInAttempt
@@ -130,6 +131,16 @@ def load_overrides(engine: Engine) -> dict[str, OverrideState]:
     }
 
 
+def _fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Override fields as the change history lists them: a rep's terms in each pool are
+    fields of their own (``pools.enterprise``), not one blob for every pool."""
+    out = {k: v for k, v in data.items() if k != "pools"}
+    pools = data.get("pools")
+    if isinstance(pools, Mapping):
+        out.update((f"pools.{name}", terms) for name, terms in pools.items())
+    return out
+
+
 def _dumps(value: Any) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True, default=str)
 
@@ -168,10 +179,11 @@ def save_rep_override(
         problems = validate(rep_key, new) if validate else basic_problems(new)
         if problems:
             raise InvalidSettings(problems)
+        before_fields, after_fields = _fields(old), _fields(new)
         changed = [
-            (f, _dumps(old.get(f)), _dumps(new.get(f)))
-            for f in sorted(set(old) | set(new))
-            if _dumps(old.get(f)) != _dumps(new.get(f))
+            (f, _dumps(before_fields.get(f)), _dumps(after_fields.get(f)))
+            for f in sorted(set(before_fields) | set(after_fields))
+            if _dumps(before_fields.get(f)) != _dumps(after_fields.get(f))
         ]
         if not changed:
             return []
@@ -180,7 +192,7 @@ def save_rep_override(
         row.data, row.version = json.dumps(new, sort_keys=True), row.version + 1
         row.updated_by, row.updated_at = actor.username, now
         session.add(row)
-        shown_before = dict(effective_before or {})
+        shown_before = _fields(effective_before or {})
         for f, before, after in changed:
             if before is None and shown_before.get(f) is not None:
                 before = _dumps(shown_before[f])  # the file value the override replaces

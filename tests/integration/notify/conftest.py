@@ -104,6 +104,7 @@ def notify_settings(
     """All five events wired to e-mail, a Slack-compatible hook and a signed webhook."""
     section: dict[str, Any] = {
         "salesforce_url": "https://acme.my.salesforce.com",
+        "allow_local_http": True,  # the receiver listens on 127.0.0.1 without TLS
         "channels": {
             "mail": {"type": "email", "rate_per_minute": rate},
             "slack": {"type": "slack", "url": receiver.url("/slack"), "rate_per_minute": rate},

@@ -87,9 +87,19 @@ def test_sink_records_mail_and_webhooks_and_lists_them_escaped(tmp_path: Path) -
 
 
 def _config(tmp_path: Path, receiver: Receiver) -> Path:
+    """A whole routing config: the notifications section is read with the rest of the
+    file, by the one loader the worker uses."""
     path = tmp_path / "routing.yaml"
-    section = {"channels": {"team-slack": {"type": "slack", "url": receiver.url("/slack")}}}
-    path.write_text(yaml.safe_dump({"notifications": section}))
+    section = {
+        "allow_local_http": True,
+        "channels": {"team-slack": {"type": "slack", "url": receiver.url("/slack")}},
+    }
+    routing = {
+        "reps": [{"email": "ada@acme.example"}],
+        "pools": {"sales": {"members": ["ada@acme.example"]}},
+        "rules": [{"name": "Everything", "action": {"pool": "sales"}}],
+    }
+    path.write_text(yaml.safe_dump({**routing, "notifications": section}))
     return path
 
 

@@ -57,6 +57,7 @@ def test_killed_worker_sends_on_restart_exactly_once(
 ) -> None:
     config = tmp_path / "routing.yaml"
     section = {
+        "allow_local_http": True,
         "channels": {"slack": {"type": "slack", "url": receiver.url("/slack")}},
         "events": {"lead_assigned": {"notify": ["owner"], "channels": ["slack"]}},
         "delivery": {"lease_seconds": 60},

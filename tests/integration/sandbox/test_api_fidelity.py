@@ -142,6 +142,18 @@ def test_bad_soql_gets_a_400_with_the_salesforce_error_code(sf_client, soql, cod
     assert info.value.content[0]["errorCode"] == code
 
 
+def test_3000_nested_parentheses_get_a_400_not_a_500(sandbox, sandbox_session):
+    """Parentheses need no escaping in a query string, so 3,000 levels fit in the URI
+    limit; they overflowed the parser's stack (a 500 from a RecursionError)."""
+    soql = "SELECT+Id+FROM+Lead+WHERE+" + "(" * 3000 + "Name+%3D+%27x%27" + ")" * 3000
+    response = sandbox_session.get(
+        f"{sandbox.instance_url}/services/data/v59.0/query/?q={soql}",
+        headers={"Authorization": f"Bearer {sandbox.access_token()}"},
+    )
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "MALFORMED_QUERY"
+
+
 def test_datetimes_and_ids_come_back_in_salesforce_format(sandbox, sf_client):
     _lead_ids(sandbox, 3)
     record = sf_client.query("SELECT Id, OwnerId, CreatedDate, SystemModstamp FROM Lead LIMIT 1")[

@@ -98,6 +98,18 @@ def test_client_credentials_refuses_a_wrong_secret(sandbox, sandbox_session):
     assert response.status_code == 400 and response.json()["error"] == "invalid_client"
 
 
+@pytest.mark.parametrize("secret", ["geheim-ß-ü", "秘密"])
+def test_a_non_ascii_secret_is_refused_not_a_server_error(sandbox, sandbox_session, secret):
+    form = {"grant_type": "client_credentials", "client_id": sandbox.client_id}
+    response = _post(sandbox, sandbox_session, **form, client_secret=secret)
+    basic = sandbox_session.post(
+        sandbox.token_url, data={"grant_type": "client_credentials"},
+        auth=(sandbox.client_id.encode(), secret.encode()),
+    )  # fmt: skip
+    for refused in (response, basic):
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_client"
+
+
 def test_unknown_grant_type_is_refused(sandbox, sandbox_session):
     assert (
         _post(sandbox, sandbox_session, grant_type="password").json()["error"]

@@ -123,10 +123,11 @@ def test_faults_can_be_changed_at_runtime_over_the_admin_endpoint(sandbox, sandb
     assert len(remote.create_leads(count=3)) == 3
 
 
-def test_admin_endpoint_refuses_a_wrong_token(sandbox, sandbox_session):
+@pytest.mark.parametrize("token", [b"nope", "jeton-ü".encode(), "令牌".encode()])
+def test_admin_endpoint_refuses_a_wrong_token(sandbox, sandbox_session, token):
     response = sandbox_session.post(
         f"{sandbox.instance_url}/__sandbox/api_calls",
         json={},
-        headers={"X-Sandbox-Admin-Token": "nope"},
+        headers={"X-Sandbox-Admin-Token": token},  # non-ASCII: a 401, not a TypeError (500)
     )
     assert response.status_code == 401

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.integration
 
 NOTIFY = """
 notifications:
+  allow_local_http: true
   channels:
     hook: {{type: webhook, url: "{url}", secret_env: WORKER_TEST_HOOK_SECRET}}
   events:
@@ -63,3 +64,30 @@ def test_an_applied_decision_notifies_its_owner_and_an_unwritten_one_nobody(
             "name": "Maria Gonzalez",
             "slack": None,
         }
+
+
+def test_notifications_added_to_the_running_workers_config_apply_at_its_next_cycle(
+    sandbox: SandboxHandle,
+    settings: Settings,
+    routing_config: Path,
+    receiver: Receiver,  # noqa: F811 - the imported fixture
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One loader for the whole file: the notifications section is reloaded with the
+    routing config when the file changes, not read once at start."""
+    monkeypatch.setenv("WORKER_TEST_HOOK_SECRET", "s3cret")
+    routing_config.write_text(CONFIG)
+    admin = sandbox.admin()
+    app = build_app(settings)
+    admin.create_leads(2)
+    assert run_cycle(app.deps).applied == 2
+    assert not app.deps.notify.enabled
+
+    routing_config.write_text(CONFIG + NOTIFY.format(url=receiver.url("/hook")))
+    later = admin.create_leads(2)
+    assert run_cycle(app.deps).applied == 2
+
+    assert app.deps.notify.enabled
+    report = deliver_due(app.deps.engine, settings=app.deps.notify)
+    assert report.sent == 2
+    assert {h.json["lead"]["id"] for h in receiver.on("/hook")} == set(later)

@@ -10,6 +10,7 @@ configs at random and require problems, not exceptions. (Users file and settings
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -138,15 +139,6 @@ ROUTING_CASES = [
         id="fallback-to-missing-pool",
     ),
     pytest.param(
-        _edit(
-            "members: [ann@x.io, ben@x.io]",
-            "members: [ann@x.io, ben@x.io]\n    fallback: [{pool: main}]",
-        ),
-        "pools.main.fallback[0]: a pool cannot overflow to itself",
-        7,
-        id="circular-fallback",
-    ),
-    pytest.param(
         MINIMAL.replace("pools:\n  main:\n    members: [ann@x.io, ben@x.io]\n", "pools: 5\n"),
         "pools: must be a mapping, got int",
         4,
@@ -201,10 +193,10 @@ ROUTING_CASES = [
         id="bad-regex",
     ),
     pytest.param(
-        _rule("{field: Company, regex: '^(\\w+\\s?)*$'}"),
-        "rules[0].when[0].regex: nested repetition",
+        _rule("{field: Company, regex: '^(\\w+)\\s\\1$'}"),
+        "rules[0].when[0].regex: not supported by the linear-time regex engine (RE2)",
         8,
-        id="catastrophic-regex",
+        id="backreference-regex",
     ),
     pytest.param(
         _rule("{field: Country, equals: Narnia}"),
@@ -338,7 +330,8 @@ def test_an_empty_file_names_each_missing_section(tmp_path: Path, content: str) 
 
 def test_mutual_overflow_between_two_pools_is_allowed_and_terminates(tmp_path: Path) -> None:
     """Two pools backing each other up is a legitimate setup (not a malformed loop): the
-    router never revisits a pool of the chain, so a lead nobody can take is held."""
+    router never revisits a pool of the chain, so a lead nobody can take is held. The
+    check warns about the cycle, but does not reject the file."""
     from datetime import UTC, datetime
 
     from worker.routing import RoutingContext, empty_state, route_lead
@@ -349,7 +342,14 @@ def test_mutual_overflow_between_two_pools_is_allowed_and_terminates(tmp_path: P
     config = load_config(_write(tmp_path, text))
     decision, _ = route_lead(Lead("00Q1", {}), config=config, context=RoutingContext(),
                              state=empty_state(), now=datetime(2026, 11, 23, 14, tzinfo=UTC))  # fmt: skip
-    assert decision.action == "hold" and "Nobody eligible in pool main" in decision.reason
+    assert decision.action == "hold"
+    assert decision.reason == (
+        "Held in the intake queue: main: nobody with a Salesforce user;"
+        " other: nobody with a Salesforce user"
+    )
+    assert [w.message.split(":")[0] for w in check_config(_write(tmp_path, text)).warnings] == [
+        "overflow cycle main → other → main"
+    ]
 
 
 # ---------------------------------------------------------------------------------------
@@ -433,7 +433,9 @@ def test_notifications_section_gives_one_line_naming_the_key(
     assert str(info.value).startswith(fragment) and len(str(info.value).splitlines()) == 1
     result = _check_cli(path)
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert _error_lines(result) == [f"error: {path} {info.value}"], result.output
+    # one loader for the whole file: the notifier's message, with the line it is about
+    (line,) = _error_lines(result)
+    assert re.fullmatch(rf"error: {re.escape(str(path))}:\d+ {re.escape(str(info.value))}", line)
 
 
 # ---------------------------------------------------------------------------------------

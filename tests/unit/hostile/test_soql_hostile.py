@@ -9,7 +9,6 @@ unescaped LIKE wildcard changes the tree (or fails the parse), so the test fails
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -128,53 +127,35 @@ def test_open_leads_by_owner_query(owners: list[str], closed: list[str]) -> None
     assert where == BoolOp("AND", tuple(items))
 
 
-_LIKE_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
-
-
-def _like_literal(pattern: str) -> str:
-    """The literal substring of ``%text%`` (as the parser keeps it: ``\\%``, ``\\_`` and
-    ``\\\\`` escaped); fails when the text holds an unescaped wildcard."""
-    assert pattern.startswith("%") and pattern.endswith("%") and len(pattern) >= 2, pattern
-    body = pattern[1:-1]
-    assert not re.search(r"(?<!\\)(?:\\\\)*[%_]", body), f"unescaped wildcard in {pattern!r}"
-    return _LIKE_ESCAPE.sub(r"\1", body)
-
-
-def _clauses(where: Condition | None) -> list[Condition]:
-    if isinstance(where, BoolOp):
-        assert where.op == "OR"
-        return list(where.items)
-    assert where is not None
-    return [where]
-
-
 @FAST
-@given(domains=values, names=values)
-def test_accounts_queries(domains: list[str], names: list[str]) -> None:
-    got_names: list[str] = []
-    got_domains: list[str] = []
-    for q in soql.accounts_queries(domains, names):
-        for clause in _clauses(_where(q, "Account")):
-            assert isinstance(clause, Comparison) and isinstance(clause.value, str), clause
-            if clause.field == F("Name"):
-                assert clause.op == "="
-                got_names.append(clause.value)
-            else:
-                assert (clause.field, clause.op) == (F("Website"), "LIKE"), clause
-                got_domains.append(_like_literal(clause.value))
-    assert got_names == [n[:255] for n in dict.fromkeys(names) if n]
-    assert got_domains == [d[:255] for d in dict.fromkeys(domains) if d]
-
-
-@FAST
-@given(since=st.one_of(st.none(), stamps))
-def test_accounts_mirror_query(since: datetime | None) -> None:
-    where = _where(soql.accounts_mirror_query(since), "Account")
-    if since is None:
+@given(after=st.one_of(st.none(), short_text, st.sampled_from(INJECTIONS)))
+def test_accounts_by_id_query(after: str | None) -> None:
+    where = _where(soql.accounts_by_id_query(after, 2000), "Account")
+    if not after:
         assert where is None
     else:
-        assert where == Comparison(F("SystemModstamp"), ">", _utc(since))
-        assert isinstance(where.value, datetime) and where.value.tzinfo == UTC
+        assert where == Comparison(F("Id"), ">", after)
+
+
+@FAST
+@given(at=stamps, after=st.one_of(short_text, st.sampled_from(INJECTIONS)))
+def test_accounts_changed_query(at: datetime, after: str) -> None:
+    where = _where(soql.accounts_changed_query(at, after, 2000), "Account")
+    if not after:
+        assert where == Comparison(F("SystemModstamp"), ">=", _utc(at))
+        return
+    same_second = BoolOp(
+        "AND",
+        (Comparison(F("SystemModstamp"), "=", _utc(at)), Comparison(F("Id"), ">", after)),
+    )
+    assert where == BoolOp("OR", (Comparison(F("SystemModstamp"), ">", _utc(at)), same_second))
+
+
+@FAST
+@given(since=stamps)
+def test_users_changed_query(since: datetime) -> None:
+    where = _where(soql.users_changed_query(since), "User")
+    assert where == Comparison(F("SystemModstamp"), ">=", _utc(since))
 
 
 @settings(max_examples=20, deadline=None)

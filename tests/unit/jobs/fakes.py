@@ -10,9 +10,12 @@ from typing import Any
 from worker.routing.model import Account, KnownEmail
 from worker.sfdc.errors import SfdcTransientError
 from worker.sfdc.mapping import (
+    AccountRow,
+    DeletedRecords,
     LeadRow,
     OwnerRow,
     OwnerUpdate,
+    UserChange,
     UserRow,
     WriteResult,
     lead_row,
@@ -108,6 +111,11 @@ class FakeGateway:
         wanted = set(emails)
         return [u for u in self.users if u.email in wanted or u.username in wanted]
 
+    def users_by_id(self, user_ids: Iterable[str]) -> list[UserRow]:
+        self._count("query")
+        ids = set(user_ids)
+        return [u for u in self.users if u.id in ids]
+
     def users_active(self, user_ids: Iterable[str]) -> dict[str, bool]:
         self._count("query")
         ids = set(user_ids)
@@ -127,12 +135,6 @@ class FakeGateway:
                 out[r["OwnerId"]] = out.get(r["OwnerId"], 0) + 1
         return out
 
-    def accounts(
-        self, domains: Iterable[str], names: Iterable[str], active: Mapping[str, bool]
-    ) -> list[Account]:
-        self._count("accounts")
-        return []
-
     def known_emails(self, emails: Iterable[str], active: Mapping[str, bool]) -> list[KnownEmail]:
         self._count("contacts")
         return []
@@ -145,9 +147,24 @@ class FakeGateway:
         self._count("query")
         return len(self.account_rows)
 
-    def all_accounts(self, since: datetime | None) -> list[Account]:
+    def accounts_page(self, after_id: str | None, limit: int) -> list[AccountRow]:
         self._count("query")
-        return list(self.account_rows)
+        rows = sorted(self.account_rows, key=lambda a: a.id)
+        return [AccountRow(a, self.clock) for a in rows if after_id is None or a.id > after_id][
+            :limit
+        ]
+
+    def accounts_changed(self, at: datetime, after_id: str, limit: int) -> list[AccountRow]:
+        self._count("query")
+        return []
+
+    def deleted_accounts(self, start: datetime, end: datetime) -> DeletedRecords:
+        self._count("deleted")
+        return DeletedRecords({}, None, end)
+
+    def users_changed(self, since: datetime) -> list[UserChange]:
+        self._count("query")
+        return []
 
     def update_owners(
         self,

@@ -92,3 +92,24 @@ def test_api_allocation_message_states_usage() -> None:
     _, body = render_text(build_content(event))
 
     assert "Used 14250 of 15000 API calls (last 24 hours)." in body
+
+
+def test_sla_miss_messages_tell_the_owner_to_act_and_the_manager_who_missed_it() -> None:
+    lead = LeadInfo(id="00Q3", name="Ada Lovelace", company="Analytical Engines")
+    reason = "SLA of 30 min missed: reminded Sarah Johnson; escalated to their manager Maria"
+    owner = Contact(email="sarah@acme.example", name="Sarah Johnson")
+    due = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+    missed = NotificationEvent(EventKind.SLA_MISSED, "decision:3", lead, reason=reason,
+                               owner=owner, due_at=due)  # fmt: skip
+    escalated = NotificationEvent(EventKind.SLA_ESCALATED, "decision:3", lead, reason=reason,
+                                  owner=owner)  # fmt: skip
+
+    subject, body = render_text(build_content(missed))
+    assert (
+        subject
+        == "Response time missed: Ada Lovelace (Analytical Engines) still needs a first touch"
+    )
+    assert "Please respond by 2026-11-23 15:00 UTC." in body and f"Why: {reason}" in body
+    subject, body = render_text(build_content(escalated))
+    assert subject == "Sarah Johnson missed the response time for Ada Lovelace (Analytical Engines)"
+    assert "The lead stays with Sarah Johnson." in body

@@ -120,7 +120,7 @@ def test_overflows_to_the_fallback_pool_then_holds() -> None:
         a_lead(), config=cfg2, context=a_context([A, B]), state=empty_state(), now=NOW
     )
     assert d2.action == "hold" and d2.owner_id is None
-    assert "held in the intake queue" in d2.reason
+    assert d2.reason == "Held in the intake queue: p: everyone turned off; q: everyone turned off"
 
 
 def test_fallback_rep_gets_the_lead_when_the_pool_is_empty_of_eligible_reps() -> None:

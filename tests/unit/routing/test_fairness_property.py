@@ -124,7 +124,9 @@ def test_never_drops_a_lead_and_never_assigns_an_ineligible_rep(
         if cap is not None:
             assert counts[k] <= cap
     held = [d for d in ds if d.action == "hold"]
-    assert all(d.owner_id is None and "held in the intake queue" in d.reason for d in held)
+    assert all(
+        d.owner_id is None and d.reason.startswith("Held in the intake queue: ") for d in held
+    )
 
 
 def test_stays_within_one_lead_where_nginx_smooth_wrr_lags_more() -> None:

@@ -240,3 +240,72 @@ def test_a_remembered_fuzzy_answer_is_the_answer() -> None:
     assert index.fuzzy_matches("acme data", 0.0, limit=50) == index._fuzzy_search(
         "acme data", 0.0, 50
     )
+
+
+# --- a batch's index from part of the org (the account mirror's candidates) -------------
+
+WORDS = ["acme", "acmes", "globex", "globe", "north", "peak"]
+_names = st.lists(st.sampled_from(WORDS), min_size=1, max_size=2).map(" ".join)
+_domains = st.sampled_from(["acme.com", "globex.de", "gmail.com", None])
+_accounts = st.lists(
+    st.builds(
+        lambda i, n, d, c: Account(f"001A{i:011d}AAA", n.title(), website=d, country=c),
+        st.integers(0, 30), _names, _domains, st.sampled_from(["DE", "US", None]),
+    ),
+    max_size=12,
+    unique_by=lambda a: a.id,
+)  # fmt: skip
+_leads = st.builds(
+    lambda n, d, c: Lead("00QA", {"Company": n, "Email": f"ana@{d}" if d else None, "Country": c}),
+    _names, _domains, st.sampled_from(["DE", "US", None]),
+)  # fmt: skip
+
+
+@given(accounts=_accounts, lead=_leads, known_hit=st.booleans())
+def test_decided_before_names_says_exactly_when_name_evidence_is_not_read(
+    accounts: list[Account], lead: Lead, known_hit: bool
+) -> None:
+    from worker.routing.matching import decided_before_names
+
+    facts = lead_facts(lead)
+    email = facts.email
+    known = (
+        {email: [KnownEmail(email, "contact", "003A", None, "005A")]} if known_hit and email else {}
+    )
+    index = AccountIndex.build(accounts)
+    decided = decided_before_names(facts, known, index, SETTINGS)
+    match = match_account(facts, known, index, SETTINGS)
+    assert decided == (match is not None and match.via != "name")
+
+
+@given(accounts=_accounts, lead=_leads)
+def test_an_index_of_the_name_candidates_matches_like_the_full_one(
+    accounts: list[Account], lead: Lead
+) -> None:
+    from worker.routing.matching import _fuzzy_blocks, name_candidates
+
+    full = AccountIndex.build(accounts)
+    name_blocks, sorted_blocks = _fuzzy_blocks(full.by_name)
+    probe = AccountIndex.of_blocks({b: (n, sorted_blocks[b]) for b, n in name_blocks.items()})
+    facts = lead_facts(lead)
+    wanted = name_candidates(facts.company_key, probe, SETTINGS)
+    domain = {facts.email_domain}
+    part = [a for a in accounts if normalise.company_key(a.name) in wanted
+            or normalise.website_domain(a.website) in domain]  # fmt: skip
+    assert match_account(facts, {}, probe.with_accounts(part), SETTINGS) == match_account(
+        facts, {}, full, SETTINGS
+    )
+
+
+def test_a_leads_facts_are_computed_once_while_it_is_recent() -> None:
+    from worker.routing import facts as facts_module
+
+    lead = Lead("00QA", {"Company": "Acme"})
+    same_fields = Lead("00QA", {"Company": "Acme"})
+    first = lead_facts(lead)
+    assert lead_facts(lead) is first
+    assert lead_facts(same_fields) is not first  # another object: its own facts
+    for i in range(facts_module.RECENT_MAX):
+        lead_facts(Lead(f"00QB{i}", {}))
+    assert lead_facts(lead) is not first  # forgotten once older than the last RECENT_MAX
+    assert len(facts_module._RECENT) <= facts_module.RECENT_MAX

@@ -147,3 +147,15 @@ def test_unsupported_or_broken_statements_are_malformed(bad):
 
 def test_from_group_is_an_object_not_a_clause():
     assert parse("SELECT Id FROM Group WHERE Type = 'Queue'").sobject == "Group"
+
+
+@pytest.mark.parametrize("opening", ["(", "NOT ("])
+def test_deep_nesting_is_a_malformed_query_not_a_recursion_error(opening):
+    with pytest.raises(SoqlError) as info:
+        where(opening * 3000 + "Name = 'x'" + ")" * 3000)
+    assert info.value.code == "MALFORMED_QUERY"
+    assert "nested more than 100 levels deep" in info.value.message
+
+
+def test_nesting_up_to_the_limit_still_parses():
+    assert isinstance(where("(" * 100 + "Name = 'x'" + ")" * 100), Comparison)

@@ -15,7 +15,8 @@ from worker.sfdc.sandbox.faults import FaultConfig
 from worker.sfdc.sandbox.ids import MalformedId, normalise
 from worker.sfdc.sandbox.leadgen import DataFactory
 from worker.sfdc.sandbox.org import Org
-from worker.sfdc.sandbox.schema import ACCOUNT, CONTACT, LEAD, TASK, USER
+from worker.sfdc.sandbox.replication import PURGED_AT
+from worker.sfdc.sandbox.schema import ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TASK, USER
 from worker.sfdc.sandbox.seed import create_leads
 from worker.sfdc.sandbox.sobjects import render_record
 from worker.sfdc.sandbox.store import Row
@@ -29,6 +30,7 @@ OPS = (
     "create_leads", "change_owner", "log_task", "set_lead_status", "convert_lead", "delete_lead",
     "deactivate_user", "activate_user", "get_lead", "leads", "intake_queue_id", "user_ids",
     "set_assignment_rule", "expire_sessions", "simulate_activity", "issue_token",
+    "merge_accounts", "purge_deleted",
 )  # fmt: skip
 
 
@@ -164,6 +166,34 @@ class SandboxAdmin:
     def delete_lead(self, lead_id: str) -> None:
         with self.org.txn() as txn:
             self._dml(lambda: txn.delete(LEAD, lead_id))
+
+    def merge_accounts(self, master_id: str, loser_ids: list[str]) -> None:
+        """Merge accounts as Salesforce does: the losers are deleted (``MasterRecordId``
+        names the master), their contacts and opportunities move to the master, and the
+        master counts as modified."""
+        master = _id(master_id)
+        losers = [_id(i) for i in loser_ids]
+        with self.org.txn() as txn:
+            self._dml(lambda: txn.update(ACCOUNT, master, {}))
+            for obj in (CONTACT, OPPORTUNITY):
+                for row in self.org.store.rows(obj.name):
+                    if row.get("AccountId") in losers:
+                        self._dml(
+                            lambda r=row, o=obj: txn.update(o, r["Id"], {"AccountId": master})
+                        )
+            for loser in losers:
+                self._dml(lambda i=loser: txn.delete(ACCOUNT, i))
+                txn.touch(loser, {"MasterRecordId": master})
+
+    def purge_deleted(self, sobject: str = "Account") -> int:
+        """Empty the Recycle Bin of ``sobject``: its deleted records are gone for good,
+        and Get Deleted no longer reaches back before now. Returns how many."""
+        with self.org.store.lock:
+            ids = [r["Id"] for r in self.org.store.rows(sobject, include_deleted=True)
+                   if r.get("IsDeleted")]  # fmt: skip
+            self.org.store.purge(ids)
+            self.org.store.set_meta(PURGED_AT + sobject, self.org.clock().isoformat())
+        return len(ids)
 
     def deactivate_user(self, user: str) -> None:
         self._set_active(user, False)

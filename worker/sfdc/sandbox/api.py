@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from worker.sfdc.sandbox import composite
+from worker.sfdc.sandbox import composite, replication
 from worker.sfdc.sandbox import sobjects as rows
 from worker.sfdc.sandbox.describe import describe, describe_global
 from worker.sfdc.sandbox.org import Org
@@ -174,6 +174,8 @@ def _sobjects(org: Org, req: Request, version: str, parts: list[str]) -> Respons
         )
     if len(parts) == 2 and parts[1] == "describe":
         return _only(req, "GET", lambda: Response(200, describe(obj, version)))
+    if len(parts) == 2 and parts[1] == "deleted":
+        return _only(req, "GET", lambda: replication.get_deleted(org, req, obj))
     if len(parts) == 2:
         if req.method == "GET":
             return rows.get_row(org, req, obj, parts[1], version)

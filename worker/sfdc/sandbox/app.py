@@ -62,7 +62,10 @@ class SandboxApp:
 
     def _admin(self, req: Request) -> Response:
         given = req.header("X-Sandbox-Admin-Token") or ""
-        if not hmac.compare_digest(given, self.admin_token):
+        # bytes: compare_digest raises TypeError on a non-ASCII str (a 500, not a 401)
+        if not hmac.compare_digest(
+            given.encode("utf-8", "surrogatepass"), self.admin_token.encode()
+        ):
             return Response(
                 401,
                 [{"message": "admin token missing or wrong", "errorCode": "INVALID_SESSION_ID"}],

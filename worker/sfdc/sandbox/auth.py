@@ -119,7 +119,9 @@ class TokenEndpoint:
                 raise OAuthError("invalid_client", "invalid client credentials") from None
         if client_id != self.app.client_id:
             raise OAuthError("invalid_client_id", "client identifier invalid")
-        if not hmac.compare_digest(secret, self.app.client_secret):
+        # bytes: compare_digest raises TypeError on a non-ASCII str (a 500, not a 400)
+        given, expected = secret.encode("utf-8", "surrogatepass"), self.app.client_secret.encode()
+        if not hmac.compare_digest(given, expected):
             raise OAuthError("invalid_client", "invalid client credentials")
         return self._response(self.app.run_as_user_id)
 

@@ -196,6 +196,8 @@ ACCOUNT = SObject(
         Field("BillingPostalCode", "string", length=20),
         Field("BillingCountry", "string", length=80),
         _ro("LastActivityDate", "date"),
+        # set on the records a merge deleted: the surviving account
+        _ro("MasterRecordId", "reference", refs=("Account",), relationship="MasterRecord"),
     ),
     required=("Name",),
 )

@@ -140,6 +140,18 @@ class OrgStore:
         self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", seqs)
         self._db.execute("COMMIT")
 
+    def purge(self, record_ids: list[str]) -> None:
+        """Remove rows for good (a Recycle Bin emptied), atomically."""
+        with self.lock:
+            for record_id in record_ids:
+                row = self.by_id.pop(record_id, None)
+                sobject = object_of(record_id)
+                if row is not None and sobject is not None:
+                    self.by_object[sobject].pop(record_id, None)
+            self._db.execute("BEGIN")
+            self._db.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in record_ids])
+            self._db.execute("COMMIT")
+
     def set_meta(self, key: str, value: Any) -> None:
         with self.lock:
             self.meta[key] = value

@@ -1,6 +1,13 @@
 """All tables, one module per area. Importing this package registers every table on
 ``SQLModel.metadata`` (Alembic autogenerate and the tests rely on that)."""
 
+from worker.store.models.accounts import (
+    AccountBlock,
+    AccountBlockSize,
+    AccountName,
+    AccountSync,
+    MirroredAccount,
+)
 from worker.store.models.core import ApiUsage, KeyValue, WorkerHeartbeat
 from worker.store.models.journal import Decision, DecisionStatus, Outcome
 from worker.store.models.outbox import OutboxMessage, OutboxStatus
@@ -8,10 +15,15 @@ from worker.store.models.team import RepOverride, SettingsChange, SignInAttempt
 from worker.store.models.worker_state import RoutingStateRow
 
 __all__ = [
+    "AccountBlock",
+    "AccountBlockSize",
+    "AccountName",
+    "AccountSync",
     "ApiUsage",
     "Decision",
     "DecisionStatus",
     "KeyValue",
+    "MirroredAccount",
     "Outcome",
     "OutboxMessage",
     "OutboxStatus",

@@ -31,6 +31,12 @@ class DecisionKind(StrEnum):
     ROUTE = "route"  # first assignment out of the intake queue
     SLA_REASSIGN = "sla_reassign"  # untouched past its SLA: moved to another rep
     ESCALATE = "escalate"  # out of hops: moved to a manager, pool or queue
+    # SLA misses that keep the lead with its owner (a note: nothing written to Salesforce)
+    SLA_REMIND = "sla_remind"  # the owner reminded, a new response window
+    ESCALATE_MANAGER = "escalate_manager"  # the owner reminded, their manager told
+
+
+NOTE_KINDS = (DecisionKind.SLA_REMIND, DecisionKind.ESCALATE_MANAGER)
 
 
 class Outcome(StrEnum):
@@ -42,10 +48,16 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"
     FAILED = "failed"
     PENDING = "pending"
+    REMINDED = "reminded"  # SLA missed, the owner reminded, the lead kept
+    ESCALATED = "escalated"  # SLA missed, the owner's manager told, the lead kept
 
 
 def outcome_of(kind: str, status: str) -> Outcome:
     if status == DecisionStatus.APPLIED:
+        if kind == DecisionKind.SLA_REMIND:
+            return Outcome.REMINDED
+        if kind == DecisionKind.ESCALATE_MANAGER:
+            return Outcome.ESCALATED
         return Outcome.ASSIGNED if kind == DecisionKind.ROUTE else Outcome.REASSIGNED
     return Outcome(status)
 
@@ -82,7 +94,8 @@ class Decision(SQLModel, table=True):
     hop: int = 0
     # Added by the worker (issue 5): the rep's config key (e-mail) of ``owner_id``, the
     # SLA follow-up state of an applied decision (open -> touched | moved | closed |
-    # expired; None when the pool has no SLA).
+    # escalated (the manager told, the lead kept) | expired; None for a note, an
+    # escalation, or a decision that assigned nobody).
     rep_key: str | None = Field(default=None, max_length=255)
     sla_state: str | None = Field(default=None, max_length=20)
 
@@ -100,4 +113,7 @@ class Decision(SQLModel, table=True):
     lead_source: str | None = Field(default=None, max_length=120)
     lead_rating: str | None = Field(default=None, max_length=40)
     lead_employees: int | None = None
+    # the values of every field the routing config read, as JSON: What-if replays the
+    # lead as the worker saw it (PII: purged with the snapshot)
+    lead_fields: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     worker_id: str | None = Field(default=None, max_length=80)

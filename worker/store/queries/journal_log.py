@@ -11,10 +11,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.engine import Engine
 
-from worker.store.models.journal import Decision, DecisionKind, DecisionStatus, outcome_of
+from worker.store.models.journal import (
+    NOTE_KINDS,
+    Decision,
+    DecisionKind,
+    DecisionStatus,
+    outcome_of,
+)
 from worker.store.queries._sql import as_utc, seconds_between
 
-OUTCOMES: tuple[str, ...] = ("assigned", "reassigned", "held", "skipped", "failed", "pending")
+OUTCOMES: tuple[str, ...] = ("assigned", "reassigned", "reminded", "escalated", "held", "skipped",
+                             "failed", "pending")  # fmt: skip
 _SF_ID = re.compile(r"[A-Za-z0-9]{15}([A-Za-z0-9]{3})?")
 D: Any = Decision  # SQLModel columns typed as plain values; Any keeps mypy quiet on .in_()
 
@@ -67,7 +74,11 @@ def _outcome_clause(outcome: str) -> ColumnElement[bool]:
     if outcome == "assigned":
         return and_(D.status == DecisionStatus.APPLIED, D.kind == DecisionKind.ROUTE)
     if outcome == "reassigned":
-        return and_(D.status == DecisionStatus.APPLIED, D.kind != DecisionKind.ROUTE)
+        moved = D.kind.not_in((DecisionKind.ROUTE, *NOTE_KINDS))
+        return and_(D.status == DecisionStatus.APPLIED, moved)  # type: ignore[no-any-return]
+    if outcome in ("reminded", "escalated"):
+        kind = DecisionKind.SLA_REMIND if outcome == "reminded" else DecisionKind.ESCALATE_MANAGER
+        return and_(D.status == DecisionStatus.APPLIED, D.kind == kind)
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}: use one of {', '.join(OUTCOMES)}")
     return D.status == outcome  # type: ignore[no-any-return]

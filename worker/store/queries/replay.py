@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ def recent_routed_leads(
         select(
             D.lead_id, D.decided_at, D.lead_created_at, D.status, D.pool, D.rep_key,
             D.owner_id, D.owner_name, D.lead_email, D.lead_company, D.lead_country,
-            D.lead_source, D.lead_rating, D.lead_employees,
+            D.lead_source, D.lead_rating, D.lead_employees, D.lead_fields,
         )
         .where(
             D.decided_at >= since,
@@ -47,3 +48,21 @@ def recent_routed_leads(
         row["lead_created_at"] = as_utc(row["lead_created_at"])
         out.append(row)
     return out
+
+
+DIRECTORY = "directory.reps"  # the worker's last view of its reps' Salesforce users
+
+
+def rep_directory(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Rep key -> ``{"user_id", "active", "name"}`` as the worker last saw it (empty
+    before the first cycle)."""
+    from worker.store.models import KeyValue
+
+    kv: Any = KeyValue
+    with engine.connect() as conn:
+        row = conn.execute(select(kv.value).where(kv.key == DIRECTORY)).first()
+    try:
+        value = json.loads(row[0]) if row else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

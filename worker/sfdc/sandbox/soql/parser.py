@@ -39,6 +39,10 @@ RESERVED = frozenset(
     "NULLS OR SELECT WHERE WITH ORDER BY OFFSET FOR TRUE FALSE USING TYPEOF".split()
 )
 MAX_LENGTH = 100_000
+# parentheses nest at most this deep: the parser (and the filter compiler
+# after it) recurse once per level, and 3,000 levels overflowed Python's stack (a 500
+# instead of MALFORMED_QUERY)
+MAX_NESTING = 100
 
 
 def parse(soql: str) -> Query:
@@ -56,6 +60,7 @@ class _Parser:
         self.soql = soql
         self.tokens = tokenize(soql)
         self.i = 0
+        self.depth = 0
 
     # --- token helpers -----------------------------------------------------------------
     @property
@@ -235,8 +240,12 @@ class _Parser:
 
     def term(self) -> Condition:
         if self.at_punct("("):
+            if self.depth == MAX_NESTING:
+                raise self.fail(f"parentheses nested more than {MAX_NESTING} levels deep")
             self.i += 1
+            self.depth += 1
             inner = self.condition()
+            self.depth -= 1
             self.punct(")")
             return inner
         return self.simple()
