@@ -256,7 +256,10 @@ def test_by_default_a_person_who_takes_a_queued_lead_after_our_reread_keeps_it(
     ids = admin.create_leads(60)
     human = admin.user_ids()[MANAGER]
     app = make_app()
-    time.sleep(1.1)  # a later second than the leads' creation: none is held back for one
+    # a later second than the leads' creation, by more than a fresh connection's bound on
+    # Salesforce's clock may lag (its first answers bound it only to the second): none is
+    # held back for one, so the people's changes are refused (412), not seen by a re-read
+    time.sleep(2.5)
     taken = dict.fromkeys(ids[::6], human)
     _people_right_after_our_read(app, admin, taken)
     report = run_cycle(app.deps)
@@ -325,7 +328,7 @@ def test_by_default_an_owned_lead_a_person_moves_during_our_sla_move_stays_their
     app = make_app()
     assert run_cycle(app.deps).applied == 8
     human = admin.user_ids()[MANAGER]
-    time.sleep(1.1)  # our first writes' second is over
+    time.sleep(2.5)  # our first writes' second is over (see the queued-lead test)
     real_now = app.deps.now
     app.deps.now = lambda: real_now() + timedelta(minutes=11)  # every SLA is missed
     taken = dict.fromkeys(ids[::2], human)
