@@ -224,3 +224,5 @@ def test_conditional_writes_are_on_unless_opted_out_with_a_warning() -> None:
     assert "writeback.conditional" in warning and "overwritten" in warning
     errors = _errors(MINIMAL + "writeback: {conditional: sometimes}\n")
     assert any("writeback.conditional: must be true or false" in e for e in errors), errors
+    # `config show` keeps the choice: the opt-out's dump loads back as the opt-out
+    assert parse_config(dump_config(off.config), "dump.yaml").writeback.conditional is False
