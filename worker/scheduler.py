@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -37,7 +37,6 @@ from worker.store.db import session_scope
 log = logging.getLogger("leadrouter.worker")
 IDLE_AFTER_SECONDS = 300.0
 JOB_OPTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
-BRING_FORWARD_MIN = 0.05  # seconds: the soonest a cycle is brought forward to
 
 
 def in_business_hours(hours: BusinessHours | None, now: datetime) -> bool:
@@ -76,6 +75,23 @@ class Worker:
 
     # --- jobs ---------------------------------------------------------------------
     def intake(self) -> CycleReport | None:
+        """An intake cycle; then, for leads it left pending until the second of their
+        last change is over (``Deps.settling``), another cycle at that moment, when it
+        comes before the next tick would (the job lock is not held while it waits: the
+        SLA sweep may run). Not done by moving the next tick: a job that touches the
+        scheduler's job store deadlocks a shutdown that is waiting for that job."""
+        deps = self.app.deps
+        deadline = deps.monotonic() + self.interval  # about when the next tick comes
+        report = self._cycle()
+        while report is not None:
+            at = deps.settling.due()
+            if at is None or at + report.seconds >= deadline:
+                break  # nothing held back, or the next tick's reconcile writes it
+            deps.sleep(max(0.0, at - deps.monotonic()))
+            report = self._cycle()
+        return report
+
+    def _cycle(self) -> CycleReport | None:
         if not self.ensure_active():
             self.beat()
             return None
@@ -99,7 +115,6 @@ class Worker:
         self.health.last_error, self.health.error_kind = error, kind
         self.beat(report, error)
         self.adapt(report)
-        self.bring_forward()
         return report
 
     def sla(self) -> None:
@@ -114,7 +129,6 @@ class Worker:
         except SfdcError as exc:
             self.app.deps.metrics.errors.labels(kind=type(exc).__name__).inc()
             log.error("SLA sweep failed: %s: %s", type(exc).__name__, exc)
-        self.bring_forward()
 
     def notify(self) -> DeliveryReport | None:
         """Deliver due notifications (active replica only; ``deliver_due`` never raises)."""
@@ -156,19 +170,6 @@ class Worker:
             return fast
         return fast if flowing or in_business_hours(hours, datetime.now(UTC)) else idle
 
-    def bring_forward(self) -> None:
-        """Run intake again as soon as the leads a job left pending for a later second
-        (``Deps.settling``) have settled, if that is before its next tick."""
-        deps = self.app.deps
-        at = deps.settling.due()
-        job = self.scheduler.get_job("intake") if self.scheduler is not None else None
-        if at is None or job is None:
-            return
-        # not at once: this job itself may still be returning (one instance at a time)
-        when = datetime.now(UTC) + timedelta(seconds=max(BRING_FORWARD_MIN, at - deps.monotonic()))
-        if job.next_run_time is None or when < job.next_run_time:
-            job.modify(next_run_time=when)
-
     def adapt(self, report: CycleReport | None) -> None:
         wanted = self.next_interval(report)
         if self.scheduler is not None and wanted != self.interval:
@@ -182,7 +183,7 @@ def build_scheduler(worker: Worker) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone=UTC)
     worker.interval = s.intake_interval_seconds
     # a lead re-read in the second of its last change no longer holds the cycle: it is
-    # left pending and the next cycle brought forward to when that second is over
+    # left pending, and written by a cycle run when that second is over (Worker.intake)
     worker.app.deps.settling.enabled = True
     scheduler.add_job(worker.intake, IntervalTrigger(seconds=worker.interval), id="intake",
                       next_run_time=datetime.now(UTC), **JOB_OPTS)  # fmt: skip

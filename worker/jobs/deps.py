@@ -53,7 +53,7 @@ class Deps:
     sleep: Callable[[float], None] = time.sleep  # backing off between write rounds
     monotonic: Callable[[], float] = time.monotonic  # the clock those back-offs are timed on
     # leads whose re-read may have come in the second of their last change: waited for in
-    # the cycle, or (the scheduler's worker) left pending for a cycle brought forward
+    # the cycle, or (the scheduler's worker) left pending for a cycle run once it is over
     settling: Settling = field(default_factory=Settling)
     held_refresh_seconds: float = 300.0  # re-read held leads from Salesforce this often
     intake_user_ids: tuple[str, ...] = ()  # integration users whose leads are "new" too

@@ -100,9 +100,10 @@ class Settling:
     """Leads the long-running worker leaves ``pending`` because their re-read may have
     come in the second of their last change, instead of holding its cycle until that
     second is over: which of those decisions were never sent (reconcile writes them as
-    such), and when the first of them can be re-read (the scheduler brings the next
-    cycle forward to then). Off (``enabled`` False), the write-back waits in the cycle,
-    as ``--once``, the benchmarks' drains and the tests need.
+    such), and when the first of them can be re-read (the worker runs a cycle for them
+    then, :meth:`worker.scheduler.Worker.intake`). Off (``enabled`` False), the
+    write-back waits in the cycle, as ``--once``, the benchmarks' drains and the tests
+    need.
 
     Thread-safe: the write-behind thread holds leads back, the cycle thread reads them."""
 

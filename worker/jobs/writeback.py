@@ -19,7 +19,7 @@ For each group of pending decisions (as many as go out in ONE burst of PATCHes:
    The header has second precision, so a lead whose re-read may have come in the same
    second as its last change is held back and re-read once Salesforce's clock has left
    that second (:mod:`worker.jobs.precondition`; the long-running worker leaves it
-   pending for a cycle brought forward to then, rather than wait). The time between
+   pending for a cycle run then, rather than wait). The time between
    the end of step 1 and each request is measured (``leadrouter_guard_window_seconds``). With
    ``writeback.conditional: false`` (an opt-out) the burst is sObject Collections
    calls of 200 instead, without a precondition: a person's change inside that window
@@ -334,9 +334,9 @@ MAX_WAITS = 3  # rounds a lead re-read in the second of its last change may wait
 
 
 def _hold_back(deps: Deps, out: Outcomes, items: list[WriteItem], settled_at: float) -> None:
-    """Leave ``items`` pending for a later cycle (the scheduler brings it forward to
-    ``settled_at``) rather than hold this one until Salesforce's clock has left the
-    second of their last change; their reconcile knows the unsent ones were not sent."""
+    """Leave ``items`` pending for a later cycle (the worker runs one at ``settled_at``)
+    rather than hold this one until Salesforce's clock has left the second of their
+    last change; their reconcile knows the unsent ones were not sent."""
     deps.settling.hold([i.decision_id for i in items if not i.sent], settled_at)
     out.left_pending += items
     log.debug("%d leads left pending until the second of their last change is over", len(items))

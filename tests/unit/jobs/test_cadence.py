@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.unit.jobs.conftest import a_config
+from tests.unit.jobs.fakes import QUEUE_ID, FakeGateway
 from worker.bootstrap import App
 from worker.jobs.budget import Budget, Pace
 from worker.jobs.deps import Deps
@@ -87,33 +88,29 @@ def test_an_sla_sweep_refused_by_salesforce_is_one_error_line_not_a_traceback(
     assert deps.metrics.errors.labels(kind="SfdcAuthError")._value.get() == 1
 
 
-def test_a_cycle_is_brought_forward_to_when_held_back_leads_have_settled(
-    make_deps: Callable[..., Deps],
+def test_the_worker_runs_a_cycle_for_held_back_leads_when_they_have_settled(
+    org: FakeGateway, make_deps: Callable[..., Deps]
 ) -> None:
-    """Leads left pending for a later second (``Deps.settling``) get the next intake
-    cycle as soon as that second is over, not at the next tick; a later moment than the
-    next tick changes nothing."""
+    """A lead the cycle left pending for the rest of its creation second is written by a
+    second cycle of the same job, run when that second is over (it comes before the next
+    tick); with the next tick sooner than that, the tick's cycle is left to do it."""
     from datetime import timedelta
 
-    from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.triggers.interval import IntervalTrigger
+    from worker.jobs.precondition import CLOCK_SKEW
 
+    org.add_lead("00QA")
+    org.clock += timedelta(milliseconds=300)
     deps = make_deps()
+    deps.settling.enabled = True
+    naps: list[float] = []
+    deps.sleep = lambda s: (naps.append(s), org.tick(s))  # type: ignore[func-returns-value]
     worker = a_worker(deps, hours=None)
-    scheduler = BackgroundScheduler(timezone=UTC)
-    scheduler.add_job(lambda: None, IntervalTrigger(seconds=30), id="intake")
-    scheduler.start(paused=True)
-    worker.scheduler = scheduler  # type: ignore[assignment]
-    try:
-        tick = scheduler.get_job("intake").next_run_time
-        deps.settling.hold([1], at=deps.monotonic() + 60)  # after the tick: no change
-        worker.bring_forward()
-        assert scheduler.get_job("intake").next_run_time == tick
-        deps.settling.hold([1], at=deps.monotonic() + 0.4)
-        worker.bring_forward()
-        soon = scheduler.get_job("intake").next_run_time
-        assert timedelta(0) < soon - datetime.now(UTC) <= timedelta(seconds=0.4)
-        worker.bring_forward()  # nothing held back any more
-        assert scheduler.get_job("intake").next_run_time == soon
-    finally:
-        scheduler.shutdown(wait=False)
+    worker.interval = 2.0
+    report = worker.intake()
+    assert report is not None and report.applied == 1 and org.owner("00QA") != QUEUE_ID
+    assert naps == [pytest.approx(0.7 + CLOCK_SKEW.total_seconds())]  # one wait, then a cycle
+    org.add_lead("00QB")
+    org.clock += timedelta(milliseconds=300)
+    worker.interval = 0.5  # the next tick comes first
+    assert worker.intake().left_pending == 1  # type: ignore[union-attr]
+    assert len(naps) == 1 and org.owner("00QB") == QUEUE_ID

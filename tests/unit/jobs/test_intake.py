@@ -607,7 +607,7 @@ def test_decisions_are_made_and_journaled_at_the_decision_clock_when_one_is_set(
     assert row.decided_at.replace(tzinfo=None) == at.replace(tzinfo=None)
 
 
-def test_the_long_running_worker_leaves_an_unsettled_lead_pending_for_a_cycle_brought_forward(
+def test_the_long_running_worker_leaves_an_unsettled_lead_pending_for_a_cycle_of_its_own(
     org: FakeGateway, make_deps: Callable[..., Deps]
 ) -> None:
     """With ``Deps.settling`` on (the scheduler's worker), a lead re-read in the second of
@@ -642,7 +642,7 @@ def test_the_long_running_worker_leaves_an_unsettled_lead_pending_for_a_cycle_br
         "00QA": "pending", "00QB": "pending", "00QC": "applied"}  # fmt: skip
     due = deps.settling.due()
     assert due == pytest.approx(deps.monotonic() + 0.7 + CLOCK_SKEW.total_seconds())
-    org.tick(0.7 + CLOCK_SKEW.total_seconds())  # the cycle brought forward to then
+    org.tick(0.7 + CLOCK_SKEW.total_seconds())  # the worker's next cycle, at that moment
     second = run_cycle(deps)
     assert (second.applied, second.skipped, second.left_pending) == (1, 1, 0)
     assert org.owner("00QA") == "005HUMAN" and org.owner("00QB") in REP_IDS
