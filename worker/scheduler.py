@@ -75,6 +75,23 @@ class Worker:
 
     # --- jobs ---------------------------------------------------------------------
     def intake(self) -> CycleReport | None:
+        """An intake cycle; then, for leads it left pending until the second of their
+        last change is over (``Deps.settling``), another cycle at that moment, when it
+        comes before the next tick would (the job lock is not held while it waits: the
+        SLA sweep may run). Not done by moving the next tick: a job that touches the
+        scheduler's job store deadlocks a shutdown that is waiting for that job."""
+        deps = self.app.deps
+        deadline = deps.monotonic() + self.interval  # about when the next tick comes
+        report = self._cycle()
+        while report is not None:
+            at = deps.settling.due()
+            if at is None or at + report.seconds >= deadline:
+                break  # nothing held back, or the next tick's reconcile writes it
+            deps.sleep(max(0.0, at - deps.monotonic()))
+            report = self._cycle()
+        return report
+
+    def _cycle(self) -> CycleReport | None:
         if not self.ensure_active():
             self.beat()
             return None
@@ -165,6 +182,9 @@ def build_scheduler(worker: Worker) -> BlockingScheduler:
     s = worker.app.settings
     scheduler = BlockingScheduler(timezone=UTC)
     worker.interval = s.intake_interval_seconds
+    # a lead re-read in the second of its last change no longer holds the cycle: it is
+    # left pending, and written by a cycle run when that second is over (Worker.intake)
+    worker.app.deps.settling.enabled = True
     scheduler.add_job(worker.intake, IntervalTrigger(seconds=worker.interval), id="intake",
                       next_run_time=datetime.now(UTC), **JOB_OPTS)  # fmt: skip
     scheduler.add_job(

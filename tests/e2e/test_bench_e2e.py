@@ -45,3 +45,9 @@ def test_bench_e2e_prints_one_json_object_with_measured_figures() -> None:
     assert 0 < result["io_floor_ratio_if_all_cpus_busy"] <= result["io_floor_ratio"] + 0.05
     assert result["p50_owner_s"] <= result["p95_owner_s"]
     assert result["api_calls_ratio_to_min"] < 2
+    # the minimum follows the write mechanism: by default a Composite call per 25 writes
+    applied = result["worker_applied"]
+    assert result["write_mechanism"] == "composite_conditional"
+    assert result["api_calls_min_per_1000"] == round(
+        (1 + 3 + -(-applied // 25)) / applied * 1000, 1
+    )

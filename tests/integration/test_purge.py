@@ -97,7 +97,7 @@ def routed(store_url: str, tmp_path: Path) -> Iterator[Routed]:
     config = load_config(path)
     org = FakeGateway(users=[UserRow(uid(k), k, k, k.split("@")[0].title(), True) for k in REPS])
     deps = Deps(engine=engine, gateway=org, directory=Directory(org), config=lambda _s: config,
-                worker_id="test", now=lambda: org.clock,
+                worker_id="test", now=lambda: org.clock, **org.clock_ports(),
                 notify=parse_notify_section(NOTIFY, environ={}))  # fmt: skip
     first, last = TARGET_PII["name"].split()
     _lead(org, TARGET, first, last, TARGET_PII["email"], TARGET_PII["company"])

@@ -212,9 +212,17 @@ def test_unused_pool_is_a_warning_not_an_error() -> None:
     ]
 
 
-def test_conditional_writes_are_off_unless_asked_for_and_a_bad_value_is_named() -> None:
-    assert parse_config(MINIMAL).writeback.conditional is False
-    on = parse_config(MINIMAL + "writeback: {conditional: true}\n")
-    assert on.writeback.conditional is True
+def test_conditional_writes_are_on_unless_opted_out_with_a_warning() -> None:
+    assert parse_config(MINIMAL).writeback.conditional is True
+    assert check_text(MINIMAL, "r.yaml").warnings == []
+    on = check_text(MINIMAL + "writeback: {conditional: true}\n", "r.yaml")
+    assert on.config is not None and on.config.writeback.conditional is True
+    assert on.warnings == []
+    off = check_text(MINIMAL + "writeback: {conditional: false}\n", "r.yaml")
+    assert off.config is not None and off.config.writeback.conditional is False
+    (warning,) = [str(w) for w in off.warnings]
+    assert "writeback.conditional" in warning and "overwritten" in warning
     errors = _errors(MINIMAL + "writeback: {conditional: sometimes}\n")
     assert any("writeback.conditional: must be true or false" in e for e in errors), errors
+    # `config show` keeps the choice: the opt-out's dump loads back as the opt-out
+    assert parse_config(dump_config(off.config), "dump.yaml").writeback.conditional is False

@@ -86,6 +86,7 @@ def _say(as_json: bool, text: str) -> None:
 def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, rss_leads: int,
          config_path: Path, seed: int, as_json: bool) -> dict[str, Any]:  # fmt: skip
     from worker.commands import bench_e2e_parts as parts
+    from worker.config_loader import load_config
     from worker.jobs.accounts import DELTA_CALLS
     from worker.settings import load_settings
     from worker.sfdc.gateway import RETRIEVE_MAX
@@ -106,10 +107,12 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         upgrade(settings.database_url)
         queue = admin.intake_queue_id()
         users = list(admin.user_ids().values())
+        # the write mechanism the config chooses: the floor and the minimum follow it
+        conditional = load_config(config_path).writeback.conditional
         _say(as_json, f"phase 1: I/O floor over {leads} leads")
         parts.create_leads(admin, leads)
         with parts.CpuMeter(sandbox.process.pid) as floor_cpu:
-            floor = parts.io_floor(settings, queue, users[3:30])
+            floor = parts.io_floor(settings, queue, users[3:30], conditional=conditional)
         _say(as_json, f"phase 2: worker over {leads} leads")
         from worker.bootstrap import build_app, start_background
         from worker.routing.normalise import warm_up
@@ -136,7 +139,9 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         _say(as_json, f"phase 2b: I/O floor again over {leads} new leads")
         since = _next_second()  # SystemModstamp has seconds: these leads, not the held ones
         parts.create_leads(admin, leads)
-        floor_after = parts.io_floor(settings, queue, users[3:30], since=since)
+        floor_after = parts.io_floor(
+            settings, queue, users[3:30], since=since, conditional=conditional
+        )
         _say(as_json, f"phase 3: {rate}/s for {arrival_s}s with a {interval}s interval")
         p50, p95, arrived = _speed_to_lead(app, admin, rate, arrival_s)
         if rss_leads:  # one chunk first: the caches and the held backlog's snapshots
@@ -156,9 +161,9 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
     calls_per_1000 = drained.calls / routed * 1000
     # the minimum for the work this run did: every lead read and given context, the routed
     # ones written (leads the config holds - every eligible rep capped - cannot be written)
-    min_calls = parts.minimal_calls(leads, written=drained.applied)
+    min_calls = parts.minimal_calls(leads, written=drained.applied, conditional=conditional)
     min_per_1000 = min_calls / routed * 1000
-    min_all_routed = parts.minimal_calls(leads) / leads * 1000
+    min_all_routed = parts.minimal_calls(leads, conditional=conditional) / leads * 1000
     per_lead = drained.calls / routed
     worker_per_lead = drained.seconds / max(drained.decided, 1)
     floors = (floor, floor_after)
@@ -187,6 +192,9 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
     if mirrored:  # the account mirror's deltas
         ttl_calls += 86_400 / d.caches.mirror.delta_every * DELTA_CALLS
     return {
+        # owner writes: Composite calls of 25 conditional sObject Rows PATCHes (default),
+        # or collections PATCHes of 200 (writeback.conditional: false)
+        "write_mechanism": "composite_conditional" if conditional else "collections",
         "leads_per_s": round(drained.applied / drained.seconds, 1) if drained.seconds else None,
         "api_calls_per_1000": round(calls_per_1000, 1),
         "api_calls_min_per_1000": round(min_per_1000, 1),
@@ -316,6 +324,7 @@ def _speed_to_lead(
         if at is not None
     ]
     scheduler.shutdown(wait=True)
+    app.deps.settling.enabled = False  # the drains that follow wait in their cycles again
     if not latencies:
         return None, None, len(created)
     q = statistics.quantiles(latencies, n=100)

@@ -3,8 +3,10 @@
 The sandbox org runs in its OWN process (``leadrouter sandbox serve``), so the worker's
 wall time and RSS are the worker's alone. The I/O floor is a script making only the
 calls the API cannot do without, against the same sandbox: one query page per 2,000
-leads read, one bulk context query per 200-lead batch and one collections PATCH per 200
-leads written. The worker also re-reads the owners before each burst of writes (the
+leads read, one bulk context query per 200-lead batch and the write calls of the
+mechanism the routing config chooses (one Composite call of 25 conditional PATCHes per
+25 leads by default, one collections PATCH per 200 with ``writeback.conditional:
+false``). The worker also re-reads the owners before each burst of writes (the
 never-overwrite-a-human guard: one sObject Collections retrieve per 800) and resolves
 queues/users; the floor does neither, so the ratio is an honest upper bound on our
 overhead.
@@ -25,14 +27,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from simple_salesforce.api import Salesforce
-
 from worker.bootstrap import App
 from worker.files import private_file
 from worker.jobs.intake import CycleReport, run_cycle
+from worker.jobs.writeback import COMPOSITE_MAX
 from worker.settings import Settings
 from worker.sfdc import soql
 from worker.sfdc.connection import SalesforceConnection
+from worker.sfdc.gateway import COLLECTION_MAX, SimpleSalesforceGateway
+from worker.sfdc.mapping import OwnerUpdate, parse_datetime
 
 
 def rss_mb() -> float:
@@ -133,11 +136,14 @@ def create_leads(admin: Any, count: int, chunk: int = 2_000) -> None:
         admin.create_leads(count=min(chunk, count - start))
 
 
-def minimal_calls(leads: int, written: int | None = None) -> int:
-    """Query pages (2,000 per page), one context query per 200 read and one collections
-    PATCH per 200 written (default: all of them)."""
+def minimal_calls(leads: int, written: int | None = None, *, conditional: bool = True) -> int:
+    """Query pages (2,000 per page), one context query per 200 read, and the write calls
+    of the mechanism in use for the leads written (default: all of them): one Composite
+    call per 25 conditional PATCHes (``writeback.conditional``, the default), or one
+    collections PATCH per 200 (the opt-out)."""
     writes = leads if written is None else written
-    return math.ceil(leads / 2_000) + math.ceil(leads / 200) + math.ceil(writes / 200)
+    per_call = COMPOSITE_MAX if conditional else COLLECTION_MAX
+    return math.ceil(leads / 2_000) + math.ceil(leads / 200) + math.ceil(writes / per_call)
 
 
 @dataclass
@@ -148,11 +154,20 @@ class FloorResult:
 
 
 def io_floor(
-    settings: Settings, queue_id: str, user_ids: Sequence[str], since: datetime | None = None
+    settings: Settings,
+    queue_id: str,
+    user_ids: Sequence[str],
+    since: datetime | None = None,
+    *,
+    conditional: bool = True,
 ) -> FloorResult:
     """Read every queued lead (changed at or after ``since``), one context query per 200,
-    one PATCH per 200 (round-robin)."""
+    and write 200 at a time (round-robin) through the gateway's own write, the calls one
+    after another: with ``conditional``, Composite calls of 25 PATCHes, each unless the
+    lead changed since this read (its ``SystemModstamp`` as the precondition; no owner
+    re-read), else one collections PATCH."""
     conn = SalesforceConnection(settings)
+    gateway = SimpleSalesforceGateway(conn)
     conn.call(lambda sf: sf.query(soql.queue_ids_query(["Lead_Intake"])))  # authenticate first
     calls0, started, done, turn = conn.http_calls, time.monotonic(), 0, 0
     query = soql.intake_query([queue_id], since, soql.LEAD_FIELDS)
@@ -164,23 +179,19 @@ def io_floor(
             emails = [r["Email"] for r in batch if r.get("Email")]
             (context,) = soql.contacts_queries(emails)[:1] or [soql.contacts_queries(["x"])[0]]
             conn.call(lambda sf, q=context: sf.query(q))  # type: ignore[misc]
-            body = {"allOrNone": False, "records": []}
+            updates = []
             for r in batch:
-                body["records"].append({"attributes": {"type": "Lead"}, "id": r["Id"],  # type: ignore[attr-defined]
-                                        "OwnerId": user_ids[turn % len(user_ids)]})  # fmt: skip
+                updates.append(OwnerUpdate(r["Id"], user_ids[turn % len(user_ids)]))
                 turn += 1
-            conn.call(_patch(body))
+            stamps = {r["Id"]: parse_datetime(r["SystemModstamp"]) for r in batch}
+            unmodified = {k: v for k, v in stamps.items() if v is not None}
+            gateway.update_owners(updates, unmodified_since=unmodified if conditional else None)
             done += len(batch)
         next_url = result.get("nextRecordsUrl")
         if result.get("done", True) or not next_url:
             break
         result = conn.call(lambda sf, u=next_url: sf.query_more(u, identifier_is_url=True))  # type: ignore[misc]
     return FloorResult(time.monotonic() - started, conn.http_calls - calls0, done)
-
-
-def _patch(body: dict[str, Any]) -> Callable[[Salesforce], Any]:
-    headers = {"Sforce-Auto-Assign": "FALSE"}
-    return lambda sf: sf.restful("composite/sobjects", method="PATCH", json=body, headers=headers)
 
 
 @dataclass

@@ -27,8 +27,9 @@ from worker.commands._common import one_line_errors
 @click.option("--seed", type=int, default=None, help="Seed of the org, the people and the chaos.")
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the org, logs and SQLite store in this folder.")  # fmt: skip
-@click.option("--conditional-writes", "conditional", is_flag=True, default=None,
-              help="Write owners with If-Unmodified-Since (writeback.conditional).")  # fmt: skip
+@click.option("--conditional-writes/--unconditional-writes", "conditional", default=None,
+              help="Owner writes with If-Unmodified-Since (writeback.conditional, the "
+                   "default), or the opt-out without a precondition.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @one_line_errors
 def soak(profile_name: str, leads: int | None, rate: float | None, fault_rate: float | None,
@@ -41,7 +42,7 @@ def soak(profile_name: str, leads: int | None, rate: float | None, fault_rate: f
     try:
         profile = resolve(profile_name, leads=leads, rate=rate, fault_rate=fault_rate,
                           kills=kills, workers=workers, seed=seed,
-                          conditional=conditional or None)  # fmt: skip
+                          conditional=conditional)  # fmt: skip
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     url = _database_url(database_url, profile.workers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from worker.jobs.directory import Directory
 from worker.jobs.heap import Heap
 from worker.jobs.held_cache import HeldSnapshots
 from worker.jobs.pipeline import Hush
+from worker.jobs.precondition import Settling
 from worker.metrics import Metrics
 from worker.notify.model import NotifySettings
 from worker.routing.model import RoutingConfig
@@ -45,6 +47,14 @@ class Deps:
     settle_seconds: float = 120.0
     lock_retries: int = 3
     write_concurrency: int = 4  # collections PATCHes in flight at once after a guard read
+    # Composite calls of 25 conditional PATCHes in flight at once: Salesforce runs each
+    # call's subrequests one after another, so a burst needs more calls side by side
+    conditional_concurrency: int = 8
+    sleep: Callable[[float], None] = time.sleep  # backing off between write rounds
+    monotonic: Callable[[], float] = time.monotonic  # the clock those back-offs are timed on
+    # leads whose re-read may have come in the second of their last change: waited for in
+    # the cycle, or (the scheduler's worker) left pending for a cycle run once it is over
+    settling: Settling = field(default_factory=Settling)
     held_refresh_seconds: float = 300.0  # re-read held leads from Salesforce this often
     intake_user_ids: tuple[str, ...] = ()  # integration users whose leads are "new" too
     intake_user_keys: tuple[str, ...] = ()  # the same by e-mail/username (resolved, cached)

@@ -7,11 +7,17 @@ again, through the same guard; anyone else -> skipped, "owner changed by someone
 our write may have landed first" (the crash may have come after the PATCH went out);
 deleted or converted -> closed out. The decision is re-sent rather than decided anew
 because its cap counters and round-robin turn were already consumed with it.
+
+Decisions the long-running worker left pending on purpose (re-read in the second of
+their last change, :class:`worker.jobs.precondition.Settling`) are known not to have
+been sent, and are judged as such; after a restart nothing is known, and every pending
+decision is taken as possibly sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from worker.jobs.deps import Deps
 from worker.jobs.writeback import Outcomes, items_for, write_back
@@ -29,4 +35,6 @@ def reconcile_pending(
         return Outcomes()
     dumps = [r.model_dump() for r in rows]
     items = items_for(dumps, frozenset(intake_owner_ids), config.writeback.reason_field, sent=True)
+    unsent = deps.settling.unsent(i.decision_id for i in items)  # held back, never sent
+    items = [replace(i, sent=False) if i.decision_id in unsent else i for i in items]
     return write_back(deps, items, conditional=config.writeback.conditional)

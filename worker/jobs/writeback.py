@@ -11,12 +11,19 @@ For each group of pending decisions (as many as go out in ONE burst of PATCHes:
    our PATCH may have landed (a crash, a lost answer) and the lead was last modified by
    us or by that rep (``LastModifiedById``), and skipped otherwise (a person chose that
    rep);
-2. PATCH the rest in one burst of sObject Collections calls of 200, all in flight at
-   once (``allOrNone=false``, ``Sforce-Auto-Assign: FALSE``); the time between the end of
-   step 1 and each request is measured (``leadrouter_guard_window_seconds``); with
-   ``writeback.conditional`` each lead is PATCHed only if unmodified since step 1
-   (``If-Unmodified-Since``, Composite calls of 25), so that window cannot lose a
-   person's change: a refused write (412) goes round again from step 1;
+2. PATCH the rest in one burst, each lead only if unmodified since step 1: an sObject
+   Rows PATCH with ``If-Unmodified-Since`` (the lead's last change as re-read), 25 to a
+   Composite call (``allOrNone=false``, ``Sforce-Auto-Assign: FALSE``), several calls
+   in flight at once. A person's change between step 1 and our write makes Salesforce
+   refuse ours (412) instead of losing theirs; the lead goes round again from step 1.
+   The header has second precision, so a lead whose re-read may have come in the same
+   second as its last change is held back and re-read once Salesforce's clock has left
+   that second (:mod:`worker.jobs.precondition`; the long-running worker leaves it
+   pending for a cycle run then, rather than wait). The time between
+   the end of step 1 and each request is measured (``leadrouter_guard_window_seconds``). With
+   ``writeback.conditional: false`` (an opt-out) the burst is sObject Collections
+   calls of 200 instead, without a precondition: a person's change inside that window
+   is overwritten;
 3. per-record errors by kind: lock errors and calls that failed in transit are retried
    (owners re-read first, then re-sent) a few times; an inactive owner marks the user
    inactive and sends the lead back to be re-routed; deleted/converted leads are closed
@@ -36,7 +43,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -46,6 +53,7 @@ from worker.jobs.decide import release
 from worker.jobs.deps import Deps
 from worker.jobs.notices import announce_decisions
 from worker.jobs.pipeline import countdown
+from worker.jobs.precondition import preconditions, split_settled
 from worker.sfdc.connection import on_answer
 from worker.sfdc.errors import SfdcError, SfdcTransientError
 from worker.sfdc.mapping import OwnerRow, OwnerUpdate, WriteResult
@@ -65,11 +73,9 @@ CLOSED_CODES = {"ENTITY_IS_DELETED": "deleted", "CANNOT_UPDATE_CONVERTED_LEAD": 
 LOCK_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
 # a conditional write refused: the lead changed after the owner re-read (re-read, re-judge)
 CHANGED_CODES = frozenset({"PRECONDITION_FAILED"})
-# If-Unmodified-Since has second precision: a lead re-read in the same second as its last
-# change could change again in that second unseen; it waits for a later re-read
-SAME_SECOND = timedelta(seconds=1)
 INACTIVE_CODES = frozenset({"INACTIVE_OWNER_OR_USER"})
-CHUNK = 200  # records per collections PATCH
+CHUNK = 200  # records per collections PATCH (decisions per group: one burst of these)
+COMPOSITE_MAX = 25  # conditional PATCHes per Composite call (Salesforce's subrequest limit)
 # Decisions per owner re-read: no more than one burst of parallel PATCHes, so every
 # write follows its guard read by about one round trip. (2,000 per re-read, the retrieve's
 # maximum, queued the last PATCHes three round trips behind the read: the soak saw a
@@ -151,29 +157,45 @@ def items_for(
     return out
 
 
-def write_back(deps: Deps, items: Sequence[WriteItem], *, conditional: bool = False) -> Outcomes:
+def write_back(deps: Deps, items: Sequence[WriteItem], *, conditional: bool = True) -> Outcomes:
     """Push ``items`` (pending decisions) to Salesforce and journal what happened: per
     group of one burst (800 by default): one owner re-read, then the PATCHes at once.
-    ``conditional`` (``writeback.conditional``): each PATCH applies only if the lead is
-    unmodified since the re-read, closing the check-then-write window (see
-    :func:`_patch_all`)."""
+    ``conditional`` (``writeback.conditional``, the default): each PATCH applies only if
+    the lead is unmodified since the re-read, closing the check-then-write window (see
+    :mod:`worker.jobs.precondition`); without it a person's change inside that window
+    is overwritten."""
     return journal_outcomes(deps, send_all(deps, items, conditional=conditional))
 
 
-def send_all(
-    deps: Deps, items: Sequence[WriteItem], *, conditional: bool = False
-) -> list[Outcomes]:
+def send_all(deps: Deps, items: Sequence[WriteItem], *, conditional: bool = True) -> list[Outcomes]:
     """The Salesforce half of :func:`write_back` (no store access: it may run on a
-    thread while the next page is decided); one :class:`Outcomes` per group."""
-    groups = []
+    thread while the next page is decided); one :class:`Outcomes` per round of each
+    group (a re-read and the writes that followed it)."""
+    if not conditional and items:
+        _warn_unconditional()
+    rounds: list[Outcomes] = []
     size = CHUNK * max(1, deps.write_concurrency)
     for start in range(0, len(items), size):
         group = list(items[start : start + size])
         if deps.budget.pace(deps.gateway.api_usage()) is Pace.STOP:
-            groups.append(Outcomes(left_pending=group))  # loud message comes from the cycle
+            rounds.append(Outcomes(left_pending=group))  # loud message comes from the cycle
             continue
-        groups.append(_write_group(deps, group, conditional))
-    return groups
+        rounds += _write_group(deps, group, conditional)
+    return rounds
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_unconditional() -> None:
+    """Say once per process that the opt-out is on (a config copied from an old template
+    may carry it without anyone having chosen it)."""
+    if "unconditional" not in _WARNED:
+        _WARNED.add("unconditional")
+        log.warning(
+            "writeback.conditional is false: owners are written with no precondition, and "
+            "a person's change between our owner re-read and our write is overwritten"
+        )
 
 
 def journal_outcomes(deps: Deps, groups: Sequence[Outcomes]) -> Outcomes:
@@ -233,21 +255,28 @@ def _ours(row: OwnerRow, item: WriteItem) -> bool:
     return row.modified_by is not None and row.modified_by in previous
 
 
-def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = False) -> Outcomes:
+def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = True) -> list[Outcomes]:
     """Guard, then PATCH; items to try again (a locked record, a chunk whose call failed
     in transit, a conditional write refused or held back) go round again, so the owners
     are ALWAYS re-read before a PATCH is re-sent: a resend never lands on an owner a
     person set in the meantime. What is still unwritten when the rounds run out is left
     ``pending``: the next cycle's reconcile re-reads and writes it (a lead is never left
-    in the queue with nothing that will try it again)."""
-    out = Outcomes()
+    in the queue with nothing that will try it again). One :class:`Outcomes` per round,
+    each with the time its answers came (a lead written in the first round was not
+    written when a held-back one was)."""
+    rounds: list[Outcomes] = []
     todo, why = group, ""
     retries = waits = 0  # rounds spent on retries, and on waiting into a later second
-    waiting: list[WriteItem] = []
+    wait = 0.0  # from the last re-read until the held-back leads' re-read may come
+    read_done = deps.monotonic()
+    waiting: list[WriteItem] = []  # held back: re-read in the second of their last change
     transient: SfdcError | None = None
     while todo:
         if retries or waits:
-            _pause(retries, transient is not None, bool(waiting))
+            settle = wait - (deps.monotonic() - read_done) if waiting else 0.0
+            deps.sleep(_pause(retries, transient is not None, settle))
+        out = Outcomes()
+        rounds.append(out)
         # the cycle thread stands aside from the moment the owners' answer arrives until
         # the burst is on its way (not while Salesforce is still reading them)
         hold = deps.hush.later()
@@ -258,16 +287,21 @@ def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = False) 
                     owners = deps.gateway.current_owners([i.lead_id for i in todo])
             except SfdcError as exc:
                 _left_pending(deps, out, todo, exc)
-                return out
+                return rounds
             hold.take()  # a gateway without HTTP answers (tests) never called it
-            read_done = time.monotonic()
+            read_done, guard_from = deps.monotonic(), time.monotonic()
             ready = _guard(owners, todo, out)
             waiting = []
             if conditional:
-                ready, waiting = _settled(owners, ready)
-            chunks = [ready[start : start + CHUNK] for start in range(0, len(ready), CHUNK)]
-            since = _preconditions(owners, ready) if conditional else None
-            answers = _patch_all(deps, chunks, read_done, countdown(len(chunks), release), since)
+                ready, waiting, wait = split_settled(owners, ready)
+                if waiting and deps.settling.enabled:
+                    _hold_back(deps, out, waiting, read_done + wait)
+                    waiting = []
+            size = COMPOSITE_MAX if conditional else CHUNK
+            chunks = [ready[start : start + size] for start in range(0, len(ready), size)]
+            since = preconditions(owners, ready) if conditional else None
+            started = countdown(min(len(chunks), _concurrency(deps, conditional)), release)
+            answers = _patch_all(deps, chunks, guard_from, started, since)
         finally:
             release()
         out.answered_at = deps.now()
@@ -293,53 +327,37 @@ def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = False) 
                         len(todo), why)  # fmt: skip
             out.left_pending += todo
             break
-    return out
+    return rounds
 
 
 MAX_WAITS = 3  # rounds a lead re-read in the second of its last change may wait
 
 
-def _pause(retries: int, transient: bool, waiting: bool) -> None:
-    """Back off before the next round: exponential with jitter for retries, and at
-    least a second when a lead waits for a later re-read."""
+def _hold_back(deps: Deps, out: Outcomes, items: list[WriteItem], settled_at: float) -> None:
+    """Leave ``items`` pending for a later cycle (the worker runs one at ``settled_at``)
+    rather than hold this one until Salesforce's clock has left the second of their
+    last change; their reconcile knows the unsent ones were not sent."""
+    deps.settling.hold([i.decision_id for i in items if not i.sent], settled_at)
+    out.left_pending += items
+    log.debug("%d leads left pending until the second of their last change is over", len(items))
+
+
+def _pause(retries: int, transient: bool, settle: float) -> float:
+    """Seconds to back off before the next round: exponential with jitter for retries,
+    and at least ``settle`` (until Salesforce's clock has left the second a held-back
+    lead was last changed in; 0 when none is)."""
     pause = 0.0
     if retries:
         base = 0.2 if transient else 0.05
         pause = base * 2 ** (retries - 1) + random.uniform(0, base)  # noqa: S311
-    time.sleep(max(pause, 1.0) if waiting else pause)
+    return max(pause, settle, 0.0)
 
 
-def _settled(
-    owners: Mapping[str, OwnerRow], ready: list[WriteItem]
-) -> tuple[list[WriteItem], list[WriteItem]]:
-    """Split ``ready`` into leads a conditional write protects and leads re-read in the
-    same second as their last change by Salesforce's clock (``read_at``, the answer's
-    Date header, vs ``LastModifiedDate``; both whole seconds): a person's change after
-    our re-read in that same second would leave LastModifiedDate as it was, so those
-    wait for a re-read a second later. What stays open is the moment between Salesforce
-    reading a record and stamping its answer, when that moment straddles a second.
-    Without a Date header, nothing waits."""
-    now: list[WriteItem] = []
-    later: list[WriteItem] = []
-    for item in ready:
-        row = owners[item.lead_id]
-        fresh = (
-            row.modified_at is not None
-            and row.read_at is not None
-            and row.read_at - row.modified_at < SAME_SECOND
-        )
-        (later if fresh else now).append(item)
-    return now, later
-
-
-def _preconditions(owners: Mapping[str, OwnerRow], ready: list[WriteItem]) -> dict[str, datetime]:
-    """Lead id -> LastModifiedDate as re-read, for the leads about to be written."""
-    out = {}
-    for item in ready:
-        at = owners[item.lead_id].modified_at
-        if at is not None:
-            out[item.lead_id] = at
-    return out
+def _concurrency(deps: Deps, conditional: bool) -> int:
+    """PATCH calls in flight at once: ``write_concurrency`` collections calls of 200, or
+    ``conditional_concurrency`` Composite calls of 25 (each runs its subrequests one by
+    one: a header makes Salesforce leave them uncollated)."""
+    return deps.conditional_concurrency if conditional else deps.write_concurrency
 
 
 def _patch_all(
@@ -349,15 +367,14 @@ def _patch_all(
     sent: Callable[[], None],
     since: Mapping[str, datetime] | None = None,
 ) -> list[list[WriteResult] | SfdcError]:
-    """Send the chunks' PATCHes, ``deps.write_concurrency`` at a time: the burst after
-    the owner re-read is short, which keeps the check -> write window small. ``sent`` is
-    called as each request starts.
+    """Send the chunks' PATCHes, several at a time: the burst after the owner re-read
+    is short, which keeps the check -> write window small. ``sent`` is called as each
+    request starts.
 
-    ``since`` (conditional writes): each lead is written only if unmodified since the
-    re-read (``If-Unmodified-Since``, sObject Rows in Composite calls of 25): a person's
-    change inside the window makes Salesforce refuse ours (412) instead of losing theirs.
-    The header has second precision: a change in the same second as the lead's previous
-    modification is not seen."""
+    ``since`` (conditional writes, :mod:`worker.jobs.precondition`): each lead is
+    written only if unmodified since the re-read (``If-Unmodified-Since``, sObject Rows
+    in Composite calls of 25): a person's change inside the window makes Salesforce
+    refuse ours (412) instead of losing theirs."""
 
     def send(chunk: list[WriteItem]) -> list[WriteResult] | SfdcError:
         deps.metrics.guard_window.observe(time.monotonic() - read_done)
@@ -370,7 +387,7 @@ def _patch_all(
         except SfdcError as exc:
             return exc
 
-    workers = max(1, min(deps.write_concurrency, len(chunks)))
+    workers = max(1, min(_concurrency(deps, since is not None), len(chunks)))
     if workers == 1:
         return [send(chunk) for chunk in chunks]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="patch") as pool:

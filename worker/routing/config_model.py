@@ -266,8 +266,9 @@ class Intake:
 class Writeback:
     reason_field: str | None = None
     # write each owner only if the lead is unmodified since the owner re-read (Composite
-    # of conditional sObject Rows PATCHes: 25 per API call instead of 200)
-    conditional: bool = False
+    # of conditional sObject Rows PATCHes, 25 per API call). False is an opt-out that
+    # writes 200 per call with no precondition and can overwrite a person's change
+    conditional: bool = True
 
 
 @dataclass(frozen=True, eq=False)

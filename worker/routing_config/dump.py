@@ -174,7 +174,10 @@ def config_to_raw(cfg: RoutingConfig) -> dict[str, Any]:
     return {
         "version": 1,
         "intake": intake,
-        "writeback": {"reason_field": cfg.writeback.reason_field},
+        "writeback": {
+            "reason_field": cfg.writeback.reason_field,
+            "conditional": cfg.writeback.conditional,
+        },
         "retention_days": cfg.retention_days,
         "account_matching": {
             "enabled": am.enabled,

@@ -251,7 +251,14 @@ def parse_writeback(c: Collector, raw: Any, path: Path) -> Writeback:
         c.error(
             (*path, "reason_field"), f"must be a custom field API name ending in __c, got {field!r}"
         )
-    conditional = c.flag(m.get("conditional"), (*path, "conditional"), False)
+    conditional = c.flag(m.get("conditional"), (*path, "conditional"), True)
+    if conditional is False:
+        c.warn(
+            (*path, "conditional"),
+            "false writes owners with no precondition: a person's change between the "
+            "worker's owner re-read and its write is overwritten (true, the default, "
+            "costs one API call per 25 writes instead of per 200)",
+        )
     return Writeback(field or None, conditional=bool(conditional))
 
 

@@ -9,17 +9,17 @@ The ``requests.Session`` is ours: it trusts the configured CA bundle with
 ``trust_env = False`` (otherwise ``REQUESTS_CA_BUNDLE`` from the environment silently
 overrides ``verify``), applies a default timeout, counts the HTTP calls made, and reads
 ``Sforce-Limit-Info`` from every response, including calls simple-salesforce routes
-through a throw-away ``SFType`` whose ``api_usage`` we would otherwise never see.
+through a throw-away ``SFType`` whose ``api_usage`` we would otherwise never see, and
+the ``Date`` of every API answer (:mod:`worker.sfdc.clock`).
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import requests
@@ -29,6 +29,7 @@ from simple_salesforce.exceptions import SalesforceExpiredSession
 
 from worker.settings import Settings
 from worker.sfdc.auth import Token, fetch_token
+from worker.sfdc.clock import ServerClock
 from worker.sfdc.errors import SfdcAuthError, translate
 
 T = TypeVar("T")
@@ -94,7 +95,8 @@ class SalesforceConnection:
         self._lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._sf: Salesforce | None = None
-        self._local = threading.local()  # per thread: the last response's Date header
+        # Salesforce's clock, bounded from below by every answer's Date header
+        self.server_clock = ServerClock()
 
     @property
     def sf(self) -> Salesforce:
@@ -160,23 +162,13 @@ class SalesforceConnection:
             object_pairs_hook=None,
         )
 
-    def response_date(self) -> datetime | None:
-        """Salesforce's clock (second precision): the ``Date`` header of the last
-        response received on the calling thread; None when absent or unreadable."""
-        raw = getattr(self._local, "date", None)
-        if not raw:
-            return None
-        try:
-            parsed = parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            return None
-        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        received = time.monotonic()  # its headers are in, the body not yet read
         callback = getattr(_ANSWERS, "callback", None)
         if callback is not None and response.status_code < 300 and not _oauth(response):
             callback()
-        self._local.date = response.headers.get("Date")
+        if not _oauth(response):  # the token may come from another host (login.salesforce.com)
+            self.server_clock.observe(response.headers.get("Date"), received)
         match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
         with self._count_lock:  # writes run on several threads
             if not _oauth(response):

@@ -8,6 +8,7 @@ Every method is one bulk operation (a query with its pages, or one collections c
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -36,7 +37,9 @@ T = TypeVar("T")
 COLLECTION_MAX = 200
 PARALLEL_READS = 4  # independent read queries in flight at once
 RETRIEVE_MAX = 2_000  # ids per sObject Collections retrieve (POST body)
-OWNER_FIELDS = ["Id", "OwnerId", "IsConverted", "LastModifiedById", "LastModifiedDate"]
+OWNER_FIELDS = [
+    "Id", "OwnerId", "IsConverted", "LastModifiedById", "LastModifiedDate", "SystemModstamp",
+]  # fmt: skip
 COMPOSITE_MAX = 25  # subrequests per Composite call (one API call)
 NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
 
@@ -116,13 +119,17 @@ class SimpleSalesforceGateway:
 
     def current_owners(self, lead_ids: Sequence[str]) -> dict[str, OwnerRow]:
         """The pre-write re-read: ONE retrieve per 2,000 ids; deleted leads are absent.
-        Each row carries Salesforce's clock at the answer (``read_at``)."""
+        Each row carries a time Salesforce's clock had certainly reached before it read
+        the record (``read_at``: the bound at the moment the request left, which only
+        this answer's own ``Date`` may have tightened)."""
         out: dict[str, OwnerRow] = {}
+        clock = self.connection.server_clock
         for start in range(0, len(lead_ids), RETRIEVE_MAX):
+            sent = time.monotonic()  # before the first try: a retry is served later still
             records = list(
                 self._retrieve("Lead", lead_ids[start : start + RETRIEVE_MAX], OWNER_FIELDS)
             )
-            read_at = self.connection.response_date()  # this thread's last answer: that one
+            read_at = clock.lower(sent)
             writer = self.connection.user_id  # known once the calls above have signed in
             for record in records:
                 row = mapping.owner_row(record, writer, read_at)
@@ -225,7 +232,7 @@ class SimpleSalesforceGateway:
         """One sObject Collections PATCH per 200 records, ``allOrNone=false``; transient
         failures raise (:class:`SfdcTransientError`) for the caller to re-check and resend.
 
-        With ``unmodified_since`` (lead id -> LastModifiedDate as re-read): conditional
+        With ``unmodified_since`` (lead id -> its last change as re-read): conditional
         writes instead, see :meth:`_update_if_unmodified`."""
         if unmodified_since is not None:
             return self._update_if_unmodified(updates, unmodified_since)
@@ -253,9 +260,10 @@ class SimpleSalesforceGateway:
     ) -> list[WriteResult]:
         """sObject Collections have no precondition; sObject Rows honour
         ``If-Unmodified-Since`` (412 when the record changed since). One Composite call
-        (one API call) per 25 such PATCHes, each with its own headers, ``allOrNone=false``.
-        A lead without a known LastModifiedDate is written without the precondition.
-        Not retried here, like the collections PATCH."""
+        (one API call) per 25 such PATCHes, each with its own headers, ``allOrNone=false``;
+        the calls go one after another (the caller sends chunks side by side). A lead
+        missing from ``since`` is written without the precondition. Not retried here,
+        like the collections PATCH."""
         results: list[WriteResult] = []
         for start in range(0, len(updates), COMPOSITE_MAX):
             chunk = updates[start : start + COMPOSITE_MAX]

@@ -41,15 +41,28 @@ class OwnerRow:
     modified_by_us: bool | None = None
     # LastModifiedById, 15-character form (None: not read)
     modified_by: str | None = None
-    # LastModifiedDate as read: the precondition of a conditional write
+    # LastModifiedDate as read (a person's or an integration's last change)
     modified_at: datetime | None = None
-    # Salesforce's clock when it answered the re-read (the response's Date header)
+    # a time Salesforce's clock had certainly reached before it read the record (a lower
+    # bound, below a second; see worker.sfdc.clock); None when no answer told its clock
     read_at: datetime | None = None
+    # SystemModstamp as read: the last change of any kind, automated ones included
+    modstamp: datetime | None = None
 
     @property
     def modified_by_owner(self) -> bool:
         """Whether its last modifier is its owner (a rep working the lead we gave them)."""
         return bool(self.owner_id) and self.modified_by == self.owner_id[:15]
+
+    @property
+    def changed_at(self) -> datetime | None:
+        """The lead's last change as re-read: the later of ``LastModifiedDate`` and
+        ``SystemModstamp``. The precondition of a conditional write: Salesforce compares
+        ``If-Unmodified-Since`` with "the last modified date of the record" without
+        saying which of the two; neither is ever later than this, so a lead unchanged
+        since the re-read passes whichever it is, and a change after it is later."""
+        stamps = [at for at in (self.modified_at, self.modstamp) if at is not None]
+        return max(stamps) if stamps else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +192,7 @@ def owner_row(
         modified_by_us=ours,
         modified_at=parse_datetime(record.get("LastModifiedDate")),
         read_at=read_at,
+        modstamp=parse_datetime(record.get("SystemModstamp")),
         modified_by=modified_by[:15] if isinstance(modified_by, str) and modified_by else None,
     )
 

@@ -24,7 +24,8 @@ class Profile:
     workers: int = 1
     seed: int = 8
     sla_minutes: int = 1
-    conditional: bool = False  # writeback.conditional: If-Unmodified-Since owner writes
+    # writeback.conditional: If-Unmodified-Since owner writes (the default; False: the opt-out)
+    conditional: bool = True
     human_share: float = 0.04  # leads a human re-owns mid-flight
     touch_share: float = 0.10  # leads their rep works soon after assignment
     slow_seconds: float = 0.2  # delay of a "slow" fault

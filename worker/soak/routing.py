@@ -22,7 +22,7 @@ OUTSIDERS = (f"ryan.jackson@{DEMO_DOMAIN}", f"laura.clark@{DEMO_DOMAIN}")  # hum
 HOLD_REASON = "free-mail address and no country; qualify by hand"
 
 
-def soak_config(sla_minutes: int, conditional: bool = False) -> str:
+def soak_config(sla_minutes: int, conditional: bool = True) -> str:
     reps = "\n".join(f"  - {{email: {r}}}" for r in (*REPS, MANAGER, *OUTSIDERS))
     return f"""version: 1
 intake: {{queues: [Lead_Intake]}}
@@ -46,7 +46,7 @@ rules:
 """
 
 
-def write_config(folder: Path, sla_minutes: int, conditional: bool = False) -> Path:
+def write_config(folder: Path, sla_minutes: int, conditional: bool = True) -> Path:
     path = folder / "routing.yaml"
     path.write_text(soak_config(sla_minutes, conditional))
     return path

@@ -324,3 +324,81 @@ def test_malformed_composite_requests_are_refused_whole(sf_client, body, needle)
     with pytest.raises(SalesforceMalformedRequest) as info:
         sf_client.restful("composite", method="POST", json=body)
     assert needle in info.value.content[0]["message"]
+
+
+def _http_date(sf_datetime: str, shift_seconds: int = 0, zone: str = "GMT") -> str:
+    """An HTTP date ("EEE, dd MMM yyyy HH:mm:ss z") for an API dateTime, shifted."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    at = datetime.strptime(sf_datetime, "%Y-%m-%dT%H:%M:%S.%f%z") + timedelta(seconds=shift_seconds)
+    if zone == "MST":
+        return at.astimezone(timezone(timedelta(hours=-7))).strftime("%a, %d %b %Y %H:%M:%S MST")
+    return at.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+def test_if_unmodified_since_compares_whole_seconds_in_any_zone(sandbox, sf_client):
+    """ "Conditional Request Headers": the request runs only if the record is unmodified
+    since the date. Dates are whole seconds: the lead's own LastModifiedDate passes (in
+    GMT or MST), a second earlier is 412 and changes nothing."""
+    lead_id = _lead_ids(sandbox, 1)[0]
+    for zone in ("GMT", "MST"):
+        stamp = sf_client.Lead.get(lead_id)["LastModifiedDate"]
+        header = {"If-Unmodified-Since": _http_date(stamp, zone=zone)}
+        assert sf_client.Lead.update(lead_id, {"Routing_Reason__c": "same second"},
+                                     headers=header) == 204  # fmt: skip
+    stamp = sf_client.Lead.get(lead_id)["LastModifiedDate"]
+    with pytest.raises(SalesforceGeneralError) as info:
+        sf_client.Lead.update(lead_id, {"Routing_Reason__c": "stale"},
+                              headers={"If-Unmodified-Since": _http_date(stamp, -1)})  # fmt: skip
+    assert info.value.status == 412
+    assert info.value.content[0]["errorCode"] == "PRECONDITION_FAILED"
+    assert sf_client.Lead.get(lead_id)["Routing_Reason__c"] == "same second"
+
+
+def test_an_unreadable_if_unmodified_since_is_400_on_patch_and_post_and_ignored_on_get(
+    sandbox, sf_client
+):
+    """ "When you include an invalid header value for ... If-Unmodified-Since on a PATCH or
+    POST request, a 400 Bad Request status code is returned"; a GET ignores it, as
+    HTTP 1.1 does."""
+    lead_id = _lead_ids(sandbox, 1)[0]
+    bad = {"If-Unmodified-Since": "yesterday, around noon"}
+    with pytest.raises(SalesforceMalformedRequest) as patched:
+        sf_client.Lead.update(lead_id, {"Routing_Reason__c": "x"}, headers=bad)
+    with pytest.raises(SalesforceMalformedRequest) as posted:
+        sf_client.Lead.create({"LastName": "L", "Company": "C"}, headers=bad)
+    assert patched.value.status == posted.value.status == 400
+    assert sf_client.Lead.get(lead_id, headers=bad)["Id"] == lead_id
+
+
+def test_a_get_or_delete_with_a_stale_date(sandbox, sf_client):
+    """GET with a stale If-Unmodified-Since: 412 (the record changed since); DELETE does
+    not support conditional headers: it ignores them."""
+    lead_id = _lead_ids(sandbox, 1)[0]
+    stale = {"If-Unmodified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"}
+    with pytest.raises(SalesforceGeneralError) as info:
+        sf_client.Lead.get(lead_id, headers=stale)
+    assert info.value.status == 412
+    assert sf_client.Lead.delete(lead_id, headers=stale) == 204
+
+
+def test_composite_subrequests_get_the_same_412_and_400_one_by_one(sandbox, sf_client):
+    """Conditional headers in Composite subrequests behave as on sObject Rows, each
+    subrequest on its own: a stale date 412, an unreadable one 400, the rest applied."""
+    admin = sandbox.admin()
+    rep = admin.user_ids()["yuki.tanaka@acme-sales.example"]
+    same, stale, bad = _lead_ids(sandbox, 3)
+    stamp = sf_client.Lead.get(same)["LastModifiedDate"]
+    answer = sf_client.restful("composite", method="POST", json={
+        "allOrNone": False,
+        "compositeRequest": [
+            _sub("same", same, {"OwnerId": rep}, **{"If-Unmodified-Since": _http_date(stamp)}),
+            _sub("stale", stale, {"OwnerId": rep},
+                 **{"If-Unmodified-Since": _http_date(stamp, -60)}),
+            _sub("bad", bad, {"OwnerId": rep}, **{"If-Unmodified-Since": "soon"}),
+        ],
+    })  # fmt: skip
+    status = {r["referenceId"]: r["httpStatusCode"] for r in answer["compositeResponse"]}
+    assert status == {"same": 204, "stale": 412, "bad": 400}
+    owners = {i: admin.get_lead(i)["OwnerId"] for i in (same, stale, bad)}
+    assert owners == {same: rep, stale: admin.intake_queue_id(), bad: admin.intake_queue_id()}

@@ -83,7 +83,8 @@ def _cycles(
         try:
             config = _config()
             deps = Deps(engine=engine, gateway=org, directory=Directory(org),
-                        config=lambda _s: config, worker_id="hostile", now=lambda: org.clock)  # fmt: skip
+                        config=lambda _s: config, worker_id="hostile", now=lambda: org.clock,
+                        **org.clock_ports())  # fmt: skip
             for i in range(n):
                 if i:
                     org.tick(3600)

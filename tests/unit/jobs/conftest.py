@@ -54,6 +54,7 @@ def make_deps(sqlite_url: str, org: FakeGateway) -> Callable[..., Deps]:
             config=lambda _s: cfg,
             worker_id="test",
             now=now or (lambda: org.clock),
+            **org.clock_ports(),
         )
 
     return build

@@ -20,6 +20,7 @@ from worker.sfdc.mapping import (
     WriteResult,
     lead_row,
     owner_row,
+    parse_datetime,
 )
 
 QUEUE_ID = "00G000000000001AAA"
@@ -96,7 +97,7 @@ class FakeGateway:
     def current_owners(self, lead_ids: Sequence[str]) -> dict[str, OwnerRow]:
         self._count("owners")
         return {
-            i: owner_row(self.leads[i], WORKER_USER_ID, read_at=self.clock.replace(microsecond=0))
+            i: owner_row(self.leads[i], WORKER_USER_ID, read_at=self.clock)
             for i in lead_ids
             if i in self.leads
         }
@@ -189,8 +190,12 @@ class FakeGateway:
                 results.append(WriteResult(u.lead_id, False, "ENTITY_IS_DELETED", "deleted"))
                 continue
             since = (unmodified_since or {}).get(u.lead_id)
-            modified = record.get("LastModifiedDate") or record.get("SystemModstamp") or ""
-            if since is not None and modified > sf_time(since):  # second precision, as SF
+            modified = parse_datetime(record.get("LastModifiedDate"))
+            if (
+                since is not None
+                and modified is not None
+                and modified > since.replace(microsecond=0)
+            ):  # second precision, as Salesforce (LastModifiedDate: "the last modified date")
                 results.append(WriteResult(u.lead_id, False, "PRECONDITION_FAILED", "412"))
                 continue
             record["OwnerId"] = u.owner_id
@@ -208,3 +213,8 @@ class FakeGateway:
 
     def tick(self, seconds: float) -> None:
         self.clock += timedelta(seconds=seconds)
+
+    def clock_ports(self) -> dict[str, Callable[..., Any]]:
+        """``Deps`` ports on this org's clock: a back-off moves it on (nothing really
+        sleeps) and is timed on it."""
+        return {"sleep": self.tick, "monotonic": lambda: self.clock.timestamp()}

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.unit.jobs.conftest import a_config
+from tests.unit.jobs.fakes import QUEUE_ID, FakeGateway
 from worker.bootstrap import App
 from worker.jobs.budget import Budget, Pace
 from worker.jobs.deps import Deps
@@ -85,3 +86,31 @@ def test_an_sla_sweep_refused_by_salesforce_is_one_error_line_not_a_traceback(
     )
     assert record.exc_info is None
     assert deps.metrics.errors.labels(kind="SfdcAuthError")._value.get() == 1
+
+
+def test_the_worker_runs_a_cycle_for_held_back_leads_when_they_have_settled(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """A lead the cycle left pending for the rest of its creation second is written by a
+    second cycle of the same job, run when that second is over (it comes before the next
+    tick); with the next tick sooner than that, the tick's cycle is left to do it."""
+    from datetime import timedelta
+
+    from worker.jobs.precondition import CLOCK_SKEW
+
+    org.add_lead("00QA")
+    org.clock += timedelta(milliseconds=300)
+    deps = make_deps()
+    deps.settling.enabled = True
+    naps: list[float] = []
+    deps.sleep = lambda s: (naps.append(s), org.tick(s))  # type: ignore[func-returns-value]
+    worker = a_worker(deps, hours=None)
+    worker.interval = 2.0
+    report = worker.intake()
+    assert report is not None and report.applied == 1 and org.owner("00QA") != QUEUE_ID
+    assert naps == [pytest.approx(0.7 + CLOCK_SKEW.total_seconds())]  # one wait, then a cycle
+    org.add_lead("00QB")
+    org.clock += timedelta(milliseconds=300)
+    worker.interval = 0.5  # the next tick comes first
+    assert worker.intake().left_pending == 1  # type: ignore[union-attr]
+    assert len(naps) == 1 and org.owner("00QB") == QUEUE_ID

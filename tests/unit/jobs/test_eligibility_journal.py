@@ -40,7 +40,8 @@ def test_fairness_audit_uses_the_weights_of_reps_eligible_at_decision_time(
     )
     engine = create_engine(sqlite_url)
     deps = Deps(engine=engine, gateway=org, directory=Directory(org),
-                config=lambda _s: config, worker_id="t", now=lambda: org.clock)  # fmt: skip
+                config=lambda _s: config, worker_id="t", now=lambda: org.clock,
+                **org.clock_ports())  # fmt: skip
     for i in range(8):
         org.add_lead(f"00Q{i:015d}")
     assert run_cycle(deps).applied == 8

@@ -20,6 +20,11 @@ def journal(deps: Deps) -> list[Decision]:
         return list(s.exec(select(Decision).order_by(Decision.id)).all())  # type: ignore[arg-type]
 
 
+def writes(org: FakeGateway) -> int:
+    """Owner write calls of either kind (Composite of 25, or collections of 200)."""
+    return org.calls.get("composite", 0) + org.calls.get("collections", 0)
+
+
 def test_routes_new_leads_and_marks_them_applied(
     org: FakeGateway, make_deps: Callable[..., Deps]
 ) -> None:
@@ -107,14 +112,19 @@ def test_held_lead_is_retried_every_cycle_until_routed(
     assert org.owner("00QA") in REP_IDS
 
 
-def test_a_page_is_guarded_by_one_owner_read_and_written_200_records_per_call(
-    org: FakeGateway, make_deps: Callable[..., Deps]
+@pytest.mark.parametrize(("conditional", "kind", "calls"), [(True, "composite", 18),
+                                                             (False, "collections", 3)])  # fmt: skip
+def test_a_page_is_guarded_by_one_owner_read_and_written_25_or_200_records_per_call(
+    org: FakeGateway, make_deps: Callable[..., Deps], conditional: bool, kind: str, calls: int
 ) -> None:
+    """Conditional writes (the default) go 25 to a Composite call, the opt-out's 200 to
+    a collections call; one owner re-read before them either way."""
     for i in range(450):
         org.add_lead(f"00Q{i:015d}")
-    report = run_cycle(make_deps())
+    org.tick(2)  # read seconds after their creation: none waits for a later re-read
+    report = run_cycle(make_deps(config=_config(conditional)))
     assert report.applied == 450
-    assert org.calls["collections"] == 3
+    assert org.calls[kind] == calls and writes(org) == calls
     assert org.calls["owners"] == 1
 
 
@@ -300,7 +310,7 @@ def test_a_write_lost_in_transit_is_resent_only_after_the_owners_are_read_again(
     report = run_cycle(make_deps())
     assert org.owner("00QA") == human
     assert org.owner("00QB") in REP_IDS
-    assert org.calls["collections"] == 2 and report.applied == 1
+    assert writes(org) == 2 and report.applied == 1
     assert {r.lead_id: r.status for r in journal(make_deps())} == {
         "00QA": "skipped",
         "00QB": "applied",
@@ -328,18 +338,20 @@ def test_a_person_who_picks_our_rep_first_is_not_taken_for_our_write(
         "owner changed by someone else",
         None,
     )
-    assert "collections" not in org.calls
+    assert writes(org) == 0
 
 
+@pytest.mark.parametrize(("conditional", "calls"), [(True, 40), (False, 5)])
 def test_each_burst_of_patches_follows_its_own_owner_read(
-    org: FakeGateway, make_deps: Callable[..., Deps]
+    org: FakeGateway, make_deps: Callable[..., Deps], conditional: bool, calls: int
 ) -> None:
     for i in range(1_000):
         org.add_lead(f"00Q{i:015d}")
-    deps = make_deps()
+    org.tick(2)
+    deps = make_deps(config=_config(conditional))
     report = run_cycle(deps)
     assert report.applied == 1_000
-    assert org.calls["collections"] == 5
+    assert writes(org) == calls
     # 800 decisions (write_concurrency x 200) per owner re-read: one burst each
     assert org.calls["owners"] == 2 and deps.write_concurrency == 4
 
@@ -368,9 +380,9 @@ def test_the_cycle_thread_stands_aside_from_the_owners_answer_to_the_patches(
         seen["held while judging the owners"] = deps.hush.held
         return real_guard(*args)
 
-    def update(updates):  # type: ignore[no-untyped-def]
+    def update(updates, **conditions):  # type: ignore[no-untyped-def]
         seen["held during the PATCH"] = deps.hush.held
-        return real_update(updates)
+        return real_update(updates, **conditions)
 
     org.current_owners, org.update_owners = owners, update  # type: ignore[method-assign]
     monkeypatch.setattr(writeback, "_guard", guard)
@@ -398,8 +410,8 @@ def test_applied_time_is_when_salesforce_answered_not_when_journaled(
     deps = make_deps(now=lambda: clock["now"])
     real_update, real_journal = org.update_owners, writeback._journal
 
-    def update(updates):  # type: ignore[no-untyped-def]
-        result = real_update(updates)
+    def update(updates, **conditions):  # type: ignore[no-untyped-def]
+        result = real_update(updates, **conditions)
         clock["now"] = answered
         return result
 
@@ -415,20 +427,20 @@ def test_applied_time_is_when_salesforce_answered_not_when_journaled(
     assert row.applied_at.replace(tzinfo=None) == answered.replace(tzinfo=None)
 
 
-def _conditional_config():  # type: ignore[no-untyped-def]
+def _config(conditional: bool = True):  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
     from tests.unit.jobs.conftest import a_config
     from worker.routing.config_model import Writeback
 
-    return replace(a_config(), writeback=Writeback(conditional=True))
+    return replace(a_config(), writeback=Writeback(conditional=conditional))
 
 
-def test_a_change_inside_the_write_window_is_overwritten_without_conditional_writes(
+def test_a_change_inside_the_write_window_is_overwritten_by_the_unconditional_opt_out(
     org: FakeGateway, make_deps: Callable[..., Deps]
 ) -> None:
-    """The window the conditional option closes (the default keeps it: 1 API call per
-    200 writes instead of per 25)."""
+    """The window conditional writes (the default) close, open again with the opt-out
+    (1 API call per 200 writes instead of per 25)."""
     from datetime import timedelta
 
     org.add_lead("00QA")
@@ -438,11 +450,11 @@ def test_a_change_inside_the_write_window_is_overwritten_without_conditional_wri
         org.set_owner("00QA", "005HUMAN")
 
     org.before_write = person_acts
-    run_cycle(make_deps())
+    run_cycle(make_deps(config=_config(conditional=False)))
     assert org.owner("00QA") in REP_IDS  # the person's choice is lost
 
 
-def test_conditional_writes_never_overwrite_a_change_inside_the_write_window(
+def test_writes_never_overwrite_a_change_inside_the_write_window_by_default(
     org: FakeGateway, make_deps: Callable[..., Deps]
 ) -> None:
     from datetime import timedelta
@@ -456,7 +468,7 @@ def test_conditional_writes_never_overwrite_a_change_inside_the_write_window(
         org.set_owner("00QA", "005HUMAN")
 
     org.before_write = person_acts
-    deps = make_deps(config=_conditional_config())
+    deps = make_deps()
     report = run_cycle(deps)
     assert org.owner("00QA") == "005HUMAN"  # Salesforce refused ours (412) ...
     assert org.owner("00QB") in REP_IDS
@@ -469,19 +481,13 @@ def test_conditional_writes_never_overwrite_a_change_inside_the_write_window(
 
 
 def test_a_refused_write_on_a_lead_still_in_the_queue_is_sent_again(
-    org: FakeGateway, make_deps: Callable[..., Deps], monkeypatch: pytest.MonkeyPatch
+    org: FakeGateway, make_deps: Callable[..., Deps]
 ) -> None:
     """Someone edited another field after our re-read: our write is refused, the lead is
     re-read (still the queue's; it waits until a second after that edit) and written with
     the new precondition."""
     from datetime import timedelta
 
-    from worker.jobs import writeback
-
-    def nap(seconds: float) -> None:  # the org's clock moves on while we wait
-        org.clock += timedelta(seconds=seconds)
-
-    monkeypatch.setattr(writeback.time, "sleep", nap)
     org.add_lead("00QA")
     org.clock += timedelta(seconds=5)
 
@@ -492,26 +498,26 @@ def test_a_refused_write_on_a_lead_still_in_the_queue_is_sent_again(
         lead["LastModifiedDate"] = lead["SystemModstamp"] = sf_time(org.clock)
 
     org.before_write = someone_edits
-    deps = make_deps(config=_conditional_config())
+    deps = make_deps()  # deps.sleep moves the org's clock on while we wait
     assert run_cycle(deps).applied == 1
     assert org.owner("00QA") in REP_IDS and org.calls["composite"] == 2
 
 
 def test_a_lead_reread_in_the_second_of_its_last_change_waits_for_a_later_reread(
-    org: FakeGateway, make_deps: Callable[..., Deps], monkeypatch: pytest.MonkeyPatch
+    org: FakeGateway, make_deps: Callable[..., Deps]
 ) -> None:
     """If-Unmodified-Since has second precision: a person's change after our re-read but
-    in the same second as the lead's creation leaves LastModifiedDate as it was, so the
-    precondition cannot see it. Such a lead is not written on that re-read; it waits for
-    one a second later, which sees the person's owner."""
+    in the same second as the lead's creation leaves its stamps as they were, so the
+    precondition cannot see it. Such a lead is not written on that re-read; it waits
+    until Salesforce's clock has left that second (the rest of it and the clock margin,
+    not a whole second) and is re-read then, which sees the person's owner."""
     from datetime import timedelta
 
-    from worker.jobs import writeback
+    from worker.jobs.precondition import CLOCK_SKEW
 
-    naps: list[float] = []
-    monkeypatch.setattr(writeback.time, "sleep", naps.append)
     org.add_lead("00QA")
     org.add_lead("00QB", at=org.clock - timedelta(seconds=10))  # settled long ago
+    org.clock += timedelta(milliseconds=400)  # re-read 0.4 s into 00QA's creation second
     real = org.current_owners
     reads = 0
 
@@ -520,17 +526,18 @@ def test_a_lead_reread_in_the_second_of_its_last_change_waits_for_a_later_reread
         reads += 1
         owners = real(ids)
         if reads == 1:
-            org.set_owner("00QA", "005HUMAN")  # same second: LastModifiedDate unchanged
-        else:
-            org.clock += timedelta(seconds=1)  # the later re-read, a second on
+            org.set_owner("00QA", "005HUMAN")  # same second: the stamps do not move
         return owners
 
+    naps: list[float] = []
     org.current_owners = person_in_the_same_second  # type: ignore[method-assign]
-    deps = make_deps(config=_conditional_config())
+    deps = make_deps()
+    deps.sleep = lambda s: (naps.append(s), org.tick(s))  # type: ignore[func-returns-value]
     report = run_cycle(deps)
     assert org.owner("00QA") == "005HUMAN"
     assert org.owner("00QB") in REP_IDS and report.applied == 1
-    assert reads == 2 and naps and min(naps) >= 1.0  # waited into a later second
+    assert reads == 2  # waited into a later second, just long enough:
+    assert naps == [pytest.approx(0.6 + CLOCK_SKEW.total_seconds())]
     assert org.calls["composite"] == 1  # 00QB in the first burst; nothing left to send
 
 
@@ -545,6 +552,7 @@ def test_the_overlap_window_is_read_again_only_until_it_is_settled(
     from worker.jobs.intake import intake_since
 
     org.add_lead("00QA")
+    mark = org.clock.replace(microsecond=0)  # its SystemModstamp
     clock = {"now": org.clock}
     deps = make_deps(now=lambda: clock["now"])
     asked: list[object] = []
@@ -555,12 +563,11 @@ def test_the_overlap_window_is_read_again_only_until_it_is_settled(
         return real(owner_ids, since, fields)
 
     org.intake_pages = pages  # type: ignore[method-assign]
-    run_cycle(deps)  # reads 00QA: the watermark is its SystemModstamp (org.clock)
-    clock["now"] = org.clock + timedelta(seconds=5)
+    run_cycle(deps)  # reads 00QA: the watermark is its SystemModstamp
+    clock["now"] = mark + timedelta(seconds=5)
     run_cycle(deps)
-    clock["now"] = org.clock + timedelta(seconds=deps.settle_seconds)
+    clock["now"] = mark + timedelta(seconds=deps.settle_seconds)
     run_cycle(deps)
-    mark = org.clock.replace(microsecond=0)
     assert asked == [None, mark - timedelta(seconds=deps.overlap_seconds), mark]
     # the rule itself, at its edges
     assert intake_since(mark, mark + timedelta(seconds=119), 2, 120) == mark - timedelta(seconds=2)
@@ -568,14 +575,11 @@ def test_the_overlap_window_is_read_again_only_until_it_is_settled(
 
 
 def test_a_lead_locked_through_every_retry_is_written_by_a_later_cycle(
-    org: FakeGateway, make_deps: Callable[..., Deps], monkeypatch: pytest.MonkeyPatch
+    org: FakeGateway, make_deps: Callable[..., Deps]
 ) -> None:
     """Not 'failed' for ever: a failed lead stays in the queue and no query reads it
     again (its SystemModstamp does not move). Left pending, the next cycle's reconcile
     re-reads it and writes it."""
-    from worker.jobs import writeback
-
-    monkeypatch.setattr(writeback.time, "sleep", lambda _s: None)
     org.add_lead("00QA")
     deps = make_deps()
     org.write_errors["00QA"] = ["UNABLE_TO_LOCK_ROW"] * (deps.lock_retries + 1)
@@ -601,3 +605,59 @@ def test_decisions_are_made_and_journaled_at_the_decision_clock_when_one_is_set(
     run_cycle(deps)
     (row,) = journal(deps)
     assert row.decided_at.replace(tzinfo=None) == at.replace(tzinfo=None)
+
+
+def test_the_long_running_worker_leaves_an_unsettled_lead_pending_for_a_cycle_of_its_own(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """With ``Deps.settling`` on (the scheduler's worker), a lead re-read in the second of
+    its last change does not hold the cycle: it is left pending, with the moment its
+    second is over, and the next cycle's reconcile writes it as a decision never sent.
+    A person's change in that second is seen then and kept (and, as nothing of ours was
+    sent, journaled without "our write may have landed first")."""
+    from datetime import timedelta
+
+    from worker.jobs.precondition import CLOCK_SKEW
+
+    org.add_lead("00QA")
+    org.add_lead("00QB")
+    org.add_lead("00QC", at=org.clock - timedelta(seconds=10))  # settled long ago
+    org.clock += timedelta(milliseconds=300)
+    real = org.current_owners
+
+    def person_in_the_same_second(ids):  # type: ignore[no-untyped-def]
+        org.current_owners = real  # type: ignore[method-assign]
+        owners = real(ids)
+        org.set_owner("00QA", "005HUMAN")  # after our re-read, in the same second
+        return owners
+
+    org.current_owners = person_in_the_same_second  # type: ignore[method-assign]
+    deps = make_deps()
+    deps.settling.enabled = True
+    naps: list[float] = []
+    deps.sleep = naps.append
+    first = run_cycle(deps)
+    assert (first.applied, first.left_pending, naps) == (1, 2, [])  # nothing waited
+    assert {r.lead_id: r.status for r in journal(deps)} == {
+        "00QA": "pending", "00QB": "pending", "00QC": "applied"}  # fmt: skip
+    due = deps.settling.due()
+    assert due == pytest.approx(deps.monotonic() + 0.7 + CLOCK_SKEW.total_seconds())
+    org.tick(0.7 + CLOCK_SKEW.total_seconds())  # the worker's next cycle, at that moment
+    second = run_cycle(deps)
+    assert (second.applied, second.skipped, second.left_pending) == (1, 1, 0)
+    assert org.owner("00QA") == "005HUMAN" and org.owner("00QB") in REP_IDS
+    rows = {r.lead_id: (r.status, r.error) for r in journal(deps)}
+    assert rows["00QA"] == ("skipped", "owner changed by someone else")
+    assert rows["00QB"] == ("applied", None)
+    assert deps.settling.due() is None
+
+
+def test_settling_remembers_unsent_decisions_and_the_earliest_settle_time() -> None:
+    from worker.jobs.precondition import Settling
+
+    settling = Settling(enabled=True)
+    settling.hold([1, 2], at=10.5)
+    settling.hold([3], at=10.2)
+    assert settling.unsent([2, 3, 4]) == {2, 3}
+    assert settling.unsent([2, 3]) == set()  # handed over once
+    assert settling.due() == 10.2 and settling.due() is None

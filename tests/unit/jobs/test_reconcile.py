@@ -22,10 +22,10 @@ class Crash(BaseException):
 def crash_on_write(org: FakeGateway, *, after_write: bool) -> None:
     real = org.update_owners
 
-    def write(updates):  # type: ignore[no-untyped-def]
+    def write(updates, **conditions):  # type: ignore[no-untyped-def]
         org.update_owners = real  # type: ignore[method-assign]
         if after_write:
-            real(updates)
+            real(updates, **conditions)
         raise Crash
 
     org.update_owners = write  # type: ignore[method-assign]

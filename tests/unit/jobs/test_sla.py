@@ -136,12 +136,13 @@ def test_a_lead_routed_to_its_account_owner_gets_an_sla_clock(
 ) -> None:
     owned_by_ann(org)
     deps = make_deps(owner_config())
+    decided = org.clock  # (the cycle may move the org's clock: a write waiting a second out)
     run_cycle(deps)
     (row,) = journal(deps)
     assert (row.method, row.pool, org.owner("00QA")) == ("account_owner", None, uid(ANN))
     assert row.sla_state == "open"
     assert row.sla_due_at is not None
-    assert row.sla_due_at.replace(tzinfo=None) == (org.clock + timedelta(minutes=60)).replace(
+    assert row.sla_due_at.replace(tzinfo=None) == (decided + timedelta(minutes=60)).replace(
         tzinfo=None
     )
 
@@ -166,7 +167,8 @@ def test_an_account_owners_miss_reminds_them_tells_their_manager_and_keeps_the_l
     assert steps == ["sla", "sla", "decision"]
     org.tick(120 * 60)
     assert run_sla_sweep(deps).checked == 0  # the clock ended with the escalation
-    assert org.calls.get("collections", 0) == 1  # the first assignment: nothing written since
+    writes = org.calls.get("composite", 0) + org.calls.get("collections", 0)
+    assert writes == 1  # the first assignment: nothing written since
 
 
 def test_without_a_manager_the_owner_is_reminded_and_the_reason_says_so(

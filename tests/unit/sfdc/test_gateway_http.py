@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
@@ -88,7 +88,8 @@ def test_owner_reread_of_2000_leads_is_one_retrieve_and_deleted_leads_are_absent
     records: list[object] = [
         {"attributes": {"type": "Lead"}, "Id": i, "OwnerId": "00G5e000000QueUEAA",
          "IsConverted": False, "LastModifiedById": "005xx0000000001AAA",
-         "LastModifiedDate": "2026-11-23T10:00:05.000+0000"}
+         "LastModifiedDate": "2026-11-23T10:00:05.000+0000",
+         "SystemModstamp": "2026-11-23T10:00:06.000+0000"}
         for i in ids
     ]  # fmt: skip
     records[7] = None  # deleted meanwhile
@@ -101,16 +102,26 @@ def test_owner_reread_of_2000_leads_is_one_retrieve_and_deleted_leads_are_absent
     request = mocked.calls[1].request
     assert json.loads(request.body or b"") == {
         "ids": ids,
-        "fields": ["Id", "OwnerId", "IsConverted", "LastModifiedById", "LastModifiedDate"],
-    }
+        "fields": ["Id", "OwnerId", "IsConverted", "LastModifiedById", "LastModifiedDate",
+                   "SystemModstamp"],
+    }  # fmt: skip
     assert len(mocked.calls) == 2  # the token, then ONE retrieve
     assert len(owners) == 1_999 and ids[7] not in owners
     assert owners[ids[0]].owner_id == "00G5e000000QueUEAA"
     # last modified by the user of the token's identity URL (us), or by someone else
     assert (owners[ids[0]].modified_by_us, owners[ids[8]].modified_by_us) == (True, False)
     assert owners[ids[0]].modified_at == datetime(2026, 11, 23, 10, 0, 5, tzinfo=UTC)
-    # Salesforce's clock at the answer: how settled the LastModifiedDate is
-    assert owners[ids[0]].read_at == datetime(2026, 11, 23, 10, 0, 7, tzinfo=UTC)
+    # the precondition: the later of LastModifiedDate and SystemModstamp
+    assert owners[ids[0]].changed_at == datetime(2026, 11, 23, 10, 0, 6, tzinfo=UTC)
+    # Salesforce's clock before it read them, from below: its answer was dated 10:00:07,
+    # so at the moment the request left it read at least 10:00:07 less the round trip
+    read_at = owners[ids[0]].read_at
+    assert read_at is not None
+    assert (
+        timedelta(0)
+        <= datetime(2026, 11, 23, 10, 0, 7, tzinfo=UTC) - read_at
+        < timedelta(seconds=1)
+    )
 
 
 def test_a_conditional_owner_write_is_composite_of_25_sobject_rows_patches(
@@ -140,6 +151,11 @@ def test_a_conditional_owner_write_is_composite_of_25_sobject_rows_patches(
 
     results = gateway().update_owners(updates, unmodified_since=dict.fromkeys(ids[1:], since))
 
+    for call in mocked.calls[1:]:  # one API call per 25: POST /composite, JSON, our token
+        assert (call.request.method, call.request.url) == ("POST", composite)
+        assert call.request.headers["Authorization"] == "Bearer 00Dxx!token"
+        assert call.request.headers["Content-Type"] == "application/json"
+        assert "If-Unmodified-Since" not in call.request.headers  # per subrequest only
     first, second = (json.loads(c.request.body) for c in mocked.calls[1:])
     assert (len(first["compositeRequest"]), len(second["compositeRequest"])) == (25, 5)
     assert first["allOrNone"] is False
@@ -148,7 +164,7 @@ def test_a_conditional_owner_write_is_composite_of_25_sobject_rows_patches(
         "url": f"/services/data/v59.0/sobjects/Lead/{ids[0]}",
         "referenceId": "r0",
         "body": {"OwnerId": REP, "Routing_Reason__c": "r"},
-        "httpHeaders": {"Sforce-Auto-Assign": "FALSE"},  # no LastModifiedDate known
+        "httpHeaders": {"Sforce-Auto-Assign": "FALSE"},  # no last change known
     }
     assert first["compositeRequest"][1]["httpHeaders"] == {
         "Sforce-Auto-Assign": "FALSE",
@@ -231,3 +247,27 @@ def test_the_owner_answer_is_announced_when_it_arrives_not_for_a_failed_try(
     gw.current_owners([LEAD_A])  # outside the block: not announced
     assert LEAD_A in owners
     assert announced == [3]  # the token, the 503, then the answer that came through
+
+
+def test_the_precondition_is_an_http_date_in_gmt_whole_seconds(
+    mocked: responses.RequestsMock,
+) -> None:
+    """``If-Unmodified-Since`` is an HTTP date (``EEE, dd MMM yyyy HH:mm:ss z``): GMT and
+    whole seconds, whatever zone or fraction the stamp came in."""
+    from datetime import timezone
+
+    def answer(request):  # type: ignore[no-untyped-def]
+        subs = json.loads(request.body)["compositeRequest"]
+        out = [{"body": None, "httpHeaders": {}, "httpStatusCode": 204,
+                "referenceId": s["referenceId"]} for s in subs]  # fmt: skip
+        return 200, {}, json.dumps({"compositeResponse": out})
+
+    composite = f"{INSTANCE}/services/data/v59.0/composite"
+    mocked.add_callback(responses.POST, composite, callback=answer)
+    berlin = timezone(timedelta(hours=1))
+    since = {LEAD_A: datetime(2026, 11, 23, 11, 0, 5, 999_000, tzinfo=berlin)}
+
+    gateway().update_owners([OwnerUpdate(LEAD_A, REP)], unmodified_since=since)
+
+    (sub,) = json.loads(mocked.calls[1].request.body)["compositeRequest"]
+    assert sub["httpHeaders"]["If-Unmodified-Since"] == "Mon, 23 Nov 2026 10:00:05 GMT"

@@ -210,7 +210,9 @@ def composite_request(org: Org, req: Request, dispatch: Dispatch) -> Response:
     refs = [ref for ref, _ in parsed]
     if len(set(refs)) != len(refs):
         raise ApiError(400, "INVALID_API_INPUT", "referenceId values must be unique")
-    return Response(200, {"compositeResponse": [_run(org, dispatch, r, s) for r, s in parsed]})
+    with org.store.deferred():  # each subrequest applied (and visible) in turn, one file write
+        answers = [_run(org, dispatch, r, s) for r, s in parsed]
+    return Response(200, {"compositeResponse": answers})
 
 
 def _subrequest(req: Request, sub: Any, i: int) -> tuple[str, Request]:

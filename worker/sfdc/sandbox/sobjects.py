@@ -86,6 +86,9 @@ def create_row(org: Org, req: Request, obj: SObject, version: str) -> Response:
             400, "JSON_PARSER_ERROR", "Cannot deserialize instance of sobject from a non-object"
         )
     values = check_fields(obj, body, creating=True)
+    _http_date(
+        req.header("If-Unmodified-Since")
+    )  # nothing to compare on a create; 400 if unreadable
     try:
         with org.txn(req.user_id) as txn:
             row = txn.create(obj, values, assign_to=assign_to(org, req, obj))
@@ -101,7 +104,11 @@ def get_row(org: Org, req: Request, obj: SObject, record_id: str, version: str) 
         raise not_found()
     if row.get("IsDeleted"):
         raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted", [])
-    since = _http_date(req.header("If-Modified-Since"))
+    # on a GET an unreadable date is ignored, as HTTP 1.1 says (the 400 is for PATCH/POST)
+    unmodified = _http_date(req.header("If-Unmodified-Since"), strict=False)
+    if unmodified is not None and row["LastModifiedDate"] > unmodified:
+        raise _precondition_failed()
+    since = _http_date(req.header("If-Modified-Since"), strict=False)
     if since is not None and row["LastModifiedDate"] <= since:
         return Response(304)
     wanted = req.param("fields")
@@ -132,11 +139,7 @@ def update_row(org: Org, req: Request, obj: SObject, record_id: str) -> Response
             current = txn.existing(obj, rid)
             since = _http_date(req.header("If-Unmodified-Since"))
             if since is not None and current["LastModifiedDate"] > since:
-                raise ApiError(
-                    412,
-                    "PRECONDITION_FAILED",
-                    "The requested resource has been modified since the If-Unmodified-Since date.",
-                )
+                raise _precondition_failed()
             txn.update(obj, rid, values, assign_to=assign_to(org, req, obj))
     except DmlError as err:
         raise _dml_error(err) from None
@@ -155,12 +158,25 @@ def delete_row(org: Org, req: Request, obj: SObject, record_id: str) -> Response
     return Response(204)
 
 
-def _http_date(value: str | None) -> datetime | None:
+def _precondition_failed() -> ApiError:
+    return ApiError(
+        412,
+        "PRECONDITION_FAILED",
+        "The requested resource has been modified since the If-Unmodified-Since date.",
+    )
+
+
+def _http_date(value: str | None, *, strict: bool = True) -> datetime | None:
+    """A conditional header's date (whole seconds, like the record stamps it is compared
+    with). Unreadable: 400 when ``strict`` (PATCH, POST: "Conditional Request Headers"),
+    else ignored. DELETE does not support the headers: :func:`delete_row` ignores them."""
     if not value:
         return None
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError):
+        if not strict:
+            return None
         raise ApiError(
             400, "INVALID_HEADER_TYPE", f"Invalid date in conditional header: {value}"
         ) from None

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,7 @@ class OrgStore:
         self.by_id: dict[str, Row] = {}
         self.by_object: dict[str, dict[str, Row]] = {name: {} for name in SOBJECTS}
         self.meta: dict[str, Any] = {}
+        self._deferral = threading.local()  # per thread: Ids saved but not yet written
         self._load()
 
     def _load(self) -> None:
@@ -90,22 +93,53 @@ class OrgStore:
             return make_id(sobject, seq)
 
     def save(self, rows: list[Row]) -> None:
-        """Store new versions of rows (insert or replace), atomically."""
+        """Store new versions of rows (insert or replace), atomically. Inside
+        :meth:`deferred` (on this thread) they are visible at once but written to the
+        file when the block ends."""
         if not rows:
             return
         with self.lock:
-            payload = []
             for row in rows:
                 sobject = object_of(row["Id"])
                 assert sobject is not None
                 self.by_id[row["Id"]] = row
                 self.by_object[sobject][row["Id"]] = row
-                payload.append((row["Id"], sobject, json.dumps(row, default=_encode)))
-            seqs = [(k, json.dumps(v)) for k, v in self.meta.items() if k.startswith("seq:")]
-            self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", payload)
-            self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", seqs)
-            self._db.execute("COMMIT")
+            later: set[str] | None = getattr(self._deferral, "ids", None)
+            if later is not None:
+                later.update(row["Id"] for row in rows)
+                return
+            self._write([row["Id"] for row in rows])
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Rows saved on this thread inside the block reach the file in ONE transaction
+        when it ends (a Composite call's 25 subrequests: one write, not 25). Each row is
+        written as it is then, so a later save by another thread is never undone."""
+        if getattr(self._deferral, "ids", None) is not None:
+            yield  # already deferring: the outer block writes
+            return
+        ids: set[str] = set()
+        self._deferral.ids = ids
+        try:
+            yield
+        finally:
+            self._deferral.ids = None
+            with self.lock:
+                self._write(sorted(ids))
+
+    def _write(self, ids: list[str]) -> None:
+        """Write the rows' current versions and the Id sequences (caller holds the lock)."""
+        if not ids:
+            return
+        payload = []
+        for rid in ids:
+            row = self.by_id[rid]
+            payload.append((rid, object_of(rid), json.dumps(row, default=_encode)))
+        seqs = [(k, json.dumps(v)) for k, v in self.meta.items() if k.startswith("seq:")]
+        self._db.execute("BEGIN")
+        self._db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", payload)
+        self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", seqs)
+        self._db.execute("COMMIT")
 
     def purge(self, record_ids: list[str]) -> None:
         """Remove rows for good (a Recycle Bin emptied), atomically."""
