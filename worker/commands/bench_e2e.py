@@ -88,6 +88,7 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
     from worker.commands import bench_e2e_parts as parts
     from worker.config_loader import load_config
     from worker.jobs.accounts import DELTA_CALLS
+    from worker.jobs.fields import lead_fields
     from worker.settings import load_settings
     from worker.sfdc.gateway import RETRIEVE_MAX
     from worker.store.db import upgrade
@@ -108,11 +109,13 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         queue = admin.intake_queue_id()
         users = list(admin.user_ids().values())
         # the write mechanism the config chooses: the floor and the minimum follow it
-        conditional = load_config(config_path).writeback.conditional
+        bench_config = load_config(config_path)
+        conditional = bench_config.writeback.conditional
         _say(as_json, f"phase 1: I/O floor over {leads} leads")
         parts.create_leads(admin, leads)
         with parts.CpuMeter(sandbox.process.pid) as floor_cpu:
-            floor = parts.io_floor(settings, queue, users[3:30], conditional=conditional)
+            floor = parts.io_floor(settings, queue, users[3:30], lead_fields(bench_config),
+                                   conditional=conditional)  # fmt: skip
         _say(as_json, f"phase 2: worker over {leads} leads")
         from worker.bootstrap import build_app, start_background
         from worker.routing.normalise import warm_up
@@ -140,8 +143,9 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         since = _next_second()  # SystemModstamp has seconds: these leads, not the held ones
         parts.create_leads(admin, leads)
         floor_after = parts.io_floor(
-            settings, queue, users[3:30], since=since, conditional=conditional
-        )
+            settings, queue, users[3:30], lead_fields(bench_config), since=since,
+            conditional=conditional,
+        )  # fmt: skip
         _say(as_json, f"phase 3: {rate}/s for {arrival_s}s with a {interval}s interval")
         p50, p95, arrived = _speed_to_lead(app, admin, rate, arrival_s)
         if rss_leads:  # one chunk first: the caches and the held backlog's snapshots

@@ -157,6 +157,7 @@ def io_floor(
     settings: Settings,
     queue_id: str,
     user_ids: Sequence[str],
+    fields: Sequence[str],
     since: datetime | None = None,
     *,
     conditional: bool = True,
@@ -170,7 +171,7 @@ def io_floor(
     gateway = SimpleSalesforceGateway(conn)
     conn.call(lambda sf: sf.query(soql.queue_ids_query(["Lead_Intake"])))  # authenticate first
     calls0, started, done, turn = conn.http_calls, time.monotonic(), 0, 0
-    query = soql.intake_query([queue_id], since, soql.LEAD_FIELDS)
+    query = soql.intake_query([queue_id], since, fields)  # the fields the worker reads
     result: dict[str, Any] = conn.call(lambda sf: sf.query(query))
     while True:
         records = result.get("records") or []

@@ -20,32 +20,6 @@ MAX_IN_BYTES = 12_000  # URI (and URI + headers) limit is 16,384 bytes: ~4 kB to
 MAX_EMAILS_PER_QUERY = 500  # e-mail IN lists are bounded by MAX_IN_BYTES (~300 a query)
 MAX_VALUE_CHARS = 255  # longer strings cannot match a standard text field anyway
 
-LEAD_FIELDS: tuple[str, ...] = (
-    "Id",
-    "OwnerId",
-    "Status",
-    "IsConverted",
-    "CreatedDate",
-    "SystemModstamp",
-    "LastActivityDate",
-    "FirstName",
-    "LastName",
-    "Email",
-    "Company",
-    "Website",
-    "Phone",  # account matching: a name match corroborated by the phone number
-    "Country",
-    "State",
-    "City",
-    "PostalCode",
-    "Industry",
-    "LeadSource",
-    "Rating",
-    "Title",
-    "NumberOfEmployees",
-    "AnnualRevenue",
-)
-
 
 def chunked_in(values: Iterable[str], max_items: int = MAX_IN_ITEMS) -> Iterator[list[str]]:
     """Split distinct, non-empty values into IN lists small enough for a GET URI."""
@@ -69,9 +43,7 @@ def _select(fields: Sequence[str]) -> str:
     return ", ".join(dict.fromkeys(fields))
 
 
-def intake_query(
-    owner_ids: Sequence[str], since: datetime | None, fields: Sequence[str] = LEAD_FIELDS
-) -> str:
+def intake_query(owner_ids: Sequence[str], since: datetime | None, fields: Sequence[str]) -> str:
     """New leads waiting in the intake owners, oldest change first (pages via queryMore)."""
     where = format_soql("OwnerId IN {} AND IsConverted = false", list(owner_ids))
     if since is not None:

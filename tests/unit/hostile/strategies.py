@@ -9,11 +9,13 @@ dates in odd formats, injection-looking text.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 
-from worker.sfdc.soql import LEAD_FIELDS
+from worker.jobs.fields import lead_fields
+from worker.routing_config import load_config
 
 INJECTIONS = (
     "x' OR Name LIKE '%",
@@ -65,6 +67,11 @@ short_text = st.text(
     alphabet=st.one_of(st.characters(codec="utf-8"), control, astral, marks),
     min_size=0,
     max_size=30,
+)
+
+# the fields the worker selects for the demo config
+LEAD_FIELDS = lead_fields(
+    load_config(Path(__file__).resolve().parents[3] / "config" / "routing.yaml")
 )
 
 

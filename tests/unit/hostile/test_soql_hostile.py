@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.unit.hostile.strategies import INJECTIONS, short_text, text
+from tests.unit.hostile.strategies import INJECTIONS, LEAD_FIELDS, short_text, text
 from worker.sfdc import soql
 from worker.sfdc.sandbox.soql.ast import BoolOp, Comparison, Condition, FieldPath, InList, Query
 from worker.sfdc.sandbox.soql.parser import parse
@@ -69,7 +69,7 @@ def _in_chunks(queries: list[str], sobject: str, field: str) -> list[str]:
 @FAST
 @given(owners=short_values, since=st.one_of(st.none(), stamps))
 def test_intake_query(owners: list[str], since: datetime | None) -> None:
-    where = _where(soql.intake_query(owners, since), "Lead")
+    where = _where(soql.intake_query(owners, since, LEAD_FIELDS), "Lead")
     items: list[Condition] = [_in("OwnerId", owners), Comparison(F("IsConverted"), "=", False)]
     if since is not None:
         items.append(Comparison(F("SystemModstamp"), ">=", _utc(since)))
@@ -162,5 +162,5 @@ def test_users_changed_query(since: datetime) -> None:
 @given(n=st.integers(150, 400), head=text, tail=short_text)
 def test_many_long_values_are_split_and_none_is_lost(n: int, head: str, tail: str) -> None:
     ids = [f"{head[:240]}{i:05d}{tail}" * 2 for i in range(n)]
-    queries = soql.leads_by_id_queries(ids, soql.LEAD_FIELDS)
+    queries = soql.leads_by_id_queries(ids, LEAD_FIELDS)
     assert _in_chunks(queries, "Lead", "Id") == _kept(ids)

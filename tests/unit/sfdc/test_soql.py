@@ -5,6 +5,7 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.unit.hostile.strategies import LEAD_FIELDS
 from worker.sfdc import soql
 
 INJECTION = "x' OR Name LIKE '%"
@@ -33,7 +34,7 @@ def test_injection_looking_values_are_quoted_everywhere() -> None:
 
 def test_in_lists_are_chunked_to_stay_under_the_uri_limit() -> None:
     ids = [f"00Q{i:015d}" for i in range(1_000)]
-    queries = soql.leads_by_id_queries(ids, soql.LEAD_FIELDS)
+    queries = soql.leads_by_id_queries(ids, LEAD_FIELDS)
     assert len(queries) == 5
     assert all(len(quote(q)) < 14_000 for q in queries)
 
