@@ -3,7 +3,7 @@
 #   make test   the whole test suite (unit, integration on SQLite and PostgreSQL, e2e)
 # Installs are reproducible: exact versions and hashes come from the lock files, which
 # `make lock` regenerates from pyproject.toml (which keeps the ranges) after a dependency
-# changes: requirements-dev.lock (runtime + dev: this venv, CI) and requirements.lock
+# changes: requirements-dev.lock (runtime + dev + devkit: this venv, CI) and requirements.lock
 # (runtime only: the Docker image), resolved together so they agree.
 PYTHON ?= python3
 VENV   ?= .venv
@@ -30,7 +30,7 @@ $(BIN)/uv:
 	$(BIN)/python -m pip install -q uv
 
 lock: $(BIN)/uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_ARGS) -o requirements-dev.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra devkit $(LOCK_ARGS) -o requirements-dev.lock
 	$(BIN)/uv pip compile pyproject.toml -c requirements-dev.lock $(LOCK_ARGS) -o requirements.lock
 
 demo: $(STAMP)
@@ -43,7 +43,8 @@ check: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/deptry .
+	$(BIN)/deptry . --extend-exclude devkit --optional-dependencies-dev-groups dev,devkit
+	$(BIN)/deptry . --extend-exclude "worker|dashboard" --ignore DEP002
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -17,7 +17,7 @@ import pytest
 import requests
 from simple_salesforce import Salesforce
 
-from worker.sfdc.sandbox.harness import SandboxHandle, start_sandbox
+from devkit.sandbox.harness import SandboxHandle, start_sandbox
 
 TEMPLATE_ACCOUNTS = 300
 

@@ -1,7 +1,11 @@
 """The ``leadrouter`` command line.
 
-Commands live in ``worker.commands.*`` and are imported only when used, so that
-``leadrouter --help`` is fast and one broken optional part cannot break the others.
+The product's commands live in ``worker.commands.*``; more come from the entry points of
+the ``leadrouter.commands`` group (the test rig's ``demo``, ``sandbox``, ``bench``,
+``soak``, ``notify sink`` and ``dashboard fake-data``, installed with the ``devkit``
+extra): a dotted name such as ``notify.sink`` adds a subcommand to a group. Every command
+is imported only when used, so that ``leadrouter --help`` is fast and one broken optional
+part cannot break the others; a command whose libraries are not installed is left out.
 Every command turns expected failures into :class:`click.ClickException` (one clear
 line, exit status 1), never a traceback.
 """
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from importlib.metadata import entry_points
 
 import click
 
@@ -18,18 +23,20 @@ from worker.files import restrict_umask
 
 # name -> "module:attribute"; the order is the order shown by --help.
 COMMANDS: dict[str, str] = {
-    "demo": "worker.commands.demo:demo",
     "run": "worker.commands.run:run",
     "db": "worker.commands.db:db",
     "config": "worker.commands.config:config",
     "simulate": "worker.commands.simulate:simulate",
-    "sandbox": "worker.commands.sandbox:sandbox",
     "dashboard": "worker.commands.dashboard:dashboard",
-    "bench": "worker.commands.bench:bench",
-    "soak": "worker.commands.soak:soak",
     "purge": "worker.commands.purge:purge",
     "notify": "worker.commands.notify:notify",
 }
+PLUGINS = "leadrouter.commands"  # entry-point group of further commands
+
+
+def plugin_commands() -> dict[str, str]:
+    """Entry points of :data:`PLUGINS`: name (``group.sub`` for a subcommand) -> target."""
+    return {ep.name: ep.value for ep in entry_points(group=PLUGINS)}
 
 
 class LazyGroup(click.Group):
@@ -39,9 +46,15 @@ class LazyGroup(click.Group):
     than breaking every other command.
     """
 
-    def __init__(self, *args: object, lazy: dict[str, str], **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, lazy: dict[str, str], plugins: bool = False, **kwargs: object
+    ) -> None:
+        """``plugins``: also the commands of the :data:`PLUGINS` entry points (the root)."""
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._lazy = lazy
+        plugins = plugin_commands() if plugins else {}
+        self._optional = {n: t for n, t in plugins.items() if "." not in n}
+        self._lazy = self._optional | lazy
+        self._subs = {n: t for n, t in plugins.items() if "." in n}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = [n for n in self._lazy if self._load(n) is not None]
@@ -65,21 +78,36 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
     def _load(self, name: str) -> click.Command | None:
-        module_name, attr = self._lazy[name].split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                return None
-            raise
-        command = getattr(module, attr)
-        assert isinstance(command, click.Command)
+        command = _import(self._lazy[name], optional=name in self._optional)
+        if isinstance(command, click.Group):
+            for sub, target in self._subs.items():
+                group, _, sub_name = sub.partition(".")
+                if group == name and sub_name not in command.commands:
+                    found = _import(target, optional=True)
+                    if found is not None:
+                        command.add_command(found, sub_name)
         return command
+
+
+def _import(target: str, *, optional: bool) -> click.Command | None:
+    """The command at ``module:attribute``; None when its module is missing, or (an
+    ``optional`` command, from an extra) any library it needs is not installed."""
+    module_name, attr = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name or optional:
+            return None
+        raise
+    command = getattr(module, attr)
+    assert isinstance(command, click.Command)
+    return command
 
 
 @click.group(
     cls=LazyGroup,
     lazy=COMMANDS,
+    plugins=True,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="leadrouter")

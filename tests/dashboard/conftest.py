@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from filelock import FileLock
 from streamlit.testing.v1 import AppTest
 
+from devkit.commands.dashboard_fake import demo_routing_yaml, insert_fake
 from worker.commands.dashboard import write_users_file
-from worker.commands.dashboard_fake import demo_routing_yaml, insert_fake
 from worker.store.db import make_engine, upgrade
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")

@@ -30,9 +30,9 @@ from sqlmodel import SQLModel
 from streamlit.testing.v1 import AppTest
 
 from dashboard import auth, session, state
+from devkit.commands.dashboard_fake import insert_fake
 from tests.dashboard.conftest import PAGES, PASSWORDS, errors, new_app, sign_in
 from worker.commands.dashboard import write_users_file
-from worker.commands.dashboard_fake import insert_fake
 from worker.store.db import make_engine
 from worker.store.team_repo import Actor, change_history, load_overrides
 

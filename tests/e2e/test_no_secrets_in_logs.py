@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from devkit.sandbox.harness import SandboxHandle
 from tests.integration.worker.conftest import CONFIG, sandbox_env
-from worker.sfdc.sandbox.harness import SandboxHandle
 from worker.store.db import make_engine
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]

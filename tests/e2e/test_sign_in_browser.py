@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from devkit.commands.dashboard_fake import demo_routing_yaml
 from tests.e2e.test_dashboard_browser import ARGS, CHROMIUM, _free_port, _need_chromium
 from worker.commands.dashboard import (
     start_dashboard,
@@ -19,7 +20,6 @@ from worker.commands.dashboard import (
     wait_until_serving,
     write_users_file,
 )
-from worker.commands.dashboard_fake import demo_routing_yaml
 from worker.store.db import make_engine, upgrade
 from worker.store.sign_in_repo import ACCOUNT
 

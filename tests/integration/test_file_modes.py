@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from devkit.sandbox.harness import start_sandbox
+from devkit.sink import Sink
+from devkit.supervisor import Supervisor
 from tests.file_modes import mode, permissive_umask, readable_by_others
 from worker.files import private_dir, private_file, write_private
-from worker.notify.sink import Sink
-from worker.sfdc.sandbox.harness import start_sandbox
 from worker.store.db import make_engine, upgrade
-from worker.supervisor import Supervisor
 
 pytestmark = pytest.mark.integration
 

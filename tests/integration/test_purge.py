@@ -31,8 +31,8 @@ from worker.jobs.intake import run_cycle
 from worker.notify import parse_notify_section
 from worker.routing.config_model import RoutingConfig
 from worker.scheduler import Worker
+from worker.sfdc.ids import to18
 from worker.sfdc.mapping import UserRow
-from worker.sfdc.sandbox.ids import to18
 from worker.store import models  # noqa: F401 - every table registered on the metadata
 from worker.store.db import make_engine, session_scope, upgrade
 from worker.store.models import OutboxMessage, WorkerHeartbeat

@@ -11,7 +11,7 @@ import roundrobin
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.commands.bench_routing import smooth_round_robin
+from devkit.commands.bench_routing import smooth_round_robin
 
 WEIGHTS = st.lists(
     st.one_of(st.integers(0, 20), st.floats(0, 10, allow_nan=False)), min_size=1, max_size=8
@@ -29,6 +29,6 @@ def test_the_baseline_picks_what_pypi_roundrobin_picks(weights: list[float], n: 
 def test_the_baseline_runs_without_the_dev_only_package(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "roundrobin", None)  # any import of it now fails
 
-    from worker.commands.bench_routing import _baseline_deviation
+    from devkit.commands.bench_routing import _baseline_deviation
 
     assert _baseline_deviation({"a": 2.0, "b": 1.0}, 30) < 1

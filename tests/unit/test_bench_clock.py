@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from worker.commands.bench_e2e import business_hours_offset
+from devkit.commands.bench_e2e import business_hours_offset
 
 NY = ZoneInfo("America/New_York")
 

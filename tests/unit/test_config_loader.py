@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from devkit.sandbox.roster import ROSTER
 from worker.config_loader import (
     ConfigError,
     apply_overrides,
@@ -16,7 +17,6 @@ from worker.config_loader import (
     parse_config,
     validate_rep_override,
 )
-from worker.sfdc.sandbox.roster import ROSTER
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "routing.yaml"
 

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from worker.commands._common import one_line_errors, settings_or_exit
 from worker.notify.outbox import purge_lead_messages, purge_outbox_in
-from worker.sfdc.sandbox.ids import MalformedId, normalise  # pure: the Id checksum
+from worker.sfdc.ids import MalformedId, normalise  # pure: the Id checksum
 from worker.store import privacy
 from worker.store.db import check_connection, current_revision, make_engine
 

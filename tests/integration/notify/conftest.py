@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from devkit.sink import Sink
 from worker.notify import NotifySettings, parse_notify_section
-from worker.notify.sink import Sink
 from worker.settings import load_settings
 from worker.store.db import make_engine, session_scope, upgrade
 from worker.store.models.journal import Decision

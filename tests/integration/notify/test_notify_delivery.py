@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
+from devkit.sink import Sink
 from worker.notify import (
     Contact,
     EventKind,
@@ -21,7 +22,6 @@ from worker.notify import (
     signing,
 )
 from worker.notify.outbox import claim
-from worker.notify.sink import Sink
 from worker.store.db import session_scope
 from worker.store.models.journal import Decision
 

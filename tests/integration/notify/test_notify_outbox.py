@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
+from devkit.sink import Sink
 from worker.notify import deliver_due, enqueue_for_decision, outbox_summary
 from worker.notify.outbox import claim, claim_on, purge_outbox
-from worker.notify.sink import Sink
 from worker.store.db import session_scope
 
 from .conftest import NOW, Receiver, a_decision, notify_settings

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from devkit.sink import Sink
 from worker.notify import signing
-from worker.notify.sink import Sink
 
 pytestmark = pytest.mark.integration
 SECRET = b"sink-secret"

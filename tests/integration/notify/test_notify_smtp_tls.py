@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import trustme
 
+from devkit.sink import Sink
 from worker.notify import SendError, Transports
 from worker.notify.model import SmtpSettings
-from worker.notify.sink import Sink
 
 pytestmark = pytest.mark.integration
 

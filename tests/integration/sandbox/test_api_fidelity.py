@@ -12,7 +12,7 @@ from simple_salesforce.exceptions import (
     SalesforceMalformedRequest,
 )
 
-from worker.sfdc.sandbox.ids import checksum
+from worker.sfdc.ids import checksum
 
 pytestmark = pytest.mark.integration
 SF_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$")

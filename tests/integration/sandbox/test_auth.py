@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from worker.sfdc.sandbox.auth import JWT_GRANT
+from devkit.sandbox.auth import JWT_GRANT
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from worker.sfdc.sandbox.faults import FaultConfig
+from devkit.sandbox.faults import FaultConfig
 
 pytestmark = pytest.mark.integration
 
@@ -102,7 +102,7 @@ def test_a_retrying_client_sees_every_fault_and_all_or_none_never_half_applies(
 
 
 def test_faults_can_be_changed_at_runtime_over_the_admin_endpoint(sandbox, sandbox_session):
-    from worker.sfdc.sandbox.remote import RemoteAdmin
+    from devkit.sandbox.remote import RemoteAdmin
 
     remote = RemoteAdmin(sandbox.instance_url, sandbox.admin_token, sandbox.ca_path)
     remote.set_faults(config={"server_unavailable": 1.0})

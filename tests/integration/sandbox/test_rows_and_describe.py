@@ -11,7 +11,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from worker.sfdc.sandbox.harness import start_sandbox
+from devkit.sandbox.harness import start_sandbox
 
 pytestmark = pytest.mark.integration
 

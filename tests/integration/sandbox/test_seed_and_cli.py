@@ -14,8 +14,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from worker.commands.sandbox import sandbox as sandbox_cli
-from worker.sfdc.sandbox.org import Org
+from devkit.commands.sandbox import sandbox as sandbox_cli
+from devkit.sandbox.org import Org
 
 pytestmark = pytest.mark.integration
 SYSTEM = {"CreatedDate", "LastModifiedDate", "SystemModstamp", "CloseDate"}

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from devkit.sandbox.harness import SandboxHandle
 from worker.bootstrap import App, build_app
 from worker.settings import Settings, load_settings
-from worker.sfdc.sandbox.harness import SandboxHandle
 from worker.store.db import upgrade
 from worker.store.models import Decision
 

@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from devkit.sandbox.harness import SandboxHandle
 from tests.integration.test_account_index_property import check_derived_tables
 from tests.integration.worker.conftest import REPS, sandbox_env
 from worker.bootstrap import App, build_app
 from worker.jobs.accounts import AccountSync
 from worker.jobs.intake import run_cycle
 from worker.settings import load_settings
-from worker.sfdc.sandbox.harness import SandboxHandle
 from worker.store import accounts_repo
 from worker.store.db import make_engine, session_scope, upgrade
 from worker.store.models import Decision, MirroredAccount

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from devkit.sandbox.harness import SandboxHandle
 from tests.integration.worker.conftest import REPS, sandbox_env
 from worker.routing.state import state_from_json
-from worker.sfdc.sandbox.harness import SandboxHandle
 from worker.store.db import make_engine
 from worker.store.models import Decision, RoutingStateRow
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from devkit.sandbox.harness import SandboxHandle
 from tests.integration.worker.conftest import sandbox_env
-from worker.sfdc.sandbox.harness import SandboxHandle
 from worker.store.db import make_engine
 from worker.store.models import Decision, WorkerHeartbeat
 

@@ -19,6 +19,7 @@ from simple_salesforce import Salesforce
 from sqlmodel import Session, select
 
 from dashboard.whatif import replay, to_lead
+from devkit.sandbox.harness import SandboxHandle
 from worker.bootstrap import build_app
 from worker.cli import cli
 from worker.jobs.fields import lead_fields
@@ -27,7 +28,6 @@ from worker.routing import KnownEmail
 from worker.routing_config import load_config
 from worker.settings import Settings
 from worker.sfdc import mapping, soql
-from worker.sfdc.sandbox.harness import SandboxHandle
 from worker.store.accounts_repo import account_index
 from worker.store.models import Decision
 from worker.store.queries.replay import recent_routed_leads, rep_directory

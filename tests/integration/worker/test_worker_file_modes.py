@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from devkit.sandbox.harness import SandboxHandle
 from tests.file_modes import permissive_umask, readable_by_others
 from tests.integration.worker.conftest import sandbox_env
 from worker.jobs.intake import run_cycle
 from worker.settings import load_settings
-from worker.sfdc.sandbox.harness import SandboxHandle
 
 pytestmark = pytest.mark.integration
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from devkit.sandbox.faults import FaultConfig
+from devkit.sandbox.harness import SandboxHandle
 from tests.integration.notify.conftest import Receiver, receiver  # noqa: F401 - fixture
 from tests.integration.worker.conftest import CONFIG, MANAGER, REPS
 from worker.bootstrap import build_app
 from worker.jobs.intake import run_cycle
 from worker.notify import deliver_due
 from worker.settings import Settings
-from worker.sfdc.sandbox.faults import FaultConfig
-from worker.sfdc.sandbox.harness import SandboxHandle
 
 pytestmark = pytest.mark.integration
 

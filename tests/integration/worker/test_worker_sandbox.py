@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from devkit.sandbox.faults import FaultConfig
+from devkit.sandbox.harness import SandboxHandle
 from tests.integration.worker.conftest import MANAGER, check_invariants, journal, sandbox_env
 from worker.bootstrap import App
 from worker.jobs.intake import run_cycle
 from worker.jobs.sla import run_sla_sweep
-from worker.sfdc.sandbox.faults import FaultConfig
-from worker.sfdc.sandbox.harness import SandboxHandle
 
 pytestmark = pytest.mark.integration
 

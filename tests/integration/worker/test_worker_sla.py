@@ -11,12 +11,12 @@ import pytest
 from simple_salesforce import Salesforce
 from sqlmodel import Session, select
 
+from devkit.sandbox.harness import SandboxHandle
 from tests.integration.worker.conftest import MANAGER, REPS, journal, sandbox_env
 from worker.bootstrap import build_app
 from worker.jobs.intake import run_cycle
 from worker.jobs.sla import run_sla_sweep
 from worker.settings import load_settings
-from worker.sfdc.sandbox.harness import SandboxHandle
 from worker.store.db import upgrade
 from worker.store.models.outbox import OutboxMessage
 

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devkit.sandbox.soql.ast import BoolOp, Comparison, Condition, FieldPath, InList, Query
+from devkit.sandbox.soql.parser import parse
 from tests.unit.hostile.strategies import INJECTIONS, LEAD_FIELDS, short_text, text
 from worker.sfdc import soql
-from worker.sfdc.sandbox.soql.ast import BoolOp, Comparison, Condition, FieldPath, InList, Query
-from worker.sfdc.sandbox.soql.parser import parse
 
 FAST = settings(max_examples=150, deadline=None)
 

@@ -2,9 +2,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from worker.sfdc.sandbox.faults import REQUEST_FAULTS, FaultConfig, FaultInjector
-from worker.sfdc.sandbox.schema import LEAD
-from worker.sfdc.sandbox.values import DmlError, coerce, parse_datetime
+from devkit.sandbox.faults import REQUEST_FAULTS, FaultConfig, FaultInjector
+from devkit.sandbox.schema import LEAD
+from devkit.sandbox.values import DmlError, coerce, parse_datetime
 
 
 def test_uniform_spreads_the_rate_over_every_request_fault():

@@ -1,6 +1,6 @@
 import pytest
 
-from worker.sfdc.sandbox.ids import MalformedId, checksum, make_id, normalise, object_of
+from worker.sfdc.ids import MalformedId, checksum, make_id, normalise, object_of
 
 
 @pytest.mark.parametrize(

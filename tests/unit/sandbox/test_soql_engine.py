@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from worker.sfdc.sandbox.org import Org
-from worker.sfdc.sandbox.schema import ACCOUNT, LEAD
-from worker.sfdc.sandbox.seed import seed_base
-from worker.sfdc.sandbox.soql import SoqlError, parse
-from worker.sfdc.sandbox.soql.engine import execute
+from devkit.sandbox.org import Org
+from devkit.sandbox.schema import ACCOUNT, LEAD
+from devkit.sandbox.seed import seed_base
+from devkit.sandbox.soql import SoqlError, parse
+from devkit.sandbox.soql.engine import execute
 
 NOW = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)  # a Wednesday
 

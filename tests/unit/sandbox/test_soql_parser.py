@@ -3,8 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from worker.sfdc.sandbox.soql import SoqlError, parse
-from worker.sfdc.sandbox.soql.ast import (
+from devkit.sandbox.soql import SoqlError, parse
+from devkit.sandbox.soql.ast import (
     Aggregate,
     BoolOp,
     Comparison,
@@ -14,7 +14,7 @@ from worker.sfdc.sandbox.soql.ast import (
     RelativeDate,
     SemiJoin,
 )
-from worker.sfdc.sandbox.soql.lexer import decode_string
+from devkit.sandbox.soql.lexer import decode_string
 
 
 def where(soql):

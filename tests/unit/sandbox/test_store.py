@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from worker.sfdc.sandbox.ids import make_id
-from worker.sfdc.sandbox.store import OrgStore
+from devkit.sandbox.store import OrgStore
+from worker.sfdc.ids import make_id
 
 
 def lead(seq: int, **values: object) -> dict[str, object]:

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import Session
 
+from devkit.soak.chaos import fault_share, kill_moments
+from devkit.soak.profile import resolve
 from worker.cli import cli
-from worker.soak.chaos import fault_share, kill_moments
-from worker.soak.profile import resolve
 from worker.store.db import make_engine, upgrade
 from worker.store.models import Decision
 

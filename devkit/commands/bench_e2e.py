@@ -1,0 +1,335 @@
+"""``leadrouter bench e2e``: the real worker against a seeded sandbox org over HTTPS.
+
+Phases (one run, one sandbox process):
+
+1. I/O floor: ``--leads`` new leads, routed by a script making only the minimal calls.
+2. Throughput: ``--leads`` more leads, routed by the worker's cycles (in this process),
+   after one empty cycle (sign-in, config, queue and user lookups: the floor signs in too).
+   Then the floor again over ``--leads`` more: ``io_floor_ratio`` is the worker's time
+   per lead over the mean of the two floors' (the sandbox scans every lead per query,
+   and this machine's speed drifts: a floor on each side of the worker cancels both).
+3. Speed-to-lead: leads arrive at ``--rate``/s for ``--arrival-seconds`` while the real
+   scheduler runs with a ``--interval`` intake interval; creation -> owner written.
+4. Memory: RSS after phase 3 and 5,000 more leads (caches warm) vs. after ``--rss-leads``
+   more.
+
+CPU seconds are measured over the worker's burst and the first floor, the bench
+process's own (every thread) and the sandbox's (from ``/proc``): the worker and the
+sandbox share this machine's CPUs, so ``io_floor_ratio_if_all_cpus_busy`` (their CPU
+seconds spread over every CPU, per lead, over the floor) is the lowest ratio any
+scheduling of the same work could reach here.
+
+Figures are measured, never assumed; ``--json`` prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from worker.commands._common import one_line_errors
+
+RSS_WARM_UP = 5_000  # leads routed before the memory phase's first reading
+
+
+@click.command("e2e")
+@click.option("--leads", default=10_000, show_default=True, help="Leads per throughput phase.")
+@click.option(
+    "--rate", default=20.0, show_default=True, help="Arrival rate (leads/s) for speed-to-lead."
+)
+@click.option("--arrival-seconds", default=30.0, show_default=True, help="How long leads arrive.")
+@click.option(
+    "--interval", default=2.0, show_default=True, help="Intake interval (s) for speed-to-lead."
+)
+@click.option(
+    "--rss-leads", default=0, show_default=True, help="Extra leads routed for the memory figure."
+)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("config/routing.yaml"), show_default=True, help="Routing config.")  # fmt: skip
+@click.option("--seed", default=42, show_default=True, help="Sandbox seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@one_line_errors
+def e2e(
+    leads: int, rate: float, arrival_seconds: float, interval: float, rss_leads: int,
+    config_path: Path, seed: int, as_json: bool,
+) -> None:  # fmt: skip
+    """End-to-end benchmark of the worker against the sandbox org (a few minutes)."""
+    logging.basicConfig(level=logging.WARNING)
+    if not config_path.exists():
+        raise click.ClickException(f"routing config not found: {config_path}")
+    with tempfile.TemporaryDirectory(prefix="leadrouter-bench-") as tmp:
+        result = _run(
+            Path(tmp), leads, rate, arrival_seconds, interval, rss_leads, config_path, seed, as_json
+        )
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key:34} {value}")
+
+
+def _say(as_json: bool, text: str) -> None:
+    if not as_json:
+        click.echo(text, err=True)
+
+
+def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, rss_leads: int,
+         config_path: Path, seed: int, as_json: bool) -> dict[str, Any]:  # fmt: skip
+    from devkit.commands import bench_e2e_parts as parts
+    from worker.config_loader import load_config
+    from worker.jobs.accounts import DELTA_CALLS
+    from worker.jobs.fields import lead_fields
+    from worker.settings import load_settings
+    from worker.sfdc.gateway import RETRIEVE_MAX
+    from worker.store.db import upgrade
+
+    (tmp / "org").mkdir()
+    _say(as_json, "starting the sandbox org (seeding on first use)...")
+    sandbox = parts.start_sandbox_process(tmp / "org", seed=seed, accounts=2_000)
+    try:
+        info, admin = sandbox.info, sandbox.admin
+        settings = load_settings(
+            database_url=f"sqlite:///{tmp}/bench.db", sf_instance_url=info["instance_url"],
+            sf_token_url=info["token_url"], sf_ca_bundle=info["ca_path"],
+            sf_consumer_key=info["client_id"], sf_consumer_secret=info["client_secret"],
+            sf_auth_flow="client_credentials", routing_config=config_path.resolve(),
+            intake_interval_seconds=interval,
+        )  # fmt: skip
+        upgrade(settings.database_url)
+        queue = admin.intake_queue_id()
+        users = list(admin.user_ids().values())
+        # the write mechanism the config chooses: the floor and the minimum follow it
+        bench_config = load_config(config_path)
+        conditional = bench_config.writeback.conditional
+        _say(as_json, f"phase 1: I/O floor over {leads} leads")
+        parts.create_leads(admin, leads)
+        with parts.CpuMeter(sandbox.process.pid) as floor_cpu:
+            floor = parts.io_floor(settings, queue, users[3:30], lead_fields(bench_config),
+                                   conditional=conditional)  # fmt: skip
+        _say(as_json, f"phase 2: worker over {leads} leads")
+        from worker.bootstrap import build_app, start_background
+        from worker.routing.normalise import warm_up
+
+        app = build_app(settings)
+        app.deps.decide_now = business_hours_clock()
+        # a running worker, not a starting one: lookup tables built (as `leadrouter run`
+        # does before its first cycle) and one (empty) cycle that signs in, loads the
+        # config and resolves the queue and users, as the floor signs in first
+        warm_up()
+        start_background(app)  # as `leadrouter run` does
+        parts.drain(app, max_cycles=1)
+        parts.create_leads(admin, leads)
+        with parts.CpuMeter(sandbox.process.pid) as worker_cpu:
+            drained = parts.drain(app, max_cycles=1)  # one cycle reads every new lead
+        parts.drain(app)  # retries of held leads are not throughput
+        burst_empty = min((parts.drain(app, max_cycles=1) for _ in range(3)), key=lambda d: d.calls)
+        empty = _settled_empty_cycle(app)
+        held_now = len(parts.held_ids(app))
+        window_ms, window_bound = parts.guard_window(app)
+        # the floor again, on the org as the worker found it (twice the leads: the
+        # sandbox scans them all per query) and at the machine's speed of the moment:
+        # the ratio is taken against the mean of the two floors
+        _say(as_json, f"phase 2b: I/O floor again over {leads} new leads")
+        since = _next_second()  # SystemModstamp has seconds: these leads, not the held ones
+        parts.create_leads(admin, leads)
+        floor_after = parts.io_floor(
+            settings, queue, users[3:30], lead_fields(bench_config), since=since,
+            conditional=conditional,
+        )  # fmt: skip
+        _say(as_json, f"phase 3: {rate}/s for {arrival_s}s with a {interval}s interval")
+        p50, p95, arrived = _speed_to_lead(app, admin, rate, arrival_s)
+        if rss_leads:  # one chunk first: the caches and the held backlog's snapshots
+            parts.create_leads(admin, RSS_WARM_UP)  # fill up, the journal's pages come
+            parts.drain(app)  # into use; growth after that is what would grow for ever
+        rss0 = parts.rss_mb()  # warm: caches, scheduler and journal all in use
+        extra = 0
+        while extra < rss_leads:
+            chunk = min(5_000, rss_leads - extra)
+            parts.create_leads(admin, chunk)
+            parts.drain(app)
+            extra += chunk
+        rss1 = parts.rss_mb()
+    finally:
+        sandbox.stop()
+    routed = max(drained.applied, 1)
+    calls_per_1000 = drained.calls / routed * 1000
+    # the minimum for the work this run did: every lead read and given context, the routed
+    # ones written (leads the config holds - every eligible rep capped - cannot be written)
+    min_calls = parts.minimal_calls(leads, written=drained.applied, conditional=conditional)
+    min_per_1000 = min_calls / routed * 1000
+    min_all_routed = parts.minimal_calls(leads, conditional=conditional) / leads * 1000
+    per_lead = drained.calls / routed
+    worker_per_lead = drained.seconds / max(drained.decided, 1)
+    floors = (floor, floor_after)
+    floor_per_lead = statistics.fmean(f.seconds / max(f.leads, 1) for f in floors)
+    # the same ratio if the worker's and the sandbox's CPU seconds kept every CPU busy:
+    # no scheduling of the worker's threads (or processes) could beat it on this machine
+    both, cpus = worker_cpu.spent.sandbox, parts.cpus()
+    busy_bound = (
+        round((worker_cpu.spent.own + both) / cpus / max(drained.decided, 1)
+              / floor_per_lead, 2) if both is not None else None
+    )  # fmt: skip
+    from sqlmodel import Session
+
+    with Session(app.deps.engine) as sess:
+        hours = app.deps.config(sess).intake.business_hours
+        mirrored = app.deps.config(sess).account_matching.enabled
+    share = len(hours.days) * (hours.end - hours.start) / (7 * 1440) if hours else 0.0
+    fast, idle = settings.intake_interval_seconds, settings.idle_interval_seconds
+    polls = 86_400 * (share / fast + (1 - share) / idle)
+    # SLA sweeps while leads are open (assumed: all of business hours): lead re-read + Tasks
+    sla_calls = 86_400 * share / settings.sla_interval_seconds * 2
+    # lifetimes: User.IsActive and the open-lead aggregate each minute, held leads re-read
+    d = app.deps
+    ttl_calls = 86_400 / d.directory.active_ttl + 86_400 / d.caches.open_leads.ttl
+    ttl_calls += 86_400 / d.held_refresh_seconds * math.ceil(held_now / RETRIEVE_MAX)
+    if mirrored:  # the account mirror's deltas
+        ttl_calls += 86_400 / d.caches.mirror.delta_every * DELTA_CALLS
+    return {
+        # owner writes: Composite calls of 25 conditional sObject Rows PATCHes (default),
+        # or collections PATCHes of 200 (writeback.conditional: false)
+        "write_mechanism": "composite_conditional" if conditional else "collections",
+        "leads_per_s": round(drained.applied / drained.seconds, 1) if drained.seconds else None,
+        "api_calls_per_1000": round(calls_per_1000, 1),
+        "api_calls_min_per_1000": round(min_per_1000, 1),
+        "api_calls_ratio_to_min": round(drained.calls / min_calls, 2),
+        # the same model as if every lead read had been routed (none held by the config)
+        "api_calls_min_per_1000_all_routed": round(min_all_routed, 1),
+        "api_calls_ratio_to_min_all_routed": round(calls_per_1000 / min_all_routed, 2),
+        "io_floor_ratio": round(worker_per_lead / floor_per_lead, 2),
+        "io_floor_ratio_first_floor": round(worker_per_lead / (floor.seconds / floor.leads), 2),
+        "io_floor_ratio_if_all_cpus_busy": busy_bound,
+        "cpus": cpus,
+        "worker_cpu_s": round(worker_cpu.spent.own, 2),
+        "sandbox_cpu_s_during_worker": _rounded(worker_cpu.spent.sandbox),
+        "floor_cpu_s": round(floor_cpu.spent.own, 2),
+        "sandbox_cpu_s_during_floor": _rounded(floor_cpu.spent.sandbox),
+        "p50_owner_s": p50,
+        "guard_window_mean_ms": window_ms,
+        "guard_window_max_le_s": window_bound,
+        "p95_owner_s": p95,
+        "rss_growth_mb": round(rss1 - rss0, 1) if extra else None,
+        "rss_leads": extra,
+        "rss_warm_up_leads": RSS_WARM_UP if extra else 0,
+        "api_calls_per_day_at_5000_leads": math.ceil(
+            5_000 * per_lead + polls * max(empty.calls, 1) + sla_calls + ttl_calls
+        ),
+        "leads": leads,
+        "worker_seconds": round(drained.seconds, 2),
+        "worker_decided": drained.decided,
+        "worker_applied": drained.applied,
+        "worker_held": drained.held,
+        "worker_api_calls": drained.calls,
+        "floor_seconds": round(floor.seconds, 2),
+        "floor_seconds_after_worker": round(floor_after.seconds, 2),
+        "floor_leads_after_worker": floor_after.leads,
+        "floor_api_calls": floor.calls,
+        "empty_cycle_api_calls": empty.calls,
+        "empty_cycle_api_calls_right_after_burst": burst_empty.calls,
+        "polls_per_day": round(polls),
+        "sla_calls_per_day": round(sla_calls),
+        "refresh_calls_per_day": round(ttl_calls),
+        "held_leads_waiting": held_now,
+        "business_hours_share": round(share, 3),
+        "speed_to_lead_leads": arrived,
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 2) if value is not None else None
+
+
+def _next_second() -> datetime:
+    """The start of the next wall-clock second, once it has come."""
+    now = datetime.now(UTC)
+    at = now.replace(microsecond=0) + timedelta(seconds=1)
+    time.sleep((at - now).total_seconds())
+    return at
+
+
+def business_hours_clock() -> Callable[[], datetime]:
+    """A clock that starts at the coming Tuesday 10:00 in New York and ticks in real time:
+    the routing decisions see a staffed weekday whatever day the benchmark runs (reps
+    have working hours; on a Sunday most leads would be held and the figures would
+    measure the weekend, not the worker)."""
+    offset = business_hours_offset(datetime.now(UTC))
+    return lambda: datetime.now(UTC) + offset
+
+
+def business_hours_offset(now: datetime) -> timedelta:
+    """From ``now`` to the coming Tuesday 10:00 in New York (a week on, on a Tuesday)."""
+    from zoneinfo import ZoneInfo
+
+    start = now.astimezone(ZoneInfo("America/New_York"))
+    days = (1 - start.weekday()) % 7 or 7  # Tuesday
+    target = (start + timedelta(days=days)).replace(hour=10, minute=0, second=0, microsecond=0)
+    return target.astimezone(UTC) - start.astimezone(UTC)  # across a DST change too
+
+
+def _settled_empty_cycle(app: Any) -> Any:
+    """An idle poll as most of a day's polls are: long after the last lead (the intake's
+    overlap window settled, see :func:`worker.jobs.intake.intake_since`), simulated by
+    running the cycle's clock ``settle_seconds`` ahead."""
+    from devkit.commands import bench_e2e_parts as parts
+
+    deps = app.deps
+    real = deps.now
+    deps.now = lambda: real() + timedelta(seconds=deps.settle_seconds)
+    try:
+        return min((parts.drain(app, max_cycles=1) for _ in range(3)), key=lambda d: d.calls)
+    finally:
+        deps.now = real
+
+
+def _speed_to_lead(
+    app: Any, admin: Any, rate: float, seconds: float
+) -> tuple[float | None, float | None, int]:
+    from sqlmodel import Session, col, select
+
+    from devkit.commands import bench_e2e_parts as parts
+    from worker.scheduler import Worker, build_scheduler
+    from worker.store.models import Decision
+
+    worker = Worker(app)
+    scheduler = build_scheduler(worker)
+    created: dict[str, float] = {}
+    feeder = parts.run_in_thread(lambda: created.update(parts.arrivals(admin, rate, seconds)))
+    time.sleep(0.5)
+    parts.run_in_thread(scheduler.start)
+    feeder.join()
+    # until every arrival has a settled decision (written, or held: a held lead has no
+    # owner to time), or 60 s; waiting for owners alone waited out the 60 s every run
+    deadline = time.monotonic() + 60
+    rows: list[tuple[str, datetime | None]] = []
+    settled: set[str] = set()
+    while time.monotonic() < deadline and len(settled) < len(created):
+        time.sleep(0.5)
+        with Session(app.deps.engine) as s:
+            query = select(Decision.lead_id, Decision.status, Decision.applied_at).where(
+                col(Decision.lead_id).in_(list(created))
+            )
+            found = list(s.exec(query).all())
+        pending = {lead for lead, status, _ in found if status == "pending"}
+        settled = {lead for lead, _, _ in found} - pending
+        rows = [(lead, at) for lead, status, at in found if status == "applied"]
+    latencies = [
+        (at.replace(tzinfo=UTC) if at.tzinfo is None else at).timestamp() - created[lead]
+        for lead, at in rows
+        if at is not None
+    ]
+    scheduler.shutdown(wait=True)
+    app.deps.settling.enabled = False  # the drains that follow wait in their cycles again
+    if not latencies:
+        return None, None, len(created)
+    q = statistics.quantiles(latencies, n=100)
+    return round(statistics.median(latencies), 2), round(q[94], 2), len(created)

@@ -1,0 +1,256 @@
+"""Driving the org from outside the API (no API-usage counting): tests, demo, soak, bench.
+
+:class:`SandboxAdmin` works in-process; :class:`RemoteAdmin` offers the same methods over
+the authenticated ``/__sandbox/<op>`` endpoint for a sandbox running in another process.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+from devkit.sandbox.auth import Sessions
+from devkit.sandbox.faults import FaultConfig
+from devkit.sandbox.leadgen import DataFactory
+from devkit.sandbox.org import Org
+from devkit.sandbox.replication import PURGED_AT
+from devkit.sandbox.schema import ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TASK, USER
+from devkit.sandbox.seed import create_leads
+from devkit.sandbox.sobjects import render_record
+from devkit.sandbox.store import Row
+from devkit.sandbox.values import DmlError
+from worker.sfdc.ids import MalformedId, normalise
+
+VERSION = "59.0"
+
+# Methods callable through the admin endpoint (name -> accepted keyword arguments).
+OPS = (
+    "set_faults", "faults", "fault_counts", "set_api_limit", "reset_api_usage", "api_calls",
+    "create_leads", "change_owner", "log_task", "set_lead_status", "convert_lead", "delete_lead",
+    "deactivate_user", "activate_user", "get_lead", "leads", "intake_queue_id", "user_ids",
+    "set_assignment_rule", "expire_sessions", "simulate_activity", "issue_token",
+    "merge_accounts", "purge_deleted",
+)  # fmt: skip
+
+
+class SandboxAdmin:
+    def __init__(self, org: Org, sessions: Sessions, *, seed: int = 0) -> None:
+        self.org = org
+        self.sessions = sessions
+        self._seed = seed
+        self._factory: DataFactory | None = None
+        self._factory_lock = threading.Lock()
+
+    def call(self, op: str, params: dict[str, Any]) -> Any:
+        if op not in OPS:
+            raise KeyError(f"unknown admin operation '{op}'")
+        return getattr(self, op)(**params)
+
+    # --- faults and limits ---------------------------------------------------------------
+    def set_faults(
+        self, config: FaultConfig | dict[str, Any] | None = None, **rates: Any
+    ) -> dict[str, Any]:
+        """Replace the fault settings (a FaultConfig, a dict, or keyword rates)."""
+        if isinstance(config, dict) or config is None:
+            config = FaultConfig.from_dict({**(config or {}), **rates})
+        self.org.faults.configure(config)
+        return config.to_dict()
+
+    def faults(self) -> dict[str, Any]:
+        return self.org.faults.config.to_dict()
+
+    def fault_counts(self) -> dict[str, int]:
+        return dict(self.org.faults.counts)
+
+    def set_api_limit(self, limit: int) -> None:
+        self.org.set_usage(self.org.api_used(), limit)
+
+    def reset_api_usage(self, used: int = 0) -> None:
+        self.org.set_usage(used)
+
+    def api_calls(self) -> int:
+        """API calls counted today against the daily allocation."""
+        return self.org.api_used()
+
+    def expire_sessions(self) -> int:
+        """Revoke every access token (the next call answers 401 INVALID_SESSION_ID)."""
+        return self.sessions.revoke_all()
+
+    def issue_token(self) -> str:
+        uid = self.org.integration_user_id
+        assert uid is not None
+        return self.sessions.issue(uid)
+
+    # --- reading -------------------------------------------------------------------------
+    def intake_queue_id(self) -> str:
+        qid = self.org.intake_queue_id
+        assert qid is not None
+        return qid
+
+    def user_ids(self) -> dict[str, str]:
+        """Lower-cased e-mail -> User Id."""
+        return self.org.user_ids_by_email()
+
+    def get_lead(self, lead_id: str) -> dict[str, Any]:
+        row = self.org.store.get_any(_id(lead_id))
+        if row is None:
+            raise LookupError(f"no lead {lead_id}")
+        return render_record(LEAD, row, VERSION)
+
+    def leads(self, include_deleted: bool = False) -> list[dict[str, Any]]:
+        return [
+            render_record(LEAD, r, VERSION)
+            for r in self.org.store.rows("Lead", include_deleted=include_deleted)
+        ]
+
+    # --- writing (as people in the org, not through the API) ----------------------------
+    def create_leads(self, count: int, owner_id: str | None = None) -> list[str]:
+        """Create ``count`` realistic leads now (owned by the intake queue unless told)."""
+        with self._factory_lock:
+            if self._factory is None:
+                self._factory = DataFactory(self._seed + 1)
+            ids = create_leads(self.org, self._factory, int(count))
+        if owner_id:
+            for lead_id in ids:
+                self.change_owner(lead_id, owner_id)
+        return ids
+
+    def change_owner(self, lead_id: str, owner_id: str, by: str | None = None) -> None:
+        """A human reassigns the lead (bumps LastModifiedDate and SystemModstamp)."""
+        self._update(lead_id, {"OwnerId": owner_id}, by)
+
+    def set_lead_status(self, lead_id: str, status: str, by: str | None = None) -> None:
+        self._update(lead_id, {"Status": status}, by)
+
+    def log_task(
+        self,
+        lead_id: str,
+        subject: str = "Call",
+        status: str = "Completed",
+        activity_date: str | None = None,
+        by: str | None = None,
+    ) -> str:
+        """A rep logs an activity on the lead; a closed Task sets the lead's LastActivityDate."""
+        lead = self.get_lead(lead_id)
+        actor = by or lead["OwnerId"]
+        values = {"WhoId": lead["Id"], "Subject": subject, "Status": status, "Type": "Call",
+                  "ActivityDate": activity_date or self.org.clock().date().isoformat(), "OwnerId": actor if str(actor).startswith("005") else self.org.integration_user_id}  # fmt: skip
+        with self.org.txn(actor if str(actor).startswith("005") else None) as txn:
+            return str(self._dml(lambda: txn.create(TASK, values))["Id"])
+
+    def convert_lead(self, lead_id: str) -> str:
+        """Convert the lead into a new Account + Contact; returns the Account Id."""
+        with self.org.txn() as txn:
+            lead = dict(self._dml(lambda: txn.existing(LEAD, lead_id)))
+            if lead.get("IsConverted"):
+                raise ValueError(f"lead {lead_id} is already converted")
+            owner = lead["OwnerId"] if str(lead["OwnerId"]).startswith("005") else txn.actor
+            account = txn.create(
+                ACCOUNT, {"Name": lead["Company"], "Website": lead.get("Website"), "OwnerId": owner}
+            )
+            contact = txn.create(
+                CONTACT,
+                {
+                    "FirstName": lead.get("FirstName"),
+                    "LastName": lead["LastName"],
+                    "Email": lead.get("Email"),
+                    "AccountId": account["Id"],
+                    "OwnerId": owner,
+                },
+            )
+            txn.update(LEAD, lead["Id"], {"IsConverted": True, "Status": "Closed - Converted", "ConvertedDate": txn.now.date().isoformat(),
+                                          "ConvertedAccountId": account["Id"], "ConvertedContactId": contact["Id"]}, system=True)  # fmt: skip
+            return str(account["Id"])
+
+    def delete_lead(self, lead_id: str) -> None:
+        with self.org.txn() as txn:
+            self._dml(lambda: txn.delete(LEAD, lead_id))
+
+    def merge_accounts(self, master_id: str, loser_ids: list[str]) -> None:
+        """Merge accounts as Salesforce does: the losers are deleted (``MasterRecordId``
+        names the master), their contacts and opportunities move to the master, and the
+        master counts as modified."""
+        master = _id(master_id)
+        losers = [_id(i) for i in loser_ids]
+        with self.org.txn() as txn:
+            self._dml(lambda: txn.update(ACCOUNT, master, {}))
+            for obj in (CONTACT, OPPORTUNITY):
+                for row in self.org.store.rows(obj.name):
+                    if row.get("AccountId") in losers:
+                        self._dml(
+                            lambda r=row, o=obj: txn.update(o, r["Id"], {"AccountId": master})
+                        )
+            for loser in losers:
+                self._dml(lambda i=loser: txn.delete(ACCOUNT, i))
+                txn.touch(loser, {"MasterRecordId": master})
+
+    def purge_deleted(self, sobject: str = "Account") -> int:
+        """Empty the Recycle Bin of ``sobject``: its deleted records are gone for good,
+        and Get Deleted no longer reaches back before now. Returns how many."""
+        with self.org.store.lock:
+            ids = [r["Id"] for r in self.org.store.rows(sobject, include_deleted=True)
+                   if r.get("IsDeleted")]  # fmt: skip
+            self.org.store.purge(ids)
+            self.org.store.set_meta(PURGED_AT + sobject, self.org.clock().isoformat())
+        return len(ids)
+
+    def deactivate_user(self, user: str) -> None:
+        self._set_active(user, False)
+
+    def activate_user(self, user: str) -> None:
+        self._set_active(user, True)
+
+    def set_assignment_rule(self, on: bool = True, owner_id: str | None = None) -> None:
+        """Switch the sandbox lead assignment rule (everything -> the intake queue by default)."""
+        self.org.store.set_meta(
+            "assignment_rule_owner", (owner_id or self.org.intake_queue_id) if on else None
+        )
+
+    def simulate_activity(self, fraction: float = 0.1, seed: int | None = None) -> dict[str, int]:
+        """Reps work a ``fraction`` of their open leads: log a call, move the status on."""
+        rng = random.Random(seed)
+        open_leads = [
+            r
+            for r in self.org.store.rows("Lead")
+            if not r["IsConverted"]
+            and str(r["OwnerId"]).startswith("005")
+            and r["Status"] == "Open - Not Contacted"
+        ]
+        touched = {"calls": 0, "status_changes": 0}
+        for row in open_leads:
+            if rng.random() >= fraction:
+                continue
+            self.log_task(row["Id"], subject="Call", by=row["OwnerId"])
+            touched["calls"] += 1
+            if rng.random() < 0.7:
+                self.set_lead_status(row["Id"], "Working - Contacted", by=row["OwnerId"])
+                touched["status_changes"] += 1
+        return touched
+
+    # --- helpers -------------------------------------------------------------------------
+    def _update(self, lead_id: str, values: dict[str, Any], by: str | None) -> None:
+        with self.org.txn(by) as txn:
+            self._dml(lambda: txn.update(LEAD, lead_id, values))
+
+    def _set_active(self, user: str, active: bool) -> None:
+        uid = self.org.user_ids_by_email().get(user.lower()) if "@" in user else _id(user)
+        if uid is None:
+            raise LookupError(f"no user {user}")
+        with self.org.txn() as txn:
+            self._dml(lambda: txn.update(USER, uid, {"IsActive": active}))
+
+    @staticmethod
+    def _dml(action: Any) -> Row:
+        try:
+            result: Row = action()
+            return result
+        except DmlError as err:
+            raise ValueError(f"{err.code}: {err.message}") from None
+
+
+def _id(value: str) -> str:
+    try:
+        return normalise(value)
+    except MalformedId:
+        raise ValueError(f"malformed Id: {value}") from None
