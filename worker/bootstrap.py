@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from worker.config_source import ConfigSource
-from worker.jobs.budget import Budget
 from worker.jobs.deps import Deps
 from worker.jobs.directory import Directory
-from worker.jobs.lease import Lease, lease_for
 from worker.metrics import Metrics
+from worker.runtime.budget import Budget
+from worker.runtime.checkpoint import WalCheckpointer
+from worker.runtime.lease import Lease, lease_for
 from worker.settings import Settings
 from worker.sfdc.connection import SalesforceConnection
 from worker.sfdc.gateway import SimpleSalesforceGateway
-from worker.store.checkpoint import WalCheckpointer
 from worker.store.db import make_engine
 
 

@@ -84,7 +84,7 @@ def run_routing_bench(seed: int, reps: int, pools: int, rules: int, accounts: in
         warm_up()
         warm_s = time.perf_counter() - t0
         # Long-lived inputs (leads, config) need no cyclic-GC scans: the worker freezes
-        # what survives each busy cycle too (worker.jobs.heap).
+        # what survives each busy cycle too (worker.runtime.heap).
         gc.collect()
         gc.freeze()
         state = empty_state()

@@ -48,12 +48,12 @@ from typing import Any
 
 from sqlmodel import Session
 
-from worker.jobs.budget import Pace
 from worker.jobs.decide import release
 from worker.jobs.deps import Deps
 from worker.jobs.notices import announce_decisions
-from worker.jobs.pipeline import countdown
 from worker.jobs.precondition import preconditions, split_settled
+from worker.runtime.budget import Pace
+from worker.runtime.pipeline import countdown
 from worker.sfdc.connection import on_answer
 from worker.sfdc.errors import SfdcError, SfdcTransientError
 from worker.sfdc.mapping import OwnerRow, OwnerUpdate, WriteResult

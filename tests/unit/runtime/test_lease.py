@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from worker.jobs.lease import LeaseRefused, PostgresLease, SqliteLease
+from worker.runtime.lease import LeaseRefused, PostgresLease, SqliteLease
 
 
 def test_sqlite_refuses_a_second_worker_with_a_clear_message(sqlite_url: str) -> None:
