@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from worker.notify.config import NotifyConfigError, parse_notify_section
@@ -189,10 +188,6 @@ class ConfigSource:
 
     def __call__(self, session: Session) -> RoutingConfig:
         return self.effective(override_data(session)).routing
-
-    def from_store(self, engine: Engine) -> Effective:
-        with Session(engine) as session:
-            return self.effective(override_data(session))
 
 
 def stored_overrides(database_url: str) -> tuple[dict[str, dict[str, Any]], str | None]:

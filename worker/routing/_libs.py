@@ -64,11 +64,6 @@ def registered_domain(host: str) -> str:
     return f"{ext.domain}.{ext.suffix}"
 
 
-def name_similarity(a: str, b: str) -> float:
-    """0..100 similarity of two normalised names (token order insensitive)."""
-    return float(fuzz.token_sort_ratio(a, b))
-
-
 def sorted_tokens(name: str) -> str:
     """``"beta alpha"`` -> ``"alpha beta"``: the form :func:`best_sorted_matches` compares."""
     return " ".join(sorted(name.split()))
@@ -175,10 +170,6 @@ def inner_subdivisions() -> frozenset[str]:
     """Codes of the subdivisions that lie inside another one (a Spanish province inside
     its autonomous community)."""
     return frozenset(s.code for s in pycountry.subdivisions if s.parent_code)
-
-
-def is_known_country(code: str) -> bool:
-    return pycountry.countries.get(alpha_2=code.upper()) is not None
 
 
 @lru_cache(maxsize=256)

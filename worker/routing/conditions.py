@@ -1,8 +1,8 @@
 """Rule conditions compiled to fast predicates, with a plain-language explanation.
 
 Strings compare case-insensitively after trimming. ``Country``/``CountryCode`` and
-``State``/``StateCode`` compare as ISO codes (the config side is normalised by the loader
-with :func:`normalise_condition_value`), so "USA", "United States" and "us" are one
+``State``/``StateCode`` compare as ISO codes (the config side is normalised by the loader,
+:mod:`worker.routing_config.rules`), so "USA", "United States" and "us" are one
 country. ``between`` is an inclusive numeric range; a blank or non-numeric value never
 satisfies it. ``regex`` searches case-insensitively in linear time (RE2, see
 :mod:`worker.routing.patterns`).
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from worker.routing import normalise
 from worker.routing.facts import LeadFacts, as_number
 from worker.routing.model import Condition
 from worker.routing.patterns import compile_rule_regex
@@ -46,15 +45,6 @@ def _norm_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip().lower()
-
-
-def normalise_condition_value(field: str, value: str) -> str | None:
-    """Config-side normalisation: a country/state value to its ISO code (None: unknown)."""
-    if field in COUNTRY_FIELDS:
-        return normalise.country_code(value)
-    if field in STATE_FIELDS:
-        return normalise.state_code(value, None)
-    return value
 
 
 def _as_tuple(value: object) -> tuple[object, ...]:
@@ -176,9 +166,6 @@ class CompiledCondition:
         self.plain_field = (
             None if f in COUNTRY_FIELDS or f in STATE_FIELDS or f in PSEUDO_FIELDS else f
         )
-
-    def check(self, facts: LeadFacts) -> bool:
-        return self.failure(facts) is None
 
     def failure(self, facts: LeadFacts) -> str | None:
         value = self.get(facts)
