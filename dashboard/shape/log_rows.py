@@ -62,11 +62,18 @@ def shown_rows(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.drop(columns=list(HIDDEN_COLUMNS), errors="ignore")
 
 
+def _given(value: Any) -> Any:
+    """A cell's value, or None when it is empty (pandas holds a missing text as NaN,
+    which is truthy and would be shown as "nan")."""
+    return None if value is None or pd.isna(value) else value
+
+
 def trace_choices(rows: pd.DataFrame) -> dict[int, str]:
-    """Decision id -> the label the trace picker shows for it."""
+    """Decision id -> the label the trace picker shows for it (no company: a dash; no
+    owner: the outcome)."""
     return {
-        int(r.id): f"{fmt.when(r.decided_at)} · {r.lead_id} · {r.lead_company or '–'} → "
-        f"{r.owner_name or r.outcome}"
+        int(r.id): f"{fmt.when(r.decided_at)} · {r.lead_id} · {_given(r.lead_company) or '–'} → "
+        f"{_given(r.owner_name) or r.outcome}"
         for r in rows.itertuples()
     }
 

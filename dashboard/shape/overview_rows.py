@@ -45,10 +45,12 @@ def api_usage(usage: Sequence[tuple[datetime, int, int]]) -> pd.DataFrame:
 
 
 def workers_table(workers: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """One row per worker, its silence as "… ago", in the order of ``WORKER_COLUMNS``
+    """One row per worker, its silence as "… ago" (or "never"), in the order of ``WORKER_COLUMNS``
     (columns a store does not report are left out)."""
     frame = pd.DataFrame(workers)
-    frame["last seen"] = frame["seconds_since_seen"].map(fmt.ago)
+    frame["last seen"] = frame["seconds_since_seen"].map(
+        lambda s: fmt.ago(None if pd.isna(s) else s)  # a never-seen worker's None is NaN here
+    )
     return frame[[c for c in WORKER_COLUMNS if c in frame.columns]]
 
 

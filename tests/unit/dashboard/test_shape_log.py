@@ -79,3 +79,13 @@ def test_lead_history_rows_keep_the_columns_shown() -> None:
         {"decided_at": "t", "outcome": "routed", "owner_name": "Anna", "pool": "EMEA",
          "reason": "r"}
     ]  # fmt: skip
+
+
+def test_a_decision_without_company_or_owner_is_labelled_with_a_dash_and_its_outcome() -> None:
+    """The log's frame holds missing text as NaN: it must not be shown as "nan"."""
+    held = pd.DataFrame(
+        [(9, datetime(2026, 11, 23, 9, 7, tzinfo=UTC), "00Q3", None, None, "held"),
+         (10, datetime(2026, 11, 23, 9, 8, tzinfo=UTC), "00Q4", "Acme", "Anna", "routed")],
+        columns=["id", "decided_at", "lead_id", "lead_company", "owner_name", "outcome"],
+    )  # fmt: skip
+    assert shape.trace_choices(held)[9] == "2026-11-23 09:07:00 UTC · 00Q3 · – → held"

@@ -73,3 +73,11 @@ def test_held_reasons_and_caption() -> None:
     assert shape.figures_caption(ov) == (
         "Figures up to 2026-11-23 15:00:00 UTC; sparklines: last 2 days (UTC)."
     )
+
+
+def test_a_worker_never_seen_is_said_to_be_so() -> None:
+    workers = [
+        {"worker_id": "w1", "role": "active", "seconds_since_seen": 4.0},
+        {"worker_id": "w2", "role": "standby", "seconds_since_seen": None},
+    ]
+    assert shape.workers_table(workers)["last seen"].tolist() == ["4.0 s ago", "never"]
