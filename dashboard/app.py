@@ -1,9 +1,13 @@
 """The leadrouter dashboard: ``streamlit run dashboard/app.py`` (or ``leadrouter dashboard
-serve``). Sign-in first, then navigation over the pages in ``dashboard/views/``."""
+serve``). Sign-in first, then navigation over the pages in ``dashboard/views/``: each is
+a ``render(ctx)`` given the :class:`~dashboard.context.PageContext` built here."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -13,6 +17,8 @@ if str(HERE.parent) not in sys.path:  # `streamlit run dashboard/app.py` from a 
 import streamlit as st  # noqa: E402
 
 from dashboard import auth, data, session, state  # noqa: E402
+from dashboard.context import PageContext  # noqa: E402
+from dashboard.views import fairness, log, overview, team, whatif  # noqa: E402
 from worker.settings import SettingsError  # noqa: E402
 
 
@@ -80,26 +86,31 @@ def run() -> None:
         _sign_in_form()
         st.stop()
     _sidebar(actor.username, actor.role)
-    views = HERE / "views"
-    nav = st.navigation(
-        {
-            "Monitor": [
-                st.Page(
-                    views / "overview.py",
-                    title="Overview",
-                    icon=":material/dashboard:",
-                    default=True,
-                ),
-                st.Page(views / "log.py", title="Distribution log", icon=":material/list:"),
-                st.Page(views / "fairness.py", title="Fairness audit", icon=":material/balance:"),
-            ],
-            "Routing": [
-                st.Page(views / "team.py", title="Team settings", icon=":material/tune:"),
-                st.Page(views / "whatif.py", title="What-if", icon=":material/science:"),
-            ],
-        }
+    ctx = PageContext(actor, data.settings(), datetime.now(UTC), data.effective)
+    st.navigation(_pages(ctx)).run()
+
+
+def _page(
+    render: Callable[[PageContext], None], ctx: PageContext, path: str, title: str, icon: str
+) -> st.Page:
+    """A page that renders with ``ctx``; ``path`` is its URL (and AppTest's page key)."""
+    return st.Page(
+        partial(render, ctx), title=title, icon=icon, url_path=path, default=path == "overview"
     )
-    nav.run()
+
+
+def _pages(ctx: PageContext) -> dict[str, list[st.Page]]:
+    return {
+        "Monitor": [
+            _page(overview.render, ctx, "overview", "Overview", ":material/dashboard:"),
+            _page(log.render, ctx, "log", "Distribution log", ":material/list:"),
+            _page(fairness.render, ctx, "fairness", "Fairness audit", ":material/balance:"),
+        ],
+        "Routing": [
+            _page(team.render, ctx, "team", "Team settings", ":material/tune:"),
+            _page(whatif.render, ctx, "whatif", "What-if", ":material/science:"),
+        ],
+    }
 
 
 run()

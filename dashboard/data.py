@@ -6,7 +6,7 @@ No widgets here and no side effects inside cached functions; results are plain v
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,18 @@ from sqlalchemy.engine import Engine
 
 from worker import exports, root
 from worker.config_source import ConfigSource, Effective
-from worker.routing import members
-from worker.routing.model import RoutingConfig
+from worker.routing.matching import AccountIndex
+from worker.routing.model import AccountMatching, Lead
 from worker.settings import Settings, load_settings
-from worker.store import team_repo
-from worker.store.queries import fairness, journal_log, overview, quality
+from worker.store.queries import (
+    accounts,
+    fairness,
+    journal_log,
+    overview,
+    quality,
+    replay,
+    team_settings,
+)
 
 TTL = 30  # seconds: the worker writes every few seconds; pages refresh on interaction
 
@@ -36,11 +43,6 @@ def get_engine(url: str) -> Engine:
 
 def engine() -> Engine:
     return get_engine(settings().database_url)
-
-
-def now_minute() -> datetime:
-    """Now, truncated to the minute so cached results are reused within a minute."""
-    return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -113,31 +115,6 @@ def effective() -> Effective:
     return config_source(str(cfg.routing_config)).effective(overrides)
 
 
-def effective_config() -> RoutingConfig | None:
-    """The effective routing config, or None when it cannot be loaded (pages that only
-    read the journal still work)."""
-    try:
-        return effective().routing
-    except Exception:  # noqa: BLE001 - any config problem: fall back to journal data
-        return None
-
-
-def rep_names() -> dict[str, str]:
-    config = effective_config()
-    return {k: r.name for k, r in config.reps.items()} if config else {}
-
-
-def pool_weights(pool: str) -> dict[str, float] | None:
-    """Configured weights (file + overrides) of ``pool``'s members, or None when the
-    config cannot be loaded; used for journal rows that lack eligible weights."""
-    config = effective_config()
-    if config is None:
-        return None
-    if pool not in config.pools:
-        return None
-    return members.pool_weights(config, pool)
-
-
 @st.cache_data(ttl=TTL, show_spinner=False)
 def load_lead_mix(url: str, pool: str, start: datetime, end: datetime) -> pd.DataFrame:
     rows = quality.lead_mix(get_engine(url), pool, start, end)
@@ -159,15 +136,30 @@ def load_rep_service(url: str, pool: str, start: datetime, end: datetime) -> pd.
     return pd.DataFrame(rows, columns=cols)
 
 
-def load_overrides(url: str) -> dict[str, team_repo.OverrideState]:
-    return team_repo.load_overrides(get_engine(url))  # not cached: edits must show at once
+def load_overrides(url: str) -> dict[str, team_settings.OverrideState]:
+    return team_settings.load_overrides(get_engine(url))  # not cached: edits must show at once
 
 
 def load_history(url: str, entity: str | None = None, limit: int = 200) -> pd.DataFrame:
-    rows = team_repo.change_history(get_engine(url), entity=entity, limit=limit)
+    rows = team_settings.change_history(get_engine(url), entity=entity, limit=limit)
     return pd.DataFrame(rows, columns=["at", "actor", "entity", "field", "old_value", "new_value"])
 
 
 def clear_settings_caches() -> None:
     """After a settings write: anything derived from the effective config is stale."""
     load_fairness.clear()
+
+
+def load_replay_leads(url: str, since: datetime, pool: str, limit: int) -> list[dict[str, Any]]:
+    """What-if's leads (not cached: read once per run of the replay)."""
+    return replay.recent_routed_leads(get_engine(url), since, pool=pool, limit=limit)
+
+
+def load_rep_directory(url: str) -> dict[str, dict[str, Any]]:
+    return replay.rep_directory(get_engine(url))
+
+
+def load_account_index(url: str, leads: list[Lead], matching: AccountMatching) -> AccountIndex:
+    """The accounts these leads could match, from the store's account mirror, as the
+    worker reads them."""
+    return accounts.account_index(get_engine(url), leads, matching)

@@ -117,6 +117,23 @@ def new_app() -> AppTest:
     return AppTest.from_file(APP, default_timeout=60)
 
 
+def open_page(at: AppTest, page: str) -> AppTest:
+    """Switch to ``page`` (its URL path, one of ``PAGES``) before the next ``run()``.
+
+    The pages are functions (``render(ctx)``) that ``st.Page`` keys by the hash of their
+    URL path; ``AppTest.switch_page`` only finds page files, so the key is set here. Once
+    the app has run signed in, a page the navigation does not know is refused.
+    """
+    from streamlit.util import calc_hash
+
+    known = at._registered_pages
+    if known and calc_hash(page) not in known:
+        titles = sorted(str(i.get("page_name")) for i in known.values())
+        raise ValueError(f"no page {page!r} in the navigation: {titles}")
+    at._page_hash = calc_hash(page)
+    return at
+
+
 def sign_in(at: AppTest, username: str, password: str | None = None) -> AppTest:
     at.run()
     at.text_input(key="signin_username").input(username)

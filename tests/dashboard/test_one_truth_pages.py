@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.conftest import errors, new_app, sign_in
+from tests.dashboard.conftest import errors, new_app, open_page, sign_in
 
 DEMO = Path(__file__).resolve().parents[2] / "config" / "routing.yaml"
 JACK = "jack.thompson@acme-sales.example"
@@ -29,7 +29,7 @@ def demo_app(
 
 
 def test_team_settings_show_the_enterprise_terms_the_router_applies(demo_app: AppTest) -> None:
-    at = demo_app.switch_page("views/team.py").run()
+    at = open_page(demo_app, "team").run()
     assert errors(at) == []
     table = at.dataframe[0].value
     jack = table[(table["pool"] == "enterprise") & (table["email"] == JACK)].iloc[0]
@@ -46,7 +46,7 @@ def test_team_settings_show_the_enterprise_terms_the_router_applies(demo_app: Ap
 
 
 def test_whatif_starts_from_the_pools_own_terms(demo_app: AppTest) -> None:
-    at = demo_app.switch_page("views/whatif.py").run()
+    at = open_page(demo_app, "whatif").run()
     at.selectbox(key="whatif_pool").set_value("enterprise").run()
     assert errors(at) == []
     table = at.dataframe[0].value.set_index("rep")

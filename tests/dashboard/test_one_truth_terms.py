@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard.team_form import member_changes, member_values, membership_rows, merged_pools
-from dashboard.whatif import proposal_overrides, proposal_rows
+from dashboard.shape.team_form import member_changes, member_values, membership_rows, merged_pools
+from dashboard.shape.whatif_rows import proposal_overrides, proposal_rows
 from worker.routing import RepStatus, RoutingContext, empty_state
 from worker.routing.engine import Router
 from worker.routing.members import pool_weights

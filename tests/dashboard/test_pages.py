@@ -7,13 +7,13 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.conftest import PAGES, errors, timed
+from tests.dashboard.conftest import PAGES, errors, open_page, timed
 from worker.store.db import make_engine, session_scope
 from worker.store.models.journal import Decision
 
 
 def _open(at: AppTest, page: str) -> AppTest:
-    return at.switch_page(f"views/{page}.py").run()
+    return open_page(at, page).run()
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -23,6 +23,24 @@ def test_page_renders_with_an_empty_store(
     at = _open(app_as(empty_store, "viewer"), page)
     assert errors(at) == []
     assert at.title, "every page has a title"
+
+
+TITLES = {
+    "overview": "Overview",
+    "log": "Distribution log",
+    "fairness": "Fairness audit",
+    "team": "Team settings",
+    "whatif": "What-if",
+}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_each_page_opens_at_its_own_url(
+    page: str, empty_store: str, app_as: Callable[..., AppTest]
+) -> None:
+    """The pages are functions given one context: each URL path renders its own page."""
+    at = _open(app_as(empty_store, "viewer"), page)
+    assert [t.value for t in at.title] == [TITLES[page]]
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -11,15 +11,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import auth, state
-from tests.dashboard.conftest import errors, new_app
+from tests.dashboard.conftest import errors, new_app, open_page
 from worker.commands.dashboard import write_users_file
 from worker.routing_config import load_config
 from worker.store.db import make_engine
-from worker.store.team_repo import change_history, load_overrides
+from worker.store.queries.team_settings import change_history, load_overrides
 
 
 def _team(at: AppTest) -> AppTest:
-    return at.switch_page("views/team.py").run()
+    return open_page(at, "team").run()
 
 
 def test_admin_changes_a_weight_and_sees_it_in_the_history(

@@ -11,10 +11,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import auth
-from tests.dashboard.conftest import errors, new_app
+from tests.dashboard.conftest import errors, new_app, open_page
 from worker.settings import SettingsError, load_settings
 from worker.store.db import make_engine
-from worker.store.team_repo import Actor, change_history
+from worker.store.queries.team_settings import change_history
+from worker.store.team_repo import Actor
 
 ROLES = "ann@acme.example=admin, @acme.example=viewer, bob@partner.example=viewer"
 
@@ -80,7 +81,7 @@ def test_an_sso_admin_sees_the_pages_and_their_writes_carry_their_email(
     at = sso_app(claims("ann@acme.example"))
     assert errors(at) == [] and at.metric, "the overview is shown"
     assert any("ann@acme.example" in c.value and "admin" in c.value for c in at.caption)
-    at.switch_page("views/team.py").run()
+    open_page(at, "team").run()
     at.number_input(key="team_weight").set_value(2.5)
     at.button(key="team_save").click().run()
     assert errors(at) == []
@@ -90,7 +91,7 @@ def test_an_sso_admin_sees_the_pages_and_their_writes_carry_their_email(
 def test_an_sso_viewer_gets_read_only_settings(
     sso_app: Callable[[dict[str, object]], AppTest],
 ) -> None:
-    at = sso_app(claims("carl@acme.example")).switch_page("views/team.py").run()
+    at = open_page(sso_app(claims("carl@acme.example")), "team").run()
     assert at.button(key="team_save").disabled
 
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import pytest
 
 from worker.store.db import make_engine, upgrade
+from worker.store.queries.team_settings import change_history, load_overrides
 from worker.store.team_repo import (
     Actor,
     InvalidSettings,
     PermissionDenied,
     StaleEdit,
-    change_history,
-    load_overrides,
     save_rep_override,
 )
 

@@ -1,5 +1,7 @@
-"""Team settings writes (per-rep overrides) and their change history (the sign-in
-throttle is :mod:`worker.store.sign_in_repo`).
+"""Team settings writes (per-rep overrides) and their change history: the one service
+through which the dashboard changes anything (reading them back is
+:mod:`worker.store.queries.team_settings`; the sign-in throttle is
+:mod:`worker.store.sign_in_repo`).
 
 Every write takes the signed-in :class:`Actor` and refuses anyone who is not an admin:
 the dashboard hides buttons from viewers, but this check is the one that counts (a
@@ -16,12 +18,10 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from worker.store.db import session_scope
 from worker.store.models.team import RepOverride, SettingsChange
-from worker.store.queries._sql import as_utc
 
 Role = Literal["admin", "viewer"]
 ROLES: tuple[str, ...] = ("admin", "viewer")
@@ -39,7 +39,6 @@ OVERRIDE_FIELDS: tuple[str, ...] = (
     "disabled_reason",
     "pools",
 )
-S: Any = SettingsChange
 
 
 @dataclass(frozen=True)
@@ -64,15 +63,6 @@ class InvalidSettings(ValueError):
 
 class StaleEdit(RuntimeError):
     """Someone saved this rep since the form was loaded."""
-
-
-@dataclass(frozen=True)
-class OverrideState:
-    rep_key: str
-    data: dict[str, Any]
-    version: int
-    updated_by: str
-    updated_at: datetime | None
 
 
 def require_admin(actor: Actor | None) -> Actor:
@@ -113,21 +103,6 @@ def basic_problems(data: Mapping[str, Any]) -> list[str]:
     if data.get("enabled") is False and not str(data.get("disabled_reason") or "").strip():
         problems.append("disabled_reason: say why the rep is switched off")
     return problems
-
-
-def load_overrides(engine: Engine) -> dict[str, OverrideState]:
-    with engine.connect() as conn:
-        rows = conn.execute(select(RepOverride.__table__)).mappings().all()  # type: ignore[attr-defined]
-    return {
-        r["rep_key"]: OverrideState(
-            r["rep_key"],
-            json.loads(r["data"]),
-            r["version"],
-            r["updated_by"],
-            as_utc(r["updated_at"]),
-        )
-        for r in rows
-    }
 
 
 def _fields(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -206,17 +181,3 @@ def save_rep_override(
                 )
             )
     return changed
-
-
-def change_history(
-    engine: Engine, *, entity: str | None = None, limit: int = 200
-) -> list[dict[str, Any]]:
-    """Newest first: who changed which field of what, when, old -> new."""
-    stmt = select(S.at, S.actor, S.entity, S.field, S.old_value, S.new_value).order_by(
-        S.at.desc(), S.id.desc()
-    )
-    if entity:
-        stmt = stmt.where(S.entity == entity)
-    with engine.connect() as conn:
-        rows = conn.execute(stmt.limit(limit)).mappings().all()
-    return [{**dict(r), "at": as_utc(r["at"])} for r in rows]

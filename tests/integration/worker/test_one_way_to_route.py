@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from simple_salesforce import Salesforce
 from sqlmodel import Session, select
 
-from dashboard.whatif import replay, to_lead
+from dashboard.replay import replay, to_lead
 from devkit.sandbox.harness import SandboxHandle
 from worker.bootstrap import build_app
 from worker.cli import cli

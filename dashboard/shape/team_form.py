@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -198,3 +199,64 @@ def merged_pools(
             else:
                 entry[k] = v
     return merged
+
+
+@dataclass(frozen=True)
+class RepForm:
+    """What the Edit-a-rep form holds when it is saved (the widgets' values)."""
+
+    weight: float
+    per_day: int | None
+    per_hour: int | None
+    max_open: int | None
+    tags: str
+    timezone: str
+    hours: str
+    out_of_office: str
+    enabled: bool
+    reason: str
+
+
+def form_changes(
+    current: Mapping[str, Any],
+    form: RepForm,
+    memberships: list[dict[str, Any]],
+    edited_members: list[dict[str, Any]],
+    stored_pools: Mapping[str, Any] | None,
+) -> tuple[dict[str, Any], list[str]]:
+    """The override changes a saved form stands for, and the problems of its free-text
+    fields (hours, out of office). ``current`` is the rep's effective values
+    (:func:`rep_values`); ``memberships`` the membership editor's rows before editing,
+    ``edited_members`` after; ``stored_pools`` the rep's saved ``pools`` override."""
+    hours_value, hours_problem = parse_hours(form.hours)
+    ooo_value, ooo_problems = parse_ooo(form.out_of_office)
+    problems = [p for p in [hours_problem, *ooo_problems] if p]
+    caps = {
+        k: int(v)
+        for k, v in (
+            ("per_hour", form.per_hour),
+            ("per_day", form.per_day),
+            ("max_open", form.max_open),
+        )
+        if v is not None
+    }
+    after = {
+        "weight": float(form.weight),
+        "caps": caps,
+        "tags": parse_tags(form.tags),
+        "working_hours": hours_value,
+        "timezone": form.timezone,
+        "out_of_office": ooo_value,
+        "enabled": bool(form.enabled),
+        "disabled_reason": form.reason.strip() or None,
+    }
+    changes = changed_fields(dict(current), after)
+    pool_changes = member_changes(memberships, edited_members)
+    if pool_changes:
+        changes["pools"] = merged_pools(stored_pools, pool_changes)
+    return changes, problems
+
+
+def own_weight_pools(memberships: list[dict[str, Any]]) -> list[str]:
+    """The pools where the rep's own weight in the pool replaces its default weight."""
+    return [m["pool"] for m in memberships if m["weight in pool"] is not None]

@@ -14,7 +14,6 @@ empty routing state.
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from worker.routing import (
 )
 from worker.routing.api import routing_context
 from worker.routing.matching import AccountIndex
-from worker.routing.members import member_terms, pool_weights
+from worker.routing.members import pool_weights
 from worker.routing.state import RoutingState
 
 FIELDS = {
@@ -132,66 +131,3 @@ def actual_counts(rows: Sequence[Mapping[str, Any]]) -> tuple[Counter[str], int]
         else:
             held += 1
     return counts, held
-
-
-PROPOSAL_COLUMNS = (
-    "rep",
-    "name",
-    "weight in pool",
-    "cap/day in pool",
-    "rep cap/day",
-    "takes leads",
-)
-
-
-def proposal_rows(config: RoutingConfig, pool: str) -> list[dict[str, Any]]:
-    """The pool's members with the terms the router applies now: the starting point of a
-    proposal (:func:`worker.routing.members.member_terms`)."""
-    return [
-        {
-            "rep": t.rep,
-            "name": t.name,
-            "weight in pool": t.weight,
-            "cap/day in pool": t.pool_caps.per_day,
-            "rep cap/day": t.rep_caps.per_day,
-            "takes leads": config.reps[t.rep].enabled,
-        }
-        for t in member_terms(config, pool)
-    ]
-
-
-def _cell(value: Any) -> Any:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
-
-
-def proposal_overrides(
-    config: RoutingConfig, pool: str, edited: Sequence[Mapping[str, Any]]
-) -> dict[str, dict[str, Any]]:
-    """The overrides (same shape as the dashboard's saved ones) that turn the current
-    terms into the edited ones: a weight or a cap in the pool is the member's own value
-    in that pool, the rep's daily cap is the rep's."""
-    before = {r["rep"]: r for r in proposal_rows(config, pool)}
-    out: dict[str, dict[str, Any]] = {}
-    for row in edited:
-        was = before.get(str(row["rep"]))
-        if was is None:
-            continue
-        change: dict[str, Any] = {}
-        member: dict[str, Any] = {}
-        weight = _cell(row.get("weight in pool"))
-        if weight is not None and float(weight) != was["weight in pool"]:
-            member["weight"] = float(weight)
-        cap = _cell(row.get("cap/day in pool"))
-        if cap != was["cap/day in pool"]:
-            member["caps"] = {"per_day": None if cap is None else int(cap)}
-        if member:
-            change["pools"] = {pool: member}
-        rep_cap = _cell(row.get("rep cap/day"))
-        if rep_cap != was["rep cap/day"]:
-            change["caps"] = {"per_day": None if rep_cap is None else int(rep_cap)}
-        if bool(row.get("takes leads")) != bool(was["takes leads"]):
-            change["enabled"] = bool(row.get("takes leads"))
-            change["disabled_reason"] = None if row.get("takes leads") else "what-if"
-        if change:
-            out[str(row["rep"])] = change
-    return out

@@ -1,0 +1,134 @@
+"""Team settings shaping: the membership table (weight and where it comes from, caps
+text), the changes a saved form stands for, and the change history table."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import pandas as pd
+
+from dashboard.shape.settings_history import history_table
+from dashboard.shape.team_form import (
+    RepForm,
+    form_changes,
+    member_values,
+    membership_rows,
+    own_weight_pools,
+    rep_values,
+)
+from worker.routing.model import Caps, DateRange, Pool, PoolMember, Rep, RoutingConfig, Rule
+
+ANNA, BEN = "anna@acme.example", "ben@acme.example"
+
+
+def config() -> RoutingConfig:
+    reps = {
+        ANNA: Rep(ANNA, "Anna", weight=2.0, caps=Caps(per_day=40, max_open=12),
+                  tags=frozenset({"de"}), out_of_office=(DateRange(date(2026, 12, 1), date(2026, 12, 5)),)),
+        BEN: Rep(BEN, "Ben", enabled=False, disabled_reason="parental leave"),
+    }  # fmt: skip
+    pools = {
+        "smb": Pool("smb", (PoolMember(ANNA), PoolMember(BEN))),
+        "enterprise": Pool("enterprise", (PoolMember(ANNA, 0.5, Caps(per_day=10, per_hour=2)),)),
+    }
+    return RoutingConfig(reps, pools, (Rule("all", "pool", pool="smb"),))
+
+
+def row(rows: list[dict[str, object]], pool: str, rep: str) -> dict[str, object]:
+    return next(r for r in rows if r["pool"] == pool and r["email"] == rep)
+
+
+def test_membership_table_says_where_the_weight_comes_from() -> None:
+    rows = membership_rows(config())
+    assert (row(rows, "smb", ANNA)["weight"], row(rows, "smb", ANNA)["weight from"]) == (
+        2.0,
+        "rep default",
+    )
+    enterprise = row(rows, "enterprise", ANNA)
+    assert (enterprise["weight"], enterprise["weight from"]) == (0.5, "pool")
+
+
+def test_membership_table_caps_say_which_count_applies() -> None:
+    rows = membership_rows(config())
+    assert row(rows, "enterprise", ANNA)["cap/day"] == "10 in pool, 40 overall"
+    assert row(rows, "enterprise", ANNA)["cap/hour"] == "2 in pool"
+    assert row(rows, "smb", ANNA)["cap/day"] == "40 overall"
+    assert row(rows, "smb", BEN)["cap/day"] == ""
+    assert row(rows, "smb", ANNA)["max open"] == 12
+
+
+def test_membership_table_marks_switched_off_and_edited_reps() -> None:
+    rows = membership_rows(config(), edited={BEN})
+    ben = row(rows, "smb", BEN)
+    assert (ben["on"], ben["why off"], ben["edited"]) == (False, "parental leave", "yes")
+    anna = row(rows, "smb", ANNA)
+    assert (anna["edited"], anna["out of office"]) == ("", "2026-12-01..2026-12-05")
+
+
+def untouched(rep: Rep) -> RepForm:
+    """The form as it opens for ``rep`` (what the widgets start from)."""
+    v = rep_values(rep)
+    return RepForm(
+        weight=v["weight"], per_day=v["caps"].get("per_day"), per_hour=v["caps"].get("per_hour"),
+        max_open=v["caps"].get("max_open"), tags=", ".join(v["tags"]), timezone=v["timezone"],
+        hours="", out_of_office="\n".join(f"{r['from']} to {r['to']}" for r in v["out_of_office"]),
+        enabled=v["enabled"], reason=v["disabled_reason"] or "",
+    )  # fmt: skip
+
+
+def changes_of(form: RepForm, edited: list[dict[str, object]] | None = None, stored=None):  # type: ignore[no-untyped-def]
+    cfg = config()
+    members = member_values(cfg, ANNA)
+    return form_changes(rep_values(cfg.reps[ANNA]), form, members, edited or members, stored)
+
+
+def test_saving_an_untouched_form_changes_nothing() -> None:
+    assert changes_of(untouched(config().reps[ANNA])) == ({}, [])
+
+
+def test_only_the_fields_edited_are_changed() -> None:
+    form = replace(untouched(config().reps[ANNA]), weight=1.5, tags="DE, fr ,de", per_day=None)
+    changes, problems = changes_of(form)
+    assert problems == []
+    assert changes == {"weight": 1.5, "tags": ["de", "fr"], "caps": {"max_open": 12}}
+
+
+def test_switching_off_keeps_the_reason_trimmed() -> None:
+    form = replace(untouched(config().reps[ANNA]), enabled=False, reason="  on holiday ")
+    assert changes_of(form)[0] == {"enabled": False, "disabled_reason": "on holiday"}
+
+
+def test_free_text_that_does_not_parse_is_a_problem_each() -> None:
+    form = replace(
+        untouched(config().reps[ANNA]), hours="mon: [09:00-17:00", out_of_office="next week"
+    )
+    _, problems = changes_of(form)
+    assert len(problems) == 2
+    assert problems[0].startswith("working_hours: not valid YAML")
+    assert problems[1].startswith("out_of_office line 1: 'next week'")
+
+
+def test_an_edited_pool_weight_joins_the_stored_pool_terms() -> None:
+    members = member_values(config(), ANNA)
+    edited = [dict(m, **{"weight in pool": 0.75}) if m["pool"] == "enterprise" else m
+              for m in members]  # fmt: skip
+    stored = {"enterprise": {"caps": {"per_hour": 2}}}
+    changes, _ = changes_of(untouched(config().reps[ANNA]), edited, stored)
+    assert changes == {"pools": {"enterprise": {"caps": {"per_hour": 2}, "weight": 0.75}}}
+
+
+def test_pools_with_their_own_weight_are_named() -> None:
+    assert own_weight_pools(member_values(config(), ANNA)) == ["enterprise"]
+
+
+def test_history_table_is_indexed_by_when_with_plain_headings() -> None:
+    history = pd.DataFrame(
+        [(datetime(2026, 11, 23, 9, 0, tzinfo=UTC), "rita", "rep:anna", "weight", "1.0", "2.0")],
+        columns=["at", "actor", "entity", "field", "old_value", "new_value"],
+    )
+    shown = history_table(history)
+    assert shown.index.name == "when"
+    assert shown.index.tolist() == ["2026-11-23 09:00:00 UTC"]
+    assert list(shown.columns) == ["who", "what", "field", "old", "new"]
+    assert history["at"].iloc[0] == datetime(2026, 11, 23, 9, 0, tzinfo=UTC), "input untouched"
