@@ -118,13 +118,19 @@ def _identity(
             "custom_domain": base,
         },
         "active": True,
-        "user_type": str(user.get("UserType") or "Standard").upper(),
+        "user_type": _upper_snake(str(user.get("UserType") or "Standard")),
         "language": language,
         "locale": language,
         "utcOffset": _utc_offset_ms(zone),
         "last_modified_date": _sf_datetime(user.get("LastModifiedDate")),
         "is_app_installed": True,
     }
+
+
+def _upper_snake(user_type: str) -> str:
+    """UserType's API value as the identity service spells it: AutomatedProcess ->
+    AUTOMATED_PROCESS, Standard -> STANDARD."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", user_type).upper()
 
 
 def _utc_offset_ms(zone: str) -> int:
