@@ -9,11 +9,16 @@ reading the leftover bytes as the next request is how request smuggling starts.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import BinaryIO
+from typing import Protocol
 
 MAX_BODY = 64 * 1024 * 1024  # the sandbox's guard; far above any body a client sends it
 MAX_LINE = 4096  # a chunk-size line or a trailer field
 _HEX = frozenset("0123456789abcdefABCDEF")
+
+
+class Reader(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+    def readline(self, size: int = -1, /) -> bytes: ...
 
 
 class FramingError(Exception):
@@ -25,7 +30,7 @@ class FramingError(Exception):
         self.message = message
 
 
-def read_body(rfile: BinaryIO, headers: Mapping[str, str], version: str) -> tuple[bytes, bool]:
+def read_body(rfile: Reader, headers: Mapping[str, str], version: str) -> tuple[bytes, bool]:
     """The request's body and whether the connection must close after the answer.
 
     ``headers`` maps lower-cased names to values (repeated fields joined with ", ").
@@ -71,7 +76,7 @@ def _content_length(value: str | None) -> int:
     return int(text)
 
 
-def read_chunked(rfile: BinaryIO) -> bytes:
+def read_chunked(rfile: Reader) -> bytes:
     """Decode a chunked body (RFC 9112 section 7.1): chunk extensions ignored, trailer
     fields read and dropped."""
     parts: list[bytes] = []
@@ -94,7 +99,7 @@ def read_chunked(rfile: BinaryIO) -> bytes:
     return b"".join(parts)
 
 
-def _line(rfile: BinaryIO) -> bytes:
+def _line(rfile: Reader) -> bytes:
     raw = rfile.readline(MAX_LINE + 1)
     if len(raw) > MAX_LINE:
         raise FramingError(400, "chunk line too long")

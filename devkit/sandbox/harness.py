@@ -118,6 +118,11 @@ def start_sandbox(
     ``latency``: ``none`` (answer at once), ``real`` or a calibration YAML's path (see
     :mod:`devkit.sandbox.latency`), its draws seeded from ``seed``.
     """
+    profile = (  # first: a profile that cannot be read stops us before any work
+        latency
+        if isinstance(latency, LatencyProfile)
+        else LatencyProfile.load(latency, seed=seed or 0)
+    )
     state_dir = private_dir(Path(state_dir))
     keys = ensure_keys(state_dir)
     creds = _credentials(state_dir)
@@ -132,11 +137,7 @@ def start_sandbox(
         admin.create_leads(leads)
     if faults is not None:
         org.faults.configure(faults)
-    org.latency = (
-        latency
-        if isinstance(latency, LatencyProfile)
-        else LatencyProfile.load(latency, seed=seed or 0)
-    )
+    org.latency = profile
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(keys.server))

@@ -18,9 +18,7 @@ MESSAGE = "ConcurrentRequests (Concurrent API Requests) Limit exceeded."
 class InFlight:
     """The requests being served and when each started; thread-safe."""
 
-    def __init__(
-        self, rule: LongRunning, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, rule: LongRunning, clock: Callable[[], float] = time.monotonic) -> None:
         self.rule = rule
         self._clock = clock
         self._lock = threading.Lock()

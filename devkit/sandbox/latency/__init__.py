@@ -124,7 +124,9 @@ class LatencyProfile:
         calls = {}
         for kind, spec in (data.get("calls") or {}).items():
             if kind not in KINDS or not isinstance(spec, dict):
-                raise ValueError(f"unknown call kind '{kind}' or not a mapping (known: {', '.join(KINDS)})")
+                raise ValueError(
+                    f"unknown call kind '{kind}' or not a mapping (known: {', '.join(KINDS)})"
+                )
             extra = set(spec) - {"p50", "p95", "records", "fixed", "source"}
             if extra:
                 raise ValueError(f"{kind}: unknown key(s) {', '.join(sorted(extra))}")
@@ -163,8 +165,9 @@ class LatencyProfile:
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "calls": {k: {"p50": c.p50, "p95": c.p95, "records": c.records}
-                      for k, c in self.calls.items()},  # fmt: skip
+            "calls": {
+                k: {"p50": c.p50, "p95": c.p95, "records": c.records} for k, c in self.calls.items()
+            },  # fmt: skip
             "long_running": {
                 "threshold_s": self.long_running.threshold_s,
                 "limit": self.long_running.limit,

@@ -47,9 +47,10 @@ def test_the_token_responses_identity_url_answers_who_the_user_is(sandbox, sandb
     assert me["organization_id"] == org_id and me["asserted_user"] is True
     user = sandbox.admin().org.store.get_row(user_id)
     assert me["username"] == sandbox.jwt_username == user["Username"]
-    assert me["user_type"] == {"Standard": "STANDARD", "AutomatedProcess": "AUTOMATED_PROCESS"}[
-        user["UserType"]
-    ]
+    assert (
+        me["user_type"]
+        == {"Standard": "STANDARD", "AutomatedProcess": "AUTOMATED_PROCESS"}[user["UserType"]]
+    )
     assert me["active"] is True and "@" in me["email"] and me["display_name"]
     # without ?version the URLs carry the literal {version}, with "latest" the newest
     assert me["urls"]["rest"] == f"{sandbox.instance_url}/services/data/v{{version}}/"
@@ -113,7 +114,10 @@ def test_hundreds_of_open_cursors_all_stay_readable(sandbox, sandbox_session):
     """Since API 56.0 there is no limit on open query cursors (the sandbox kept 200)."""
     sandbox.admin().create_leads(201)
     sandbox_session.headers.update(
-        {"Authorization": f"Bearer {sandbox.access_token()}", "Sforce-Query-Options": "batchSize=200"}
+        {
+            "Authorization": f"Bearer {sandbox.access_token()}",
+            "Sforce-Query-Options": "batchSize=200",
+        }
     )
     query = f"{sandbox.instance_url}/services/data/v59.0/query"
     first = [sandbox_session.get(query, params={"q": "SELECT Id FROM Lead"}).json()]

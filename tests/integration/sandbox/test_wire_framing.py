@@ -144,8 +144,7 @@ def test_malformed_chunks_get_400_and_a_closed_connection(sandbox, wire, framing
 )
 def test_transfer_codings_other_than_chunked_are_refused(sandbox, wire, codings, status):
     wire.send(
-        f"POST /services/oauth2/token HTTP/1.1\nHost: {wire.host}\n"
-        f"Transfer-Encoding: {codings}\n",
+        f"POST /services/oauth2/token HTTP/1.1\nHost: {wire.host}\nTransfer-Encoding: {codings}\n",
         chunked(_token_form(sandbox)),
     )
     got, headers, _ = wire.response("POST")
