@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from devkit.sandbox.app import SandboxApp
+from devkit.sandbox.coding import choose, decode_request, encode_response
 from devkit.sandbox.framing import FramingError, read_body
 from devkit.sandbox.web import Request
 
@@ -96,6 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             body, close = read_body(self.rfile, self._framing_headers(), self.request_version)
+            body = decode_request(body, self.headers.get("Content-Encoding"))
         except FramingError as err:
             # the body's end is unknown: what follows cannot be read as a next request
             self.close_connection = True
@@ -135,6 +137,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json;charset=UTF-8")
         for name, value in headers.items():
             self.send_header(name, value)
+        coding = choose(self.headers.get("Accept-Encoding")) if payload else None
+        if coding is not None:
+            payload = encode_response(payload, coding)
+            self.send_header("Content-Encoding", coding)
+            self.send_header("Vary", "Accept-Encoding")
         if status not in (204, 304):  # RFC 9110 8.6: no Content-Length on a 204 (or 304)
             self.send_header("Content-Length", str(len(payload)))
         if self.close_connection and "Connection" not in headers:

@@ -4,10 +4,12 @@ refused with a 400 and a closed connection (RFC 9112 sections 6 and 7)."""
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import socket
 import ssl
+import zlib
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -182,3 +184,37 @@ def test_no_content_length_on_a_204(sandbox):
         assert response.getheader("Content-Length") is None
     finally:
         conn.close()
+
+
+def test_a_gzip_request_body_is_decompressed_and_the_answer_compressed(sandbox, wire):
+    form = gzip.compress(_token_form(sandbox))
+    wire.send(
+        f"POST /services/oauth2/token HTTP/1.1\nHost: {wire.host}\n"
+        "Content-Type: application/x-www-form-urlencoded\nContent-Encoding: gzip\n"
+        f"Accept-Encoding: gzip\nContent-Length: {len(form)}\n",
+        form,
+    )
+    status, headers, body = wire.response("POST")
+    assert status == 200 and headers.get("content-encoding") == "gzip"
+    token = json.loads(gzip.decompress(body))
+    lead = zlib.compress(json.dumps({"LastName": "Squeezed", "Company": "Zip Co"}).encode())
+    wire.send(
+        f"POST /services/data/v59.0/sobjects/Lead/ HTTP/1.1\nHost: {wire.host}\n"
+        f"Authorization: Bearer {token['access_token']}\nContent-Type: application/json\n"
+        f"Content-Encoding: deflate\nContent-Length: {len(lead)}\n",
+        lead,
+    )
+    status, headers, body = wire.response("POST")
+    assert status == 201 and "content-encoding" not in headers, body  # none asked for
+    assert json.loads(body)["success"] is True
+
+
+@pytest.mark.parametrize(("encoding", "status"), [("br", 415), ("gzip", 400)])
+def test_a_body_that_cannot_be_decoded_is_refused(sandbox, wire, encoding, status):
+    wire.send(
+        f"POST /services/oauth2/token HTTP/1.1\nHost: {wire.host}\n"
+        f"Content-Encoding: {encoding}\nContent-Length: 5\n",
+        b"hello",
+    )
+    got, _, body = wire.response("POST")
+    assert got == status and encoding.encode() in body  # the coding is named, not the grant
