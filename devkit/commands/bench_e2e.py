@@ -57,20 +57,34 @@ RSS_WARM_UP = 5_000  # leads routed before the memory phase's first reading
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("config/routing.yaml"), show_default=True, help="Routing config.")  # fmt: skip
 @click.option("--seed", default=42, show_default=True, help="Sandbox seed.")
+@click.option(
+    "--latency", default="none", show_default=True, metavar="none|real|FILE",
+    help="The sandbox's latency profile: none, real (a real org's latencies) or a YAML file.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @one_line_errors
 def e2e(
     leads: int, rate: float, arrival_seconds: float, interval: float, rss_leads: int,
-    config_path: Path, seed: int, as_json: bool,
+    config_path: Path, seed: int, latency: str, as_json: bool,
 ) -> None:  # fmt: skip
     """End-to-end benchmark of the worker against the sandbox org (a few minutes)."""
+    from devkit.sandbox.latency import LatencyProfile
+
     logging.basicConfig(level=logging.WARNING)
     if not config_path.exists():
         raise click.ClickException(f"routing config not found: {config_path}")
+    try:
+        profile = LatencyProfile.load(latency)  # refused here, before the sandbox starts
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if latency not in ("none", "real"):
+        latency = str(Path(latency).resolve())  # the sandbox process runs elsewhere
     with tempfile.TemporaryDirectory(prefix="leadrouter-bench-") as tmp:
         result = _run(
-            Path(tmp), leads, rate, arrival_seconds, interval, rss_leads, config_path, seed, as_json
-        )
+            Path(tmp), leads, rate, arrival_seconds, interval, rss_leads, config_path, seed,
+            latency, as_json,
+        )  # fmt: skip
+    result = {"latency": profile.name} | result
     if as_json:
         click.echo(json.dumps(result))
     else:
@@ -84,7 +98,7 @@ def _say(as_json: bool, text: str) -> None:
 
 
 def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, rss_leads: int,
-         config_path: Path, seed: int, as_json: bool) -> dict[str, Any]:  # fmt: skip
+         config_path: Path, seed: int, latency: str, as_json: bool) -> dict[str, Any]:  # fmt: skip
     from devkit.commands import bench_e2e_parts as parts
     from worker.jobs.accounts import DELTA_CALLS
     from worker.jobs.fields import lead_fields
@@ -95,7 +109,7 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
 
     (tmp / "org").mkdir()
     _say(as_json, "starting the sandbox org (seeding on first use)...")
-    sandbox = parts.start_sandbox_process(tmp / "org", seed=seed, accounts=2_000)
+    sandbox = parts.start_sandbox_process(tmp / "org", seed=seed, accounts=2_000, latency=latency)
     try:
         info, admin = sandbox.info, sandbox.admin
         settings = load_settings(

@@ -107,13 +107,18 @@ class SandboxProcess:
             self.process.kill()
 
 
-def start_sandbox_process(state_dir: Path, *, seed: int, accounts: int) -> SandboxProcess:
+def start_sandbox_process(
+    state_dir: Path, *, seed: int, accounts: int, latency: str = "none"
+) -> SandboxProcess:
+    """``leadrouter sandbox serve`` in its own process; ``latency``: none, real or the
+    path of a calibration YAML."""
     from devkit.sandbox.remote import RemoteAdmin
 
     info_path = state_dir / "sandbox.json"
     info_path.unlink(missing_ok=True)
     argv = [sys.executable, "-m", "worker", "sandbox", "serve", "--state-dir", str(state_dir),
-            "--port", "0", "--seed", str(seed), "--accounts", str(accounts)]  # fmt: skip
+            "--port", "0", "--seed", str(seed), "--accounts", str(accounts),
+            "--latency", latency]  # fmt: skip
     log = private_file(state_dir.parent / "sandbox.log").open("ab")
     process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 300

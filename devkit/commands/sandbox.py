@@ -20,6 +20,10 @@ from worker.files import private_dir, write_private
 P = ParamSpec("P")
 R = TypeVar("R")
 DEFAULT_DIR = Path("var/sandbox")
+latency_option = click.option(
+    "--latency", default="none", show_default=True, metavar="none|real|FILE",
+    help="How long calls take: none, real (a real org's latencies) or a calibration YAML.",
+)  # fmt: skip
 state_dir_option = click.option(
     "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_DIR,
     show_default=True, help="Folder holding the org's SQLite file, keys and sandbox.json.",
@@ -120,6 +124,7 @@ def seed_cmd(state_dir: Path, seed: int, accounts: int, leads: int, force: bool)
     default=None,
     help="Seconds of inactivity after which a session expires.",
 )
+@latency_option
 @one_line_errors
 def serve_cmd(
     state_dir: Path,
@@ -130,6 +135,7 @@ def serve_cmd(
     leads: int,
     fault_rate: float,
     session_ttl: float | None,
+    latency: str,
 ) -> None:
     """Serve the org over HTTPS until interrupted; writes <state-dir>/sandbox.json."""
     from devkit.sandbox.faults import FaultConfig
@@ -146,7 +152,10 @@ def serve_cmd(
             leads=leads,
             faults=faults,
             session_ttl_s=session_ttl,
+            latency=latency,
         )
+    except ValueError as exc:  # a latency profile that cannot be read
+        raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}"
@@ -164,6 +173,7 @@ def serve_cmd(
     click.echo(
         f'  curl --cacert {handle.ca_path} -H "Authorization: Bearer {token}" {handle.instance_url}/services/data/v59.0/limits'
     )
+    click.echo(f"  latency:       {handle.latency.name}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

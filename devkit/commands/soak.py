@@ -30,11 +30,14 @@ from worker.commands._common import one_line_errors
 @click.option("--conditional-writes/--unconditional-writes", "conditional", default=None,
               help="Owner writes with If-Unmodified-Since (writeback.conditional, the "
                    "default), or the opt-out without a precondition.")  # fmt: skip
+@click.option("--latency", default=None, metavar="none|real|FILE",
+              help="The sandbox's latency profile (default none).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @one_line_errors
 def soak(profile_name: str, leads: int | None, rate: float | None, fault_rate: float | None,
          kills: int | None, workers: int | None, database_url: str | None, seed: int | None,
-         keep: Path | None, conditional: bool | None, as_json: bool) -> None:  # fmt: skip
+         keep: Path | None, conditional: bool | None, latency: str | None,
+         as_json: bool) -> None:  # fmt: skip
     """Run the worker(s) against a sandbox org under faults, kills and busy people;
     check every lead against the journal. Exit status 1 when an invariant fails."""
     from devkit.soak.profile import resolve
@@ -42,7 +45,7 @@ def soak(profile_name: str, leads: int | None, rate: float | None, fault_rate: f
     try:
         profile = resolve(profile_name, leads=leads, rate=rate, fault_rate=fault_rate,
                           kills=kills, workers=workers, seed=seed,
-                          conditional=conditional)  # fmt: skip
+                          conditional=conditional, latency=_latency(latency))  # fmt: skip
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     url = _database_url(database_url, profile.workers)
@@ -61,6 +64,17 @@ def soak(profile_name: str, leads: int | None, rate: float | None, fault_rate: f
     failures = result["failures"]
     if isinstance(failures, list) and failures:
         raise click.ClickException("soak failed: " + "; ".join(map(str, failures)))
+
+
+def _latency(spec: str | None) -> str | None:
+    """The profile checked here (a mistake stops the soak before any process starts);
+    a file's absolute path, as the sandbox runs in another folder."""
+    if spec is None or spec in ("none", "real"):
+        return spec
+    from devkit.sandbox.latency import LatencyProfile
+
+    LatencyProfile.load(spec)
+    return str(Path(spec).resolve())
 
 
 def _database_url(given: str | None, workers: int) -> str | None:

@@ -12,6 +12,7 @@ from typing import Any
 from devkit.sandbox import composite, replication
 from devkit.sandbox import sobjects as rows
 from devkit.sandbox.describe import describe, describe_global
+from devkit.sandbox.identity import identity_url
 from devkit.sandbox.org import Org
 from devkit.sandbox.soql import SoqlError, parse
 from devkit.sandbox.soql.engine import execute
@@ -44,7 +45,7 @@ def handle(org: Org, req: Request) -> Response:
     version, parts = split_path(req.path)
     head = parts[0] if parts else ""
     if not parts:
-        return _only(req, "GET", lambda: Response(200, _resources(version)))
+        return _only(req, "GET", lambda: Response(200, _resources(org, req, version)))
     if head in ("query", "queryAll"):
         return _only(req, "GET", lambda: _query(org, req, version, parts))
     if head == "limits" and len(parts) == 1:
@@ -70,11 +71,16 @@ def _only(req: Request, method: str, run: Any, *more: str) -> Response:
     return result
 
 
-def _resources(version: str) -> dict[str, str]:
+def _resources(org: Org, req: Request, version: str) -> dict[str, str]:
+    """The resources this version offers the caller; ``identity`` is the caller's
+    identity URL, absolute, as Salesforce lists it."""
     base = f"/services/data/v{version}"
-    return {
+    listed = {
         name: f"{base}/{name}" for name in ("sobjects", "query", "queryAll", "limits", "composite")
     }
+    host = org.instance_url or f"https://{req.header('Host') or 'localhost'}"
+    listed["identity"] = identity_url(host, org.org_id, req.user_id or "")
+    return listed
 
 
 def _limits(org: Org) -> dict[str, dict[str, int]]:

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from devkit.sandbox import api
+from devkit.sandbox import api, identity, inflight
 from devkit.sandbox.auth import OAuthError, Sessions, TokenEndpoint
+from devkit.sandbox.inflight import InFlight
+from devkit.sandbox.latency.calls import classify
 from devkit.sandbox.org import Org
 from devkit.sandbox.web import ApiError, Request, Response, not_found
 
@@ -36,18 +38,41 @@ class SandboxApp:
         self.tokens = tokens
         self.admin_token = admin_token
         self.admin_ops = admin_ops  # callable(op, params) -> JSON-able
+        self.inflight = InFlight(org.latency.long_running)
 
     def serve(self, req: Request) -> Outcome:
         path = req.path
         if path.rstrip("/") == "/services/oauth2/token":
+            self._wait("oauth_token")
             return Outcome(self._token(req))
         if path.startswith(ADMIN_PREFIX):
             return Outcome(self._admin(req))
+        if path.startswith(identity.PREFIX):
+            self._wait("identity")
+            return Outcome(self._identity(req))
         if path.rstrip("/") == "/services/data":
             return Outcome(Response(200, api.versions()))
         if path.startswith("/services/data/"):
-            return self._data(req)
+            return self._admitted(req)
         return Outcome(not_found().response())
+
+    def _wait(self, kind: str, records: int = 1) -> None:
+        """The time the profile gives this call, spent before it is served (a write is
+        applied at the end of its server time, as a real commit is)."""
+        seconds = self.org.latency.delay(kind, records)
+        if seconds > 0:
+            time.sleep(seconds)
+
+    def _admitted(self, req: Request) -> Outcome:
+        """A data API request, unless the long-running requests are at the org's limit."""
+        ticket = self.inflight.enter()
+        if ticket is None:
+            refused = ApiError(403, "REQUEST_LIMIT_EXCEEDED", inflight.MESSAGE).response()
+            return self._with_usage(Outcome(refused))
+        try:
+            return self._data(req)
+        finally:
+            self.inflight.leave(ticket)
 
     def _token(self, req: Request) -> Response:
         if req.method != "POST":
@@ -59,6 +84,13 @@ class SandboxApp:
             return Response(200, self.tokens.grant(form, req.header("Authorization")))
         except OAuthError as err:
             return Response(err.status, err.body)
+
+    def _identity(self, req: Request) -> Response:
+        token = (req.header("Authorization") or "").partition(" ")[2].strip()
+        token = token or req.param("oauth_token") or ""
+        user = self.sessions.user_for(token) if token else None
+        latest = f"{api.MAX_VERSION:.1f}"
+        return identity.serve(self.org, req, user, self.tokens.instance_url, latest)
 
     def _admin(self, req: Request) -> Response:
         given = req.header("X-Sandbox-Admin-Token") or ""
@@ -107,6 +139,8 @@ class SandboxApp:
             return self._with_usage(Outcome(_invalid_session()))
         if fault == "slow":
             time.sleep(self.org.faults.config.slow_seconds)
+        if self.org.latency.enabled:
+            self._wait(*classify(req))
         if not self.org.count_call():
             response = ApiError(
                 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."

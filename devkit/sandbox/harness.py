@@ -23,6 +23,7 @@ from devkit.sandbox.app import SandboxApp
 from devkit.sandbox.auth import ConnectedApp, Sessions, TokenEndpoint
 from devkit.sandbox.certs import ensure_keys
 from devkit.sandbox.faults import FaultConfig
+from devkit.sandbox.latency import LatencyProfile
 from devkit.sandbox.org import Org
 from devkit.sandbox.seed import seed_base, seed_data
 from devkit.sandbox.server import SandboxServer
@@ -46,6 +47,12 @@ class SandboxHandle:
     _admin: SandboxAdmin = field(repr=False)
     _server: SandboxServer = field(repr=False)
     _thread: threading.Thread = field(repr=False)
+
+    @property
+    def latency(self) -> LatencyProfile:
+        """The org's latency profile (``delay(kind, records)``; ``event_delivery`` for
+        change events)."""
+        return self._admin.org.latency
 
     def admin(self) -> SandboxAdmin:
         """In-process control of the org (faults, data, usage); not counted as API calls."""
@@ -102,12 +109,20 @@ def start_sandbox(
     accounts: int = 200,
     host: str = "127.0.0.1",
     session_ttl_s: float | None = None,
+    latency: str | Path | LatencyProfile = "none",
 ) -> SandboxHandle:
     """Serve the org kept in ``state_dir`` (seeding it on first use) in a background thread.
 
     A fresh state gets the roster's users, the intake queue, ``accounts`` accounts and
     ``leads`` leads drawn from ``seed``; an existing state only gets ``leads`` more leads.
+    ``latency``: ``none`` (answer at once), ``real`` or a calibration YAML's path (see
+    :mod:`devkit.sandbox.latency`), its draws seeded from ``seed``.
     """
+    profile = (  # first: a profile that cannot be read stops us before any work
+        latency
+        if isinstance(latency, LatencyProfile)
+        else LatencyProfile.load(latency, seed=seed or 0)
+    )
     state_dir = private_dir(Path(state_dir))
     keys = ensure_keys(state_dir)
     creds = _credentials(state_dir)
@@ -122,11 +137,13 @@ def start_sandbox(
         admin.create_leads(leads)
     if faults is not None:
         org.faults.configure(faults)
+    org.latency = profile
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(keys.server))
     server = SandboxServer(host, port, None, context)  # type: ignore[arg-type]
     instance_url = f"https://{host}:{server.server_address[1]}"
+    org.instance_url = instance_url
     integration = org.store.get_row(org.integration_user_id or "")
     assert integration is not None
     app = ConnectedApp(

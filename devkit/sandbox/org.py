@@ -14,20 +14,27 @@ from pathlib import Path
 
 from devkit.sandbox.dml import Txn, system_now
 from devkit.sandbox.faults import FaultInjector
+from devkit.sandbox.latency import LatencyProfile
 from devkit.sandbox.soql.engine import Result
 from devkit.sandbox.store import OrgStore, Row
 from worker.sfdc.ids import make_id
 
 DEFAULT_DAILY_LIMIT = 100_000  # an Enterprise org's base daily allocation
-MAX_CURSORS = 200
-CURSOR_IDLE_S = 15 * 60  # Salesforce: a query locator is kept 15 minutes after last use
+# "API Query Cursor Limits" (limits cheat sheet): a cursor and its results are available
+# for 2 days after the query ran, and there is no limit on open cursors; the change came
+# with API 56.0 and applies to every API version. (Before: 10 per user, 15 idle minutes.)
+CURSOR_LIFETIME_S = 2 * 86_400
+# Not a Salesforce rule: the sandbox holds every open cursor's rows in memory, so past
+# this many rows across cursors the oldest cursors go first (a query answered after
+# that fails with INVALID_QUERY_LOCATOR, as an expired one would).
+MAX_CURSOR_ROWS = 5_000_000
 
 
 @dataclass
 class Cursor:
     result: Result
     batch: int
-    used: float
+    opened: float  # monotonic time of the query
 
 
 class Org:
@@ -35,9 +42,11 @@ class Org:
         self.store = store
         self.clock = clock
         self.faults = FaultInjector()
-        self._cursors: OrderedDict[str, Cursor] = OrderedDict()
+        self._cursors: OrderedDict[str, Cursor] = OrderedDict()  # oldest first
         self._cursor_lock = threading.Lock()
-        self._cursor_seq = 0
+        self._cursor_rows = 0
+        self.instance_url: str | None = None  # set by the server that serves the org
+        self.latency = LatencyProfile.none()
         if "org_id" not in store.meta:
             store.set_meta("org_id", make_id("Organization", 1))
 
@@ -108,25 +117,35 @@ class Org:
 
     # --- query cursors -------------------------------------------------------------------
     def open_cursor(self, result: Result, batch: int) -> str:
+        now = time.monotonic()
         with self._cursor_lock:
-            self._cursor_seq += 1
+            self._expire_cursors(now)
             token = "01g" + secrets.token_hex(6).upper()[:12]
             locator = make_locator(token)
-            self._cursors[locator] = Cursor(result, batch, time.monotonic())
-            while len(self._cursors) > MAX_CURSORS:
-                self._cursors.popitem(last=False)
+            self._cursors[locator] = Cursor(result, batch, now)
+            self._cursor_rows += len(result.rows)
+            while self._cursor_rows > MAX_CURSOR_ROWS and len(self._cursors) > 1:
+                self._drop_oldest_cursor()
             return locator
 
     def cursor(self, locator: str) -> Cursor | None:
+        """The open cursor, or None once it is unknown or 2 days old (reading a page
+        does not extend its life)."""
         now = time.monotonic()
         with self._cursor_lock:
-            cursor = self._cursors.get(locator)
-            if cursor is None or now - cursor.used > CURSOR_IDLE_S:
-                self._cursors.pop(locator, None)
-                return None
-            cursor.used = now
-            self._cursors.move_to_end(locator)
-            return cursor
+            self._expire_cursors(now)
+            return self._cursors.get(locator)
+
+    def _expire_cursors(self, now: float) -> None:
+        while self._cursors:
+            oldest = next(iter(self._cursors.values()))
+            if now - oldest.opened < CURSOR_LIFETIME_S:
+                return
+            self._drop_oldest_cursor()
+
+    def _drop_oldest_cursor(self) -> None:
+        _, cursor = self._cursors.popitem(last=False)
+        self._cursor_rows -= len(cursor.result.rows)
 
     def row(self, record_id: str) -> Row | None:
         return self.store.get_row(record_id)

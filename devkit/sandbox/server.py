@@ -3,6 +3,7 @@ TCP resets for the fault injector."""
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import ssl
@@ -13,6 +14,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from devkit.sandbox.app import SandboxApp
+from devkit.sandbox.coding import choose, decode_request, encode_response
+from devkit.sandbox.framing import FramingError, read_body
 from devkit.sandbox.web import Request
 
 log = logging.getLogger(__name__)
@@ -92,8 +95,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(431, {"Connection": "close"}, body)
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        try:
+            body, close = read_body(self.rfile, self._framing_headers(), self.request_version)
+            body = decode_request(body, self.headers.get("Content-Encoding"))
+        except FramingError as err:
+            # the body's end is unknown: what follows cannot be read as a next request
+            self.close_connection = True
+            error = json.dumps([{"message": err.message, "errorCode": "BAD_REQUEST"}])
+            self._send(err.status, {"Connection": "close"}, error.encode())
+            return
+        if close:
+            self.close_connection = True
         url = urlsplit(self.path)
         request = Request(
             method=self.command,
@@ -109,15 +121,33 @@ class _Handler(BaseHTTPRequestHandler):
         response = outcome.response
         self._send(response.status, response.headers, response.encoded())
 
+    def _framing_headers(self) -> dict[str, str]:
+        """The two framing fields, every occurrence joined (a repeated Content-Length
+        must agree with itself)."""
+        out = {}
+        for name in ("Transfer-Encoding", "Content-Length"):
+            values = self.headers.get_all(name)
+            if values:
+                out[name.lower()] = ", ".join(values)
+        return out
+
     def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
         self.send_response(status)
-        if payload:
+        if payload and "Content-Type" not in headers:
             self.send_header("Content-Type", "application/json;charset=UTF-8")
         for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
+        coding = choose(self.headers.get("Accept-Encoding")) if payload else None
+        if coding is not None:
+            payload = encode_response(payload, coding)
+            self.send_header("Content-Encoding", coding)
+            self.send_header("Vary", "Accept-Encoding")
+        if status not in (204, 304):  # RFC 9110 8.6: no Content-Length on a 204 (or 304)
+            self.send_header("Content-Length", str(len(payload)))
+        if self.close_connection and "Connection" not in headers:
+            self.send_header("Connection", "close")  # the client learns it before the EOF
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command != "HEAD" and status not in (204, 304):
             self.wfile.write(payload)
 
     def _reset(self) -> None:

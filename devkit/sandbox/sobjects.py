@@ -94,7 +94,9 @@ def create_row(org: Org, req: Request, obj: SObject, version: str) -> Response:
             row = txn.create(obj, values, assign_to=assign_to(org, req, obj))
     except DmlError as err:
         raise _dml_error(err) from None
-    return Response(201, {"id": row["Id"], "success": True, "errors": []})
+    # the new record's URL, as Composite shows in a create subrequest's httpHeaders
+    location = f"/services/data/v{version}/sobjects/{obj.name}/{row['Id']}"
+    return Response(201, {"id": row["Id"], "success": True, "errors": []}, {"Location": location})
 
 
 def get_row(org: Org, req: Request, obj: SObject, record_id: str, version: str) -> Response:

@@ -64,7 +64,9 @@ def run_campaign(profile: Profile, tmp: Path, database_url: str, say: Say) -> Ru
         raise SoakError("the store already holds decisions: the soak needs an empty database")
     (tmp / "org").mkdir(parents=True, exist_ok=True)
     say(f"soak {profile.name}: sandbox org starting")
-    sandbox = start_sandbox_process(tmp / "org", seed=profile.seed, accounts=50)
+    sandbox = start_sandbox_process(
+        tmp / "org", seed=profile.seed, accounts=50, latency=profile.latency
+    )
     try:
         return _with_sandbox(profile, tmp, database_url, sandbox, say, started)
     finally:

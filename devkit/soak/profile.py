@@ -31,6 +31,7 @@ class Profile:
     slow_seconds: float = 0.2  # delay of a "slow" fault
     api_low: tuple[float, float] = (0.45, 0.75)  # share of the run the allocation runs low
     drain_seconds: float = 90.0  # at most, after the chaos, for the worker to settle
+    latency: str = "none"  # the sandbox's latency profile: none, real or a YAML path
 
     @property
     def feed_seconds(self) -> float:

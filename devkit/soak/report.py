@@ -25,7 +25,9 @@ def summary(profile: Profile, run: Run, v: Verdict, database: str) -> dict[str, 
     faults["api_allocation_low"] = run.squeezes
     out: dict[str, Any] = {
         "ok": False, "profile": profile.name, "database": database, "workers": profile.workers,
-        "seed": profile.seed, "conditional_writes": profile.conditional, "created": v.created, "routed": v.routed, "held": v.held,
+        "seed": profile.seed, "conditional_writes": profile.conditional,
+        "latency": profile.latency,
+        "created": v.created, "routed": v.routed, "held": v.held,
         "lost": v.lost, "double_assigned": v.double_assigned, "overwritten": v.overwritten,
         "overwritten_in_flight": v.overwritten_in_flight,
         "unexplained_owner": v.unexplained_owner, "pending_left": v.pending_left,

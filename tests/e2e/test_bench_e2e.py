@@ -25,6 +25,7 @@ def test_bench_e2e_prints_one_json_object_with_measured_figures() -> None:
     result = json.loads(out.stdout)
     assert all(result.get(k) is not None for k in REQUIRED), result
     assert result["leads"] == 600 and result["worker_applied"] > 0
+    assert result["latency"] == "none"  # the default: the sandbox answers at once
     assert result["worker_decided"] >= 600  # every new lead decided (routed or held)
     assert result["floor_seconds"] > 0 and result["floor_seconds_after_worker"] > 0
     assert result["floor_leads_after_worker"] == 600  # the new leads only, not the held ones

@@ -58,3 +58,11 @@ def test_a_store_that_already_holds_decisions_is_refused_before_anything_starts(
     result = CliRunner().invoke(cli, ["soak", "--database-url", url, "--keep", str(tmp_path)])
     assert result.exit_code == 1 and "needs an empty database" in result.output
     assert not (tmp_path / "org").exists()
+
+
+def test_a_latency_profile_reaches_the_soak_and_a_bad_one_stops_it_first(tmp_path: Path) -> None:
+    from devkit.commands.soak import soak
+
+    assert resolve("quick").latency == "none" and resolve("quick", latency="real").latency == "real"
+    result = CliRunner().invoke(soak, ["--latency", str(tmp_path / "missing.yaml")])
+    assert result.exit_code == 1 and "latency profile not found" in result.output
