@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from worker.store.db import current_revision, head_revision, make_engine, session_scope, upgrade
-from worker.store.models import Decision, KeyValue, WorkerHeartbeat
+from worker.store.models import JournalRow, KeyValue, WorkerHeartbeat
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -59,7 +59,7 @@ def test_upgrading_an_existing_database_keeps_its_rows(store_url: str) -> None:
     with session_scope(engine) as session:
         assert session.get(KeyValue, "k").value == "1"
         assert session.get(WorkerHeartbeat, "w1").pid == 1
-        (decision,) = session.exec(select(Decision)).all()
+        (decision,) = session.exec(select(JournalRow)).all()
         assert decision.reason == "kept"
     assert current_revision(engine) == head_revision()
     engine.dispose()
@@ -98,11 +98,11 @@ def test_a_page_of_journal_rows_comes_back_as_the_orm_stores_it_ids_in_row_order
     due = datetime(2026, 11, 23, 10, 5, 30, 123456, tzinfo=UTC)
     rows = [_journal_row(i, sla_due_at=due if i % 2 else None) for i in range(2_037)]
     with session_scope(engine) as session:
-        session.add(Decision(**_journal_row(9_999)))  # an ORM row: ids start above it
+        session.add(JournalRow(**_journal_row(9_999)))  # an ORM row: ids start above it
     with session_scope(engine) as session:
         ids = journal_repo.insert_decisions(session, rows)
     with session_scope(engine) as session:
-        got = {d.id: d for d in session.exec(select(Decision)).all()}
+        got = {d.id: d for d in session.exec(select(JournalRow)).all()}
     assert [got[i].lead_id for i in ids] == [r["lead_id"] for r in rows]
     orm = next(d for d in got.values() if d.lead_id == f"00Q{9_999:015d}")
     first, second = got[ids[0]], got[ids[1]]
@@ -136,7 +136,7 @@ def test_applying_decisions_starts_the_sla_clock_of_those_with_an_sla_only(
         journal_repo.mark_applied(session, ids, NOW)
     with session_scope(engine) as session:
         got = {d.lead_id: (d.status, d.sla_state, d.applied_at is not None)
-               for d in session.exec(select(Decision)).all()}  # fmt: skip
+               for d in session.exec(select(JournalRow)).all()}  # fmt: skip
     assert got == {
         "00QA": ("applied", "open", True),
         "00QB": ("applied", None, True),
@@ -174,7 +174,7 @@ def test_which_leads_are_held_is_answered_by_index_seeks_on_sqlite(sqlite_url: s
             seen.extend(str(r[-1]) for r in rows.fetchall())
 
     with session_scope(engine) as session:
-        session.add(Decision(lead_id="00Q000000000001AAA", cycle_id="c", status="held",
+        session.add(JournalRow(lead_id="00Q000000000001AAA", cycle_id="c", status="held",
                              reason="every rep capped"))  # fmt: skip
     with session_scope(engine) as session:
         got = journal_repo.held_reasons(session, ["00Q000000000001AAA", "00Q000000000002AAA"])

@@ -49,14 +49,13 @@ from worker.jobs.writeback import (
     send_all,
     write_back,
 )
-from worker.routing.model import Decision as RoutingDecision
-from worker.routing.model import RoutingConfig
+from worker.routing.model import Decision, RoutingConfig
 from worker.runtime.budget import Pace
 from worker.runtime.pipeline import ReadAhead, WriteBehind
 from worker.sfdc.mapping import LeadRow, parse_datetime
 from worker.store import journal_repo, state_repo
 from worker.store.db import session_scope
-from worker.store.models.journal import Decision, DecisionStatus
+from worker.store.models.journal import DecisionStatus, JournalRow
 from worker.store.queries.replay import DIRECTORY
 
 log = logging.getLogger("leadrouter.intake")
@@ -328,7 +327,7 @@ def _route_page(
 
 
 def _journal_rows(
-    cycle: _Cycle, rows: Sequence[LeadRow], decisions: Sequence[RoutingDecision], now: datetime
+    cycle: _Cycle, rows: Sequence[LeadRow], decisions: Sequence[Decision], now: datetime
 ) -> list[dict[str, Any]]:
     deps = cycle.deps
     out = []
@@ -349,7 +348,7 @@ def _journal_rows(
 
 
 def _remember(
-    cycle: _Cycle, rows: Sequence[LeadRow], decisions: Sequence[RoutingDecision], snapshot: bool
+    cycle: _Cycle, rows: Sequence[LeadRow], decisions: Sequence[Decision], snapshot: bool
 ) -> None:
     """After the commit: open-lead counts, and the held-row snapshots for retries
     (``snapshot``: rows read by the intake query; retried rows are kept already)."""
@@ -365,17 +364,17 @@ def _remember(
             deps.held_rows.pop(r.id)  # routed, or parked: retried only at the refresh
 
 
-def _new_held(rows: Sequence[dict[str, Any]], ids: Sequence[int]) -> Iterator[Decision]:
+def _new_held(rows: Sequence[dict[str, Any]], ids: Sequence[int]) -> Iterator[JournalRow]:
     """Journal objects (not attached) of the held rows just inserted, for notifications;
     built only when asked for (a SQLModel object costs ~0.15 ms: a page of held leads
     with notifications off used to build 2,000 of them for nothing)."""
     for row, i in zip(rows, ids, strict=True):
         if row["status"] == DecisionStatus.HELD:
-            yield Decision(**(row | {"id": i}))
+            yield JournalRow(**(row | {"id": i}))
 
 
 def _count_decisions(
-    cycle: _Cycle, decisions: Sequence[RoutingDecision], rows: Sequence[dict[str, object]]
+    cycle: _Cycle, decisions: Sequence[Decision], rows: Sequence[dict[str, object]]
 ) -> None:
     cycle.report.decided += len(decisions)
     cycle.report.held += sum(1 for d in decisions if d.action == "hold")

@@ -1,4 +1,4 @@
-"""Journal rows (:class:`worker.store.models.Decision`) built from routing decisions.
+"""Journal rows (:class:`worker.store.models.JournalRow`) built from routing decisions.
 
 Lead snapshot values are cut to their column sizes: a 10 kB company name is stored as
 its first 255 characters, never rejected by the database halfway through a batch.
@@ -16,8 +16,7 @@ import orjson
 
 from worker.routing.explain import trace_to_json
 from worker.routing.fields import routing_fields
-from worker.routing.model import Decision as RoutingDecision
-from worker.routing.model import RoutingConfig, TraceStep
+from worker.routing.model import Decision, RoutingConfig, TraceStep
 from worker.routing.sla import sla_due_at, sla_policy_for
 from worker.sfdc.mapping import LeadRow
 from worker.store.models.journal import DecisionKind, DecisionStatus
@@ -61,7 +60,7 @@ def _int(value: object) -> int | None:
     return None
 
 
-def trace_json(decision: RoutingDecision) -> str:
+def trace_json(decision: Decision) -> str:
     """The decision's trace as journaled, plus an ``eligibility`` step carrying the pool's
     ``eligible_weights`` at decision time: the dashboard's fairness audit
     (:mod:`worker.store.queries.fairness`) builds its eligibility-adjusted targets from it.
@@ -84,7 +83,7 @@ def trace_json(decision: RoutingDecision) -> str:
         return trace_to_json(trace)
 
 
-def due_at(config: RoutingConfig, decision: RoutingDecision, at: datetime) -> datetime | None:
+def due_at(config: RoutingConfig, decision: Decision, at: datetime) -> datetime | None:
     """When the SLA of an assignment breaches (None: the decision assigns nobody). Every
     assignment has one: its rule's, its pool's or the default (``sla_policy_for``)."""
     if decision.action != "assign":
@@ -94,7 +93,7 @@ def due_at(config: RoutingConfig, decision: RoutingDecision, at: datetime) -> da
 
 
 def journal_row(
-    decision: RoutingDecision,
+    decision: Decision,
     row: LeadRow,
     *,
     config: RoutingConfig,

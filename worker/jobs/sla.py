@@ -45,8 +45,7 @@ from worker.jobs.writeback import items_for, write_back
 from worker.notify import enqueue_sla_reminders
 from worker.notify.model import Contact
 from worker.notify.recipients import manager_of
-from worker.routing.model import Decision as RoutingDecision
-from worker.routing.model import RoutingConfig, RoutingContext
+from worker.routing.model import Decision, RoutingConfig, RoutingContext
 from worker.routing.sla import (
     Breach,
     BreachStep,
@@ -60,7 +59,7 @@ from worker.routing.state import RoutingState
 from worker.sfdc.mapping import LeadRow
 from worker.store import journal_repo, state_repo
 from worker.store.db import session_scope
-from worker.store.models.journal import Decision, DecisionKind, DecisionStatus
+from worker.store.models.journal import DecisionKind, DecisionStatus, JournalRow
 
 log = logging.getLogger("leadrouter.sla")
 
@@ -82,13 +81,13 @@ def _aware(at: datetime | None) -> datetime | None:
     return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
-def policy_of(config: RoutingConfig, row: Decision) -> SlaChoice:
+def policy_of(config: RoutingConfig, row: JournalRow) -> SlaChoice:
     """The SLA of a journalled assignment (its rule's, its pool's or the default)."""
     return sla_policy_for(config, pool=row.pool, rule=row.rule)
 
 
 def _touch_time(
-    row: Decision, lead: LeadRow, task_at: datetime | None, now: datetime
+    row: JournalRow, lead: LeadRow, task_at: datetime | None, now: datetime
 ) -> datetime | None:
     """When the lead was first touched since its assignment (None: untouched)."""
     since = _aware(row.applied_at) or _aware(row.decided_at) or now
@@ -113,7 +112,7 @@ def run_sla_sweep(deps: Deps) -> SlaReport:
     ids = [r.lead_id for r in rows]
     leads = {r.id: r for r in deps.gateway.leads_by_id(ids, lead_fields(config))}
     tasks = deps.gateway.task_activity(ids)
-    breached: list[tuple[Decision, LeadRow]] = []
+    breached: list[tuple[JournalRow, LeadRow]] = []
     with session_scope(deps.engine) as s:
         for row in rows:
             lead = leads.get(row.lead_id)
@@ -150,12 +149,12 @@ def run_sla_sweep(deps: Deps) -> SlaReport:
 class _Case:
     """One breached assignment: its facts, the step decided, and the pick of a move."""
 
-    row: Decision
+    row: JournalRow
     lead: LeadRow
     breach: Breach
     step: BreachStep
     exclude: frozenset[str]
-    decision: RoutingDecision | None = None
+    decision: Decision | None = None
 
     def learn(self, **facts: Any) -> None:
         """A fact found while carrying the step out: decide again with it."""
@@ -173,7 +172,7 @@ class _Case:
 def _case(
     deps: Deps,
     config: RoutingConfig,
-    row: Decision,
+    row: JournalRow,
     lead: LeadRow,
     now: datetime,
     facts: tuple[Mapping[str, set[str]], Mapping[int, int], Mapping[str, Contact]],
@@ -199,7 +198,7 @@ def _case(
 def _act(
     deps: Deps,
     config: RoutingConfig,
-    breached: Sequence[tuple[Decision, LeadRow]],
+    breached: Sequence[tuple[JournalRow, LeadRow]],
     now: datetime,
     report: SlaReport,
 ) -> None:
@@ -272,7 +271,7 @@ def _escalate(deps: Deps, case: _Case) -> None:
         log.warning("lead %s: SLA missed, escalation target unavailable: %s", row.lead_id, why)
         case.learn(move_failed=why)
         return
-    case.decision = RoutingDecision(
+    case.decision = Decision(
         row.lead_id, "assign", owner_id, rep_key, row.pool, "sla", "escalate",
         case.step.reason, case.step.trace,
     )  # fmt: skip
@@ -287,7 +286,7 @@ class _Writer:
     cycle_id: str
     now: datetime
 
-    def row(self, case: _Case, decision: RoutingDecision, kind: str, hop: int) -> dict[str, Any]:
+    def row(self, case: _Case, decision: Decision, kind: str, hop: int) -> dict[str, Any]:
         name = self.deps.directory.name_of(decision.owner_id)
         if decision.owner_id == case.row.owner_id:
             name = case.row.owner_name or name
@@ -312,7 +311,7 @@ class _Writer:
     def note(self, case: _Case) -> dict[str, Any]:
         """A miss that keeps the lead: done once journalled (Salesforce is not written)."""
         row, step = case.row, case.step
-        note = RoutingDecision(row.lead_id, "assign", row.owner_id, row.rep_key, row.pool,
+        note = Decision(row.lead_id, "assign", row.owner_id, row.rep_key, row.pool,
                                row.rule, "sla", step.reason, step.trace)  # fmt: skip
         kind = DecisionKind.ESCALATE_MANAGER if step.notify_manager else DecisionKind.SLA_REMIND
         done = {"status": DecisionStatus.APPLIED, "applied_at": self.now, "sla_state": None}

@@ -20,12 +20,12 @@ from worker.routing.model import (
     Account,
     AccountMatching,
     Condition,
+    Decision,
     RoutingConfig,
     Rule,
     SlaPolicy,
     Target,
 )
-from worker.routing.model import Decision as RoutingDecision
 from worker.store.models.outbox import OutboxMessage
 
 
@@ -307,7 +307,7 @@ def test_every_assignment_gets_a_due_time(
 ) -> None:
     config = a_config(sla=an_sla(minutes=10))
     at = T0.replace(tzinfo=UTC)
-    decision = RoutingDecision("00QA", "assign", uid(ANN), ANN, pool, rule, method, "why")
+    decision = Decision("00QA", "assign", uid(ANN), ANN, pool, rule, method, "why")
     assert due_at(config, decision, at) == at + timedelta(minutes=minutes)
-    held = RoutingDecision("00QA", "hold", None, None, pool, rule, "hold", "nobody")
+    held = Decision("00QA", "hold", None, None, pool, rule, "hold", "nobody")
     assert due_at(config, held, at) is None  # assigns nobody: no clock
