@@ -40,7 +40,7 @@ from worker.jobs.decide import Ask, decide_batch
 from worker.jobs.deps import Deps
 from worker.jobs.fields import lead_fields
 from worker.jobs.notices import announce_decisions
-from worker.jobs.records import journal_row
+from worker.jobs.records import journal_entry, to_write
 from worker.jobs.writeback import items_for, write_back
 from worker.notify import enqueue_sla_reminders
 from worker.notify.model import Contact
@@ -59,6 +59,7 @@ from worker.routing.state import RoutingState
 from worker.sfdc.mapping import LeadRow
 from worker.store import journal_repo, state_repo
 from worker.store.db import session_scope
+from worker.store.journal_entry import JournalEntry
 from worker.store.models.journal import DecisionKind, DecisionStatus, JournalRow
 
 log = logging.getLogger("leadrouter.sla")
@@ -279,23 +280,23 @@ def _escalate(deps: Deps, case: _Case) -> None:
 
 @dataclass(frozen=True)
 class _Writer:
-    """Builds the journal rows of one sweep."""
+    """Builds the journal entries of one sweep."""
 
     deps: Deps
     config: RoutingConfig
     cycle_id: str
     now: datetime
 
-    def row(self, case: _Case, decision: Decision, kind: str, hop: int) -> dict[str, Any]:
+    def entry(self, case: _Case, decision: Decision, kind: str, hop: int) -> JournalEntry:
         name = self.deps.directory.name_of(decision.owner_id)
         if decision.owner_id == case.row.owner_id:
             name = case.row.owner_name or name
-        return journal_row(
+        return journal_entry(
             decision, case.lead, config=self.config, cycle_id=self.cycle_id, now=self.now,
             worker_id=self.deps.worker_id, kind=kind, hop=hop, owner_name=name,
         )  # fmt: skip
 
-    def move(self, case: _Case) -> dict[str, Any]:
+    def move(self, case: _Case) -> JournalEntry:
         """A re-assignment or an escalation: the breach's reason and trace before the
         pick's. A re-assignment keeps the lead's rule, so its SLA goes on."""
         decision, step, row = case.decision, case.step, case.row
@@ -304,23 +305,24 @@ class _Writer:
             decision = replace(decision, reason=f"{step.reason}; {decision.reason}",
                                trace=step.trace + decision.trace)  # fmt: skip
         if step.kind == "reassign":
-            return self.row(case, replace(decision, rule=row.rule), DecisionKind.SLA_REASSIGN,
-                            row.hop + 1)  # fmt: skip
-        return self.row(case, decision, DecisionKind.ESCALATE, row.hop + 1) | {"sla_due_at": None}
+            return self.entry(case, replace(decision, rule=row.rule), DecisionKind.SLA_REASSIGN,
+                              row.hop + 1)  # fmt: skip
+        return replace(self.entry(case, decision, DecisionKind.ESCALATE, row.hop + 1),
+                       sla_due_at=None)  # fmt: skip
 
-    def note(self, case: _Case) -> dict[str, Any]:
+    def note(self, case: _Case) -> JournalEntry:
         """A miss that keeps the lead: done once journalled (Salesforce is not written)."""
         row, step = case.row, case.step
         note = Decision(row.lead_id, "assign", row.owner_id, row.rep_key, row.pool,
                                row.rule, "sla", step.reason, step.trace)  # fmt: skip
         kind = DecisionKind.ESCALATE_MANAGER if step.notify_manager else DecisionKind.SLA_REMIND
-        done = {"status": DecisionStatus.APPLIED, "applied_at": self.now, "sla_state": None}
-        return self.row(case, note, kind, row.hop) | done | {"sla_due_at": step.due_at}
+        return replace(self.entry(case, note, kind, row.hop), status=DecisionStatus.APPLIED,
+                       applied_at=self.now, sla_state=None, sla_due_at=step.due_at)  # fmt: skip
 
 
 def _journal(
     s: Session, w: _Writer, cases: Sequence[_Case], report: SlaReport
-) -> list[dict[str, Any]]:
+) -> list[dict[str, object]]:
     """Journal every case and update the breached clocks; returns the pending moves."""
     moves = [w.move(c) for c in cases if c.step.kind in ("reassign", "move")]
     notes = [w.note(c) for c in cases if c.step.kind in ("remind", "manager")]
@@ -341,5 +343,4 @@ def _journal(
     ids = journal_repo.insert_decisions(s, moves + notes)
     if w.deps.notify.enabled and notes:
         announce_decisions(s, w.deps, journal_repo.by_ids(s, ids[len(moves) :]))
-    pending = zip(moves, ids[: len(moves)], strict=True)
-    return [r | {"id": i} for r, i in pending if r["status"] == DecisionStatus.PENDING]
+    return to_write(moves, ids[: len(moves)])

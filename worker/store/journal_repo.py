@@ -7,13 +7,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from worker.store import privacy
+from worker.store.journal_entry import COLUMNS, JournalEntry
 from worker.store.models.journal import DecisionKind, DecisionStatus, JournalRow
 from worker.store.models.types import utc_now
 
@@ -25,31 +26,41 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[start : start + CHUNK]
 
 
-def insert_decisions(session: Session, rows: Sequence[dict[str, object]]) -> list[int]:
-    """Insert journal rows in bulk (one multi-row INSERT); their ids, in order."""
-    if not rows:
+def insert_decisions(session: Session, entries: Sequence[JournalEntry]) -> list[int]:
+    """Journal ``entries`` in bulk (one multi-row INSERT); their row ids, in order."""
+    if not entries:
         return []
     table = JournalRow.__table__  # type: ignore[attr-defined]
     if session.get_bind().dialect.name == "sqlite":
-        return _insert_sqlite(session, table, rows)
-    if len({r["lead_id"] for r in rows}) != len(rows):  # ids could not be matched by lead
+        return _insert_sqlite(session, table, entries)
+    rows = [_columns(e) for e in entries]
+    if len({e.lead_id for e in entries}) != len(entries):  # ids could not be matched by lead
         ordered = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-        return [int(i) for i in session.execute(ordered, list(rows)).scalars()]
+        return [int(i) for i in session.execute(ordered, rows).scalars()]
     # unordered RETURNING lets SQLAlchemy send multi-row INSERTs (SQLite: ordered RETURNING
     # means one statement per row); ids follow row order, which is checked below
     query = table.insert().returning(table.c.id, table.c.lead_id)
-    got = sorted((int(i), str(lead)) for i, lead in session.execute(query, list(rows)).all())
-    if [lead for _, lead in got] == [str(r["lead_id"]) for r in rows]:
+    got = sorted((int(i), str(lead)) for i, lead in session.execute(query, rows).all())
+    if [lead for _, lead in got] == [e.lead_id for e in entries]:
         return [i for i, _ in got]
     by_lead = {lead: i for i, lead in got}  # not handed out in row order: match by lead
-    return [by_lead[str(r["lead_id"])] for r in rows]
+    return [by_lead[e.lead_id] for e in entries]
 
 
-def _insert_sqlite(session: Session, table: Any, rows: Sequence[dict[str, object]]) -> list[int]:
+def _columns(entry: JournalEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in COLUMNS}
+
+
+def as_row(entry: JournalEntry, row_id: int) -> JournalRow:
+    """The row (not attached to a session) of ``entry``, journalled as ``row_id``."""
+    return JournalRow(id=row_id, **_columns(entry))
+
+
+def _insert_sqlite(session: Session, table: Any, entries: Sequence[JournalEntry]) -> list[int]:
     """SQLite: multi-row INSERTs of :data:`ROWS_PER_INSERT` rows (one SQL text, prepared
     once per connection; the last few rows by ``executemany``), the values converted by
     the columns' own bind processors (stored exactly as the ORM stores them). A busy page
-    is 2,000 rows of 29 columns, and SQLAlchemy's per-row parameter handling cost the
+    is 2,000 rows of 28 columns, and SQLAlchemy's per-row parameter handling cost the
     cycle's thread about as much CPU as SQLite's own work.
 
     Why not ``executemany`` for all: the driver lets go of the GIL around each row's
@@ -59,14 +70,14 @@ def _insert_sqlite(session: Session, table: Any, rows: Sequence[dict[str, object
 
     ``executemany`` hands back no ids. The INSERT holds SQLite's single write lock until
     the commit, and a new row's id is above every id in the table, so this page's rows
-    are the table's ``len(rows)`` highest ids; read back and checked lead by lead."""
-    names = tuple(rows[0])  # every row has these keys (a missing one: KeyError naming it)
-    pick = itemgetter(*names) if len(names) > 1 else lambda r: (r[names[0]],)
+    are the table's ``len(entries)`` highest ids; read back and checked lead by lead."""
+    names = COLUMNS
+    pick = attrgetter(*names)
     conn = session.connection()
     convert = _converters(conn.dialect, table, names)
 
-    def values(row: dict[str, object]) -> list[object]:
-        v = list(pick(row))
+    def values(entry: JournalEntry) -> list[object]:
+        v = list(pick(entry))
         for i, process in convert:
             if v[i] is not None:
                 v[i] = process(v[i])
@@ -75,7 +86,7 @@ def _insert_sqlite(session: Session, table: Any, rows: Sequence[dict[str, object
     sql = f"INSERT INTO decision ({', '.join(names)}) VALUES "
     one = f"({', '.join('?' * len(names))})"
     per = _rows_per_statement(conn.connection.driver_connection, len(names))
-    values_of = [values(r) for r in rows]
+    values_of = [values(e) for e in entries]
     whole = len(values_of) - len(values_of) % per
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
@@ -85,12 +96,12 @@ def _insert_sqlite(session: Session, table: Any, rows: Sequence[dict[str, object
         if whole < len(values_of):
             cursor.executemany(sql + one, values_of[whole:])
         got = cursor.execute(
-            "SELECT id, lead_id FROM decision ORDER BY id DESC LIMIT ?", (len(rows),)
+            "SELECT id, lead_id FROM decision ORDER BY id DESC LIMIT ?", (len(entries),)
         ).fetchall()
     finally:
         cursor.close()
     got.reverse()
-    if [str(lead) for _, lead in got] != [str(r["lead_id"]) for r in rows]:
+    if [str(lead) for _, lead in got] != [e.lead_id for e in entries]:
         raise RuntimeError("journal insert: the rows read back are not the rows written")
     return [int(i) for i, _ in got]
 
