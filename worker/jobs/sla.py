@@ -8,8 +8,9 @@ moved it, converted, deleted) is closed.
 
 An untouched lead past ``sla_due_at`` is a breach. What it leads to is decided by the
 routing core (:func:`worker.routing.sla.breach_step`, with the SLA of the lead's rule, its
-pool or the default); this module gathers the facts (owner, manager, hops, reminders so
-far) and carries the step out:
+pool or the default), and so is the decision journaled for it
+(:func:`worker.routing.sla.sla_decision`: its reason and trace say why); this module
+gathers the facts (owner, manager, hops, reminders so far) and carries the step out:
 
 - ``reassign``: re-routed within its pool to someone who never had it (``hop + 1``);
 - ``move``: given to the escalation target (a rep, a pool or a queue);
@@ -53,6 +54,7 @@ from worker.routing.sla import (
     breach_step,
     is_touched,
     previous_owners,
+    sla_decision,
     sla_policy_for,
 )
 from worker.routing.state import RoutingState
@@ -148,7 +150,8 @@ def run_sla_sweep(deps: Deps) -> SlaReport:
 
 @dataclass
 class _Case:
-    """One breached assignment: its facts, the step decided, and the pick of a move."""
+    """One breached assignment: its facts, the step decided, and (a move) the decision
+    of the move once its new owner is found."""
 
     row: JournalRow
     lead: LeadRow
@@ -186,6 +189,10 @@ def _case(
         owner=row.owner_name or deps.directory.name_of(row.owner_id) or owner_key or "the owner",
         due_at=_aware(row.sla_due_at) or now,
         now=now,
+        lead_id=row.lead_id,
+        owner_id=row.owner_id,
+        rep_key=row.rep_key,
+        rule=row.rule,
         pool=row.pool,
         hop=row.hop,
         reminders=reminders.get(row.id or 0, 0),
@@ -245,7 +252,7 @@ def _pick(
         decided, state = decide_batch(asks, config=config, context=context, state=state, now=now)
         for (case, pool), decision in zip(todo, decided, strict=True):
             if decision.action == "assign":
-                case.decision = decision
+                case.decision = sla_decision(case.breach, case.step, pick=decision)
             elif case.step.kind == "reassign":
                 case.learn(nobody_eligible=True)
             else:
@@ -272,10 +279,7 @@ def _escalate(deps: Deps, case: _Case) -> None:
         log.warning("lead %s: SLA missed, escalation target unavailable: %s", row.lead_id, why)
         case.learn(move_failed=why)
         return
-    case.decision = Decision(
-        row.lead_id, "assign", owner_id, rep_key, row.pool, "sla", "escalate",
-        case.step.reason, case.step.trace,
-    )  # fmt: skip
+    case.decision = sla_decision(case.breach, case.step, owner_id=owner_id, rep_key=rep_key)
 
 
 @dataclass(frozen=True)
@@ -297,24 +301,17 @@ class _Writer:
         )  # fmt: skip
 
     def move(self, case: _Case) -> JournalEntry:
-        """A re-assignment or an escalation: the breach's reason and trace before the
-        pick's. A re-assignment keeps the lead's rule, so its SLA goes on."""
-        decision, step, row = case.decision, case.step, case.row
+        """A re-assignment (its SLA goes on) or an escalation (no SLA after it)."""
+        decision, hop = case.decision, case.row.hop + 1
         assert decision is not None
-        if decision.method != "escalate":  # a pick: the breach says why it happened
-            decision = replace(decision, reason=f"{step.reason}; {decision.reason}",
-                               trace=step.trace + decision.trace)  # fmt: skip
-        if step.kind == "reassign":
-            return self.entry(case, replace(decision, rule=row.rule), DecisionKind.SLA_REASSIGN,
-                              row.hop + 1)  # fmt: skip
-        return replace(self.entry(case, decision, DecisionKind.ESCALATE, row.hop + 1),
-                       sla_due_at=None)  # fmt: skip
+        if case.step.kind == "reassign":
+            return self.entry(case, decision, DecisionKind.SLA_REASSIGN, hop)
+        return replace(self.entry(case, decision, DecisionKind.ESCALATE, hop), sla_due_at=None)
 
     def note(self, case: _Case) -> JournalEntry:
         """A miss that keeps the lead: done once journalled (Salesforce is not written)."""
         row, step = case.row, case.step
-        note = Decision(row.lead_id, "assign", row.owner_id, row.rep_key, row.pool,
-                               row.rule, "sla", step.reason, step.trace)  # fmt: skip
+        note = sla_decision(case.breach, step)
         kind = DecisionKind.ESCALATE_MANAGER if step.notify_manager else DecisionKind.SLA_REMIND
         return replace(self.entry(case, note, kind, row.hop), status=DecisionStatus.APPLIED,
                        applied_at=self.now, sla_state=None, sla_due_at=step.due_at)  # fmt: skip

@@ -71,6 +71,23 @@ def test_escalates_to_the_manager_after_the_last_hop(
     assert run_sla_sweep(deps).checked == 0  # escalations carry no further SLA
 
 
+def test_an_sla_row_journals_the_cores_decision_with_its_why(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """The escalation's row: reason and trace from the routing core's SLA decision, with
+    the moves so far and the Salesforce owner the target was found as."""
+    deps = routed(org, make_deps, max_hops=1)
+    for _ in range(2):
+        org.tick(6 * 60)
+        run_sla_sweep(deps)
+    escalated = journal(deps)[-1]
+    assert escalated.kind == "escalate"
+    assert escalated.reason.startswith("SLA of 5 min missed after 1 hop(s): escalated to rep")
+    steps = [(s["kind"], s["message"]) for s in json.loads(escalated.trace)]
+    assert steps[1][0] == "sla" and steps[1][1].endswith("; SLA moves so far: 1 of 1")
+    assert steps[-1] == ("pick", f"rep {MANAGER} is Salesforce owner {uid(MANAGER)}")
+
+
 def test_touched_lead_stays_and_first_touch_is_recorded(
     org: FakeGateway, make_deps: Callable[..., Deps]
 ) -> None:
