@@ -312,7 +312,7 @@ def _speed_to_lead(
 
     from devkit.commands import bench_e2e_parts as parts
     from worker.scheduler import Worker, build_scheduler
-    from worker.store.models import Decision
+    from worker.store.models import JournalRow
 
     worker = Worker(app)
     scheduler = build_scheduler(worker)
@@ -329,8 +329,8 @@ def _speed_to_lead(
     while time.monotonic() < deadline and len(settled) < len(created):
         time.sleep(0.5)
         with Session(app.deps.engine) as s:
-            query = select(Decision.lead_id, Decision.status, Decision.applied_at).where(
-                col(Decision.lead_id).in_(list(created))
+            query = select(JournalRow.lead_id, JournalRow.status, JournalRow.applied_at).where(
+                col(JournalRow.lead_id).in_(list(created))
             )
             found = list(s.exec(query).all())
         pending = {lead for lead, status, _ in found if status == "pending"}

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 
 from worker.commands._common import one_line_errors, settings_or_exit
 from worker.store.models.core import ApiUsage
-from worker.store.models.journal import Decision
+from worker.store.models.journal import JournalRow
 
 POOLS = {"na": "NA-AE", "emea": "EMEA-AE", "apac": "APAC-AE"}
 RULES = {
@@ -255,7 +255,7 @@ def insert_fake(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Insert ``count`` synthetic decisions plus hourly API-usage samples; returns rows."""
-    table = Decision.__table__  # type: ignore[attr-defined]
+    table = JournalRow.__table__  # type: ignore[attr-defined]
     buffer: list[dict[str, Any]] = []
     done = 0
     for row in fake_rows(count, days=days, seed=seed):

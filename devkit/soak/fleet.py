@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from devkit.supervisor import Child, Supervisor, leadrouter_argv
 from worker.root import engine_for
 from worker.settings import Settings
-from worker.store.models import Decision, WorkerHeartbeat
+from worker.store.models import JournalRow, WorkerHeartbeat
 
 
 @dataclass
@@ -79,7 +79,7 @@ class Fleet:
     def pending(self) -> int:
         try:
             with Session(self.engine) as s:
-                query = select(Decision.id).where(col(Decision.status) == "pending")
+                query = select(JournalRow.id).where(col(JournalRow.status) == "pending")
                 return len(s.exec(query).all())
         except Exception:  # noqa: BLE001 - schema not there yet
             return 0

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from devkit.soak.verdict import Entry
 from worker.root import engine_for
-from worker.store.models import Decision
+from worker.store.models import JournalRow
 
 
 class OwnerSampler:
@@ -68,7 +68,7 @@ def read_journal(database_url: str) -> list[Entry]:
     engine = engine_for(database_url, pool=False)
     try:
         with Session(engine) as s:
-            rows = s.exec(select(Decision)).all()
+            rows = s.exec(select(JournalRow)).all()
             return [
                 Entry(
                     id=r.id or 0,
@@ -93,7 +93,7 @@ def count_decisions(database_url: str) -> int:
     engine = engine_for(database_url, pool=False)
     try:
         with Session(engine) as s:
-            return len(s.exec(select(Decision.id).limit(1)).all())
+            return len(s.exec(select(JournalRow.id).limit(1)).all())
     finally:
         engine.dispose()
 
@@ -106,8 +106,8 @@ def latest_status(database_url: str, lead_ids: list[str], chunk: int = 500) -> l
         with Session(engine) as s:
             for start in range(0, len(lead_ids), chunk):
                 part = lead_ids[start : start + chunk]
-                query = select(Decision.id, Decision.lead_id, Decision.status).where(
-                    col(Decision.lead_id).in_(part)
+                query = select(JournalRow.id, JournalRow.lead_id, JournalRow.status).where(
+                    col(JournalRow.lead_id).in_(part)
                 )
                 for row_id, lead_id, status in s.exec(query).all():
                     if lead_id not in last or (row_id or 0) > last[lead_id][0]:

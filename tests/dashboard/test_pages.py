@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.dashboard.conftest import PAGES, errors, open_page, timed
 from worker.store.db import make_engine, session_scope
-from worker.store.models.journal import Decision
+from worker.store.models.journal import JournalRow
 
 
 def _open(at: AppTest, page: str) -> AppTest:
@@ -132,7 +132,7 @@ def test_company_named_like_html_is_shown_as_text(
 ) -> None:
     with session_scope(make_engine(seeded_store)) as session:
         session.add(
-            Decision(
+            JournalRow(
                 lead_id="00QXSS000000000001",
                 cycle_id="t",
                 status="held",

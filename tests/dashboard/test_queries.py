@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from worker.store.db import make_engine, session_scope, upgrade
-from worker.store.models.journal import Decision
+from worker.store.models.journal import JournalRow
 from worker.store.queries import fairness, journal_log, overview
 from worker.store.queries.journal_log import LogFilter
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-def _decision(n: int, **kw: object) -> Decision:
+def _decision(n: int, **kw: object) -> JournalRow:
     values: dict[str, object] = {
         "lead_id": f"00Q{n:015d}", "cycle_id": "c", "kind": "route", "status": "applied",
         "owner_id": "005A", "owner_name": "Anna", "rep_key": "anna@x.example", "pool": "EMEA",
@@ -25,7 +25,7 @@ def _decision(n: int, **kw: object) -> Decision:
         "lead_company": f"Company {n}", "lead_email": f"lead{n}@x.example",
     }  # fmt: skip
     values.update(kw)
-    return Decision(**values)  # type: ignore[arg-type]
+    return JournalRow(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
 from worker.store.db import current_revision, head_revision, make_engine, session_scope, upgrade
-from worker.store.models import Decision, KeyValue, WorkerHeartbeat
+from worker.store.journal_entry import JournalEntry
+from worker.store.models import JournalRow, KeyValue, WorkerHeartbeat
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -59,7 +62,7 @@ def test_upgrading_an_existing_database_keeps_its_rows(store_url: str) -> None:
     with session_scope(engine) as session:
         assert session.get(KeyValue, "k").value == "1"
         assert session.get(WorkerHeartbeat, "w1").pid == 1
-        (decision,) = session.exec(select(Decision)).all()
+        (decision,) = session.exec(select(JournalRow)).all()
         assert decision.reason == "kept"
     assert current_revision(engine) == head_revision()
     engine.dispose()
@@ -78,10 +81,10 @@ def test_timestamps_come_back_timezone_aware(store_url: str) -> None:
     engine.dispose()
 
 
-def _journal_row(i: int, **extra: object) -> dict[str, object]:
-    return {"lead_id": f"00Q{i:015d}", "cycle_id": "c", "kind": "route", "status": "pending",
-            "reason": "r", "trace": "[]", "hop": 0, "decided_at": NOW, "worker_id": "w",
-            "sla_due_at": None, "lead_company": "Ünïcode & Co' OR 1=1", **extra}  # fmt: skip
+def _journal_entry(i: int, **extra: Any) -> JournalEntry:
+    return JournalEntry(lead_id=f"00Q{i:015d}", cycle_id="c", kind="route", status="pending",
+                        reason="r", trace="[]", hop=0, decided_at=NOW, worker_id="w",
+                        **{"sla_due_at": None, "lead_company": "Ünïcode & Co' OR 1=1"} | extra)  # fmt: skip
 
 
 def test_a_page_of_journal_rows_comes_back_as_the_orm_stores_it_ids_in_row_order(
@@ -96,14 +99,14 @@ def test_a_page_of_journal_rows_comes_back_as_the_orm_stores_it_ids_in_row_order
     upgrade(store_url)
     engine = make_engine(store_url)
     due = datetime(2026, 11, 23, 10, 5, 30, 123456, tzinfo=UTC)
-    rows = [_journal_row(i, sla_due_at=due if i % 2 else None) for i in range(2_037)]
+    rows = [_journal_entry(i, sla_due_at=due if i % 2 else None) for i in range(2_037)]
     with session_scope(engine) as session:
-        session.add(Decision(**_journal_row(9_999)))  # an ORM row: ids start above it
+        session.add(JournalRow(**asdict(_journal_entry(9_999))))  # an ORM row: ids start above it
     with session_scope(engine) as session:
         ids = journal_repo.insert_decisions(session, rows)
     with session_scope(engine) as session:
-        got = {d.id: d for d in session.exec(select(Decision)).all()}
-    assert [got[i].lead_id for i in ids] == [r["lead_id"] for r in rows]
+        got = {d.id: d for d in session.exec(select(JournalRow)).all()}
+    assert [got[i].lead_id for i in ids] == [r.lead_id for r in rows]
     orm = next(d for d in got.values() if d.lead_id == f"00Q{9_999:015d}")
     first, second = got[ids[0]], got[ids[1]]
     assert first.decided_at == orm.decided_at  # as the ORM stores it (SQLite: UTC, naive)
@@ -112,7 +115,7 @@ def test_a_page_of_journal_rows_comes_back_as_the_orm_stores_it_ids_in_row_order
     assert second.sla_due_at.replace(tzinfo=None) == due.replace(tzinfo=None)
     assert first.lead_company == orm.lead_company == "Ünïcode & Co' OR 1=1"
     last = got[ids[-2]]  # one of the rows past the last whole statement of 100 (odd: due)
-    assert last.lead_id == rows[-2]["lead_id"] and last.sla_due_at == second.sla_due_at
+    assert last.lead_id == rows[-2].lead_id and last.sla_due_at == second.sla_due_at
     engine.dispose()
 
 
@@ -123,12 +126,12 @@ def test_applying_decisions_starts_the_sla_clock_of_those_with_an_sla_only(
 
     upgrade(store_url)
     engine = make_engine(store_url)
-    base = {"cycle_id": "c", "kind": "route", "reason": "r", "trace": "[]", "hop": 0,
-            "decided_at": NOW, "worker_id": "w"}  # fmt: skip
+    base = JournalEntry(lead_id="", cycle_id="c", kind="route", status="pending", reason="r",
+                        trace="[]", hop=0, decided_at=NOW, worker_id="w")  # fmt: skip
     rows = [
-        base | {"lead_id": "00QA", "status": "pending", "sla_due_at": NOW},
-        base | {"lead_id": "00QB", "status": "pending", "sla_due_at": None},  # no SLA
-        base | {"lead_id": "00QC", "status": "skipped", "sla_due_at": NOW},  # not pending
+        replace(base, lead_id="00QA", status="pending", sla_due_at=NOW),
+        replace(base, lead_id="00QB", status="pending", sla_due_at=None),  # no SLA
+        replace(base, lead_id="00QC", status="skipped", sla_due_at=NOW),  # not pending
     ]
     with session_scope(engine) as session:
         ids = journal_repo.insert_decisions(session, rows)
@@ -136,7 +139,7 @@ def test_applying_decisions_starts_the_sla_clock_of_those_with_an_sla_only(
         journal_repo.mark_applied(session, ids, NOW)
     with session_scope(engine) as session:
         got = {d.lead_id: (d.status, d.sla_state, d.applied_at is not None)
-               for d in session.exec(select(Decision)).all()}  # fmt: skip
+               for d in session.exec(select(JournalRow)).all()}  # fmt: skip
     assert got == {
         "00QA": ("applied", "open", True),
         "00QB": ("applied", None, True),
@@ -174,7 +177,7 @@ def test_which_leads_are_held_is_answered_by_index_seeks_on_sqlite(sqlite_url: s
             seen.extend(str(r[-1]) for r in rows.fetchall())
 
     with session_scope(engine) as session:
-        session.add(Decision(lead_id="00Q000000000001AAA", cycle_id="c", status="held",
+        session.add(JournalRow(lead_id="00Q000000000001AAA", cycle_id="c", status="held",
                              reason="every rep capped"))  # fmt: skip
     with session_scope(engine) as session:
         got = journal_repo.held_reasons(session, ["00Q000000000001AAA", "00Q000000000002AAA"])

@@ -42,7 +42,7 @@ from worker.sfdc.mapping import AccountRow
 from worker.sfdc.soql import ACCOUNT_PAGE
 from worker.store import accounts_repo as repo
 from worker.store.db import session_scope
-from worker.store.models.accounts import AccountSync as SyncRow
+from worker.store.models.accounts import AccountSyncRow
 
 log = logging.getLogger("leadrouter.accounts")
 RESYNC_CODES = frozenset({"INVALID_REPLICATION_DATE", "EXCEEDED_ID_LIMIT"})
@@ -98,7 +98,7 @@ class AccountSync:
     # --- full pass -----------------------------------------------------------------
     def _begin_full(
         self, engine: Engine, gateway: SalesforceGateway, now: datetime, why: str
-    ) -> SyncRow:
+    ) -> AccountSyncRow:
         expected = gateway.count_accounts()
         with session_scope(engine) as s:
             row = repo.sync_state(s, lock=True)
@@ -142,7 +142,7 @@ class AccountSync:
         log.info("account mirror loading: %d of about %d accounts",
                  row.full_loaded, row.full_expected or 0)  # fmt: skip
 
-    def _finish_full(self, s: Session, row: SyncRow) -> int:
+    def _finish_full(self, s: Session, row: AccountSyncRow) -> int:
         gone = 0
         while stale := repo.stale_ids(s, row.generation, self.page):
             gone += repo.apply_changes(s, deletions=dict.fromkeys(stale))
@@ -235,7 +235,7 @@ class AccountSync:
             repo.save_sync(s, row)
 
 
-def _position(row: SyncRow) -> tuple[object, ...]:
+def _position(row: AccountSyncRow) -> tuple[object, ...]:
     return (row.phase, row.generation, row.full_cursor, row.delta_at, row.delta_id)
 
 

@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from worker.jobs.deps import Deps
-from worker.routing.model import Decision as RoutingDecision
-from worker.routing.model import RoutingConfig
+from worker.routing.model import Decision, RoutingConfig
 from worker.sfdc.gateway import RETRIEVE_MAX
 from worker.sfdc.mapping import LeadRow
 from worker.store import journal_repo
@@ -25,7 +24,7 @@ from worker.store.db import session_scope
 from worker.store.models.journal import DecisionStatus
 
 
-def parked_by_rule(config: RoutingConfig, decision: RoutingDecision) -> bool:
+def parked_by_rule(config: RoutingConfig, decision: Decision) -> bool:
     """Held by a ``hold`` rule (not for want of an eligible rep): retrying cannot help."""
     return decision.rule in hold_rule_names(config)
 

@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
 from worker.jobs.accounts import refresh_mirror
 from worker.jobs.context import build_context, prefetch_emails
@@ -37,7 +36,7 @@ from worker.jobs.fields import lead_fields
 from worker.jobs.held import held_batches, held_rows, parked_by_rule
 from worker.jobs.notices import announce_allocation, announce_decisions
 from worker.jobs.reconcile import reconcile_pending
-from worker.jobs.records import journal_row
+from worker.jobs.records import journal_entry, to_write
 from worker.jobs.writeback import (
     Outcomes,
     WriteItem,
@@ -49,14 +48,14 @@ from worker.jobs.writeback import (
     send_all,
     write_back,
 )
-from worker.routing.model import Decision as RoutingDecision
-from worker.routing.model import RoutingConfig
+from worker.routing.model import Decision, RoutingConfig
 from worker.runtime.budget import Pace
 from worker.runtime.pipeline import ReadAhead, WriteBehind
 from worker.sfdc.mapping import LeadRow, parse_datetime
 from worker.store import journal_repo, state_repo
 from worker.store.db import session_scope
-from worker.store.models.journal import Decision, DecisionStatus
+from worker.store.journal_entry import JournalEntry
+from worker.store.models.journal import DecisionStatus, JournalRow
 from worker.store.queries.replay import DIRECTORY
 
 log = logging.getLogger("leadrouter.intake")
@@ -295,7 +294,7 @@ def _route_page(
     decisions, state = decide_batch(
         asks, config=config, context=context, state=state, now=now, pause=deps.hush.pause
     )
-    rows = _journal_rows(cycle, fresh, decisions, now)
+    entries = _journal_entries(cycle, fresh, decisions, now)
     # the previous page's writes, when they are done already: journaled in this page's
     # transaction (one commit and one state save fewer), their cap counters given back
     # from the state this page leaves; otherwise at the hand-over, as before
@@ -303,14 +302,14 @@ def _route_page(
     with session_scope(deps.engine) as s:
         held_before = journal_repo.held_reasons(s, [r.id for r in fresh])
         # a lead held again for the same reason keeps its row: no journal churn per retry
-        rows = [
-            row for row in rows
-            if not (row["status"] == DecisionStatus.HELD and row["lead_id"] in held_before
-                    and held_before[row["lead_id"]] == row["reason"])
+        entries = [
+            e for e in entries
+            if not (e.status == DecisionStatus.HELD and e.lead_id in held_before
+                    and held_before[e.lead_id] == e.reason)
         ]  # fmt: skip
-        journal_repo.drop_held(s, [row["lead_id"] for row in rows if row["lead_id"] in held_before])
-        ids = journal_repo.insert_decisions(s, rows)
-        announce_decisions(s, deps, _new_held(rows, ids))
+        journal_repo.drop_held(s, [e.lead_id for e in entries if e.lead_id in held_before])
+        ids = journal_repo.insert_decisions(s, entries)
+        announce_decisions(s, deps, _new_held(entries, ids))
         taken = mark_outcomes(s, deps, done) if done else []
         if taken:
             state = release(state, taken)
@@ -321,21 +320,21 @@ def _route_page(
     if done:
         count_outcomes(deps, done)
         cycle.report.add(merged(done))
-    pending = [r | {"id": i} for r, i in zip(rows, ids, strict=True) if r["status"] == "pending"]
+    pending = to_write(entries, ids)
     _remember(cycle, fresh, decisions, snapshot)
-    _count_decisions(cycle, decisions, rows)
+    _count_decisions(cycle, decisions, entries)
     return items_for(pending, frozenset(cycle.owners), config.writeback.reason_field)
 
 
-def _journal_rows(
-    cycle: _Cycle, rows: Sequence[LeadRow], decisions: Sequence[RoutingDecision], now: datetime
-) -> list[dict[str, Any]]:
+def _journal_entries(
+    cycle: _Cycle, rows: Sequence[LeadRow], decisions: Sequence[Decision], now: datetime
+) -> list[JournalEntry]:
     deps = cycle.deps
     out = []
     for d, r in zip(decisions, rows, strict=True):
         deps.hush.pause()  # a write in its check-then-write window goes first
         out.append(
-            journal_row(
+            journal_entry(
                 d,
                 r,
                 config=cycle.config,
@@ -349,7 +348,7 @@ def _journal_rows(
 
 
 def _remember(
-    cycle: _Cycle, rows: Sequence[LeadRow], decisions: Sequence[RoutingDecision], snapshot: bool
+    cycle: _Cycle, rows: Sequence[LeadRow], decisions: Sequence[Decision], snapshot: bool
 ) -> None:
     """After the commit: open-lead counts, and the held-row snapshots for retries
     (``snapshot``: rows read by the intake query; retried rows are kept already)."""
@@ -365,18 +364,18 @@ def _remember(
             deps.held_rows.pop(r.id)  # routed, or parked: retried only at the refresh
 
 
-def _new_held(rows: Sequence[dict[str, Any]], ids: Sequence[int]) -> Iterator[Decision]:
+def _new_held(entries: Sequence[JournalEntry], ids: Sequence[int]) -> Iterator[JournalRow]:
     """Journal objects (not attached) of the held rows just inserted, for notifications;
     built only when asked for (a SQLModel object costs ~0.15 ms: a page of held leads
     with notifications off used to build 2,000 of them for nothing)."""
-    for row, i in zip(rows, ids, strict=True):
-        if row["status"] == DecisionStatus.HELD:
-            yield Decision(**(row | {"id": i}))
+    for entry, i in zip(entries, ids, strict=True):
+        if entry.status == DecisionStatus.HELD:
+            yield journal_repo.as_row(entry, i)
 
 
 def _count_decisions(
-    cycle: _Cycle, decisions: Sequence[RoutingDecision], rows: Sequence[dict[str, object]]
+    cycle: _Cycle, decisions: Sequence[Decision], entries: Sequence[JournalEntry]
 ) -> None:
     cycle.report.decided += len(decisions)
     cycle.report.held += sum(1 for d in decisions if d.action == "hold")
-    cycle.deps.metrics.held.inc(sum(1 for r in rows if r["status"] == DecisionStatus.HELD))
+    cycle.deps.metrics.held.inc(sum(1 for e in entries if e.status == DecisionStatus.HELD))

@@ -20,12 +20,12 @@ from worker.jobs.deps import Deps
 from worker.notify import EventKind, NotificationEvent, enqueue_event, enqueue_for_decision
 from worker.runtime.budget import Pace
 from worker.store.db import session_scope
-from worker.store.models.journal import Decision
+from worker.store.models.journal import JournalRow
 
 log = logging.getLogger("leadrouter.notices")
 
 
-def announce_decisions(session: Session, deps: Deps, rows: Iterable[Decision]) -> int:
+def announce_decisions(session: Session, deps: Deps, rows: Iterable[JournalRow]) -> int:
     """Queue the messages of applied/held journal rows; returns how many were new."""
     if not deps.notify.enabled:
         return 0

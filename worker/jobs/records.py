@@ -1,4 +1,5 @@
-"""Journal rows (:class:`worker.store.models.Decision`) built from routing decisions.
+"""Journal entries (:class:`worker.store.journal_entry.JournalEntry`) built from routing
+decisions.
 
 Lead snapshot values are cut to their column sizes: a 10 kB company name is stored as
 its first 255 characters, never rejected by the database halfway through a batch.
@@ -7,19 +8,18 @@ its first 255 characters, never rejected by the database halfway through a batch
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
 
 import orjson
 
 from worker.routing.explain import trace_to_json
 from worker.routing.fields import routing_fields
-from worker.routing.model import Decision as RoutingDecision
-from worker.routing.model import RoutingConfig, TraceStep
+from worker.routing.model import Decision, RoutingConfig, TraceStep
 from worker.routing.sla import sla_due_at, sla_policy_for
 from worker.sfdc.mapping import LeadRow
+from worker.store.journal_entry import COLUMNS, JournalEntry
 from worker.store.models.journal import DecisionKind, DecisionStatus
 
 ELIGIBILITY = "eligibility"  # trace step kind read by the fairness audit
@@ -61,7 +61,7 @@ def _int(value: object) -> int | None:
     return None
 
 
-def trace_json(decision: RoutingDecision) -> str:
+def trace_json(decision: Decision) -> str:
     """The decision's trace as journaled, plus an ``eligibility`` step carrying the pool's
     ``eligible_weights`` at decision time: the dashboard's fairness audit
     (:mod:`worker.store.queries.fairness`) builds its eligibility-adjusted targets from it.
@@ -84,7 +84,7 @@ def trace_json(decision: RoutingDecision) -> str:
         return trace_to_json(trace)
 
 
-def due_at(config: RoutingConfig, decision: RoutingDecision, at: datetime) -> datetime | None:
+def due_at(config: RoutingConfig, decision: Decision, at: datetime) -> datetime | None:
     """When the SLA of an assignment breaches (None: the decision assigns nobody). Every
     assignment has one: its rule's, its pool's or the default (``sla_policy_for``)."""
     if decision.action != "assign":
@@ -93,8 +93,8 @@ def due_at(config: RoutingConfig, decision: RoutingDecision, at: datetime) -> da
     return sla_due_at(at, policy, config.reps.get(decision.rep_key or ""), at)
 
 
-def journal_row(
-    decision: RoutingDecision,
+def journal_entry(
+    decision: Decision,
     row: LeadRow,
     *,
     config: RoutingConfig,
@@ -104,8 +104,8 @@ def journal_row(
     kind: str = DecisionKind.ROUTE,
     hop: int = 0,
     owner_name: str | None = None,
-) -> dict[str, Any]:
-    """The column values of a new journal row (inserted in bulk by the caller)."""
+) -> JournalEntry:
+    """What to journal of ``decision`` about the lead ``row`` (inserted in bulk by the caller)."""
     f = row.lead.fields
     name = " ".join(str(f.get(k) or "") for k in ("FirstName", "LastName")).strip()
     status = {
@@ -113,35 +113,39 @@ def journal_row(
         "hold": DecisionStatus.HELD,
         "stop": DecisionStatus.SKIPPED,
     }[decision.action]
-    return {
-        "lead_id": row.id,
-        "cycle_id": cycle_id,
-        "kind": kind,
-        "status": status,
-        "owner_id": decision.owner_id,
-        "owner_name": _text(owner_name, 255),
-        "previous_owner_id": row.owner_id or None,
-        "rep_key": decision.rep_key,
-        "pool": _text(decision.pool, 80),
-        "rule": _text(decision.rule, 120),
-        "method": _text(decision.method, 40),
-        "reason": decision.reason[:1000],
-        "trace": trace_json(decision),
-        "hop": hop,
-        "decided_at": now,
-        "lead_created_at": row.lead.created_at,
-        "sla_due_at": due_at(config, decision, now),
-        "lead_name": _text(name, 255),
-        "lead_email": _text(f.get("Email"), 255),
-        "lead_company": _text(f.get("Company"), 255),
-        "lead_country": _text(f.get("Country"), 80),
-        "lead_source": _text(f.get("LeadSource"), 120),
-        "lead_rating": _text(f.get("Rating"), 40),
-        "lead_employees": _int(f.get("NumberOfEmployees")),
-        "lead_fields": routed_fields_json(config, f),
-        "worker_id": worker_id,
-        "error": None,
-        "applied_at": None,
-        "first_touch_at": None,
-        "sla_state": None,
-    }
+    return JournalEntry(
+        lead_id=row.id,
+        cycle_id=cycle_id,
+        kind=kind,
+        status=status,
+        owner_id=decision.owner_id,
+        owner_name=_text(owner_name, 255),
+        previous_owner_id=row.owner_id or None,
+        rep_key=decision.rep_key,
+        pool=_text(decision.pool, 80),
+        rule=_text(decision.rule, 120),
+        method=_text(decision.method, 40),
+        reason=decision.reason[:1000],
+        trace=trace_json(decision),
+        hop=hop,
+        decided_at=now,
+        lead_created_at=row.lead.created_at,
+        sla_due_at=due_at(config, decision, now),
+        lead_name=_text(name, 255),
+        lead_email=_text(f.get("Email"), 255),
+        lead_company=_text(f.get("Company"), 255),
+        lead_country=_text(f.get("Country"), 80),
+        lead_source=_text(f.get("LeadSource"), 120),
+        lead_rating=_text(f.get("Rating"), 40),
+        lead_employees=_int(f.get("NumberOfEmployees")),
+        lead_fields=routed_fields_json(config, f),
+        worker_id=worker_id,
+    )
+
+
+def to_write(entries: Sequence[JournalEntry], ids: Sequence[int]) -> list[dict[str, object]]:
+    """The pending ones of ``entries`` journalled with ``ids``, as the column mappings
+    :func:`worker.jobs.writeback.items_for` reads."""
+    return [{n: getattr(e, n) for n in COLUMNS} | {"id": i}
+            for e, i in zip(entries, ids, strict=True)
+            if e.status == DecisionStatus.PENDING]  # fmt: skip

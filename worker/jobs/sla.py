@@ -8,8 +8,9 @@ moved it, converted, deleted) is closed.
 
 An untouched lead past ``sla_due_at`` is a breach. What it leads to is decided by the
 routing core (:func:`worker.routing.sla.breach_step`, with the SLA of the lead's rule, its
-pool or the default); this module gathers the facts (owner, manager, hops, reminders so
-far) and carries the step out:
+pool or the default), and so is the decision journaled for it
+(:func:`worker.routing.sla.sla_decision`: its reason and trace say why); this module
+gathers the facts (owner, manager, hops, reminders so far) and carries the step out:
 
 - ``reassign``: re-routed within its pool to someone who never had it (``hop + 1``);
 - ``move``: given to the escalation target (a rep, a pool or a queue);
@@ -40,13 +41,12 @@ from worker.jobs.decide import Ask, decide_batch
 from worker.jobs.deps import Deps
 from worker.jobs.fields import lead_fields
 from worker.jobs.notices import announce_decisions
-from worker.jobs.records import journal_row
+from worker.jobs.records import journal_entry, to_write
 from worker.jobs.writeback import items_for, write_back
 from worker.notify import enqueue_sla_reminders
 from worker.notify.model import Contact
 from worker.notify.recipients import manager_of
-from worker.routing.model import Decision as RoutingDecision
-from worker.routing.model import RoutingConfig, RoutingContext
+from worker.routing.model import Decision, RoutingConfig, RoutingContext
 from worker.routing.sla import (
     Breach,
     BreachStep,
@@ -54,13 +54,15 @@ from worker.routing.sla import (
     breach_step,
     is_touched,
     previous_owners,
+    sla_decision,
     sla_policy_for,
 )
 from worker.routing.state import RoutingState
 from worker.sfdc.mapping import LeadRow
 from worker.store import journal_repo, state_repo
 from worker.store.db import session_scope
-from worker.store.models.journal import Decision, DecisionKind, DecisionStatus
+from worker.store.journal_entry import JournalEntry
+from worker.store.models.journal import DecisionKind, DecisionStatus, JournalRow
 
 log = logging.getLogger("leadrouter.sla")
 
@@ -82,13 +84,13 @@ def _aware(at: datetime | None) -> datetime | None:
     return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
-def policy_of(config: RoutingConfig, row: Decision) -> SlaChoice:
+def policy_of(config: RoutingConfig, row: JournalRow) -> SlaChoice:
     """The SLA of a journalled assignment (its rule's, its pool's or the default)."""
     return sla_policy_for(config, pool=row.pool, rule=row.rule)
 
 
 def _touch_time(
-    row: Decision, lead: LeadRow, task_at: datetime | None, now: datetime
+    row: JournalRow, lead: LeadRow, task_at: datetime | None, now: datetime
 ) -> datetime | None:
     """When the lead was first touched since its assignment (None: untouched)."""
     since = _aware(row.applied_at) or _aware(row.decided_at) or now
@@ -113,7 +115,7 @@ def run_sla_sweep(deps: Deps) -> SlaReport:
     ids = [r.lead_id for r in rows]
     leads = {r.id: r for r in deps.gateway.leads_by_id(ids, lead_fields(config))}
     tasks = deps.gateway.task_activity(ids)
-    breached: list[tuple[Decision, LeadRow]] = []
+    breached: list[tuple[JournalRow, LeadRow]] = []
     with session_scope(deps.engine) as s:
         for row in rows:
             lead = leads.get(row.lead_id)
@@ -148,14 +150,15 @@ def run_sla_sweep(deps: Deps) -> SlaReport:
 
 @dataclass
 class _Case:
-    """One breached assignment: its facts, the step decided, and the pick of a move."""
+    """One breached assignment: its facts, the step decided, and (a move) the decision
+    of the move once its new owner is found."""
 
-    row: Decision
+    row: JournalRow
     lead: LeadRow
     breach: Breach
     step: BreachStep
     exclude: frozenset[str]
-    decision: RoutingDecision | None = None
+    decision: Decision | None = None
 
     def learn(self, **facts: Any) -> None:
         """A fact found while carrying the step out: decide again with it."""
@@ -173,7 +176,7 @@ class _Case:
 def _case(
     deps: Deps,
     config: RoutingConfig,
-    row: Decision,
+    row: JournalRow,
     lead: LeadRow,
     now: datetime,
     facts: tuple[Mapping[str, set[str]], Mapping[int, int], Mapping[str, Contact]],
@@ -186,6 +189,10 @@ def _case(
         owner=row.owner_name or deps.directory.name_of(row.owner_id) or owner_key or "the owner",
         due_at=_aware(row.sla_due_at) or now,
         now=now,
+        lead_id=row.lead_id,
+        owner_id=row.owner_id,
+        rep_key=row.rep_key,
+        rule=row.rule,
         pool=row.pool,
         hop=row.hop,
         reminders=reminders.get(row.id or 0, 0),
@@ -199,7 +206,7 @@ def _case(
 def _act(
     deps: Deps,
     config: RoutingConfig,
-    breached: Sequence[tuple[Decision, LeadRow]],
+    breached: Sequence[tuple[JournalRow, LeadRow]],
     now: datetime,
     report: SlaReport,
 ) -> None:
@@ -245,7 +252,7 @@ def _pick(
         decided, state = decide_batch(asks, config=config, context=context, state=state, now=now)
         for (case, pool), decision in zip(todo, decided, strict=True):
             if decision.action == "assign":
-                case.decision = decision
+                case.decision = sla_decision(case.breach, case.step, pick=decision)
             elif case.step.kind == "reassign":
                 case.learn(nobody_eligible=True)
             else:
@@ -272,56 +279,47 @@ def _escalate(deps: Deps, case: _Case) -> None:
         log.warning("lead %s: SLA missed, escalation target unavailable: %s", row.lead_id, why)
         case.learn(move_failed=why)
         return
-    case.decision = RoutingDecision(
-        row.lead_id, "assign", owner_id, rep_key, row.pool, "sla", "escalate",
-        case.step.reason, case.step.trace,
-    )  # fmt: skip
+    case.decision = sla_decision(case.breach, case.step, owner_id=owner_id, rep_key=rep_key)
 
 
 @dataclass(frozen=True)
 class _Writer:
-    """Builds the journal rows of one sweep."""
+    """Builds the journal entries of one sweep."""
 
     deps: Deps
     config: RoutingConfig
     cycle_id: str
     now: datetime
 
-    def row(self, case: _Case, decision: RoutingDecision, kind: str, hop: int) -> dict[str, Any]:
+    def entry(self, case: _Case, decision: Decision, kind: str, hop: int) -> JournalEntry:
         name = self.deps.directory.name_of(decision.owner_id)
         if decision.owner_id == case.row.owner_id:
             name = case.row.owner_name or name
-        return journal_row(
+        return journal_entry(
             decision, case.lead, config=self.config, cycle_id=self.cycle_id, now=self.now,
             worker_id=self.deps.worker_id, kind=kind, hop=hop, owner_name=name,
         )  # fmt: skip
 
-    def move(self, case: _Case) -> dict[str, Any]:
-        """A re-assignment or an escalation: the breach's reason and trace before the
-        pick's. A re-assignment keeps the lead's rule, so its SLA goes on."""
-        decision, step, row = case.decision, case.step, case.row
+    def move(self, case: _Case) -> JournalEntry:
+        """A re-assignment (its SLA goes on) or an escalation (no SLA after it)."""
+        decision, hop = case.decision, case.row.hop + 1
         assert decision is not None
-        if decision.method != "escalate":  # a pick: the breach says why it happened
-            decision = replace(decision, reason=f"{step.reason}; {decision.reason}",
-                               trace=step.trace + decision.trace)  # fmt: skip
-        if step.kind == "reassign":
-            return self.row(case, replace(decision, rule=row.rule), DecisionKind.SLA_REASSIGN,
-                            row.hop + 1)  # fmt: skip
-        return self.row(case, decision, DecisionKind.ESCALATE, row.hop + 1) | {"sla_due_at": None}
+        if case.step.kind == "reassign":
+            return self.entry(case, decision, DecisionKind.SLA_REASSIGN, hop)
+        return replace(self.entry(case, decision, DecisionKind.ESCALATE, hop), sla_due_at=None)
 
-    def note(self, case: _Case) -> dict[str, Any]:
+    def note(self, case: _Case) -> JournalEntry:
         """A miss that keeps the lead: done once journalled (Salesforce is not written)."""
         row, step = case.row, case.step
-        note = RoutingDecision(row.lead_id, "assign", row.owner_id, row.rep_key, row.pool,
-                               row.rule, "sla", step.reason, step.trace)  # fmt: skip
+        note = sla_decision(case.breach, step)
         kind = DecisionKind.ESCALATE_MANAGER if step.notify_manager else DecisionKind.SLA_REMIND
-        done = {"status": DecisionStatus.APPLIED, "applied_at": self.now, "sla_state": None}
-        return self.row(case, note, kind, row.hop) | done | {"sla_due_at": step.due_at}
+        return replace(self.entry(case, note, kind, row.hop), status=DecisionStatus.APPLIED,
+                       applied_at=self.now, sla_state=None, sla_due_at=step.due_at)  # fmt: skip
 
 
 def _journal(
     s: Session, w: _Writer, cases: Sequence[_Case], report: SlaReport
-) -> list[dict[str, Any]]:
+) -> list[dict[str, object]]:
     """Journal every case and update the breached clocks; returns the pending moves."""
     moves = [w.move(c) for c in cases if c.step.kind in ("reassign", "move")]
     notes = [w.note(c) for c in cases if c.step.kind in ("remind", "manager")]
@@ -342,5 +340,4 @@ def _journal(
     ids = journal_repo.insert_decisions(s, moves + notes)
     if w.deps.notify.enabled and notes:
         announce_decisions(s, w.deps, journal_repo.by_ids(s, ids[len(moves) :]))
-    pending = zip(moves, ids[: len(moves)], strict=True)
-    return [r | {"id": i} for r, i in pending if r["status"] == DecisionStatus.PENDING]
+    return to_write(moves, ids[: len(moves)])

@@ -59,7 +59,7 @@ from worker.sfdc.errors import SfdcError, SfdcTransientError
 from worker.sfdc.mapping import OwnerRow, OwnerUpdate, WriteResult
 from worker.store import journal_repo
 from worker.store.db import session_scope
-from worker.store.models.journal import Decision, DecisionStatus
+from worker.store.models.journal import DecisionStatus, JournalRow
 from worker.store.state_repo import StateConflict, load_state, save_state
 
 log = logging.getLogger("leadrouter.writeback")
@@ -491,7 +491,7 @@ def _mark_all(s: Session, deps: Deps, out: Outcomes, now: datetime) -> None:
         s, reroute_ids, DecisionStatus.FAILED, error="INACTIVE_OWNER_OR_USER: re-routing"
     )
     held = [
-        Decision(
+        JournalRow(
             lead_id=row.lead_id,
             cycle_id=row.cycle_id,
             kind=row.kind,

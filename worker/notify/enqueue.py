@@ -29,11 +29,11 @@ from worker.notify.model import (
 )
 from worker.notify.outbox import NewMessage, insert_messages, utc
 from worker.notify.recipients import Directory, decision_contacts, people_for
-from worker.store.models.journal import Decision, DecisionKind, DecisionStatus
+from worker.store.models.journal import DecisionKind, DecisionStatus, JournalRow
 from worker.store.models.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
-D: Any = Decision
+D: Any = JournalRow
 OB: Any = OutboxMessage
 
 
@@ -45,7 +45,7 @@ def lead_link(instance_url: str | None, lead_id: str) -> str | None:
 
 
 def event_for_decision(
-    decision: Decision,
+    decision: JournalRow,
     *,
     settings: NotifySettings,
     instance_url: str | None = None,
@@ -81,7 +81,7 @@ def event_for_decision(
 
 def enqueue_for_decision(
     session: Session,
-    decision: Decision,
+    decision: JournalRow,
     *,
     settings: NotifySettings,
     instance_url: str | None = None,
@@ -146,7 +146,7 @@ def enqueue_sla_reminders(
         ~reminded,
     )
     count = 0
-    for decision in session.exec(select(Decision).where(open_sla)).all():
+    for decision in session.exec(select(JournalRow).where(open_sla)).all():
         start = utc(decision.applied_at or decision.decided_at)
         due = utc(decision.sla_due_at)
         if start is None or due is None:
@@ -165,7 +165,7 @@ def enqueue_sla_reminders(
     return count
 
 
-def _source(decision: Decision, kind: EventKind) -> str:
+def _source(decision: JournalRow, kind: EventKind) -> str:
     """Dedup source: the decision, except for held leads, which get a new decision on
     every retry cycle: RevOps hears about a held lead once per (UTC) day."""
     if kind == EventKind.LEAD_HELD:
@@ -174,12 +174,12 @@ def _source(decision: Decision, kind: EventKind) -> str:
     return f"decision:{decision.id}"
 
 
-def _kind_of(decision: Decision) -> EventKind | None:
+def _kind_of(decision: JournalRow) -> EventKind | None:
     kinds = _kinds_of(decision)
     return kinds[-1] if kinds else None
 
 
-def _kinds_of(decision: Decision) -> tuple[EventKind, ...]:
+def _kinds_of(decision: JournalRow) -> tuple[EventKind, ...]:
     """The events a decision announces: a manager escalation also reminds the owner."""
     if decision.status == DecisionStatus.HELD:
         return (EventKind.LEAD_HELD,)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from worker.notify.model import Contact, NotificationEvent, NotifySettings, Role
-from worker.store.models.journal import Decision
+from worker.store.models.journal import JournalRow
 
 Directory = Mapping[str, Contact]
 
@@ -43,7 +43,7 @@ def lookup(
 
 
 def decision_contacts(
-    decision: Decision, settings: NotifySettings, directory: Directory | None
+    decision: JournalRow, settings: NotifySettings, directory: Directory | None
 ) -> tuple[Contact | None, Contact | None, Contact | None]:
     """(owner, previous owner, manager) of a decision. The manager is the previous owner's
     (the one who missed the response time), else the new owner's."""

@@ -13,6 +13,10 @@ rep without working hours is treated as always working.
 :func:`breach_step` decides what a miss leads to (the sweep in ``worker.jobs.sla`` only
 gathers the facts and carries the step out): re-assign within the pool, remind the owner,
 move the lead to the escalation target, or remind the owner and tell their manager.
+:func:`sla_decision` turns the step into the decision journaled for it, a
+:class:`~worker.routing.model.Decision` like any routing decision: its reason and trace say
+why (the policy and where it comes from, the miss, the moves and reminders so far, the
+targets tried), and are what the dashboard shows for the SLA row.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from weakref import WeakKeyDictionary
 from worker.routing import _libs
 from worker.routing.availability import zone
 from worker.routing.config_model import BreachAction
-from worker.routing.model import Rep, RoutingConfig, SlaPolicy, Target, TraceStep
+from worker.routing.model import Decision, Rep, RoutingConfig, SlaPolicy, Target, TraceStep
 
 _MAX_DAYS = 366  # a rep with no working minutes at all: give up after a year
 
@@ -152,16 +156,21 @@ def sla_policy_for(config: RoutingConfig, *, pool: str | None, rule: str | None)
 class Breach:
     """What the sweep knows about an untouched assignment past its due time.
 
-    ``hop``: SLA moves of the lead so far (the journal's hop); ``reminders``: breach
+    ``lead_id``, ``owner_id``, ``rep_key``, ``pool``, ``rule``: the assignment as
+    journalled. ``hop``: SLA moves of the lead so far (the journal's hop); ``reminders``: breach
     reminders already sent for this assignment. ``manager``: the owner's manager's name
     (None: nobody is known). ``nobody_eligible``: a re-assignment found nobody else in the
     pool; ``move_failed``: why the escalation target could not take the lead.
     """
 
     choice: SlaChoice
-    owner: str
+    owner: str  # the owner's name, as the reason says it
     due_at: datetime
     now: datetime
+    lead_id: str
+    owner_id: str | None = None
+    rep_key: str | None = None
+    rule: str | None = None
     pool: str | None = None
     hop: int = 0
     reminders: int = 0
@@ -240,7 +249,7 @@ def _step(
     p = b.choice.policy
     time = " of working time" if p.working_hours_only else ""
     policy = f"SLA {p.minutes} min{time} from {b.choice.source}; on a miss: {ladder(p)}"
-    miss = f"Not touched by {b.owner} by {_when(b.due_at)}"
+    miss = f"Not touched by {b.owner} by {_when(b.due_at)}; {_so_far(b)}"
     decided = {"step": kind, "target": _target_data(target), "due_at": _iso(due_at),
                "manager": b.manager}  # fmt: skip
     trace = (
@@ -250,6 +259,50 @@ def _step(
         TraceStep("decision", reason, decided),
     )
     return BreachStep(kind, reason, trace, target, due_at, notify_manager)
+
+
+def _so_far(b: Breach) -> str:
+    """The count the policy's ladder climbs by (see :func:`sla_next_step`), in words."""
+    p = b.choice.policy
+    if p.on_breach == "escalate" or p.max_hops == 0:
+        return "the policy escalates at the first miss"
+    if p.on_breach == "remind":
+        return f"reminders so far: {b.reminders} of {p.max_hops}"
+    return f"SLA moves so far: {b.hop} of {p.max_hops}"
+
+
+def sla_decision(
+    b: Breach,
+    step: BreachStep,
+    *,
+    pick: Decision | None = None,
+    owner_id: str | None = None,
+    rep_key: str | None = None,
+) -> Decision:
+    """The decision journaled for ``step``; its reason and trace are the SLA row's "why".
+
+    - ``remind``, ``manager``: the lead stays with its owner (method ``sla``).
+    - ``reassign``, or a ``move`` to a pool: ``pick`` is the engine's decision in that
+      pool; the step's reason and trace come before the pick's. A re-assignment keeps
+      the lead's rule, so the rule's SLA goes on.
+    - a ``move`` to a rep or a queue: to ``owner_id`` (and ``rep_key``), the target as
+      the caller found it in Salesforce (method ``escalate``).
+    """
+    if step.kind in ("remind", "manager"):
+        return Decision(b.lead_id, "assign", b.owner_id, b.rep_key, b.pool, b.rule, "sla",
+                        step.reason, step.trace)  # fmt: skip
+    target = step.target
+    assert target is not None, step
+    if pick is None:
+        assert target.kind in ("rep", "queue") and owner_id, (step, owner_id)
+        found = TraceStep("pick", f"{target.kind} {target.name} is Salesforce owner {owner_id}",
+                          {"target": _target_data(target), "owner_id": owner_id})  # fmt: skip
+        return Decision(b.lead_id, "assign", owner_id, rep_key, b.pool, "sla", "escalate",
+                        step.reason, (*step.trace, found))  # fmt: skip
+    assert target.kind == "pool" and pick.action == "assign", (step, pick.action)
+    rule = b.rule if step.kind == "reassign" else pick.rule
+    return replace(pick, rule=rule, reason=f"{step.reason}; {pick.reason}",
+                   trace=step.trace + pick.trace)  # fmt: skip
 
 
 def ladder(policy: SlaPolicy) -> str:

@@ -48,7 +48,7 @@ from worker.routing.model import (
     RoutingConfig,
     RoutingContext,
 )
-from worker.store.models.accounts import AccountSync, MirroredAccount
+from worker.store.models.accounts import AccountSyncRow, MirroredAccount
 
 MAX_IN = 500  # values per IN list (bound parameters stay far below every driver's limit)
 # The stored keys (``domain``, ``name_key``, the blocks) are matching.account_keys and
@@ -326,21 +326,21 @@ def set_owner_active(session: Session, active: Mapping[str, bool]) -> int:
 
 
 # --- sync state ------------------------------------------------------------------------
-def sync_state(session: Session, *, lock: bool = False) -> AccountSync:
+def sync_state(session: Session, *, lock: bool = False) -> AccountSyncRow:
     """The sync's row (a fresh one, not yet added, when there is none). ``lock``: held
     until the transaction ends (PostgreSQL), so two writers take turns."""
-    query = select(AccountSync).where(AccountSync.id == 1)  # type: ignore[arg-type]
+    query = select(AccountSyncRow).where(AccountSyncRow.id == 1)  # type: ignore[arg-type]
     if lock:
         query = query.with_for_update()
-    row: AccountSync | None = session.execute(query).scalars().first()
+    row: AccountSyncRow | None = session.execute(query).scalars().first()
     if row is None:
-        return AccountSync(id=1)
+        return AccountSyncRow(id=1)
     for name in ("full_started_at", "delta_at", "deleted_since", "users_since"):
         setattr(row, name, _utc(getattr(row, name)))
     return row
 
 
-def save_sync(session: Session, row: AccountSync) -> None:
+def save_sync(session: Session, row: AccountSyncRow) -> None:
     row.updated_at = datetime.now(UTC)
     session.add(row)
 

@@ -1,4 +1,4 @@
-"""Reads and writes of the distribution journal (:class:`Decision` rows) for the worker."""
+"""Reads and writes of the distribution journal (:class:`JournalRow` rows) for the worker."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from worker.store import privacy
-from worker.store.models.journal import Decision, DecisionKind, DecisionStatus
+from worker.store.journal_entry import COLUMNS, JournalEntry
+from worker.store.models.journal import DecisionKind, DecisionStatus, JournalRow
 from worker.store.models.types import utc_now
 
 CHUNK = 500
@@ -25,31 +26,41 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[start : start + CHUNK]
 
 
-def insert_decisions(session: Session, rows: Sequence[dict[str, object]]) -> list[int]:
-    """Insert journal rows in bulk (one multi-row INSERT); their ids, in order."""
-    if not rows:
+def insert_decisions(session: Session, entries: Sequence[JournalEntry]) -> list[int]:
+    """Journal ``entries`` in bulk (one multi-row INSERT); their row ids, in order."""
+    if not entries:
         return []
-    table = Decision.__table__  # type: ignore[attr-defined]
+    table = JournalRow.__table__  # type: ignore[attr-defined]
     if session.get_bind().dialect.name == "sqlite":
-        return _insert_sqlite(session, table, rows)
-    if len({r["lead_id"] for r in rows}) != len(rows):  # ids could not be matched by lead
+        return _insert_sqlite(session, table, entries)
+    rows = [_columns(e) for e in entries]
+    if len({e.lead_id for e in entries}) != len(entries):  # ids could not be matched by lead
         ordered = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-        return [int(i) for i in session.execute(ordered, list(rows)).scalars()]
+        return [int(i) for i in session.execute(ordered, rows).scalars()]
     # unordered RETURNING lets SQLAlchemy send multi-row INSERTs (SQLite: ordered RETURNING
     # means one statement per row); ids follow row order, which is checked below
     query = table.insert().returning(table.c.id, table.c.lead_id)
-    got = sorted((int(i), str(lead)) for i, lead in session.execute(query, list(rows)).all())
-    if [lead for _, lead in got] == [str(r["lead_id"]) for r in rows]:
+    got = sorted((int(i), str(lead)) for i, lead in session.execute(query, rows).all())
+    if [lead for _, lead in got] == [e.lead_id for e in entries]:
         return [i for i, _ in got]
     by_lead = {lead: i for i, lead in got}  # not handed out in row order: match by lead
-    return [by_lead[str(r["lead_id"])] for r in rows]
+    return [by_lead[e.lead_id] for e in entries]
 
 
-def _insert_sqlite(session: Session, table: Any, rows: Sequence[dict[str, object]]) -> list[int]:
+def _columns(entry: JournalEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in COLUMNS}
+
+
+def as_row(entry: JournalEntry, row_id: int) -> JournalRow:
+    """The row (not attached to a session) of ``entry``, journalled as ``row_id``."""
+    return JournalRow(id=row_id, **_columns(entry))
+
+
+def _insert_sqlite(session: Session, table: Any, entries: Sequence[JournalEntry]) -> list[int]:
     """SQLite: multi-row INSERTs of :data:`ROWS_PER_INSERT` rows (one SQL text, prepared
     once per connection; the last few rows by ``executemany``), the values converted by
     the columns' own bind processors (stored exactly as the ORM stores them). A busy page
-    is 2,000 rows of 29 columns, and SQLAlchemy's per-row parameter handling cost the
+    is 2,000 rows of 28 columns, and SQLAlchemy's per-row parameter handling cost the
     cycle's thread about as much CPU as SQLite's own work.
 
     Why not ``executemany`` for all: the driver lets go of the GIL around each row's
@@ -59,14 +70,14 @@ def _insert_sqlite(session: Session, table: Any, rows: Sequence[dict[str, object
 
     ``executemany`` hands back no ids. The INSERT holds SQLite's single write lock until
     the commit, and a new row's id is above every id in the table, so this page's rows
-    are the table's ``len(rows)`` highest ids; read back and checked lead by lead."""
-    names = tuple(rows[0])  # every row has these keys (a missing one: KeyError naming it)
-    pick = itemgetter(*names) if len(names) > 1 else lambda r: (r[names[0]],)
+    are the table's ``len(entries)`` highest ids; read back and checked lead by lead."""
+    names = COLUMNS
+    pick = attrgetter(*names)
     conn = session.connection()
     convert = _converters(conn.dialect, table, names)
 
-    def values(row: dict[str, object]) -> list[object]:
-        v = list(pick(row))
+    def values(entry: JournalEntry) -> list[object]:
+        v = list(pick(entry))
         for i, process in convert:
             if v[i] is not None:
                 v[i] = process(v[i])
@@ -75,7 +86,7 @@ def _insert_sqlite(session: Session, table: Any, rows: Sequence[dict[str, object
     sql = f"INSERT INTO decision ({', '.join(names)}) VALUES "
     one = f"({', '.join('?' * len(names))})"
     per = _rows_per_statement(conn.connection.driver_connection, len(names))
-    values_of = [values(r) for r in rows]
+    values_of = [values(e) for e in entries]
     whole = len(values_of) - len(values_of) % per
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
@@ -85,12 +96,12 @@ def _insert_sqlite(session: Session, table: Any, rows: Sequence[dict[str, object
         if whole < len(values_of):
             cursor.executemany(sql + one, values_of[whole:])
         got = cursor.execute(
-            "SELECT id, lead_id FROM decision ORDER BY id DESC LIMIT ?", (len(rows),)
+            "SELECT id, lead_id FROM decision ORDER BY id DESC LIMIT ?", (len(entries),)
         ).fetchall()
     finally:
         cursor.close()
     got.reverse()
-    if [str(lead) for _, lead in got] != [str(r["lead_id"]) for r in rows]:
+    if [str(lead) for _, lead in got] != [e.lead_id for e in entries]:
         raise RuntimeError("journal insert: the rows read back are not the rows written")
     return [int(i) for i, _ in got]
 
@@ -148,20 +159,20 @@ def _fast(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
     return _sqlite_datetime if same else process
 
 
-def pending(session: Session, limit: int = 10_000) -> list[Decision]:
-    query = select(Decision).where(Decision.status == DecisionStatus.PENDING)
-    return list(session.exec(query.order_by(col(Decision.id)).limit(limit)).all())
+def pending(session: Session, limit: int = 10_000) -> list[JournalRow]:
+    query = select(JournalRow).where(JournalRow.status == DecisionStatus.PENDING)
+    return list(session.exec(query.order_by(col(JournalRow.id)).limit(limit)).all())
 
 
 def pending_lead_ids(session: Session) -> set[str]:
-    query = select(Decision.lead_id).where(Decision.status == DecisionStatus.PENDING)
+    query = select(JournalRow.lead_id).where(JournalRow.status == DecisionStatus.PENDING)
     return set(session.exec(query).all())
 
 
 def held_lead_ids(session: Session) -> list[str]:
     """Leads waiting in a held state, oldest decision first (ids only: cheap per cycle)."""
-    query = select(Decision.lead_id).where(Decision.status == DecisionStatus.HELD)
-    return list(session.exec(query.order_by(col(Decision.id))).all())
+    query = select(JournalRow.lead_id).where(JournalRow.status == DecisionStatus.HELD)
+    return list(session.exec(query.order_by(col(JournalRow.id))).all())
 
 
 def held_slice(
@@ -175,32 +186,32 @@ def held_slice(
     """``(decision id, lead id)`` of held rows with ``after_id < id <= upto_id``, oldest
     first, at most ``limit``; rows held by a rule named in ``skip_rules`` are left out.
     Paging by id keeps a cycle's memory independent of the size of the held backlog."""
-    query = select(Decision.id, Decision.lead_id).where(
-        Decision.status == DecisionStatus.HELD, col(Decision.id) > after_id
+    query = select(JournalRow.id, JournalRow.lead_id).where(
+        JournalRow.status == DecisionStatus.HELD, col(JournalRow.id) > after_id
     )
     if upto_id is not None:
-        query = query.where(col(Decision.id) <= upto_id)
+        query = query.where(col(JournalRow.id) <= upto_id)
     if skip_rules:
         query = query.where(
-            or_(col(Decision.rule).is_(None), col(Decision.rule).not_in(skip_rules))
+            or_(col(JournalRow.rule).is_(None), col(JournalRow.rule).not_in(skip_rules))
         )
-    rows = session.exec(query.order_by(col(Decision.id)).limit(limit)).all()
+    rows = session.exec(query.order_by(col(JournalRow.id)).limit(limit)).all()
     return [(int(i), str(lead)) for i, lead in rows if i is not None]
 
 
 def max_held_id(session: Session) -> int:
-    query = select(func.max(Decision.id)).where(Decision.status == DecisionStatus.HELD)
+    query = select(func.max(JournalRow.id)).where(JournalRow.status == DecisionStatus.HELD)
     return int(session.exec(query).one() or 0)
 
 
-def held(session: Session, lead_ids: Sequence[str] | None = None) -> dict[str, Decision]:
+def held(session: Session, lead_ids: Sequence[str] | None = None) -> dict[str, JournalRow]:
     """The held row of each lead still waiting (one per lead; updated in place each retry)."""
-    query = select(Decision).where(Decision.status == DecisionStatus.HELD)
+    query = select(JournalRow).where(JournalRow.status == DecisionStatus.HELD)
     if lead_ids is None:
         return {d.lead_id: d for d in session.exec(query).all()}
-    out: dict[str, Decision] = {}
+    out: dict[str, JournalRow] = {}
     for chunk in _chunks(list(lead_ids)):
-        for row in session.exec(query.where(col(Decision.lead_id).in_(chunk))).all():
+        for row in session.exec(query.where(col(JournalRow.lead_id).in_(chunk))).all():
             out[row.lead_id] = row
     return out
 
@@ -208,10 +219,12 @@ def held(session: Session, lead_ids: Sequence[str] | None = None) -> dict[str, D
 def held_reasons(session: Session, lead_ids: Sequence[str]) -> dict[str, str]:
     """Lead id -> reason of its held row, for the leads of ``lead_ids`` still waiting: two
     columns, not whole rows (a trace is ~2 kB, and every batch asks)."""
-    query = select(Decision.lead_id, Decision.reason).where(Decision.status == DecisionStatus.HELD)
+    query = select(JournalRow.lead_id, JournalRow.reason).where(
+        JournalRow.status == DecisionStatus.HELD
+    )
     out: dict[str, str] = {}
     for chunk in _chunks(list(lead_ids)):
-        out.update(session.exec(query.where(col(Decision.lead_id).in_(chunk))).all())
+        out.update(session.exec(query.where(col(JournalRow.lead_id).in_(chunk))).all())
     return out
 
 
@@ -219,17 +232,17 @@ def drop_held(session: Session, lead_ids: Sequence[str]) -> None:
     """Forget held rows of leads that were decided again (their new row replaces them)."""
     for chunk in _chunks(list(lead_ids)):
         session.execute(
-            delete(Decision).where(
-                Decision.status == DecisionStatus.HELD,  # type: ignore[arg-type]
-                col(Decision.lead_id).in_(chunk),
+            delete(JournalRow).where(
+                JournalRow.status == DecisionStatus.HELD,  # type: ignore[arg-type]
+                col(JournalRow.lead_id).in_(chunk),
             )
         )
 
 
-def by_ids(session: Session, ids: Sequence[int]) -> list[Decision]:
+def by_ids(session: Session, ids: Sequence[int]) -> list[JournalRow]:
     if not ids:
         return []
-    return list(session.exec(select(Decision).where(col(Decision.id).in_(ids))).all())
+    return list(session.exec(select(JournalRow).where(col(JournalRow.id).in_(ids))).all())
 
 
 def mark(
@@ -256,10 +269,10 @@ def mark(
         values["sla_state"] = sla_state
     for start in range(0, len(ids), CHUNK):
         session.execute(
-            update(Decision)
+            update(JournalRow)
             .where(
-                col(Decision.id).in_(ids[start : start + CHUNK]),
-                Decision.status == DecisionStatus.PENDING,  # type: ignore[arg-type]
+                col(JournalRow.id).in_(ids[start : start + CHUNK]),
+                JournalRow.status == DecisionStatus.PENDING,  # type: ignore[arg-type]
             )
             .values(**values)
         )
@@ -269,18 +282,20 @@ def mark_applied(session: Session, ids: Sequence[int], applied_at: datetime) -> 
     """Move decisions ``ids`` (still pending) to ``applied`` and start the SLA clock of
     those that have an SLA, in ONE statement per 500: the two used to be separate
     UPDATEs, rewriting every applied row and its index entries twice."""
-    starts_clock = and_(col(Decision.sla_due_at).is_not(None), col(Decision.sla_state).is_(None))
+    starts_clock = and_(
+        col(JournalRow.sla_due_at).is_not(None), col(JournalRow.sla_state).is_(None)
+    )
     for start in range(0, len(ids), CHUNK):
         session.execute(
-            update(Decision)
+            update(JournalRow)
             .where(
-                col(Decision.id).in_(ids[start : start + CHUNK]),
-                Decision.status == DecisionStatus.PENDING,  # type: ignore[arg-type]
+                col(JournalRow.id).in_(ids[start : start + CHUNK]),
+                JournalRow.status == DecisionStatus.PENDING,  # type: ignore[arg-type]
             )
             .values(
                 status=DecisionStatus.APPLIED,
                 applied_at=applied_at,
-                sla_state=case((starts_clock, "open"), else_=col(Decision.sla_state)),
+                sla_state=case((starts_clock, "open"), else_=col(JournalRow.sla_state)),
             )
         )
 
@@ -293,24 +308,24 @@ def set_sla_state(
     values: dict[str, object] = {"sla_state": state}
     if first_touch_at is not None:
         values["first_touch_at"] = first_touch_at
-    session.execute(update(Decision).where(col(Decision.id).in_(ids)).values(**values))
+    session.execute(update(JournalRow).where(col(JournalRow.id).in_(ids)).values(**values))
 
 
 def push_sla_due(session: Session, row_id: int, due: datetime) -> None:
     """A new response window for an open SLA clock (the owner was reminded)."""
-    session.execute(update(Decision).where(col(Decision.id) == row_id).values(sla_due_at=due))
+    session.execute(update(JournalRow).where(col(JournalRow.id) == row_id).values(sla_due_at=due))
 
 
-def breach_reminders(session: Session, rows: Sequence[Decision]) -> dict[int, int]:
-    """Decision id -> SLA reminders journalled for its lead since it (the reminders of
+def breach_reminders(session: Session, rows: Sequence[JournalRow]) -> dict[int, int]:
+    """Journal row id -> SLA reminders journalled for its lead since it (the reminders of
     that assignment; an earlier assignment's come before its id)."""
     ids: dict[str, list[int]] = defaultdict(list)
     for r in rows:
         ids[r.lead_id].append(r.id or 0)
     counts: dict[int, int] = defaultdict(int)
     for chunk in _chunks(list(ids)):
-        query = select(Decision.lead_id, Decision.id).where(
-            col(Decision.lead_id).in_(chunk), Decision.kind == DecisionKind.SLA_REMIND
+        query = select(JournalRow.lead_id, JournalRow.id).where(
+            col(JournalRow.lead_id).in_(chunk), JournalRow.kind == DecisionKind.SLA_REMIND
         )
         for lead_id, note_id in session.exec(query).all():
             since = [i for i in ids[lead_id] if i < (note_id or 0)]
@@ -319,12 +334,12 @@ def breach_reminders(session: Session, rows: Sequence[Decision]) -> dict[int, in
     return dict(counts)
 
 
-def sla_open(session: Session, limit: int = 5_000) -> list[Decision]:
+def sla_open(session: Session, limit: int = 5_000) -> list[JournalRow]:
     """Applied decisions whose lead has not been touched yet (oldest due first)."""
     query = (
-        select(Decision)
-        .where(Decision.sla_state == "open", Decision.status == DecisionStatus.APPLIED)
-        .order_by(col(Decision.sla_due_at))
+        select(JournalRow)
+        .where(JournalRow.sla_state == "open", JournalRow.status == DecisionStatus.APPLIED)
+        .order_by(col(JournalRow.sla_due_at))
         .limit(limit)
     )
     return list(session.exec(query).all())
@@ -334,9 +349,9 @@ def past_owners(session: Session, lead_ids: Sequence[str]) -> dict[str, set[str]
     """Rep keys each lead was ever given (applied or pending), for "never back to them"."""
     out: dict[str, set[str]] = defaultdict(set)
     for chunk in _chunks(list(lead_ids)):
-        query = select(Decision.lead_id, Decision.rep_key).where(
-            col(Decision.lead_id).in_(chunk),
-            col(Decision.status).in_([DecisionStatus.APPLIED, DecisionStatus.PENDING]),
+        query = select(JournalRow.lead_id, JournalRow.rep_key).where(
+            col(JournalRow.lead_id).in_(chunk),
+            col(JournalRow.status).in_([DecisionStatus.APPLIED, DecisionStatus.PENDING]),
         )
         for lead_id, rep_key in session.exec(query).all():
             if rep_key:
@@ -344,10 +359,14 @@ def past_owners(session: Session, lead_ids: Sequence[str]) -> dict[str, set[str]
     return dict(out)
 
 
-def latest_for_leads(session: Session, lead_ids: Sequence[str]) -> dict[str, Decision]:
-    out: dict[str, Decision] = {}
+def latest_for_leads(session: Session, lead_ids: Sequence[str]) -> dict[str, JournalRow]:
+    out: dict[str, JournalRow] = {}
     for chunk in _chunks(list(lead_ids)):
-        query = select(Decision).where(col(Decision.lead_id).in_(chunk)).order_by(col(Decision.id))
+        query = (
+            select(JournalRow)
+            .where(col(JournalRow.lead_id).in_(chunk))
+            .order_by(col(JournalRow.id))
+        )
         for row in session.exec(query).all():
             out[row.lead_id] = row
     return out
@@ -361,7 +380,7 @@ def scrub_before(session: Session, cutoff: datetime) -> int:
     The decision itself (owner, pool, rule, status, the trace's eligibility and pick)
     stays for the fairness history.
     """
-    old = and_(col(Decision.decided_at) < cutoff, privacy.has_snapshot())
+    old = and_(col(JournalRow.decided_at) < cutoff, privacy.has_snapshot())
     return privacy.scrub_decisions(session, old)
 
 

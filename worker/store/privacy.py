@@ -31,13 +31,13 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from worker.store.models import ApiUsage, Decision, WorkerHeartbeat
+from worker.store.models import ApiUsage, JournalRow, WorkerHeartbeat
 
 REMOVED = "[removed]"
 SNAPSHOT = ("lead_name", "lead_email", "lead_company")  # personal: blanked
 KEPT_KINDS = frozenset({"eligibility", "state", "pick", "candidate"})  # the audit's steps
 BATCH = 1_000
-D: Any = Decision
+D: Any = JournalRow
 HB: Any = WorkerHeartbeat
 
 
@@ -154,7 +154,7 @@ def scrub_decisions(
     selects, in batches; ``values``: the lead values to remove (default: each row's own).
     Returns how many rows changed (0 when run again)."""
     changed, last = 0, 0
-    stmt = update(Decision).where(D.id == bindparam("b_id"))
+    stmt = update(JournalRow).where(D.id == bindparam("b_id"))
     while True:
         rows = session.execute(
             select(*_COLUMNS).where(where, D.id > last).order_by(D.id).limit(BATCH)

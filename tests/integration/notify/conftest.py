@@ -19,7 +19,7 @@ from devkit.sink import Sink
 from worker.notify import NotifySettings, parse_notify_section
 from worker.settings import load_settings
 from worker.store.db import make_engine, session_scope, upgrade
-from worker.store.models.journal import Decision
+from worker.store.models.journal import JournalRow
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 SECRET = "webhook-s3cret"
@@ -137,7 +137,7 @@ def notify_settings(
     return parse_notify_section(section, settings=settings, environ={"HOOK_SECRET": SECRET})
 
 
-def a_decision(**overrides: Any) -> Decision:
+def a_decision(**overrides: Any) -> JournalRow:
     values: dict[str, Any] = {
         "lead_id": "00Q5e00000AbCdEAAV",
         "cycle_id": "cycle-1",
@@ -157,10 +157,10 @@ def a_decision(**overrides: Any) -> Decision:
         "sla_state": "open",
     }
     values.update(overrides)
-    return Decision(**values)
+    return JournalRow(**values)
 
 
-def add_decision(engine: Engine, decision: Decision) -> Decision:
+def add_decision(engine: Engine, decision: JournalRow) -> JournalRow:
     with session_scope(engine) as session:
         session.add(decision)
         session.flush()

@@ -30,13 +30,13 @@ CHILD = textwrap.dedent(
     from worker.notify import enqueue_for_decision, load_notify_settings
     from worker.notify.outbox import claim
     from worker.store.db import make_engine, session_scope
-    from worker.store.models.journal import Decision
+    from worker.store.models.journal import JournalRow
 
     url, config, stage = sys.argv[1:4]
     settings = load_notify_settings(Path(config))
     engine = make_engine(url)
     with session_scope(engine) as session:  # the worker applies the decision...
-        decision = Decision(lead_id="00Q1", cycle_id="c", status="applied", owner_id="005S",
+        decision = JournalRow(lead_id="00Q1", cycle_id="c", status="applied", owner_id="005S",
                             owner_name="Sarah Johnson", rep_key="sarah@acme.example",
                             lead_name="Ada Lovelace", lead_company="Analytical Engines",
                             reason="Round-robin")

@@ -23,14 +23,14 @@ from worker.notify import (
 )
 from worker.notify.outbox import claim
 from worker.store.db import session_scope
-from worker.store.models.journal import Decision
+from worker.store.models.journal import JournalRow
 
 from .conftest import NOW, SECRET, Receiver, a_decision, add_decision, notify_settings
 
 pytestmark = pytest.mark.integration
 
 
-def _enqueue(engine: Engine, decision: Decision, settings, **kw) -> int:  # type: ignore[no-untyped-def]
+def _enqueue(engine: Engine, decision: JournalRow, settings, **kw) -> int:  # type: ignore[no-untyped-def]
     with session_scope(engine) as session:
         session.add(decision)
         session.flush()

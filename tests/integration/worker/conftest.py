@@ -15,7 +15,7 @@ from devkit.sandbox.harness import SandboxHandle
 from worker.bootstrap import App, build_app
 from worker.settings import Settings, load_settings
 from worker.store.db import upgrade
-from worker.store.models import Decision
+from worker.store.models import JournalRow
 
 D = "acme-sales.example"
 REPS = [f"{n}@{D}" for n in ("sarah.johnson", "michael.brown", "emily.davis", "james.wilson",
@@ -78,9 +78,9 @@ def make_app(settings: Settings, sandbox: SandboxHandle) -> Callable[[], App]:
     return build
 
 
-def journal(app: App) -> list[Decision]:
+def journal(app: App) -> list[JournalRow]:
     with Session(app.deps.engine) as s:
-        return list(s.exec(select(Decision).order_by(Decision.id)).all())  # type: ignore[arg-type]
+        return list(s.exec(select(JournalRow).order_by(JournalRow.id)).all())  # type: ignore[arg-type]
 
 
 def check_invariants(
@@ -91,7 +91,7 @@ def check_invariants(
     queue = admin.intake_queue_id()
     owners = {lead["Id"]: lead["OwnerId"] for lead in admin.leads()}
     rows = journal(app)
-    applied: dict[str, list[Decision]] = {}
+    applied: dict[str, list[JournalRow]] = {}
     for row in rows:
         assert row.status != "pending", f"decision {row.id} left pending"
         if row.status == "applied":

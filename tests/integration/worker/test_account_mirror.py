@@ -28,7 +28,7 @@ from worker.jobs.intake import run_cycle
 from worker.settings import load_settings
 from worker.store import accounts_repo
 from worker.store.db import make_engine, session_scope, upgrade
-from worker.store.models import Decision, MirroredAccount
+from worker.store.models import JournalRow, MirroredAccount
 
 pytestmark = pytest.mark.integration
 
@@ -75,9 +75,9 @@ def _lead(sf: Any, queue: str, company: str, **fields: object) -> str:
     return str(sf.Lead.create(body)["id"])
 
 
-def _decision(app: App, lead_id: str) -> Decision:
+def _decision(app: App, lead_id: str) -> JournalRow:
     with Session(app.deps.engine) as s:
-        return s.exec(select(Decision).where(Decision.lead_id == lead_id)).one()
+        return s.exec(select(JournalRow).where(JournalRow.lead_id == lead_id)).one()
 
 
 def test_why_an_org_above_the_old_in_memory_threshold_still_matches_fuzzy_names_corroborated(

@@ -18,7 +18,7 @@ from devkit.sandbox.harness import SandboxHandle
 from tests.integration.worker.conftest import REPS, sandbox_env
 from worker.routing.state import state_from_json
 from worker.store.db import make_engine
-from worker.store.models import Decision, RoutingStateRow
+from worker.store.models import JournalRow, RoutingStateRow
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -36,7 +36,7 @@ def count_pending(url: str) -> int:
     engine = make_engine(url)
     try:
         with Session(engine) as s:
-            return len(s.exec(select(Decision.id).where(Decision.status == "pending")).all())
+            return len(s.exec(select(JournalRow.id).where(JournalRow.status == "pending")).all())
     except Exception:  # noqa: BLE001 - killed before the schema existed
         return 0
     finally:
@@ -79,7 +79,7 @@ def test_sigkill_during_writes_loses_nothing_and_assigns_nothing_twice(
     owners = {lead["Id"]: lead["OwnerId"] for lead in admin.leads()}
     engine = make_engine(sqlite_url)
     with Session(engine) as s:
-        rows = list(s.exec(select(Decision)).all())
+        rows = list(s.exec(select(JournalRow)).all())
         state = state_from_json(s.get(RoutingStateRow, 1).state)  # type: ignore[union-attr]
     assert all(owner != queue for owner in owners.values()), "a lead was lost in the queue"
     applied = Counter(r.lead_id for r in rows if r.status == "applied")

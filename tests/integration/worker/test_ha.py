@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from devkit.sandbox.harness import SandboxHandle
 from tests.integration.worker.conftest import sandbox_env
 from worker.store.db import make_engine
-from worker.store.models import Decision, WorkerHeartbeat
+from worker.store.models import JournalRow, WorkerHeartbeat
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
 INTERVAL = 0.5
@@ -74,7 +74,7 @@ def test_standby_takes_over_within_two_intervals_and_nothing_is_assigned_twice(
                 proc.wait(20)
     engine = make_engine(pg_url, pool=False)
     with Session(engine) as s:
-        rows = list(s.exec(select(Decision)).all())
+        rows = list(s.exec(select(JournalRow)).all())
     engine.dispose()
     applied = Counter(r.lead_id for r in rows if r.status == "applied")
     owners = {lead["Id"]: lead["OwnerId"] for lead in admin.leads()}

@@ -29,7 +29,7 @@ from worker.routing_config import load_config
 from worker.settings import Settings
 from worker.sfdc import mapping, soql
 from worker.store.accounts_repo import account_index
-from worker.store.models import Decision
+from worker.store.models import JournalRow
 from worker.store.queries.replay import recent_routed_leads, rep_directory
 
 pytestmark = pytest.mark.integration
@@ -106,7 +106,7 @@ def test_worker_simulate_and_whatif_route_every_lead_alike(
     report = run_cycle(app.deps)
     assert report.decided >= LEADS
     with Session(app.deps.engine) as s:
-        rows = list(s.exec(select(Decision).order_by(Decision.id)).all())  # type: ignore[arg-type]
+        rows = list(s.exec(select(JournalRow).order_by(JournalRow.id)).all())  # type: ignore[arg-type]
     worker = {r.lead_id: r for r in rows if r.kind == "route"}
     assert len(worker) == LEADS
     ids = list(worker)  # the order the worker decided them in
@@ -186,6 +186,6 @@ def test_the_worker_reads_the_phone_that_corroborates_a_company_name(
     assert run_cycle(app.deps).applied == 1
     assert sandbox.admin().get_lead(lead)["OwnerId"] == sarah
     with Session(app.deps.engine) as s:
-        row = s.exec(select(Decision)).one()
+        row = s.exec(select(JournalRow)).one()
     assert row.method == "account_owner" and "company name" in row.reason
     assert json.loads(row.lead_fields or "{}")["Phone"] == "+49 (30) 123 4567"

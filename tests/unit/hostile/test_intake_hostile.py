@@ -25,7 +25,7 @@ from worker.jobs.intake import run_cycle
 from worker.routing.model import Caps, Condition, Pool, PoolMember, Rep, RoutingConfig, Rule
 from worker.sfdc.mapping import UserRow
 from worker.store.db import make_engine, upgrade
-from worker.store.models import Decision
+from worker.store.models import JournalRow
 
 REPS = ("ann@x.example", "bob@x.example", "cat@x.example")
 REP_IDS = {f"005{i:015d}": key for i, key in enumerate(REPS)}
@@ -61,14 +61,14 @@ def _hostile(record: dict[str, Any], i: int) -> dict[str, Any]:
     return out
 
 
-def _journal(engine: Any) -> list[Decision]:
+def _journal(engine: Any) -> list[JournalRow]:
     with Session(engine) as s:
-        return list(s.exec(select(Decision).order_by(Decision.id)).all())  # type: ignore[arg-type]
+        return list(s.exec(select(JournalRow).order_by(JournalRow.id)).all())  # type: ignore[arg-type]
 
 
 def _cycles(
     org: FakeGateway, n: int, between: Any = None
-) -> tuple[list[Any], list[Decision], list[str]]:
+) -> tuple[list[Any], list[JournalRow], list[str]]:
     """Run ``n`` intake cycles an hour apart on a fresh store; (reports, journal, log lines)."""
     handler = _Lines()
     root = logging.getLogger()

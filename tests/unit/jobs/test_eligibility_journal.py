@@ -17,8 +17,7 @@ from worker.jobs.directory import Directory
 from worker.jobs.intake import run_cycle
 from worker.jobs.records import trace_json
 from worker.routing.explain import trace_to_json
-from worker.routing.model import Decision as RoutingDecision
-from worker.routing.model import Pool, PoolMember, Rep, RoutingConfig, Rule, TraceStep
+from worker.routing.model import Decision, Pool, PoolMember, Rep, RoutingConfig, Rule, TraceStep
 from worker.sfdc.mapping import UserRow
 from worker.store.db import upgrade
 from worker.store.queries import fairness
@@ -59,7 +58,7 @@ def test_journaled_trace_text_is_the_routing_cores_plus_the_eligibility_step() -
     data = {"before": {"ann": 0.1235, "bob": 2}, "path": ("a", 1.0001, [True, None]),
             "note": "ünïcode", "nested": [{"x": -0.3333}], "skip": "cap 5/day"}  # fmt: skip
     trace = (TraceStep("state", "credits", data), TraceStep("pick", "Ann chosen", {"rep": ANN}))
-    plain = RoutingDecision("00QA", "assign", "005A", ANN, "sales", "r", "round_robin", "why",
+    plain = Decision("00QA", "assign", "005A", ANN, "sales", "r", "round_robin", "why",
                             trace)  # fmt: skip
     weighted = replace(plain, eligible_weights={BOB: 3, ANN: 1.5})
 
@@ -74,7 +73,7 @@ def test_journaled_trace_text_is_the_routing_cores_plus_the_eligibility_step() -
 
 def test_a_trace_orjson_cannot_encode_is_journaled_by_the_general_path() -> None:
     odd = TraceStep("state", "credits", {"big": 2**70, "x": 1 / 3, "ids": {1: "a", 2: "b"}})
-    plain = RoutingDecision("00QA", "assign", "005A", ANN, "sales", "r", "round_robin", "why",
+    plain = Decision("00QA", "assign", "005A", ANN, "sales", "r", "round_robin", "why",
                             (odd,))  # fmt: skip
 
     assert trace_json(plain) == trace_to_json((odd,))

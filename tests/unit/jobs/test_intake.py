@@ -10,14 +10,14 @@ from tests.unit.jobs.fakes import QUEUE_ID, FakeGateway, sf_time
 from worker.jobs.deps import Deps
 from worker.jobs.intake import run_cycle
 from worker.sfdc.mapping import UserRow
-from worker.store.models import Decision
+from worker.store.models import JournalRow
 
 REP_IDS = {uid(k) for k in REPS}
 
 
-def journal(deps: Deps) -> list[Decision]:
+def journal(deps: Deps) -> list[JournalRow]:
     with Session(deps.engine) as s:
-        return list(s.exec(select(Decision).order_by(Decision.id)).all())  # type: ignore[arg-type]
+        return list(s.exec(select(JournalRow).order_by(JournalRow.id)).all())  # type: ignore[arg-type]
 
 
 def writes(org: FakeGateway) -> int:

@@ -20,12 +20,12 @@ from worker.routing.model import (
     Account,
     AccountMatching,
     Condition,
+    Decision,
     RoutingConfig,
     Rule,
     SlaPolicy,
     Target,
 )
-from worker.routing.model import Decision as RoutingDecision
 from worker.store.models.outbox import OutboxMessage
 
 
@@ -69,6 +69,23 @@ def test_escalates_to_the_manager_after_the_last_hop(
     assert [r.kind for r in journal(deps)] == ["route", "sla_reassign", "escalate"]
     org.tick(60 * 60)
     assert run_sla_sweep(deps).checked == 0  # escalations carry no further SLA
+
+
+def test_an_sla_row_journals_the_cores_decision_with_its_why(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """The escalation's row: reason and trace from the routing core's SLA decision, with
+    the moves so far and the Salesforce owner the target was found as."""
+    deps = routed(org, make_deps, max_hops=1)
+    for _ in range(2):
+        org.tick(6 * 60)
+        run_sla_sweep(deps)
+    escalated = journal(deps)[-1]
+    assert escalated.kind == "escalate"
+    assert escalated.reason.startswith("SLA of 5 min missed after 1 hop(s): escalated to rep")
+    steps = [(s["kind"], s["message"]) for s in json.loads(escalated.trace)]
+    assert steps[1][0] == "sla" and steps[1][1].endswith("; SLA moves so far: 1 of 1")
+    assert steps[-1] == ("pick", f"rep {MANAGER} is Salesforce owner {uid(MANAGER)}")
 
 
 def test_touched_lead_stays_and_first_touch_is_recorded(
@@ -307,7 +324,7 @@ def test_every_assignment_gets_a_due_time(
 ) -> None:
     config = a_config(sla=an_sla(minutes=10))
     at = T0.replace(tzinfo=UTC)
-    decision = RoutingDecision("00QA", "assign", uid(ANN), ANN, pool, rule, method, "why")
+    decision = Decision("00QA", "assign", uid(ANN), ANN, pool, rule, method, "why")
     assert due_at(config, decision, at) == at + timedelta(minutes=minutes)
-    held = RoutingDecision("00QA", "hold", None, None, pool, rule, "hold", "nobody")
+    held = Decision("00QA", "hold", None, None, pool, rule, "hold", "nobody")
     assert due_at(config, held, at) is None  # assigns nobody: no clock

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from worker.notify import Contact, EventKind, event_for_decision, parse_notify_section
 from worker.notify.recipients import people_for
-from worker.store.models.journal import Decision
+from worker.store.models.journal import JournalRow
 
 SETTINGS = parse_notify_section(
     {
@@ -30,8 +30,8 @@ DIRECTORY = {
 }
 
 
-def _reassigned() -> Decision:
-    return Decision(
+def _reassigned() -> JournalRow:
+    return JournalRow(
         id=9,
         lead_id="00Q9",
         cycle_id="c",

@@ -10,8 +10,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from worker.routing.config_model import DEFAULT_SLA
-from worker.routing.model import Pool, PoolMember, Rep, RoutingConfig, Rule, SlaPolicy, Target
-from worker.routing.sla import Breach, SlaChoice, breach_step, sla_policy_for
+from worker.routing.model import (
+    Decision,
+    Pool,
+    PoolMember,
+    Rep,
+    RoutingConfig,
+    Rule,
+    SlaPolicy,
+    Target,
+    TraceStep,
+)
+from worker.routing.sla import Breach, SlaChoice, breach_step, sla_decision, sla_policy_for
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 DUE = NOW - timedelta(minutes=1)
@@ -72,6 +82,10 @@ def breach(policy: SlaPolicy, **facts: object) -> Breach:
         "owner": "Sarah Johnson",
         "due_at": DUE,
         "now": NOW,
+        "lead_id": "00QA",
+        "owner_id": "005SARAH",
+        "rep_key": "sarah@x.io",
+        "rule": "default",
         "pool": "sales",
         "manager": "Maria Gonzalez",
     }
@@ -151,7 +165,10 @@ def test_the_trace_says_where_the_sla_comes_from_and_what_was_missed() -> None:
         "SLA 10 min from rule 'Fast'; on a miss: re-assign within the pool up to 2 time(s), "
         "then escalate to rep boss@x.io",
     )
-    assert lines[1] == ("sla", "Not touched by Sarah Johnson by 2026-11-23 14:59 UTC")
+    assert lines[1] == (
+        "sla",
+        "Not touched by Sarah Johnson by 2026-11-23 14:59 UTC; SLA moves so far: 0 of 2",
+    )
     assert lines[-1] == ("decision", step.reason)
     assert step.trace[-1].data["step"] == "reassign"
 
@@ -195,3 +212,113 @@ def test_every_breach_gets_one_explained_step(
     assert step.notify_manager == (step.kind == "manager" and manager is not None)
     if step.due_at is not None:
         assert step.due_at > NOW
+
+
+def test_the_miss_says_the_count_the_ladder_climbs_by() -> None:
+    remind = SlaPolicy(minutes=30, on_breach="remind", max_hops=3)
+    escalate = SlaPolicy(minutes=30, on_breach="escalate")
+    assert (
+        breach_step(breach(remind, reminders=2, hop=0))
+        .trace[1]
+        .message.endswith("; reminders so far: 2 of 3")
+    )
+    assert (
+        breach_step(breach(POOL_SLA, hop=1, reminders=5))
+        .trace[1]
+        .message.endswith("; SLA moves so far: 1 of 2")
+    )
+    assert (
+        breach_step(breach(escalate))
+        .trace[1]
+        .message.endswith("; the policy escalates at the first miss")
+    )
+
+
+def test_a_note_keeps_the_lead_with_its_owner_and_says_why() -> None:
+    b = breach(SlaPolicy(minutes=30, on_breach="remind", max_hops=2))
+    step = breach_step(b)
+    note = sla_decision(b, step)
+    assert (note.lead_id, note.action, note.owner_id, note.rep_key) == (
+        "00QA", "assign", "005SARAH", "sarah@x.io",
+    )  # fmt: skip
+    assert (note.pool, note.rule, note.method) == ("sales", "default", "sla")
+    assert (note.reason, note.trace) == (step.reason, step.trace)
+
+
+PICK = Decision("00QA", "assign", "005BEN", "ben@x.io", "sales", "Inbound", "round_robin",
+                "Ben is next in sales", (TraceStep("pick", "Ben is next"),))  # fmt: skip
+
+
+def test_a_reassignment_explains_the_miss_before_the_pick_and_keeps_the_rule() -> None:
+    b = breach(POOL_SLA, hop=0)
+    step = breach_step(b)
+    moved = sla_decision(b, step, pick=PICK)
+    assert (moved.owner_id, moved.rep_key, moved.method) == ("005BEN", "ben@x.io", "round_robin")
+    assert moved.rule == "default"  # the lead's rule: its SLA goes on
+    assert moved.reason == f"{step.reason}; Ben is next in sales"
+    assert moved.trace == (*step.trace, *PICK.trace)
+
+
+def test_an_escalation_to_a_pool_takes_the_picks_rule() -> None:
+    policy = SlaPolicy(minutes=5, on_breach="escalate", escalate_to=Target("pool", "sales"))
+    b = breach(policy)
+    moved = sla_decision(b, breach_step(b), pick=PICK)
+    assert moved.rule == "Inbound" and moved.trace[-1] == PICK.trace[-1]
+
+
+def test_an_escalation_to_a_queue_names_the_owner_it_was_given_to() -> None:
+    policy = SlaPolicy(minutes=5, on_breach="escalate", escalate_to=Target("queue", "Overflow"))
+    b = breach(policy)
+    step = breach_step(b)
+    moved = sla_decision(b, step, owner_id="00GQUEUE")
+    assert (moved.owner_id, moved.rep_key, moved.rule, moved.method) == (
+        "00GQUEUE", None, "sla", "escalate",
+    )  # fmt: skip
+    assert moved.reason == step.reason and moved.trace[: len(step.trace)] == step.trace
+    assert moved.trace[-1].message == "queue Overflow is Salesforce owner 00GQUEUE"
+
+
+@given(
+    policies,
+    st.integers(0, 6),
+    st.integers(0, 6),
+    st.sampled_from([None, "sales"]),
+    st.sampled_from([None, "Maria"]),
+    st.booleans(),
+    st.sampled_from([None, "no queue t in Salesforce"]),
+)
+def test_every_sla_decision_is_explained_by_its_trace(
+    policy: SlaPolicy,
+    hop: int,
+    reminders: int,
+    pool: str | None,
+    manager: str | None,
+    nobody: bool,
+    failed: str | None,
+) -> None:
+    """Whatever the facts: the decision's trace starts with the policy and the miss, says
+    every target that was tried and failed, and its decision step is the reason."""
+    b = breach(policy, hop=hop, reminders=reminders, pool=pool, manager=manager,
+               nobody_eligible=nobody, move_failed=failed)  # fmt: skip
+    step = breach_step(b)
+    if step.kind in ("remind", "manager"):
+        decision = sla_decision(b, step)
+        assert decision.owner_id == b.owner_id
+    elif step.target is not None and step.target.kind == "pool":
+        decision = sla_decision(b, step, pick=PICK)
+    else:
+        decision = sla_decision(b, step, owner_id="00GX")
+    assert decision.lead_id == "00QA" and decision.action == "assign"
+    assert decision.reason.startswith(step.reason)
+    policy_step, miss = decision.trace[:2]
+    assert policy_step.kind == miss.kind == "sla"
+    assert "pool sales" in policy_step.message and "Not touched by Sarah Johnson" in miss.message
+    assert ("reminders so far" in miss.message) == (
+        policy.on_breach == "remind" and policy.max_hops > 0
+    )
+    fallbacks = " | ".join(s.message for s in decision.trace if s.kind == "fallback")
+    if failed is not None and step.kind == "manager":  # the escalation target was tried
+        assert f": {failed}" in fallbacks
+    if policy.on_breach == "reassign" and hop < policy.max_hops and (nobody or pool is None):
+        assert "Not re-assigned: " in fallbacks  # the pool was tried
+    assert step.trace[-1] == TraceStep("decision", step.reason, step.trace[-1].data)

@@ -12,7 +12,7 @@ from devkit.soak.chaos import fault_share, kill_moments
 from devkit.soak.profile import resolve
 from worker.cli import cli
 from worker.store.db import make_engine, upgrade
-from worker.store.models import Decision
+from worker.store.models import JournalRow
 
 
 def test_overrides_replace_only_what_is_given() -> None:
@@ -52,7 +52,7 @@ def test_a_store_that_already_holds_decisions_is_refused_before_anything_starts(
     upgrade(url)
     engine = make_engine(url)
     with Session(engine) as s:
-        s.add(Decision(lead_id="00Q000000000001", cycle_id="c1"))
+        s.add(JournalRow(lead_id="00Q000000000001", cycle_id="c1"))
         s.commit()
     engine.dispose()
     result = CliRunner().invoke(cli, ["soak", "--database-url", url, "--keep", str(tmp_path)])

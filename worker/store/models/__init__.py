@@ -5,11 +5,11 @@ from worker.store.models.accounts import (
     AccountBlock,
     AccountBlockSize,
     AccountName,
-    AccountSync,
+    AccountSyncRow,
     MirroredAccount,
 )
 from worker.store.models.core import ApiUsage, KeyValue, WorkerHeartbeat
-from worker.store.models.journal import Decision, DecisionStatus, Outcome
+from worker.store.models.journal import DecisionStatus, JournalRow, Outcome
 from worker.store.models.outbox import OutboxMessage, OutboxStatus
 from worker.store.models.team import RepOverride, SettingsChange, SignInAttempt, SignInThrottle
 from worker.store.models.worker_state import RoutingStateRow
@@ -18,10 +18,10 @@ __all__ = [
     "AccountBlock",
     "AccountBlockSize",
     "AccountName",
-    "AccountSync",
+    "AccountSyncRow",
     "ApiUsage",
-    "Decision",
     "DecisionStatus",
+    "JournalRow",
     "KeyValue",
     "MirroredAccount",
     "Outcome",

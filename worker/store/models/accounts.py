@@ -74,7 +74,7 @@ class AccountBlockSize(SQLModel, table=True):
     sorted_members: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-class AccountSync(SQLModel, table=True):
+class AccountSyncRow(SQLModel, table=True):
     """Where the refresh of the mirror stands (a single row, ``id`` 1).
 
     ``phase`` is ``full`` while a full pass pages through every account by Id (from

@@ -62,7 +62,7 @@ def outcome_of(kind: str, status: str) -> Outcome:
     return Outcome(status)
 
 
-class Decision(SQLModel, table=True):
+class JournalRow(SQLModel, table=True):
     __tablename__ = "decision"
     __table_args__ = (
         Index("ix_decision_decided_at_id", "decided_at", "id"),

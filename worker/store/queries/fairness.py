@@ -25,10 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from worker.routing import fairness as core_fairness
-from worker.store.models.journal import Decision, DecisionKind, DecisionStatus
+from worker.store.models.journal import DecisionKind, DecisionStatus, JournalRow
 from worker.store.queries._sql import as_utc
 
-D: Any = Decision
+D: Any = JournalRow
 
 
 @dataclass(frozen=True)

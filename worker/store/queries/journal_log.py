@@ -13,9 +13,9 @@ from sqlalchemy.engine import Engine
 
 from worker.store.models.journal import (
     NOTE_KINDS,
-    Decision,
     DecisionKind,
     DecisionStatus,
+    JournalRow,
     outcome_of,
 )
 from worker.store.queries._sql import as_utc, seconds_between
@@ -23,7 +23,7 @@ from worker.store.queries._sql import as_utc, seconds_between
 OUTCOMES: tuple[str, ...] = ("assigned", "reassigned", "reminded", "escalated", "held", "skipped",
                              "failed", "pending")  # fmt: skip
 _SF_ID = re.compile(r"[A-Za-z0-9]{15}([A-Za-z0-9]{3})?")
-D: Any = Decision  # SQLModel columns typed as plain values; Any keeps mypy quiet on .in_()
+D: Any = JournalRow  # SQLModel columns typed as plain values; Any keeps mypy quiet on .in_()
 
 LOG_COLUMNS: tuple[str, ...] = (
     "id",
@@ -128,7 +128,7 @@ def log_page(
     engine: Engine, flt: LogFilter, *, limit: int = 50, offset: int = 0
 ) -> list[dict[str, Any]]:
     """One page of decisions matching ``flt``, newest first (index on decided_at, id)."""
-    columns = [getattr(Decision, name) for name in LOG_COLUMNS]
+    columns = [getattr(JournalRow, name) for name in LOG_COLUMNS]
     stmt = (
         select(*columns)
         .where(*where_clauses(flt))
@@ -141,7 +141,7 @@ def log_page(
 
 
 def log_count(engine: Engine, flt: LogFilter) -> int:
-    stmt = select(func.count()).select_from(Decision).where(*where_clauses(flt))
+    stmt = select(func.count()).select_from(JournalRow).where(*where_clauses(flt))
     with engine.connect() as conn:
         return int(conn.execute(stmt).scalar_one())
 
@@ -150,7 +150,7 @@ def iter_log(
     engine: Engine, flt: LogFilter, *, max_rows: int, batch: int = 5000
 ) -> Iterator[dict[str, Any]]:
     """Rows for a CSV export, newest first, streamed in keyset batches (no deep OFFSET)."""
-    columns = [getattr(Decision, name) for name in LOG_COLUMNS]
+    columns = [getattr(JournalRow, name) for name in LOG_COLUMNS]
     extra = [D.applied_at, D.lead_source, D.lead_rating, D.lead_employees, D.error]
     last: tuple[Any, int] | None = None
     sent = 0
@@ -174,7 +174,7 @@ def iter_log(
 def decision_detail(engine: Engine, decision_id: int) -> dict[str, Any] | None:
     """Every column of one decision (with its trace JSON) plus derived timings."""
     stmt = select(
-        Decision,
+        JournalRow,
         seconds_between(D.applied_at, D.lead_created_at).label("assign_seconds"),
         seconds_between(D.first_touch_at, D.applied_at).label("touch_seconds"),
     ).where(D.id == decision_id)

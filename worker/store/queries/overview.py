@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from worker.store.models.core import ApiUsage, WorkerHeartbeat
-from worker.store.models.journal import Decision, DecisionKind, DecisionStatus
+from worker.store.models.journal import DecisionKind, DecisionStatus, JournalRow
 from worker.store.queries._sql import as_utc, seconds_between, utc_day
 
-D: Any = Decision
+D: Any = JournalRow
 A: Any = ApiUsage
 H: Any = WorkerHeartbeat
 

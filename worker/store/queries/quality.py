@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 
-from worker.store.models.journal import Decision, DecisionKind, DecisionStatus
+from worker.store.models.journal import DecisionKind, DecisionStatus, JournalRow
 from worker.store.queries._sql import seconds_between
 
-D: Any = Decision
+D: Any = JournalRow
 
 
 _SIZE = case(

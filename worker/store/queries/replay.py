@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from worker.store.models.journal import Decision, DecisionKind, DecisionStatus
+from worker.store.models.journal import DecisionKind, DecisionStatus, JournalRow
 from worker.store.queries._sql import as_utc
 
-D: Any = Decision
+D: Any = JournalRow
 
 
 def recent_routed_leads(
