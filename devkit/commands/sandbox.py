@@ -120,6 +120,13 @@ def seed_cmd(state_dir: Path, seed: int, accounts: int, leads: int, force: bool)
     default=None,
     help="Seconds of inactivity after which a session expires.",
 )
+@click.option(
+    "--pubsub-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Also serve the Pub/Sub API (gRPC, TLS) with lead change events on this port "
+    "(0 = any free port; Salesforce uses 7443).",
+)
 @one_line_errors
 def serve_cmd(
     state_dir: Path,
@@ -130,6 +137,7 @@ def serve_cmd(
     leads: int,
     fault_rate: float,
     session_ttl: float | None,
+    pubsub_port: int | None,
 ) -> None:
     """Serve the org over HTTPS until interrupted; writes <state-dir>/sandbox.json."""
     from devkit.sandbox.faults import FaultConfig
@@ -146,10 +154,11 @@ def serve_cmd(
             leads=leads,
             faults=faults,
             session_ttl_s=session_ttl,
+            pubsub_port=pubsub_port,
         )
     except OSError as exc:
         raise click.ClickException(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            str(exc) if exc.strerror is None else f"cannot listen on {host}:{port}: {exc.strerror}"
         ) from None
     # The access token, the client secret and the admin token go to an owner-only file,
     # never to the terminal: our output is often a log file (the demo's logs/sandbox.log).
@@ -161,6 +170,10 @@ def serve_cmd(
     click.echo(f"  CA bundle:     {handle.ca_path}")
     click.echo(f"  token URL:     {handle.token_url} (client_credentials or JWT bearer)")
     click.echo(f"  credentials:   {info_path} (owner-only: access token, client secret)")
+    if handle.pubsub_endpoint:
+        click.echo(
+            f"  Pub/Sub API:   {handle.pubsub_endpoint} (gRPC over TLS, same CA; /data/LeadChangeEvent)"
+        )
     click.echo(
         f'  curl --cacert {handle.ca_path} -H "Authorization: Bearer {token}" {handle.instance_url}/services/data/v59.0/limits'
     )

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 from devkit.sandbox import api
 from devkit.sandbox.auth import OAuthError, Sessions, TokenEndpoint
 from devkit.sandbox.org import Org
+from devkit.sandbox.pubsub.origin import rest_origin, writing_as
 from devkit.sandbox.web import ApiError, Request, Response, not_found
 
 log = logging.getLogger(__name__)
@@ -112,8 +113,10 @@ class SandboxApp:
                 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."
             ).response()
             return self._with_usage(Outcome(response))
+        origin = rest_origin(req.path, req.header("Sforce-Call-Options"))
         try:
-            response = api.handle(self.org, req)
+            with writing_as(origin, user):  # the changeOrigin of the change events it causes
+                response = api.handle(self.org, req)
         except ApiError as err:
             response = err.response()
         except Exception:  # noqa: BLE001 - a sandbox bug must look like a Salesforce 500
