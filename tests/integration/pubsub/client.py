@@ -113,13 +113,15 @@ class Subscription:
     def quiet(self, seconds: float) -> list[Any]:
         """Every event that arrives within ``seconds`` (for "no more than asked")."""
         out: list[Any] = []
-        try:
-            while True:
-                response = self.next(seconds)
-                assert not isinstance(response, Failure), response
-                out.extend(response.events)
-        except queue.Empty:
-            return out
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                response = self.next(left)
+            except queue.Empty:
+                break
+            assert not isinstance(response, Failure), response
+            out.extend(response.events)
+        return out
 
     def close(self) -> None:
         self._requests.put(None)
