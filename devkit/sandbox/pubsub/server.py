@@ -47,6 +47,9 @@ def start_pubsub(
     server = grpc.server(
         ThreadPoolExecutor(max_workers=MAX_STREAMS, thread_name_prefix="sandbox-pubsub"),
         maximum_concurrent_rpcs=MAX_STREAMS,
+        # gRPC shares a port by default (SO_REUSEPORT): a second sandbox on a busy port
+        # would silently take half the connections instead of failing to start
+        options=[("grpc.so_reuseport", 0)],
     )
     service = PubSubService(bus, sessions, instance_url, keepalive_s=keepalive_s)
     pb_grpc.add_PubSubServicer_to_server(service, server)  # type: ignore[no-untyped-call]

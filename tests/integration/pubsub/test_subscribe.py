@@ -289,3 +289,17 @@ def test_delivery_delay_hook(sandbox_template: Path, tmp_path: Path) -> None:
         rest.session.close()
         client.close()
         handle.stop()
+
+
+def test_a_busy_port_is_an_error(pubsub_sandbox: SandboxHandle) -> None:
+    from devkit.sandbox.pubsub.bus import EventBus
+    from devkit.sandbox.pubsub.server import start_pubsub
+
+    assert pubsub_sandbox.pubsub_endpoint is not None
+    port = int(pubsub_sandbox.pubsub_endpoint.rsplit(":", 1)[1])
+    admin = pubsub_sandbox.admin()
+    pem = pubsub_sandbox.state_path.parent / "server.pem"
+    with pytest.raises(OSError, match="cannot listen"):
+        start_pubsub(
+            EventBus(admin.org), admin.sessions, pubsub_sandbox.instance_url, pem, port=port
+        )
