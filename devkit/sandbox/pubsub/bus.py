@@ -245,20 +245,29 @@ class EventBus:
         now = time.monotonic()
         with self.changed:
             out: list[StoredEvent] = []
-            for event in self._events:  # retention keeps this short enough to scan
-                if len(out) >= limit or event.visible_at > now:
+            index = self._index_after(position)
+            while index < len(self._events) and len(out) < limit:
+                event = self._events[index]
+                if event.visible_at > now:
                     break
-                if event.position > position:
-                    out.append(event)
+                out.append(event)
+                index += 1
             return out
 
     def next_visible_in(self, position: int) -> float | None:
         """Seconds until the next event after ``position`` is deliverable (None: none)."""
         with self.changed:
-            for event in self._events:
-                if event.position > position:
-                    return max(0.0, event.visible_at - time.monotonic())
-            return None
+            index = self._index_after(position)
+            if index >= len(self._events):
+                return None
+            return max(0.0, self._events[index].visible_at - time.monotonic())
+
+    def _index_after(self, position: int) -> int:
+        """Where the first event after ``position`` is in the log (positions are
+        consecutive, so no search: a deque reaches any index in a few steps)."""
+        if not self._events:
+            return 0
+        return max(0, position + 1 - self._events[0].position)
 
     def _prune(self, now: datetime) -> None:
         while self._events and (
