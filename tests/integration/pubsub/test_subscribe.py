@@ -132,7 +132,7 @@ def test_top_ups_add_to_what_is_owed_up_to_100(client: PubSubClient, rest: Rest)
 
 
 def _owed(sub, expected: int) -> None:
-    deadline = time.monotonic() + KEEPALIVE_S * 10
+    deadline = time.monotonic() + KEEPALIVE_S * 20
     while (response := sub.next(KEEPALIVE_S * 4)).pending_num_requested != expected:
         assert time.monotonic() < deadline, response.pending_num_requested
 
@@ -142,7 +142,7 @@ def test_keepalive_carries_the_latest_replay_id(client: PubSubClient, rest: Rest
     started = time.monotonic()
     idle = sub.next(KEEPALIVE_S * 4)
     assert not idle.events and idle.latest_replay_id
-    assert time.monotonic() - started < KEEPALIVE_S * 3
+    assert time.monotonic() - started < KEEPALIVE_S * 8  # not the default 270 s: the setting
     _leads(rest, 1)
     event = sub.events(1)[0]
     idle = sub.next(KEEPALIVE_S * 4)
