@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 LOCK_ARGS := --universal --python-version 3.11 --generate-hashes --quiet
 
-.PHONY: install demo test check lint format lock bench soak clean
+.PHONY: install demo test check lint format lock stubs bench soak clean
 
 install: $(STAMP)
 
@@ -32,6 +32,12 @@ $(BIN)/uv:
 lock: $(BIN)/uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra devkit $(LOCK_ARGS) -o requirements-dev.lock
 	$(BIN)/uv pip compile pyproject.toml -c requirements-dev.lock $(LOCK_ARGS) -o requirements.lock
+
+# the Pub/Sub API stubs are generated from the proto and committed (the runtime image has
+# no grpcio-tools); tests/unit/sfdc/test_pubsub_stubs.py fails when they are out of date
+PROTO := worker/sfdc/pubsub/pubsub_api.proto
+stubs: $(STAMP)
+	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. $(PROTO)
 
 demo: $(STAMP)
 	$(BIN)/leadrouter demo

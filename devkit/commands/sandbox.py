@@ -125,6 +125,13 @@ def seed_cmd(state_dir: Path, seed: int, accounts: int, leads: int, force: bool)
     help="Seconds of inactivity after which a session expires.",
 )
 @latency_option
+@click.option(
+    "--pubsub-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Also serve the Pub/Sub API (gRPC, TLS) with lead change events on this port "
+    "(0 = any free port; Salesforce uses 7443).",
+)
 @one_line_errors
 def serve_cmd(
     state_dir: Path,
@@ -136,6 +143,7 @@ def serve_cmd(
     fault_rate: float,
     session_ttl: float | None,
     latency: str,
+    pubsub_port: int | None,
 ) -> None:
     """Serve the org over HTTPS until interrupted; writes <state-dir>/sandbox.json."""
     from devkit.sandbox.faults import FaultConfig
@@ -153,12 +161,13 @@ def serve_cmd(
             faults=faults,
             session_ttl_s=session_ttl,
             latency=latency,
+            pubsub_port=pubsub_port,
         )
     except ValueError as exc:  # a latency profile that cannot be read
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            str(exc) if exc.strerror is None else f"cannot listen on {host}:{port}: {exc.strerror}"
         ) from None
     # The access token, the client secret and the admin token go to an owner-only file,
     # never to the terminal: our output is often a log file (the demo's logs/sandbox.log).
@@ -170,6 +179,10 @@ def serve_cmd(
     click.echo(f"  CA bundle:     {handle.ca_path}")
     click.echo(f"  token URL:     {handle.token_url} (client_credentials or JWT bearer)")
     click.echo(f"  credentials:   {info_path} (owner-only: access token, client secret)")
+    if handle.pubsub_endpoint:
+        click.echo(
+            f"  Pub/Sub API:   {handle.pubsub_endpoint} (gRPC over TLS, same CA; /data/LeadChangeEvent)"
+        )
     click.echo(
         f'  curl --cacert {handle.ca_path} -H "Authorization: Bearer {token}" {handle.instance_url}/services/data/v59.0/limits'
     )

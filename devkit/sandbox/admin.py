@@ -28,6 +28,7 @@ VERSION = "59.0"
 OPS = (
     "set_faults", "faults", "fault_counts", "set_api_limit", "reset_api_usage", "api_calls",
     "create_leads", "change_owner", "log_task", "set_lead_status", "convert_lead", "delete_lead",
+    "undelete_lead",
     "deactivate_user", "activate_user", "get_lead", "leads", "intake_queue_id", "user_ids",
     "set_assignment_rule", "expire_sessions", "simulate_activity", "issue_token",
     "merge_accounts", "purge_deleted",
@@ -166,6 +167,10 @@ class SandboxAdmin:
     def delete_lead(self, lead_id: str) -> None:
         with self.org.txn() as txn:
             self._dml(lambda: txn.delete(LEAD, lead_id))
+
+    def undelete_lead(self, lead_id: str) -> None:
+        with self.org.txn() as txn:
+            self._dml(lambda: txn.undelete(LEAD, lead_id))
 
     def merge_accounts(self, master_id: str, loser_ids: list[str]) -> None:
         """Merge accounts as Salesforce does: the losers are deleted (``MasterRecordId``

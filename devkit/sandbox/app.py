@@ -15,6 +15,7 @@ from devkit.sandbox.auth import OAuthError, Sessions, TokenEndpoint
 from devkit.sandbox.inflight import InFlight
 from devkit.sandbox.latency.calls import classify
 from devkit.sandbox.org import Org
+from devkit.sandbox.pubsub.origin import rest_origin, writing_as
 from devkit.sandbox.web import ApiError, Request, Response, not_found
 
 log = logging.getLogger(__name__)
@@ -146,8 +147,10 @@ class SandboxApp:
                 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."
             ).response()
             return self._with_usage(Outcome(response))
+        origin = rest_origin(req.path, req.header("Sforce-Call-Options"))
         try:
-            response = api.handle(self.org, req)
+            with writing_as(origin, user):  # the changeOrigin of the change events it causes
+                response = api.handle(self.org, req)
         except ApiError as err:
             response = err.response()
         except Exception:  # noqa: BLE001 - a sandbox bug must look like a Salesforce 500

@@ -103,6 +103,26 @@ class Txn:
         self.stage(row)
         return row
 
+    def undelete(self, obj: SObject, record_id: str) -> Row:
+        """Restore a deleted record from the Recycle Bin (Apex/SOAP ``undelete``)."""
+        try:
+            rid = normalise(record_id)
+        except MalformedId:
+            raise DmlError(
+                "MALFORMED_ID", f"{obj.name} ID: id value of incorrect type: {record_id}", ["Id"]
+            ) from None
+        current = self.get(rid)
+        if current is None or object_of(rid) != obj.name:
+            raise DmlError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
+        if not current.get("IsDeleted"):
+            raise DmlError("UNDELETE_FAILED", "Entity is not in the recycle bin", [])
+        row = dict(current)
+        row["IsDeleted"] = False
+        row["LastModifiedDate"] = row["SystemModstamp"] = self.now
+        row["LastModifiedById"] = self.actor
+        self.stage(row)
+        return row
+
     def touch(self, record_id: str, changes: dict[str, Any]) -> None:
         """Set system-maintained fields (no validation, no LastModifiedDate)."""
         row = dict(self.get(record_id) or {})

@@ -31,6 +31,10 @@ class FaultConfig:
     slow_seconds: float = 1.5
     expire_session: float = 0.0  # the session dies: 401 INVALID_SESSION_ID until re-auth
     lock_row: float = 0.0  # per record in collections: UNABLE_TO_LOCK_ROW
+    # Change Data Capture over the Pub/Sub API (devkit/sandbox/pubsub)
+    cdc_gap: float = 0.0  # per change event: sent as its GAP_ form (header only, re-read)
+    cdc_overflow: float = 0.0  # per transaction: one GAP_OVERFLOW event instead of its events
+    cdc_drop_stream: float = 0.0  # per delivered batch: the Subscribe stream dies after it
     seed: int | None = None
 
     @classmethod
@@ -100,4 +104,16 @@ class FaultInjector:
             hit = self._rng.random() < self.config.lock_row
             if hit:
                 self.counts["lock_row"] = self.counts.get("lock_row", 0) + 1
+            return hit
+
+    def hit(self, kind: str) -> bool:
+        """One draw against the rate ``kind`` (a ``cdc_*`` field of :class:`FaultConfig`),
+        counted. A zero rate draws nothing, so a seeded run's other faults stay put."""
+        with self._lock:
+            rate = float(getattr(self.config, kind))
+            if rate <= 0:
+                return False
+            hit = self._rng.random() < rate
+            if hit:
+                self.counts[kind] = self.counts.get(kind, 0) + 1
             return hit

@@ -14,9 +14,10 @@ import json
 import secrets
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devkit.sandbox.admin import SandboxAdmin
 from devkit.sandbox.app import SandboxApp
@@ -28,6 +29,9 @@ from devkit.sandbox.org import Org
 from devkit.sandbox.seed import seed_base, seed_data
 from devkit.sandbox.server import SandboxServer
 from worker.files import private_dir, tighten, write_private
+
+if TYPE_CHECKING:
+    from devkit.sandbox.pubsub.server import PubSubServer
 
 STATE_FILE = "org.sqlite"
 INFO_FILE = "sandbox.json"
@@ -47,6 +51,9 @@ class SandboxHandle:
     _admin: SandboxAdmin = field(repr=False)
     _server: SandboxServer = field(repr=False)
     _thread: threading.Thread = field(repr=False)
+    # the Pub/Sub API (gRPC over TLS, same CA), "host:port"; None unless asked for
+    pubsub_endpoint: str | None = None
+    _pubsub: PubSubServer | None = field(default=None, repr=False)
 
     @property
     def latency(self) -> LatencyProfile:
@@ -62,15 +69,26 @@ class SandboxHandle:
         """A fresh session for the integration user, without calling the token endpoint."""
         return self._admin.issue_token()
 
+    def pubsub(self) -> PubSubServer:
+        """The Pub/Sub API server (its event bus, service settings); started on request."""
+        if self._pubsub is None:
+            raise RuntimeError("this sandbox serves no Pub/Sub API: start it with pubsub_port")
+        return self._pubsub
+
     def info(self) -> dict[str, Any]:
-        return {
+        info = {
             "instance_url": self.instance_url, "token_url": self.token_url, "ca_path": str(self.ca_path),
             "client_id": self.client_id, "client_secret": self.client_secret,
             "jwt_private_key_path": str(self.jwt_private_key_path), "jwt_username": self.jwt_username,
             "state_path": str(self.state_path), "admin_token": self.admin_token,
         }  # fmt: skip
+        if self.pubsub_endpoint is not None:
+            info |= {"pubsub_endpoint": self.pubsub_endpoint, "org_id": self._admin.org.org_id}
+        return info
 
     def stop(self) -> None:
+        if self._pubsub is not None:
+            self._pubsub.stop()
         self._server.shutdown()
         self._server.close_connections()
         self._server.server_close()
@@ -110,6 +128,9 @@ def start_sandbox(
     host: str = "127.0.0.1",
     session_ttl_s: float | None = None,
     latency: str | Path | LatencyProfile = "none",
+    pubsub_port: int | None = None,
+    delivery_delay: Callable[[], float] | None = None,
+    keepalive_s: float = 270.0,
 ) -> SandboxHandle:
     """Serve the org kept in ``state_dir`` (seeding it on first use) in a background thread.
 
@@ -117,6 +138,11 @@ def start_sandbox(
     ``leads`` leads drawn from ``seed``; an existing state only gets ``leads`` more leads.
     ``latency``: ``none`` (answer at once), ``real`` or a calibration YAML's path (see
     :mod:`devkit.sandbox.latency`), its draws seeded from ``seed``.
+
+    With ``pubsub_port`` (0: any free port) it also serves the Pub/Sub API: every lead
+    change from then on is a ``LeadChangeEvent``, deliverable ``delivery_delay()``
+    seconds after its commit (default: the latency profile's ``event_delivery``), and an idle subscription gets a keepalive every
+    ``keepalive_s`` seconds (Salesforce: within 270).
     """
     profile = (  # first: a profile that cannot be read stops us before any work
         latency
@@ -162,6 +188,24 @@ def start_sandbox(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-org", daemon=True
     )
     thread.start()
+    pubsub = None
+    if pubsub_port is not None:
+        from devkit.sandbox.pubsub.bus import EventBus
+        from devkit.sandbox.pubsub.server import start_pubsub
+
+        delay = delivery_delay or (lambda: profile.delay("event_delivery"))
+        bus = EventBus(org, delivery_delay=delay)
+        try:
+            pubsub = start_pubsub(
+                bus, sessions, instance_url, keys.server, host=host, port=pubsub_port,
+                keepalive_s=keepalive_s,
+            )  # fmt: skip
+        except OSError:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+            org.store.close()
+            raise
     handle = SandboxHandle(
         instance_url=instance_url,
         token_url=instance_url + "/services/oauth2/token",
@@ -175,5 +219,7 @@ def start_sandbox(
         _admin=admin,
         _server=server,
         _thread=thread,
+        pubsub_endpoint=pubsub.endpoint if pubsub else None,
+        _pubsub=pubsub,
     )
     return handle

@@ -9,9 +9,10 @@ processes drive the org through the admin endpoint.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -22,6 +23,10 @@ from worker.files import private_file
 from worker.sfdc.ids import make_id, object_of
 
 Row = dict[str, Any]
+# (before, after) per row of one save: before is None for a new row
+Change = tuple[Row | None, Row]
+ChangeListener = Callable[[list[Change]], None]
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, sobject TEXT NOT NULL, data TEXT NOT NULL);
@@ -53,6 +58,7 @@ class OrgStore:
         self.by_object: dict[str, dict[str, Row]] = {name: {} for name in SOBJECTS}
         self.meta: dict[str, Any] = {}
         self._deferral = threading.local()  # per thread: Ids saved but not yet written
+        self._listeners: list[ChangeListener] = []
         self._load()
 
     def _load(self) -> None:
@@ -99,16 +105,37 @@ class OrgStore:
         if not rows:
             return
         with self.lock:
+            changes: list[Change] = [(self.by_id.get(row["Id"]), row) for row in rows]
             for row in rows:
                 sobject = object_of(row["Id"])
                 assert sobject is not None
                 self.by_id[row["Id"]] = row
                 self.by_object[sobject][row["Id"]] = row
+            self._notify(changes)
             later: set[str] | None = getattr(self._deferral, "ids", None)
             if later is not None:
                 later.update(row["Id"] for row in rows)
                 return
             self._write([row["Id"] for row in rows])
+
+    def add_listener(self, listener: ChangeListener) -> None:
+        """Call ``listener`` with the (before, after) rows of every save, in commit order:
+        on the saving thread, holding :attr:`lock`, once the rows are visible. One save is
+        one transaction (a Txn's commit). A listener must be quick and must not write."""
+        with self.lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: ChangeListener) -> None:
+        with self.lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def _notify(self, changes: list[Change]) -> None:
+        for listener in self._listeners:
+            try:
+                listener(changes)
+            except Exception:  # noqa: BLE001 - a listener's bug must not fail the write
+                log.exception("store change listener failed")
 
     @contextmanager
     def deferred(self) -> Iterator[None]:
