@@ -56,7 +56,9 @@ from worker.jobs.pipeline import countdown
 from worker.jobs.precondition import preconditions, split_settled
 from worker.sfdc.connection import on_answer
 from worker.sfdc.errors import SfdcError, SfdcTransientError
+from worker.sfdc.ids import is_user_id
 from worker.sfdc.mapping import OwnerRow, OwnerUpdate, WriteResult
+from worker.sfdc.outcomes import WriteKind, code_of
 from worker.store import journal_repo
 from worker.store.db import session_scope
 from worker.store.models.journal import Decision, DecisionStatus
@@ -69,11 +71,9 @@ OWNER_CHANGED = "owner changed by someone else"
 # lost, or the worker died around it): our rep may have owned the lead for a moment
 # before that change, and the journal must not claim otherwise
 OWNER_CHANGED_AFTER_SEND = "owner changed by someone else; our write may have landed first"
-CLOSED_CODES = {"ENTITY_IS_DELETED": "deleted", "CANNOT_UPDATE_CONVERTED_LEAD": "converted"}
-LOCK_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
-# a conditional write refused: the lead changed after the owner re-read (re-read, re-judge)
-CHANGED_CODES = frozenset({"PRECONDITION_FAILED"})
-INACTIVE_CODES = frozenset({"INACTIVE_OWNER_OR_USER"})
+CLOSED = {WriteKind.DELETED: "lead deleted", WriteKind.CONVERTED: "lead converted"}
+# the journal's error for a decision sent back because its owner is inactive
+REROUTED = f"{code_of(WriteKind.OWNER_INACTIVE)}: re-routing"
 CHUNK = 200  # records per collections PATCH (decisions per group: one burst of these)
 COMPOSITE_MAX = 25  # conditional PATCHes per Composite call (Salesforce's subrequest limit)
 # Decisions per owner re-read: no more than one burst of parallel PATCHes, so every
@@ -251,7 +251,7 @@ def _ours(row: OwnerRow, item: WriteItem) -> bool:
     """Whether a lead already owned by ``item``'s rep got that owner from our write."""
     if row.modified_by_us is not False or row.modified_by_owner:
         return True
-    previous = {owner[:15] for owner in item.expected if owner.startswith("005")}
+    previous = {owner[:15] for owner in item.expected if is_user_id(owner)}
     return row.modified_by is not None and row.modified_by in previous
 
 
@@ -317,7 +317,7 @@ def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = True) -
                 todo += [replace(i, sent=True) for i in retry]
                 todo += refused  # not applied (412): an owner equal to ours is not ours
                 if retry or refused:
-                    why = "still locked, or changed as we wrote (UNABLE_TO_LOCK_ROW / 412)"
+                    why = "still locked, or changed as we wrote (lock error / 412)"
         if len(todo) > len(waiting):
             retries += 1
         elif todo:
@@ -416,19 +416,19 @@ def _classify(
             else:
                 out.left_pending.append(item)
             continue
-        code = result.error_code or "UNKNOWN"
-        deps.metrics.errors.labels(kind=code).inc()
-        if code in LOCK_CODES:
+        deps.metrics.errors.labels(kind=result.code).inc()
+        kind = result.kind
+        if kind is WriteKind.LOCKED:
             retry.append(item)
-        elif code in CHANGED_CODES:
+        elif kind is WriteKind.OWNER_CHANGED:  # changed after the re-read: re-read, re-judge
             refused.append(item)
-        elif code in INACTIVE_CODES:
+        elif kind is WriteKind.OWNER_INACTIVE:
             deps.directory.mark_inactive(item.owner_id)
             out.reroute.append(item)
-        elif code in CLOSED_CODES:
-            out.skip(f"lead {CLOSED_CODES[code]}", item)
+        elif kind in CLOSED:
+            out.skip(CLOSED[kind], item)
         else:
-            out.failed.append((item, f"{code}: {result.message}"))
+            out.failed.append((item, result.reason))
     return retry, refused
 
 
@@ -487,9 +487,7 @@ def _mark_all(s: Session, deps: Deps, out: Outcomes, now: datetime) -> None:
     for item, error in out.failed:
         journal_repo.mark(s, [item.decision_id], DecisionStatus.FAILED, error=error)
     reroute_ids = [i.decision_id for i in out.reroute]
-    journal_repo.mark(
-        s, reroute_ids, DecisionStatus.FAILED, error="INACTIVE_OWNER_OR_USER: re-routing"
-    )
+    journal_repo.mark(s, reroute_ids, DecisionStatus.FAILED, error=REROUTED)
     held = [
         Decision(
             lead_id=row.lead_id,

@@ -169,6 +169,22 @@ def test_deleted_and_converted_leads_are_closed_out(
     assert errors == {"00QA": ("skipped", "lead deleted"), "00QB": ("skipped", "lead converted")}
 
 
+def test_the_journal_names_salesforces_code_for_an_inactive_owner_and_a_rejection(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """The dashboard shows these errors as they are journalled: the code, then why."""
+    org.add_lead("00QA")
+    org.add_lead("00QB")
+    org.write_errors["00QA"] = ["INACTIVE_OWNER_OR_USER"]
+    org.write_errors["00QB"] = ["FIELD_CUSTOM_VALIDATION_EXCEPTION"]
+    run_cycle(make_deps())
+    errors = {r.lead_id: (r.status, r.error) for r in journal(make_deps()) if r.error}
+    assert errors == {
+        "00QA": ("failed", "INACTIVE_OWNER_OR_USER: re-routing"),
+        "00QB": ("failed", "FIELD_CUSTOM_VALIDATION_EXCEPTION: injected"),
+    }
+
+
 def test_stops_writing_at_95_percent_of_the_api_allocation(
     org: FakeGateway, make_deps: Callable[..., Deps]
 ) -> None:

@@ -271,3 +271,30 @@ def test_the_precondition_is_an_http_date_in_gmt_whole_seconds(
 
     (sub,) = json.loads(mocked.calls[1].request.body)["compositeRequest"]
     assert sub["httpHeaders"]["If-Unmodified-Since"] == "Mon, 23 Nov 2026 10:00:05 GMT"
+
+
+@pytest.mark.parametrize("code", ["INVALID_REPLICATION_DATE", "EXCEEDED_ID_LIMIT"])
+def test_get_deleted_refusing_the_span_raises_replication_window_exceeded(
+    mocked: responses.RequestsMock, code: str
+) -> None:
+    from worker.sfdc.errors import ReplicationWindowExceeded
+
+    mocked.get(f"{INSTANCE}/services/data/v59.0/sobjects/Account/deleted/", status=400,
+               json=[{"errorCode": code, "message": "no"}])  # fmt: skip
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    with pytest.raises(ReplicationWindowExceeded) as refused:
+        gateway().deleted_accounts(start, start + timedelta(days=20))
+    assert refused.value.error_code == code
+
+
+def test_get_deleted_refused_for_another_reason_is_a_plain_permanent_error(
+    mocked: responses.RequestsMock,
+) -> None:
+    from worker.sfdc.errors import ReplicationWindowExceeded, SfdcPermanentError
+
+    mocked.get(f"{INSTANCE}/services/data/v59.0/sobjects/Account/deleted/", status=400,
+               json=[{"errorCode": "INVALID_TYPE", "message": "no"}])  # fmt: skip
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    with pytest.raises(SfdcPermanentError) as refused:
+        gateway().deleted_accounts(start, start + timedelta(days=1))
+    assert not isinstance(refused.value, ReplicationWindowExceeded)
