@@ -51,10 +51,10 @@ class LazyGroup(click.Group):
     ) -> None:
         """``plugins``: also the commands of the :data:`PLUGINS` entry points (the root)."""
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        plugins = plugin_commands() if plugins else {}
-        self._optional = {n: t for n, t in plugins.items() if "." not in n}
+        found = plugin_commands() if plugins else {}
+        self._optional = {n: t for n, t in found.items() if "." not in n}
         self._lazy = self._optional | lazy
-        self._subs = {n: t for n, t in plugins.items() if "." in n}
+        self._subs = {n: t for n, t in found.items() if "." in n}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = [n for n in self._lazy if self._load(n) is not None]

@@ -150,7 +150,7 @@ class Settings(BaseSettings):
         None, description="Bearer token /metrics requires (Authorization: Bearer ...)."
     )
 
-    # --- notifications: SMTP (issue 7) ----------------------------------------------
+    # --- notifications: SMTP ---------------------------------------------------
     smtp_host: str | None = Field(None, description="SMTP server for e-mail notifications.")
     smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 TLS).")
     smtp_username: str | None = Field(None, description="SMTP login; none = no AUTH.")

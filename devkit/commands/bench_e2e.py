@@ -86,9 +86,9 @@ def _say(as_json: bool, text: str) -> None:
 def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, rss_leads: int,
          config_path: Path, seed: int, as_json: bool) -> dict[str, Any]:  # fmt: skip
     from devkit.commands import bench_e2e_parts as parts
-    from worker.config_loader import load_config
     from worker.jobs.accounts import DELTA_CALLS
     from worker.jobs.fields import lead_fields
+    from worker.routing_config import load_config
     from worker.settings import load_settings
     from worker.sfdc.gateway import RETRIEVE_MAX
     from worker.store.db import upgrade

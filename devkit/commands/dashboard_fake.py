@@ -296,8 +296,8 @@ def _insert_api_usage(engine: Engine, *, days: int, seed: int) -> None:
 def demo_routing_yaml() -> str:
     """A routing config matching the fake journal (same reps, pools and rule names), so
     Team settings and What-if have something real to work on in tests and screenshots."""
-    from worker.config_loader import dump_config
     from worker.routing.model import Caps, Condition, Pool, PoolMember, Rep, RoutingConfig, Rule
+    from worker.routing_config import dump_config
 
     reps = {
         r.key: Rep(key=r.key, name=r.name, weight=r.weight, caps=Caps(per_day=40))

@@ -11,6 +11,7 @@ import yaml
 from argon2 import PasswordHasher
 from click.testing import CliRunner
 
+from worker.cli import cli
 from worker.commands.dashboard import (
     dashboard,
     start_dashboard,
@@ -54,12 +55,12 @@ def test_fake_data_fills_the_store_and_writes_a_matching_config(
     monkeypatch.setenv("LEADROUTER_DATABASE_URL", sqlite_url)
     config = tmp_path / "routing.yaml"
     result = CliRunner().invoke(
-        dashboard, ["fake-data", "--decisions", "500", "--write-config", str(config)]
+        cli, ["dashboard", "fake-data", "--decisions", "500", "--write-config", str(config)]
     )
     assert result.exit_code == 0, result.output
     with make_engine(sqlite_url).connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM decision").scalar_one() == 500
-    from worker.config_loader import load_config
+    from worker.routing_config import load_config
 
     assert set(load_config(config).pools) == {"NA-AE", "EMEA-AE", "APAC-AE"}
 

@@ -1,4 +1,4 @@
-"""Dashboard security (issue 8 item 4), the gaps the page tests leave:
+"""Dashboard security, the gaps the page tests leave:
 
 - every write path is known and refuses a viewer, also with forged widget or session state;
 - no page shows anything but the sign-in to an unauthenticated session;

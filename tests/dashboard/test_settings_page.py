@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import auth, state
 from tests.dashboard.conftest import errors, new_app
 from worker.commands.dashboard import write_users_file
-from worker.config_loader import load_config
+from worker.routing_config import load_config
 from worker.store.db import make_engine
 from worker.store.team_repo import change_history, load_overrides
 

@@ -1,4 +1,4 @@
-"""No secret in any output of a full run, and no lead PII at INFO (issue 8 item 5).
+"""No secret in any output of a full run, and no lead PII at INFO.
 
 The worker runs as ``python -m worker run`` against the sandbox org, twice: at DEBUG with
 the JWT bearer flow and at INFO with client credentials. Each run routes leads, has its

@@ -120,7 +120,7 @@ def test_simulate_matches_leads_to_accounts_from_a_file(tmp_path: Path) -> None:
 def test_config_show_applies_the_dashboards_overrides(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from worker.config_loader import load_config, validate_rep_override
+    from worker.routing_config import load_config, validate_rep_override
     from worker.store.db import make_engine, upgrade
     from worker.store.team_repo import Actor, save_rep_override
 

@@ -24,12 +24,12 @@ from sqlmodel import SQLModel
 from tests.unit.jobs.conftest import REPS, uid
 from tests.unit.jobs.fakes import T0, FakeGateway
 from worker.commands.purge import purge
-from worker.config_loader import load_config
 from worker.jobs.deps import Deps
 from worker.jobs.directory import Directory
 from worker.jobs.intake import run_cycle
 from worker.notify import parse_notify_section
 from worker.routing.config_model import RoutingConfig
+from worker.routing_config import load_config
 from worker.scheduler import Worker
 from worker.sfdc.ids import to18
 from worker.sfdc.mapping import UserRow

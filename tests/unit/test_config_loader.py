@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from devkit.sandbox.roster import ROSTER
-from worker.config_loader import (
+from worker.routing_config import (
     ConfigError,
     apply_overrides,
     check_text,

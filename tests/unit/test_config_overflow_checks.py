@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from worker.cli import cli
-from worker.config_loader import check_text
+from worker.routing_config import check_text
 
 HEAD = """\
 reps:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from worker.config_loader import check_text, dump_config, parse_config
 from worker.routing.config_model import DEFAULT_SLA
 from worker.routing.model import Target
+from worker.routing_config import check_text, dump_config, parse_config
 
 BASE = """\
 sla: {minutes: 45, working_hours_only: true}

@@ -55,7 +55,7 @@ def lead_id(value: str) -> str:
 
 
 def _retention_days() -> int:
-    from worker.config_loader import ConfigError, load_config
+    from worker.routing_config import ConfigError, load_config
 
     path = settings_or_exit().routing_config
     try:

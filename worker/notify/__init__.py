@@ -1,4 +1,4 @@
-"""Notifications (issue 7): tell the rep the moment a lead is theirs, remind before the
+"""Notifications: tell the rep the moment a lead is theirs, remind before the
 response time runs out, tell RevOps about held leads and a spent API allocation.
 
 Public API (the worker calls these; everything else is internal)::

@@ -2,7 +2,7 @@
 round-robin with caps and availability, SLA and fairness helpers.
 
 No database, HTTP, clock or randomness in here: ``now``, the org facts and the state are
-passed in, and every function returns new values. ``worker.config_loader`` builds the
+passed in, and every function returns new values. ``worker.routing_config`` builds the
 :class:`RoutingConfig` from YAML.
 """
 

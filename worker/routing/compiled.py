@@ -10,7 +10,6 @@ from weakref import WeakKeyDictionary
 from worker.routing.conditions import CompiledCondition, FastRule, compile_condition, fast_rule
 from worker.routing.matching import AccountIndex
 from worker.routing.model import RoutingConfig, RoutingContext, Rule, TagRule, Territory
-from worker.routing.rulechain import Scan, build_scan
 from worker.routing.territories import by_country
 
 
@@ -18,7 +17,6 @@ from worker.routing.territories import by_country
 class CompiledConfig:
     rules: tuple[tuple[Rule, tuple[CompiledCondition, ...]], ...]
     fast_rules: tuple[FastRule, ...]
-    scan: Scan
     tag_rules: tuple[tuple[TagRule, tuple[CompiledCondition, ...]], ...]
     pool_of_rep: dict[str, tuple[str, ...]]
     territories_by_country: dict[str | None, tuple[Territory, ...]]
@@ -46,7 +44,6 @@ def compiled(config: RoutingConfig) -> CompiledConfig:
         hit = CompiledConfig(
             rules=rules,
             fast_rules=fast,
-            scan=build_scan(fast),
             tag_rules=tuple(
                 (t, tuple(map(compile_condition, t.conditions))) for t in config.lead_tags
             ),

@@ -1,5 +1,5 @@
 """The validated routing config as frozen value types (built by
-``worker.config_loader``; never parsed here). Re-exported by :mod:`worker.routing.model`."""
+``worker.routing_config``; never parsed here). Re-exported by :mod:`worker.routing.model`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import date
 from typing import Literal
 
 # ---------------------------------------------------------------------------------------
-# Routing config (built by worker.config_loader; never parsed here)
+# Routing config (built by worker.routing_config; never parsed here)
 # ---------------------------------------------------------------------------------------
 
 ConditionOp = Literal[

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from worker.routing.compiled import compiled, context_cache
+from worker.routing.conditions import scan_rules
 from worker.routing.facts import LeadFacts, lead_facts
 from worker.routing.matching import AccountMatch, match_account
 from worker.routing.model import Decision, Lead, RoutingConfig, RoutingContext, Rule, TraceStep
@@ -206,11 +207,10 @@ class Router:
         failed: list[tuple[str, str]] = []
         territory_done = False
         territory = None
-        rules = self.compiled.rules
-        scan = self.compiled.scan
+        rules, fast_rules = self.compiled.rules, self.compiled.fast_rules
         i = -1
         while True:
-            i = scan(facts, i + 1, failed)
+            i = scan_rules(fast_rules, i + 1, facts, failed)
             if i >= len(rules):
                 break
             rule, conds = rules[i]

@@ -1,4 +1,4 @@
-"""The sandbox through simple-salesforce: the Acceptance list of issue 3."""
+"""The sandbox through simple-salesforce: every call the worker makes, made as it makes it."""
 
 from __future__ import annotations
 

@@ -285,12 +285,16 @@ def test_by_default_a_person_who_takes_a_lead_in_the_second_it_was_created_keeps
     ids = admin.create_leads(30)
     taken = dict.fromkeys(ids[::3], human)
     _people_right_after_our_read(app, admin, taken)
-    started = time.monotonic()
+    waits: list[float] = []
+    real_sleep = app.deps.sleep
+    app.deps.sleep = lambda seconds: (waits.append(seconds), real_sleep(seconds))[1]
     report = run_cycle(app.deps)
     assert [i for i in taken if admin.get_lead(i)["OwnerId"] != human] == []
     check_invariants(app, sandbox, humans=taken)
     assert report.applied == 30 - len(taken) and report.skipped == len(taken)
-    assert time.monotonic() - started < 3.0  # a fraction of a second waited, not seconds
+    # a fraction of a second waited, not seconds (the waits, not the wall clock: the
+    # machine may be busy)
+    assert sum(waits) < 2.0, waits
 
 
 def test_the_scheduled_worker_leaves_a_lead_of_this_second_pending_and_the_person_keeps_it(

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from tests.unit.hostile.strategies import any_value
 from tests.unit.test_config_loader import MINIMAL
 from worker.cli import cli
-from worker.config_loader import ConfigError, check_config, check_text, load_config
 from worker.notify.config import NotifyConfigError, load_notify_settings, parse_notify_section
+from worker.routing_config import ConfigError, check_config, check_text, load_config
 from worker.routing_config.loader import build
 from worker.routing_config.problems import Collector
 

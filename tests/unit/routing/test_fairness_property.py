@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.routing.builders import NOW, a_config, a_context, a_lead, a_pool, a_rep
-from worker.config_loader import load_config
 from worker.routing import (
     Caps,
     RepStatus,
@@ -25,6 +24,7 @@ from worker.routing import (
     route_batch,
 )
 from worker.routing.round_robin import Candidate, weighted_pick
+from worker.routing_config import load_config
 
 weights_st = st.lists(
     st.one_of(

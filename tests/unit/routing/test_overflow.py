@@ -329,7 +329,7 @@ def test_overflow_order_is_breadth_first_once_each_and_ends_at_the_first_hold(
 def test_the_demo_configs_enterprise_chain_tries_emea_before_na_easts_own_list() -> None:
     from pathlib import Path
 
-    from worker.config_loader import load_config
+    from worker.routing_config import load_config
 
     cfg = load_config(Path(__file__).resolve().parents[3] / "config" / "routing.yaml")
     away = {m.rep for name in ("enterprise", "na-east") for m in cfg.pools[name].members}

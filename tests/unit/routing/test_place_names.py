@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.unit.routing.builders import NOW, a_context, a_lead
-from worker.config_loader import parse_config
 from worker.routing import _libs, empty_state, normalise, route_lead
+from worker.routing_config import parse_config
 
 COUNTRIES = [
     # the names people complained about, and the one that already worked

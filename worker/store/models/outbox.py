@@ -1,4 +1,4 @@
-"""The notification outbox (issue 7): one row per message to send, written in the same
+"""The notification outbox: one row per message to send, written in the same
 transaction as the decision it announces, delivered later by ``worker.notify.deliver_due``.
 
 ``dedup_key`` (unique) is ``<source>:<event>:<channel>:<recipient>``, so enqueueing the
