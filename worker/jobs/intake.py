@@ -11,7 +11,7 @@ Each page (<= 2,000 leads, one bulk context) is decided against the routing stat
 the new state, the page's journal rows and the advanced watermark are committed in ONE
 transaction (compare-and-set on the state's version) before anything is written to
 Salesforce. The page's decisions are then written together
-(:func:`worker.jobs.writeback.send_all`: one owner re-read per burst of up to 800, then
+(:func:`worker.jobs.send_owners.send_all`: one owner re-read per burst of up to 800, then
 that burst's PATCHes) on a thread while the next page is read and decided. Their
 outcomes are journaled in the next page's transaction when they are in by then (the cap
 counters of decisions not applied given back from the state that page leaves), else when
@@ -37,20 +37,13 @@ from worker.jobs.deps import Deps
 from worker.jobs.fields import lead_fields
 from worker.jobs.held import held_batches, held_rows, parked_by_rule
 from worker.jobs.notices import announce_allocation, announce_decisions
+from worker.jobs.outcome_journal import count_outcomes, journal_outcomes, mark_outcomes
 from worker.jobs.pipeline import ReadAhead, WriteBehind
 from worker.jobs.reconcile import reconcile_pending
 from worker.jobs.records import journal_row
-from worker.jobs.writeback import (
-    Outcomes,
-    WriteItem,
-    count_outcomes,
-    items_for,
-    journal_outcomes,
-    mark_outcomes,
-    merged,
-    send_all,
-    write_back,
-)
+from worker.jobs.send_owners import send_all
+from worker.jobs.write_items import Outcomes, WriteItem, items_for, merged
+from worker.jobs.writeback import write_back
 from worker.routing.model import Decision as RoutingDecision
 from worker.routing.model import RoutingConfig
 from worker.sfdc.mapping import LeadRow, parse_datetime

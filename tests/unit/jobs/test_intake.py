@@ -380,13 +380,13 @@ def test_the_cycle_thread_stands_aside_from_the_owners_answer_to_the_patches(
     Salesforce is still reading the owners, and never after, whatever happens. (This
     fake answers without HTTP: the hold is taken when the read returns; over HTTP it is
     taken when the answer starts to arrive, see test_gateway_http.)"""
-    from worker.jobs import writeback
+    from worker.jobs import send_owners
 
     for i in range(3):
         org.add_lead(f"00Q{i:015d}")
     deps = make_deps()
     seen: dict[str, bool] = {}
-    real_owners, real_update, real_guard = org.current_owners, org.update_owners, writeback._guard
+    real_owners, real_update, real_guard = org.current_owners, org.update_owners, send_owners.judge
 
     def owners(ids):  # type: ignore[no-untyped-def]
         seen["held during the owner read"] = deps.hush.held
@@ -401,7 +401,7 @@ def test_the_cycle_thread_stands_aside_from_the_owners_answer_to_the_patches(
         return real_update(updates, **conditions)
 
     org.current_owners, org.update_owners = owners, update  # type: ignore[method-assign]
-    monkeypatch.setattr(writeback, "_guard", guard)
+    monkeypatch.setattr(send_owners, "judge", guard)
     org.fail_writes = 1  # the first PATCH fails in transit: re-read, resend
     report = run_cycle(deps)
     assert report.applied == 3
@@ -418,13 +418,13 @@ def test_applied_time_is_when_salesforce_answered_not_when_journaled(
     that wait."""
     from datetime import timedelta
 
-    from worker.jobs import writeback
+    from worker.jobs import outcome_journal
 
     org.add_lead("00QA")
     answered = org.clock + timedelta(seconds=1)
     clock = {"now": org.clock}
     deps = make_deps(now=lambda: clock["now"])
-    real_update, real_journal = org.update_owners, writeback._journal
+    real_update, real_journal = org.update_owners, outcome_journal._journal
 
     def update(updates, **conditions):  # type: ignore[no-untyped-def]
         result = real_update(updates, **conditions)
@@ -436,7 +436,7 @@ def test_applied_time_is_when_salesforce_answered_not_when_journaled(
         real_journal(deps, out)
 
     org.update_owners = update  # type: ignore[method-assign]
-    monkeypatch.setattr(writeback, "_journal", journal_later)
+    monkeypatch.setattr(outcome_journal, "_journal", journal_later)
     assert run_cycle(deps).applied == 1
     (row,) = journal(deps)
     assert row.applied_at is not None
