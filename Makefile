@@ -45,6 +45,7 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/deptry . --extend-exclude devkit --optional-dependencies-dev-groups dev,devkit
 	$(BIN)/deptry . --extend-exclude "worker|dashboard" --ignore DEP002
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .

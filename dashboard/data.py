@@ -14,13 +14,12 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from worker import exports
+from worker import exports, root
 from worker.config_source import ConfigSource, Effective
 from worker.routing import members
 from worker.routing.model import RoutingConfig
 from worker.settings import Settings, load_settings
 from worker.store import team_repo
-from worker.store.db import make_engine
 from worker.store.queries import fairness, journal_log, overview, quality
 
 TTL = 30  # seconds: the worker writes every few seconds; pages refresh on interaction
@@ -32,7 +31,7 @@ def settings() -> Settings:
 
 @st.cache_resource(show_spinner=False)
 def get_engine(url: str) -> Engine:
-    return make_engine(url)
+    return root.engine_for(url)
 
 
 def engine() -> Engine:
@@ -103,7 +102,7 @@ def load_fairness(
 def config_source(path: str) -> ConfigSource:
     """One source per config file for the whole dashboard process: the file is parsed
     again only when it changes, exactly as in the worker."""
-    return ConfigSource(Path(path))
+    return root.config_source_for(Path(path))
 
 
 def effective() -> Effective:

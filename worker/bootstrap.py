@@ -15,18 +15,18 @@ import sys
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
-from worker.config_source import ConfigSource
-from worker.jobs.budget import Budget
 from worker.jobs.deps import Deps
 from worker.jobs.directory import Directory
-from worker.jobs.lease import Lease, lease_for
 from worker.metrics import Metrics
+from worker.root import Root, engine_for
+from worker.runtime.budget import Budget
+from worker.runtime.checkpoint import WalCheckpointer
+from worker.runtime.lease import Lease, lease_for
 from worker.settings import Settings
 from worker.sfdc.connection import SalesforceConnection
 from worker.sfdc.gateway import SimpleSalesforceGateway
-from worker.store.checkpoint import WalCheckpointer
-from worker.store.db import make_engine
 
 
 def log_timestamp(record: logging.LogRecord) -> str:
@@ -131,10 +131,11 @@ def build_app(settings: Settings, *, gateway: SimpleSalesforceGateway | None = N
     # threads (owner re-read, PATCHes) then run their short steps promptly while the
     # cycle thread decides the next page, keeping the check-then-write window small.
     sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
-    connection = gateway.connection if gateway is not None else SalesforceConnection(settings)
-    gw = gateway or SimpleSalesforceGateway(connection)
-    engine = make_engine(settings.database_url)
-    source = ConfigSource(settings.routing_config, settings=settings)
+    root = Root(settings)
+    connection = gateway.connection if gateway is not None else root.connection
+    gw = gateway or root.gateway
+    engine = root.engine
+    source = root.config_source
     deps = Deps(
         engine=engine,
         checkpoints=WalCheckpointer.for_engine(engine),
@@ -155,7 +156,7 @@ def build_app(settings: Settings, *, gateway: SimpleSalesforceGateway | None = N
     return App(
         settings=settings,
         deps=deps,
-        lease=lease_for(settings.database_url),
+        lease=lease_for(settings.database_url, partial(engine_for, pool=False)),
         connection=connection,
         hostname=socket.gethostname(),
         pid=os.getpid(),

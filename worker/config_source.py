@@ -202,7 +202,8 @@ def stored_overrides(database_url: str) -> tuple[dict[str, dict[str, Any]], str 
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from worker.store.db import StoreError, make_engine
+    from worker.root import engine_for
+    from worker.store.db import StoreError
 
     try:
         url = make_url(database_url)
@@ -213,7 +214,7 @@ def stored_overrides(database_url: str) -> tuple[dict[str, dict[str, Any]], str 
         return {}, f"no store at {database} yet"
     engine = None
     try:
-        engine = make_engine(database_url, pool=False)
+        engine = engine_for(database_url, pool=False)
         with Session(engine) as session:
             return override_data(session), None
     except (StoreError, SQLAlchemyError) as exc:

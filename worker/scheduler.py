@@ -5,7 +5,7 @@ interval adapting to traffic), ``sla`` (the SLA sweep), ``purge`` (retention, da
 ``heartbeat``, and ``notify`` (delivery of queued notifications). Daily cap counters need no reset job: the routing state buckets them by
 each rep's local day and hour, so they reset at the rep's own midnight by themselves.
 
-Only the active worker (see :mod:`worker.jobs.lease`) runs intake/SLA/purge; a standby
+Only the active worker (see :mod:`worker.runtime.lease`) runs intake/SLA/purge; a standby
 tries to take the lease on every intake tick. Jobs share one lock: intake and the SLA
 sweep both consume the routing state.
 """
@@ -22,7 +22,6 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from worker.bootstrap import App
-from worker.jobs.budget import Pace
 from worker.jobs.intake import CycleReport, run_cycle
 from worker.jobs.purge import run_purge
 from worker.jobs.sla import run_sla_sweep
@@ -30,6 +29,7 @@ from worker.metrics import Health
 from worker.notify import DeliveryReport, deliver_due
 from worker.routing.availability import zone
 from worker.routing.model import BusinessHours
+from worker.runtime.budget import Pace
 from worker.sfdc.errors import SfdcError
 from worker.store import state_repo
 from worker.store.db import session_scope

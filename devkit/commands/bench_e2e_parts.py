@@ -31,10 +31,10 @@ from worker.bootstrap import App
 from worker.files import private_file
 from worker.jobs.intake import CycleReport, run_cycle
 from worker.jobs.send_owners import COMPOSITE_MAX
+from worker.root import Root
 from worker.settings import Settings
 from worker.sfdc import soql
-from worker.sfdc.connection import SalesforceConnection
-from worker.sfdc.gateway import COLLECTION_MAX, SimpleSalesforceGateway
+from worker.sfdc.gateway import COLLECTION_MAX
 from worker.sfdc.mapping import OwnerUpdate, parse_datetime
 
 
@@ -167,8 +167,8 @@ def io_floor(
     after another: with ``conditional``, Composite calls of 25 PATCHes, each unless the
     lead changed since this read (its ``SystemModstamp`` as the precondition; no owner
     re-read), else one collections PATCH."""
-    conn = SalesforceConnection(settings)
-    gateway = SimpleSalesforceGateway(conn)
+    root = Root(settings)
+    conn, gateway = root.connection, root.gateway
     conn.call(lambda sf: sf.query(soql.queue_ids_query(["Lead_Intake"])))  # authenticate first
     calls0, started, done, turn = conn.http_calls, time.monotonic(), 0, 0
     query = soql.intake_query([queue_id], since, fields)  # the fields the worker reads

@@ -84,7 +84,7 @@ def run_routing_bench(seed: int, reps: int, pools: int, rules: int, accounts: in
         warm_up()
         warm_s = time.perf_counter() - t0
         # Long-lived inputs (leads, config) need no cyclic-GC scans: the worker freezes
-        # what survives each busy cycle too (worker.jobs.heap).
+        # what survives each busy cycle too (worker.runtime.heap).
         gc.collect()
         gc.freeze()
         state = empty_state()
@@ -166,11 +166,12 @@ LOAD_PAGE = 2_000  # accounts per transaction: the sync's own page
 def _store(url: str, accounts: Sequence[Account], seed: int) -> tuple[Engine, bool, float]:
     """The bench's account mirror at ``url``, written by the sync's own write path (a
     store already holding this seed's accounts is reused as it is)."""
+    from worker.root import engine_for
     from worker.store import accounts_repo, state_repo
-    from worker.store.db import make_engine, session_scope, upgrade
+    from worker.store.db import session_scope, upgrade
 
     upgrade(url)
-    engine = make_engine(url)
+    engine = engine_for(url)
     wanted = {"seed": seed, "accounts": len(accounts)}
     with session_scope(engine) as s:
         if state_repo.get_value(s, BENCH_KEY) == wanted:

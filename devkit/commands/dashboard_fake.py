@@ -361,10 +361,11 @@ def fake_data(decisions: int, days: int, seed: int, write_config: Path | None) -
     """Fill the store (LEADROUTER_DATABASE_URL) with synthetic decisions for load tests."""
     from tqdm import tqdm
 
-    from worker.store.db import check_connection, make_engine, upgrade
+    from worker.root import engine_for
+    from worker.store.db import check_connection, upgrade
 
     settings = settings_or_exit()
-    engine = make_engine(settings.database_url, pool=False)
+    engine = engine_for(settings.database_url, pool=False)
     check_connection(engine)
     upgrade(settings.database_url)
     started = time.perf_counter()

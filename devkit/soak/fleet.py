@@ -16,8 +16,8 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from devkit.supervisor import Child, Supervisor, leadrouter_argv
+from worker.root import engine_for
 from worker.settings import Settings
-from worker.store.db import make_engine
 from worker.store.models import Decision, WorkerHeartbeat
 
 
@@ -40,7 +40,7 @@ class Fleet:
     unexpected_exits: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.engine = make_engine(self.database_url, pool=False)
+        self.engine = engine_for(self.database_url, pool=False)
 
     # --- processes --------------------------------------------------------------------
     def start(self) -> Child:

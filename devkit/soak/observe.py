@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from devkit.soak.verdict import Entry
-from worker.store.db import make_engine
+from worker.root import engine_for
 from worker.store.models import Decision
 
 
@@ -65,7 +65,7 @@ def _aware(at: datetime | None) -> datetime | None:
 
 
 def read_journal(database_url: str) -> list[Entry]:
-    engine = make_engine(database_url, pool=False)
+    engine = engine_for(database_url, pool=False)
     try:
         with Session(engine) as s:
             rows = s.exec(select(Decision)).all()
@@ -90,7 +90,7 @@ def read_journal(database_url: str) -> list[Entry]:
 
 
 def count_decisions(database_url: str) -> int:
-    engine = make_engine(database_url, pool=False)
+    engine = engine_for(database_url, pool=False)
     try:
         with Session(engine) as s:
             return len(s.exec(select(Decision.id).limit(1)).all())
@@ -100,7 +100,7 @@ def count_decisions(database_url: str) -> int:
 
 def latest_status(database_url: str, lead_ids: list[str], chunk: int = 500) -> list[str]:
     """The status of each lead's latest journal row ("" for a lead with none)."""
-    engine = make_engine(database_url, pool=False)
+    engine = engine_for(database_url, pool=False)
     last: dict[str, tuple[int, str]] = {}
     try:
         with Session(engine) as s:

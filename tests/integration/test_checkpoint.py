@@ -1,4 +1,4 @@
-"""The SQLite log checkpointed on a thread of its own (:mod:`worker.store.checkpoint`):
+"""The SQLite log checkpointed on a thread of its own (:mod:`worker.runtime.checkpoint`):
 the worker's commits no longer copy the log back themselves, and it is still copied."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import time
 
 from sqlalchemy import text
 
-from worker.store.checkpoint import SAFETY_NET_PAGES, WalCheckpointer
+from worker.runtime.checkpoint import SAFETY_NET_PAGES, WalCheckpointer
 from worker.store.db import make_engine, session_scope, upgrade
 
 

@@ -29,14 +29,15 @@ def config() -> None:
 @one_line_errors
 def check_cmd(path: Path | None, strict: bool) -> None:
     """Validate PATH (default: LEADROUTER_ROUTING_CONFIG) and print every problem at once."""
-    from worker.config_source import ConfigSource, check_config_file
+    from worker.config_source import check_config_file
+    from worker.root import config_source_for
 
     target = _path_or_setting(path)
     loaded, errors, warnings = check_config_file(target)
     if loaded is not None and path is None:
         # the overrides saved in the dashboard must still fit the file
         data = _stored_overrides(quiet=True)
-        effective = ConfigSource(target).effective(data)
+        effective = config_source_for(target).effective(data)
         warnings += [
             replace(
                 p, message=f"dashboard override left out, the file's value applies: {p.message}"
@@ -69,13 +70,13 @@ def check_cmd(path: Path | None, strict: bool) -> None:
 @one_line_errors
 def show_cmd(path: Path | None, overrides: bool) -> None:
     """Print the effective routing config as YAML (loadable by `config check`)."""
-    from worker.config_source import ConfigSource
+    from worker.root import config_source_for
     from worker.routing_config import ConfigError, dump_config
 
     target = _path_or_setting(path)
     try:
         data = _stored_overrides() if overrides else {}
-        effective = ConfigSource(target).effective(data)
+        effective = config_source_for(target).effective(data)
     except ConfigError as exc:
         first = exc.problems[0] if exc.problems else "invalid config"
         raise click.ClickException(f"{first} (and {len(exc.problems) - 1} more)") from None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from worker.commands._common import one_line_errors, settings_or_exit
-from worker.store.db import check_connection, current_revision, head_revision, make_engine, upgrade
+from worker.root import ready_engine
+from worker.store.db import current_revision, head_revision, upgrade
 
 
 @click.group()
@@ -19,8 +20,7 @@ def db() -> None:
 def upgrade_cmd(revision: str) -> None:
     """Create or upgrade the schema; safe to run again (idempotent)."""
     settings = settings_or_exit()
-    engine = make_engine(settings.database_url, pool=False)
-    check_connection(engine)
+    engine = ready_engine(settings.database_url)
     before = current_revision(engine)
     upgrade(settings.database_url, revision)
     after = current_revision(engine)
@@ -35,6 +35,5 @@ def upgrade_cmd(revision: str) -> None:
 def current_cmd() -> None:
     """Print the schema revision of the database and the newest one known."""
     settings = settings_or_exit()
-    engine = make_engine(settings.database_url, pool=False)
-    check_connection(engine)
+    engine = ready_engine(settings.database_url)
     click.echo(f"current: {current_revision(engine) or 'empty'}  head: {head_revision()}")

@@ -23,8 +23,8 @@ from worker.notify.delivery import send_payload
 from worker.notify.enqueue import messages_for
 from worker.notify.model import Contact, Role
 from worker.notify.templates import build_content
+from worker.root import ready_engine
 from worker.settings import Settings
-from worker.store.db import check_connection, make_engine
 
 
 @click.group()
@@ -87,8 +87,7 @@ def test_cmd(channel_name: str, to: str | None, config_path: Path | None) -> Non
 def status_cmd() -> None:
     """Show the outbox: messages by channel and status, and the latest failures."""
     settings = settings_or_exit()
-    engine = make_engine(settings.database_url, pool=False)
-    check_connection(engine)
+    engine = ready_engine(settings.database_url)
     summary = outbox_summary(engine)
     rows = [("total", summary["totals"]), *sorted(summary["channels"].items())]
     width = max(len(name) for name, _ in rows)
@@ -113,8 +112,7 @@ def deliver_cmd(config_path: Path | None) -> None:
     """Send what is due in the outbox now (the worker does this on its own schedule)."""
     settings = settings_or_exit()
     notify_settings = _notify_settings(settings, config_path)
-    engine = make_engine(settings.database_url, pool=False)
-    check_connection(engine)
+    engine = ready_engine(settings.database_url)
     report = deliver_due(engine, settings=notify_settings)
     if report.error:
         raise click.ClickException(report.error)

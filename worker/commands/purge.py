@@ -18,9 +18,9 @@ from sqlmodel import Session
 
 from worker.commands._common import one_line_errors, settings_or_exit
 from worker.notify.outbox import purge_lead_messages, purge_outbox_in
+from worker.root import ready_engine
 from worker.sfdc.ids import MalformedId, normalise  # pure: the Id checksum
 from worker.store import privacy
-from worker.store.db import check_connection, current_revision, make_engine
 
 
 def erase_lead(session: Session, lead: str) -> privacy.PurgeCounts:
@@ -66,11 +66,7 @@ def _retention_days() -> int:
 
 
 def _engine() -> Engine:
-    engine = make_engine(settings_or_exit().database_url, pool=False)
-    check_connection(engine)
-    if current_revision(engine) is None:
-        raise click.ClickException("the store has no schema yet: run `leadrouter db upgrade`")
-    return engine
+    return ready_engine(settings_or_exit().database_url, schema=True)
 
 
 def _line(label: str, counts: privacy.PurgeCounts, dry_run: bool) -> str:

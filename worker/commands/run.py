@@ -32,8 +32,8 @@ log = logging.getLogger("leadrouter.worker")
 def run(once: bool, metrics_port: int | None) -> None:
     """Run the worker: poll Salesforce for new leads, route them, write owners back."""
     from worker.bootstrap import build_app, configure_logging, start_background
-    from worker.jobs.lease import LeaseRefused
     from worker.metrics import serve
+    from worker.runtime.lease import LeaseRefused
     from worker.scheduler import Worker, build_scheduler
     from worker.sfdc.errors import SfdcError
 

@@ -90,7 +90,8 @@ def missing_fields(config: RoutingConfig, present: set[str]) -> list[str]:
 def _effective_config(config_path: Path | None, overrides: bool) -> RoutingConfig:
     """The effective config the worker would use: the file plus the saved overrides."""
     from worker.commands._common import settings_or_exit
-    from worker.config_source import ConfigSource, stored_overrides
+    from worker.config_source import stored_overrides
+    from worker.root import config_source_for
 
     settings = settings_or_exit() if config_path is None or overrides else None
     path = config_path or (settings.routing_config if settings else None)
@@ -100,7 +101,7 @@ def _effective_config(config_path: Path | None, overrides: bool) -> RoutingConfi
         data, why = stored_overrides(settings.database_url)
         if data:
             click.echo(f"with the dashboard's overrides for {len(data)} rep(s)", err=True)
-    effective = ConfigSource(path).effective(data)
+    effective = config_source_for(path).effective(data)
     for problem in effective.problems:
         click.echo(f"warning: override left out, the file's value applies: {problem}", err=True)
     return effective.routing

@@ -34,7 +34,7 @@ def decide_batch(
     pause: Callable[[], object] | None = None,
 ) -> tuple[list[Decision], RoutingState]:
     """``pause``: called before each lead (the intake's stand-aside point while a write
-    is in its check-then-write window, see :class:`worker.jobs.pipeline.Hush`)."""
+    is in its check-then-write window, see :class:`worker.runtime.pipeline.Hush`)."""
     return route_batch(
         asks, config=config, context=context, state=state, now=now,
         before_each=pause, on_error=_log_failure,

@@ -11,18 +11,18 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from worker.jobs.budget import Budget
 from worker.jobs.context import Caches
 from worker.jobs.directory import Directory
-from worker.jobs.heap import Heap
-from worker.jobs.held_cache import HeldSnapshots
-from worker.jobs.pipeline import Hush
 from worker.jobs.precondition import Settling
 from worker.metrics import Metrics
 from worker.notify.model import NotifySettings
 from worker.routing.model import RoutingConfig
+from worker.runtime.budget import Budget
+from worker.runtime.checkpoint import WalCheckpointer
+from worker.runtime.heap import Heap
+from worker.runtime.held_cache import HeldSnapshots
+from worker.runtime.pipeline import Hush
 from worker.sfdc.gateway import SalesforceGateway
-from worker.store.checkpoint import WalCheckpointer
 
 
 def utc_now() -> datetime:

@@ -2,7 +2,7 @@
 
 A held lead stays in the intake queue with one ``held`` journal row. Retrying it costs no
 API call: it is re-decided from the snapshot taken when it was read (compressed, bounded
-in number: :mod:`worker.jobs.held_cache`); every ``held_refresh_seconds`` all held leads
+in number: :mod:`worker.runtime.held_cache`); every ``held_refresh_seconds`` all held leads
 are re-read from Salesforce (2,000 at a time), which also
 closes out those a human took, converted or deleted meanwhile. The write-back guard
 re-reads owners before any write, so a snapshot can never overwrite a human's choice.

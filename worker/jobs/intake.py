@@ -15,7 +15,7 @@ Salesforce. The page's decisions are then written together
 that burst's PATCHes) on a thread while the next page is read and decided. Their
 outcomes are journaled in the next page's transaction when they are in by then (the cap
 counters of decisions not applied given back from the state that page leaves), else when
-the next page hands its writes over (:mod:`worker.jobs.pipeline`).
+the next page hands its writes over (:mod:`worker.runtime.pipeline`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from functools import partial
 from typing import Any
 
 from worker.jobs.accounts import refresh_mirror
-from worker.jobs.budget import Pace
 from worker.jobs.context import build_context, prefetch_emails
 from worker.jobs.decide import Ask, decide_batch, release
 from worker.jobs.deps import Deps
@@ -38,7 +37,6 @@ from worker.jobs.fields import lead_fields
 from worker.jobs.held import held_batches, held_rows, parked_by_rule
 from worker.jobs.notices import announce_allocation, announce_decisions
 from worker.jobs.outcome_journal import count_outcomes, journal_outcomes, mark_outcomes
-from worker.jobs.pipeline import ReadAhead, WriteBehind
 from worker.jobs.reconcile import reconcile_pending
 from worker.jobs.records import journal_row
 from worker.jobs.send_owners import send_all
@@ -46,6 +44,8 @@ from worker.jobs.write_items import Outcomes, WriteItem, items_for, merged
 from worker.jobs.writeback import write_back
 from worker.routing.model import Decision as RoutingDecision
 from worker.routing.model import RoutingConfig
+from worker.runtime.budget import Pace
+from worker.runtime.pipeline import ReadAhead, WriteBehind
 from worker.sfdc.mapping import LeadRow, parse_datetime
 from worker.store import journal_repo, state_repo
 from worker.store.db import session_scope

@@ -16,9 +16,9 @@ from collections.abc import Iterable
 
 from sqlmodel import Session
 
-from worker.jobs.budget import Pace
 from worker.jobs.deps import Deps
 from worker.notify import EventKind, NotificationEvent, enqueue_event, enqueue_for_decision
+from worker.runtime.budget import Pace
 from worker.store.db import session_scope
 from worker.store.models.journal import Decision
 

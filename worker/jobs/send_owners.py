@@ -40,12 +40,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from worker.jobs.budget import Pace
 from worker.jobs.deps import Deps
 from worker.jobs.owner_guard import judge
-from worker.jobs.pipeline import countdown
 from worker.jobs.precondition import preconditions, split_settled
 from worker.jobs.write_items import Outcomes, WriteItem
+from worker.runtime.budget import Pace
+from worker.runtime.pipeline import countdown
 from worker.sfdc.connection import on_answer
 from worker.sfdc.errors import SfdcError, SfdcTransientError
 from worker.sfdc.mapping import OwnerRow, OwnerUpdate, WriteResult

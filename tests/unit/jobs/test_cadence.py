@@ -10,11 +10,11 @@ import pytest
 from tests.unit.jobs.conftest import a_config
 from tests.unit.jobs.fakes import QUEUE_ID, FakeGateway
 from worker.bootstrap import App
-from worker.jobs.budget import Budget, Pace
 from worker.jobs.deps import Deps
 from worker.jobs.intake import CycleReport
-from worker.jobs.lease import SqliteLease
 from worker.routing.model import BusinessHours, Intake
+from worker.runtime.budget import Budget, Pace
+from worker.runtime.lease import SqliteLease
 from worker.scheduler import Worker, in_business_hours
 from worker.settings import load_settings
 

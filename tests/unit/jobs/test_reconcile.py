@@ -156,7 +156,7 @@ def test_outcomes_journaled_with_the_next_page_or_at_the_hand_over_end_the_same(
     """A page's write outcomes are journaled in the next page's transaction when the
     writes are done by then (``folded``), else at the hand-over: either way every lead
     ends journaled as Salesforce shows it and the rep's counters match what they got."""
-    from worker.jobs.pipeline import WriteBehind
+    from worker.runtime.pipeline import WriteBehind
 
     org.page_size = 2
     for i in range(6):

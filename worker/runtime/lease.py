@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Protocol
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from worker.files import private_file
-from worker.store.db import make_engine
 
 LEASE_KEY = 0x6C65_6164_726F_7574  # "leadrout"
 
@@ -37,8 +37,9 @@ class Lease(Protocol):
 
 
 class PostgresLease:
-    def __init__(self, url: str, key: int = LEASE_KEY) -> None:
-        self.engine = make_engine(url, pool=False)
+    def __init__(self, engine: Engine, key: int = LEASE_KEY) -> None:
+        """``engine``: an unpooled one of its own (the lock lives on one connection)."""
+        self.engine = engine
         self.key = key
         self.conn: Connection | None = None
         self.held = False
@@ -120,7 +121,9 @@ class SqliteLease:
             self._file = None
 
 
-def lease_for(url: str) -> Lease:
+def lease_for(url: str, engine_for: Callable[[str], Engine]) -> Lease:
+    """The lease for the store at ``url``; ``engine_for(url)`` makes the unpooled engine a
+    PostgreSQL lease keeps its connection on (the composition root's)."""
     if make_url(url).get_backend_name() == "postgresql":
-        return PostgresLease(url)
+        return PostgresLease(engine_for(url))
     return SqliteLease(url)

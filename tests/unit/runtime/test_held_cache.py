@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from worker.jobs.held_cache import HeldSnapshots
+from worker.runtime.held_cache import HeldSnapshots
 from worker.sfdc.mapping import LeadRow, lead_row
 
 RECORD = {

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from worker.jobs.heap import PAGES_PER_COLLECTION, YOUNG_THRESHOLD, Heap
+from worker.runtime.heap import PAGES_PER_COLLECTION, YOUNG_THRESHOLD, Heap
 
 
 class Node:

@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from worker.jobs.lease import LeaseRefused, PostgresLease, SqliteLease
+from worker.root import engine_for
+from worker.runtime.lease import LeaseRefused, PostgresLease, SqliteLease
 
 
 def test_sqlite_refuses_a_second_worker_with_a_clear_message(sqlite_url: str) -> None:
@@ -18,7 +19,10 @@ def test_sqlite_refuses_a_second_worker_with_a_clear_message(sqlite_url: str) ->
 
 @pytest.mark.postgres
 def test_postgres_lease_has_one_holder_and_passes_on_when_it_goes(pg_url: str) -> None:
-    a, b = PostgresLease(pg_url, key=4242), PostgresLease(pg_url, key=4242)
+    a, b = (
+        PostgresLease(engine_for(pg_url, pool=False), key=4242),
+        PostgresLease(engine_for(pg_url, pool=False), key=4242),
+    )
     assert a.try_acquire()
     assert not b.try_acquire()
     assert a.still_held()

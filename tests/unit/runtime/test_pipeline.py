@@ -1,4 +1,4 @@
-"""The intake cycle's read-ahead and write-behind helpers (:mod:`worker.jobs.pipeline`)."""
+"""The intake cycle's read-ahead and write-behind helpers (:mod:`worker.runtime.pipeline`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from worker.jobs.pipeline import Hush, ReadAhead, WriteBehind, countdown
+from worker.runtime.pipeline import Hush, ReadAhead, WriteBehind, countdown
 
 
 def test_read_ahead_hands_items_over_in_order_each_prepared_on_its_own_thread() -> None:
