@@ -33,12 +33,12 @@ journals what it returns.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from random import Random
 
 from worker.jobs.deps import Deps
 from worker.jobs.owner_guard import judge
@@ -147,7 +147,7 @@ def _back_off(deps: Deps, state: _Rounds) -> None:
     held-back leads' re-read may come."""
     if state.retries or state.waits:
         settle = state.wait - (deps.monotonic() - state.read_done) if state.waiting else 0.0
-        deps.sleep(_pause(state.retries, state.transient, settle))
+        deps.sleep(_pause(state.retries, state.transient, settle, deps.rng))
 
 
 def _read_and_send(deps: Deps, state: _Rounds, out: Outcomes, conditional: bool) -> Burst | None:
@@ -164,7 +164,7 @@ def _read_and_send(deps: Deps, state: _Rounds, out: Outcomes, conditional: bool)
             _left_pending(deps, out, state.todo, exc)
             return None
         hold.take()  # a gateway without HTTP answers (tests) never called it
-        guard_from = time.monotonic()
+        guard_from = time.monotonic()  # the window metric measures real time
         ready = _ready(deps, state, owners, out, conditional)
         size = COMPOSITE_MAX if conditional else CHUNK
         chunks = [ready[start : start + size] for start in range(0, len(ready), size)]
@@ -225,14 +225,14 @@ def _hold_back(deps: Deps, out: Outcomes, items: list[WriteItem], settled_at: fl
     log.debug("%d leads left pending until the second of their last change is over", len(items))
 
 
-def _pause(retries: int, transient: bool, settle: float) -> float:
-    """Seconds to back off before the next round: exponential with jitter for retries,
-    and at least ``settle`` (until Salesforce's clock has left the second a held-back
-    lead was last changed in; 0 when none is)."""
+def _pause(retries: int, transient: bool, settle: float, rng: Random) -> float:
+    """Seconds to back off before the next round: exponential with jitter (drawn from
+    ``rng``) for retries, and at least ``settle`` (until Salesforce's clock has left the
+    second a held-back lead was last changed in; 0 when none is)."""
     pause = 0.0
     if retries:
         base = 0.2 if transient else 0.05
-        pause = base * 2 ** (retries - 1) + random.uniform(0, base)  # noqa: S311
+        pause = base * 2 ** (retries - 1) + rng.uniform(0, base)
     return max(pause, settle, 0.0)
 
 

@@ -138,6 +138,29 @@ def test_lock_errors_are_retried_until_the_write_lands(
     assert journal(make_deps())[0].status == "applied"
 
 
+def test_lock_retries_back_off_on_the_injected_sleep_and_jitter(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """Nothing really sleeps: the back-off goes to ``deps.sleep``, its jitter comes from
+    ``deps.rng`` (here always at its top: 0.05 s doubled per retry, plus 0.05 s)."""
+    from random import Random
+
+    class Highest(Random):
+        def uniform(self, a: float, b: float) -> float:
+            return b
+
+    org.add_lead("00QA")
+    org.write_errors["00QA"] = ["UNABLE_TO_LOCK_ROW", "UNABLE_TO_LOCK_ROW"]
+    deps = make_deps()
+    naps: list[float] = []
+    deps.sleep = lambda s: (naps.append(s), org.tick(s))  # type: ignore[func-returns-value]
+    deps.rng = Highest()
+    org.tick(2)  # the lead's last change is seconds old: no wait for a later second
+    run_cycle(deps)
+    assert naps == pytest.approx([0.1, 0.15])
+    assert journal(deps)[0].status == "applied"
+
+
 def test_inactive_owner_marks_rep_unavailable_and_reroutes(
     org: FakeGateway, make_deps: Callable[..., Deps]
 ) -> None:
@@ -249,7 +272,7 @@ def test_lead_parked_by_a_hold_rule_is_not_retried_every_cycle(
     run_cycle(deps)  # the first held refresh (a worker re-reads held leads once at start)
     report = run_cycle(deps)
     assert report.decided == 0 and report.api_calls == 1  # just the intake poll
-    deps.held_read_at = float("-inf")  # the periodic refresh re-reads and retries it
+    deps.state.held_read_at = float("-inf")  # the periodic refresh re-reads and retries it
     assert run_cycle(deps).decided == 1
 
 
@@ -263,7 +286,7 @@ def test_held_lead_taken_by_a_human_is_closed_at_the_refresh(
     run_cycle(deps)
     org.set_owner("00QA", "005HUMAN")
     org.tick(60)
-    deps.held_read_at = float("-inf")  # refresh due
+    deps.state.held_read_at = float("-inf")  # refresh due
     run_cycle(deps)
     (row,) = journal(deps)
     assert (row.status, row.error) == ("skipped", "owner changed by someone else")
