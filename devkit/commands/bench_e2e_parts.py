@@ -30,7 +30,7 @@ from typing import Any
 from worker.bootstrap import App
 from worker.files import private_file
 from worker.jobs.intake import CycleReport, run_cycle
-from worker.jobs.writeback import COMPOSITE_MAX
+from worker.jobs.send_owners import COMPOSITE_MAX
 from worker.root import Root
 from worker.settings import Settings
 from worker.sfdc import soql

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from worker.jobs.writeback import OWNER_CHANGED_AFTER_SEND
+from worker.jobs.write_items import OWNER_CHANGED_AFTER_SEND
 
 ROUTE = "route"
 SLA_KINDS = frozenset({"sla_reassign", "escalate"})

@@ -15,9 +15,10 @@ and does a bounded amount of work:
   position is ``settle`` seconds old: same-second and late-committed changes), deletions
   from the sObject Get Deleted resource (merged-away accounts included: a merge deletes
   them), and users' ``IsActive`` changes onto the accounts they own.
-- Get Deleted answers ``INVALID_REPLICATION_DATE`` when the span starts before what
-  Salesforce still keeps (15 days, less after the Recycle Bin was emptied) and
-  ``EXCEEDED_ID_LIMIT`` past 600,000 deletions: then a new full pass re-reads everything.
+- Get Deleted cannot answer when the span starts before what Salesforce still keeps (15
+  days, less after the Recycle Bin was emptied) or holds more than 600,000 deletions
+  (the gateway raises ``ReplicationWindowExceeded``): then a new full pass re-reads
+  everything.
 
 Each page's rows are committed with the position after them (and, on PostgreSQL, under
 a row lock on the sync state), so a worker killed at any point resumes where the last
@@ -36,7 +37,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from worker.routing.model import RoutingConfig
-from worker.sfdc.errors import SfdcError, SfdcPermanentError
+from worker.sfdc.errors import ReplicationWindowExceeded, SfdcError
 from worker.sfdc.gateway import SalesforceGateway
 from worker.sfdc.mapping import AccountRow
 from worker.sfdc.soql import ACCOUNT_PAGE
@@ -45,7 +46,6 @@ from worker.store.db import session_scope
 from worker.store.models.accounts import AccountSyncRow
 
 log = logging.getLogger("leadrouter.accounts")
-RESYNC_CODES = frozenset({"INVALID_REPLICATION_DATE", "EXCEEDED_ID_LIMIT"})
 DELTA_CALLS = 3  # Salesforce calls of a delta with nothing to page: changes, deletions, users
 DELETED_MIN_SPAN = timedelta(minutes=1)  # Get Deleted: start must precede end by more
 
@@ -202,9 +202,7 @@ class AccountSync:
             return True
         try:
             answer = gateway.deleted_accounts(start, end)
-        except SfdcPermanentError as exc:
-            if exc.error_code not in RESYNC_CODES:
-                raise
+        except ReplicationWindowExceeded as exc:
             self._begin_full(engine, gateway, now, f"Get Deleted: {exc.error_code}")
             return False
         if answer.earliest_available is not None and answer.earliest_available > start:

@@ -1,7 +1,18 @@
-"""What every job needs, passed in explicitly (built by :mod:`worker.bootstrap`)."""
+"""What every job needs, passed in explicitly (built by :mod:`worker.bootstrap`).
+
+Three kinds of thing, kept apart:
+
+- :class:`Ports`: the doors to the world, each a seam a test replaces: the store, the
+  Salesforce gateway, the routing config source, the notification settings, and time
+  and chance (the clocks, ``sleep`` and ``rng``: nothing in the jobs reads the real clock
+  or the global random generator behind them);
+- :class:`Deps` (which is also the ports): the collaborators and tunables of the jobs;
+- :class:`CycleState` (``Deps.state``): what one worker carries from a cycle to the next.
+"""
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -29,19 +40,45 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
-class Deps:
-    engine: Engine
+@dataclass(kw_only=True)
+class Ports:
+    """The jobs' doors to the world."""
+
+    engine: Engine  # the store
     gateway: SalesforceGateway
-    directory: Directory
     config: Callable[[Session], RoutingConfig]  # file + dashboard overrides, per cycle
-    worker_id: str
-    metrics: Metrics = field(default_factory=Metrics)
-    budget: Budget = field(default_factory=Budget)
+    # notifications: off unless the routing YAML has a ``notifications:`` section
+    notify: NotifySettings = field(default_factory=lambda: NotifySettings(enabled=False))
     now: Callable[[], datetime] = utc_now
     # the clock routing decisions are made at (working hours, caps): ``now`` unless set;
     # ``bench e2e`` pins it to weekday business hours so its figures don't depend on the day
     decide_now: Callable[[], datetime] | None = None
+    monotonic: Callable[[], float] = time.monotonic  # intervals: back-offs, refresh cadences
+    sleep: Callable[[float], None] = time.sleep  # backing off between write rounds
+    rng: random.Random = field(default_factory=random.Random)  # the back-offs' jitter
+
+    def decision_time(self) -> datetime:
+        return (self.decide_now or self.now)()
+
+
+@dataclass
+class CycleState:
+    """What the jobs remember from one cycle to the next (this worker's, not the store's)."""
+
+    held_rows: HeldSnapshots = field(default_factory=HeldSnapshots)  # held leads as last read
+    held_read_at: float = float("-inf")  # (monotonic) when held leads were last re-read
+    held_cursor: int = 0  # journal id: retries go round the backlog in turn
+    usage_sampled_at: float = float("-inf")  # (monotonic) the last ApiUsage row
+    calls_since_sample: int = 0
+    directory_stored: dict[str, dict[str, object]] | None = None  # last stored rep users
+
+
+@dataclass(kw_only=True)
+class Deps(Ports):
+    directory: Directory
+    worker_id: str
+    metrics: Metrics = field(default_factory=Metrics)
+    budget: Budget = field(default_factory=Budget)
     overlap_seconds: float = 2.0
     # a watermark this old has had its overlap window read by every poll since: settled
     settle_seconds: float = 120.0
@@ -50,8 +87,6 @@ class Deps:
     # Composite calls of 25 conditional PATCHes in flight at once: Salesforce runs each
     # call's subrequests one after another, so a burst needs more calls side by side
     conditional_concurrency: int = 8
-    sleep: Callable[[float], None] = time.sleep  # backing off between write rounds
-    monotonic: Callable[[], float] = time.monotonic  # the clock those back-offs are timed on
     # leads whose re-read may have come in the second of their last change: waited for in
     # the cycle, or (the scheduler's worker) left pending for a cycle run once it is over
     settling: Settling = field(default_factory=Settling)
@@ -66,17 +101,7 @@ class Deps:
     heap: Heap = field(default_factory=Heap)  # the collector kept off long-lived objects
     # SQLite: the log checkpointed on a thread of its own, off the cycle's commits
     checkpoints: WalCheckpointer | None = None
-    held_rows: HeldSnapshots = field(default_factory=HeldSnapshots)  # held leads as last read
-    held_read_at: float = float("-inf")
     held_retry_per_cycle: int = 1_000
-    held_cursor: int = 0  # journal id: retries go round the backlog in turn
     usage_sample_seconds: float = 60.0  # ApiUsage rows: one per minute, not one per cycle
-    usage_sampled_at: float = float("-inf")
-    calls_since_sample: int = 0
-    # notifications (issue 7): off unless the routing YAML has a ``notifications:`` section
-    notify: NotifySettings = field(default_factory=lambda: NotifySettings(enabled=False))
     instance_url: str | None = None  # for lead links in messages
-    directory_stored: dict[str, dict[str, object]] | None = None  # last stored rep users
-
-    def decision_time(self) -> datetime:
-        return (self.decide_now or self.now)()
+    state: CycleState = field(default_factory=CycleState)

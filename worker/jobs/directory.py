@@ -2,7 +2,7 @@
 
 Reps are keyed by e-mail in the config; their User Ids are resolved by one bulk query
 and cached (they never change). ``IsActive`` is re-read at most every ``active_ttl``
-seconds, in one bulk query for all reps; an INACTIVE_OWNER_OR_USER write error marks a
+seconds, in one bulk query for all reps; a write refused for an inactive owner marks a
 user inactive at once (:meth:`mark_inactive`).
 """
 

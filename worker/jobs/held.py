@@ -42,7 +42,7 @@ def held_batches(deps: Deps, config: RoutingConfig, *, refresh: bool) -> Iterato
         top = journal_repo.max_held_id(s)  # rows re-held during this pass are not revisited
     skip = () if refresh else hold_rule_names(config)
     budget = None if refresh else deps.held_retry_per_cycle
-    start = 0 if refresh else min(deps.held_cursor, top)
+    start = 0 if refresh else min(deps.state.held_cursor, top)
     after, upto, wrapped = start, top, refresh or start == 0
     while budget is None or budget > 0:
         want = RETRIEVE_MAX if budget is None else min(RETRIEVE_MAX, budget)
@@ -58,7 +58,7 @@ def held_batches(deps: Deps, config: RoutingConfig, *, refresh: bool) -> Iterato
         after = rows[-1][0]
         if budget is not None:
             budget -= len(rows)
-            deps.held_cursor = after
+            deps.state.held_cursor = after
         yield [lead for _, lead in rows]
 
 
@@ -72,7 +72,7 @@ def held_rows(
 ) -> list[LeadRow]:
     """The held leads to retry now, still waiting in an intake owner. ``refresh``: re-read
     them all from Salesforce (the caller passes at most one retrieve's worth at a time)."""
-    cache = deps.held_rows
+    cache = deps.state.held_rows
     todo = held_ids if refresh else [i for i in held_ids if i not in cache]
     fetched: dict[str, LeadRow] = {}
     if todo:
@@ -102,7 +102,7 @@ def close_stale(
     if not gone:
         return
     for lead_id in gone:
-        deps.held_rows.pop(lead_id)
+        deps.state.held_rows.pop(lead_id)
     with session_scope(deps.engine) as s:
         for lead_id, held_row in journal_repo.held(s, list(gone)).items():
             held_row.status, held_row.error = DecisionStatus.SKIPPED, gone[lead_id]

@@ -11,7 +11,7 @@ Each page (<= 2,000 leads, one bulk context) is decided against the routing stat
 the new state, the page's journal rows and the advanced watermark are committed in ONE
 transaction (compare-and-set on the state's version) before anything is written to
 Salesforce. The page's decisions are then written together
-(:func:`worker.jobs.writeback.send_all`: one owner re-read per burst of up to 800, then
+(:func:`worker.jobs.send_owners.send_all`: one owner re-read per burst of up to 800, then
 that burst's PATCHes) on a thread while the next page is read and decided. Their
 outcomes are journaled in the next page's transaction when they are in by then (the cap
 counters of decisions not applied given back from the state that page leaves), else when
@@ -35,19 +35,12 @@ from worker.jobs.deps import Deps
 from worker.jobs.fields import lead_fields
 from worker.jobs.held import held_batches, held_rows, parked_by_rule
 from worker.jobs.notices import announce_allocation, announce_decisions
+from worker.jobs.outcome_journal import count_outcomes, journal_outcomes, mark_outcomes
 from worker.jobs.reconcile import reconcile_pending
 from worker.jobs.records import journal_entry, to_write
-from worker.jobs.writeback import (
-    Outcomes,
-    WriteItem,
-    count_outcomes,
-    items_for,
-    journal_outcomes,
-    mark_outcomes,
-    merged,
-    send_all,
-    write_back,
-)
+from worker.jobs.send_owners import send_all
+from worker.jobs.write_items import Outcomes, WriteItem, items_for, merged
+from worker.jobs.writeback import write_back
 from worker.routing.model import Decision, RoutingConfig
 from worker.runtime.budget import Pace
 from worker.runtime.pipeline import ReadAhead, WriteBehind
@@ -152,26 +145,28 @@ def _remember_directory(deps: Deps, config: RoutingConfig) -> None:
     """The reps' users as the worker sees them, stored when they change (What-if replays
     with them)."""
     snapshot = deps.directory.snapshot(config.reps)
-    if snapshot == deps.directory_stored:
+    if snapshot == deps.state.directory_stored:
         return
     with session_scope(deps.engine) as s:
         state_repo.set_value(s, DIRECTORY, snapshot)
-    deps.directory_stored = snapshot
+    deps.state.directory_stored = snapshot
 
 
 def _record_usage(deps: Deps, report: CycleReport) -> None:
     """Usage gauges every cycle; a stored sample (for the dashboard) at most once a minute."""
     usage = deps.gateway.api_usage()
-    deps.calls_since_sample += report.api_calls
+    deps.state.calls_since_sample += report.api_calls
     if usage is None:
         return
     deps.metrics.api_used.set(usage[0])
     deps.metrics.api_max.set(usage[1])
-    if time.monotonic() - deps.usage_sampled_at < deps.usage_sample_seconds:
+    if deps.monotonic() - deps.state.usage_sampled_at < deps.usage_sample_seconds:
         return
     with session_scope(deps.engine) as s:
-        state_repo.record_usage(s, used=usage[0], limit=usage[1], calls=deps.calls_since_sample)
-    deps.usage_sampled_at, deps.calls_since_sample = time.monotonic(), 0
+        state_repo.record_usage(
+            s, used=usage[0], limit=usage[1], calls=deps.state.calls_since_sample
+        )
+    deps.state.usage_sampled_at, deps.state.calls_since_sample = deps.monotonic(), 0
 
 
 def _read_and_route(cycle: _Cycle) -> None:
@@ -230,14 +225,14 @@ def _journal_writes(cycle: _Cycle, groups: list[Outcomes]) -> None:
 
 def _retry_held(cycle: _Cycle) -> None:
     deps = cycle.deps
-    due = time.monotonic() - deps.held_read_at >= deps.held_refresh_seconds
+    due = deps.monotonic() - deps.state.held_read_at >= deps.held_refresh_seconds
     for ids in held_batches(deps, cycle.config, refresh=due):
         waiting = [i for i in ids if i not in cycle.seen]
         if waiting:
             rows = held_rows(deps, cycle.owners, cycle.fields, waiting, refresh=due)
             _route_rows(cycle, rows, watermark=None, snapshot=False)  # snapshots kept already
     if due:
-        deps.held_read_at = time.monotonic()
+        deps.state.held_read_at = deps.monotonic()
 
 
 def _route_rows(
@@ -359,9 +354,9 @@ def _remember(
         parked = d.action == "hold" and parked_by_rule(cycle.config, d)
         if d.action == "hold" and not parked:
             if snapshot:
-                deps.held_rows.put(r)  # bounded: beyond its size, re-read when retried
+                deps.state.held_rows.put(r)  # bounded: beyond its size, re-read when retried
         else:
-            deps.held_rows.pop(r.id)  # routed, or parked: retried only at the refresh
+            deps.state.held_rows.pop(r.id)  # routed, or parked: retried only at the refresh
 
 
 def _new_held(entries: Sequence[JournalEntry], ids: Sequence[int]) -> Iterator[JournalRow]:

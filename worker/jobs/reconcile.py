@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from worker.jobs.deps import Deps
-from worker.jobs.writeback import Outcomes, items_for, write_back
+from worker.jobs.write_items import Outcomes, items_for
+from worker.jobs.writeback import write_back
 from worker.routing.model import RoutingConfig
 from worker.store import journal_repo
 from worker.store.db import session_scope

@@ -42,7 +42,8 @@ from worker.jobs.deps import Deps
 from worker.jobs.fields import lead_fields
 from worker.jobs.notices import announce_decisions
 from worker.jobs.records import journal_entry, to_write
-from worker.jobs.writeback import items_for, write_back
+from worker.jobs.write_items import items_for
+from worker.jobs.writeback import write_back
 from worker.notify import enqueue_sla_reminders
 from worker.notify.model import Contact
 from worker.notify.recipients import manager_of

@@ -8,6 +8,7 @@
     ├── SfdcAuthError           token refused, session expired and not refreshable
     ├── SfdcConfigError         our own settings are wrong (missing key file, no token URL)
     └── SfdcPermanentError      any other 4xx: retrying cannot help
+        └── ReplicationWindowExceeded   Get Deleted cannot answer for that span: re-read all
 
 Every error carries ``status`` (HTTP, or None) and ``error_code`` (Salesforce's
 ``errorCode``, or None) and a message that never contains a token or a secret.
@@ -28,6 +29,9 @@ from simple_salesforce.exceptions import (
 TRANSIENT_CODES = frozenset(
     {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"}
 )
+# Get Deleted's refusals of a span: it starts before what Salesforce still keeps (15
+# days, less once the Recycle Bin was emptied), or holds more than 600,000 deletions
+REPLICATION_WINDOW_CODES = frozenset({"INVALID_REPLICATION_DATE", "EXCEEDED_ID_LIMIT"})
 
 
 class SfdcError(Exception):
@@ -55,6 +59,18 @@ class SfdcConfigError(SfdcError):
 
 class SfdcPermanentError(SfdcError):
     """Salesforce refused the request; sending it again will not help."""
+
+
+class ReplicationWindowExceeded(SfdcPermanentError):
+    """Get Deleted cannot list the deletions of that span (too old, or too many): what
+    was deleted in it can only be learnt by reading every record again."""
+
+
+def replication_refusal(exc: SfdcPermanentError) -> SfdcPermanentError:
+    """``exc`` as :class:`ReplicationWindowExceeded` when its code says so, else itself."""
+    if exc.error_code not in REPLICATION_WINDOW_CODES:
+        return exc
+    return ReplicationWindowExceeded(str(exc), status=exc.status, error_code=exc.error_code)
 
 
 def first_error(content: Any) -> tuple[str | None, str]:

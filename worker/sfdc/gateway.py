@@ -21,6 +21,7 @@ from tenacity import Retrying
 from worker.routing.model import KnownEmail
 from worker.sfdc import mapping, soql
 from worker.sfdc.connection import SalesforceConnection
+from worker.sfdc.errors import SfdcPermanentError, replication_refusal
 from worker.sfdc.mapping import (
     AccountRow,
     DeletedRecords,
@@ -214,9 +215,12 @@ class SimpleSalesforceGateway:
     def deleted_accounts(self, start: datetime, end: datetime) -> DeletedRecords:
         """sObject Get Deleted for Account: ``INVALID_REPLICATION_DATE`` (the span reaches
         past what Salesforce keeps) and ``EXCEEDED_ID_LIMIT`` raise
-        :class:`~worker.sfdc.errors.SfdcPermanentError` with that ``error_code``."""
+        :class:`~worker.sfdc.errors.ReplicationWindowExceeded` with that ``error_code``."""
         params = {"start": _iso(start), "end": _iso(end)}
-        answer = self._call(lambda sf: sf.restful("sobjects/Account/deleted/", params=params))
+        try:
+            answer = self._call(lambda sf: sf.restful("sobjects/Account/deleted/", params=params))
+        except SfdcPermanentError as exc:
+            raise replication_refusal(exc) from exc
         return mapping.deleted_records(answer)
 
     def users_changed(self, since: datetime) -> list[UserChange]:

@@ -103,3 +103,8 @@ def make_id(sobject: str, sequence: int) -> str:
 def object_of(value: str) -> str | None:
     """The sObject an Id belongs to, from its key prefix (None if unknown)."""
     return OBJECT_BY_PREFIX.get(value[:3])
+
+
+def is_user_id(value: str) -> bool:
+    """Whether ``value`` is a User's Id (an owner that is a person, not a queue)."""
+    return value.startswith(KEY_PREFIXES["User"])

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from worker.routing.model import Account, KnownEmail, Lead
+from worker.sfdc.outcomes import PRECONDITION_FAILED, UNKNOWN, WriteKind, kind_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +111,26 @@ class OwnerUpdate:
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
+    """One lead's answer to an owner write: :attr:`kind` says what it came to."""
+
     lead_id: str
     success: bool
     error_code: str | None = None
     message: str = ""
+
+    @property
+    def kind(self) -> WriteKind:
+        return WriteKind.WRITTEN if self.success else kind_of(self.error_code)
+
+    @property
+    def code(self) -> str:
+        """Salesforce's error code (a metric label); ``UNKNOWN`` when it gave none."""
+        return self.error_code or UNKNOWN
+
+    @property
+    def reason(self) -> str:
+        """Why Salesforce refused it, as the journal records it: code and message."""
+        return f"{self.code}: {self.message}"
 
 
 def parse_datetime(value: object) -> datetime | None:
@@ -289,7 +306,7 @@ def subrequest_result(lead_id: str, entry: Mapping[str, Any]) -> WriteResult:
         return WriteResult(lead_id, True)
     body = entry.get("body")
     first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
-    code = "PRECONDITION_FAILED" if status == 412 else first.get("errorCode") or "UNKNOWN"
+    code = PRECONDITION_FAILED if status == 412 else first.get("errorCode") or UNKNOWN
     return WriteResult(lead_id, False, str(code), str(first.get("message", ""))[:500])
 
 
@@ -299,5 +316,5 @@ def write_result(lead_id: str, entry: Mapping[str, Any]) -> WriteResult:
         return WriteResult(lead_id, True)
     errors = entry.get("errors")
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-    code = first.get("statusCode") or first.get("errorCode") or "UNKNOWN"
+    code = first.get("statusCode") or first.get("errorCode") or UNKNOWN
     return WriteResult(lead_id, False, str(code), str(first.get("message", ""))[:500])

@@ -138,6 +138,29 @@ def test_lock_errors_are_retried_until_the_write_lands(
     assert journal(make_deps())[0].status == "applied"
 
 
+def test_lock_retries_back_off_on_the_injected_sleep_and_jitter(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """Nothing really sleeps: the back-off goes to ``deps.sleep``, its jitter comes from
+    ``deps.rng`` (here always at its top: 0.05 s doubled per retry, plus 0.05 s)."""
+    from random import Random
+
+    class Highest(Random):
+        def uniform(self, a: float, b: float) -> float:
+            return b
+
+    org.add_lead("00QA")
+    org.write_errors["00QA"] = ["UNABLE_TO_LOCK_ROW", "UNABLE_TO_LOCK_ROW"]
+    deps = make_deps()
+    naps: list[float] = []
+    deps.sleep = lambda s: (naps.append(s), org.tick(s))  # type: ignore[func-returns-value]
+    deps.rng = Highest()
+    org.tick(2)  # the lead's last change is seconds old: no wait for a later second
+    run_cycle(deps)
+    assert naps == pytest.approx([0.1, 0.15])
+    assert journal(deps)[0].status == "applied"
+
+
 def test_inactive_owner_marks_rep_unavailable_and_reroutes(
     org: FakeGateway, make_deps: Callable[..., Deps]
 ) -> None:
@@ -167,6 +190,22 @@ def test_deleted_and_converted_leads_are_closed_out(
     run_cycle(make_deps())
     errors = {r.lead_id: (r.status, r.error) for r in journal(make_deps())}
     assert errors == {"00QA": ("skipped", "lead deleted"), "00QB": ("skipped", "lead converted")}
+
+
+def test_the_journal_names_salesforces_code_for_an_inactive_owner_and_a_rejection(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """The dashboard shows these errors as they are journalled: the code, then why."""
+    org.add_lead("00QA")
+    org.add_lead("00QB")
+    org.write_errors["00QA"] = ["INACTIVE_OWNER_OR_USER"]
+    org.write_errors["00QB"] = ["FIELD_CUSTOM_VALIDATION_EXCEPTION"]
+    run_cycle(make_deps())
+    errors = {r.lead_id: (r.status, r.error) for r in journal(make_deps()) if r.error}
+    assert errors == {
+        "00QA": ("failed", "INACTIVE_OWNER_OR_USER: re-routing"),
+        "00QB": ("failed", "FIELD_CUSTOM_VALIDATION_EXCEPTION: injected"),
+    }
 
 
 def test_stops_writing_at_95_percent_of_the_api_allocation(
@@ -233,7 +272,7 @@ def test_lead_parked_by_a_hold_rule_is_not_retried_every_cycle(
     run_cycle(deps)  # the first held refresh (a worker re-reads held leads once at start)
     report = run_cycle(deps)
     assert report.decided == 0 and report.api_calls == 1  # just the intake poll
-    deps.held_read_at = float("-inf")  # the periodic refresh re-reads and retries it
+    deps.state.held_read_at = float("-inf")  # the periodic refresh re-reads and retries it
     assert run_cycle(deps).decided == 1
 
 
@@ -247,7 +286,7 @@ def test_held_lead_taken_by_a_human_is_closed_at_the_refresh(
     run_cycle(deps)
     org.set_owner("00QA", "005HUMAN")
     org.tick(60)
-    deps.held_read_at = float("-inf")  # refresh due
+    deps.state.held_read_at = float("-inf")  # refresh due
     run_cycle(deps)
     (row,) = journal(deps)
     assert (row.status, row.error) == ("skipped", "owner changed by someone else")
@@ -364,13 +403,13 @@ def test_the_cycle_thread_stands_aside_from_the_owners_answer_to_the_patches(
     Salesforce is still reading the owners, and never after, whatever happens. (This
     fake answers without HTTP: the hold is taken when the read returns; over HTTP it is
     taken when the answer starts to arrive, see test_gateway_http.)"""
-    from worker.jobs import writeback
+    from worker.jobs import send_owners
 
     for i in range(3):
         org.add_lead(f"00Q{i:015d}")
     deps = make_deps()
     seen: dict[str, bool] = {}
-    real_owners, real_update, real_guard = org.current_owners, org.update_owners, writeback._guard
+    real_owners, real_update, real_guard = org.current_owners, org.update_owners, send_owners.judge
 
     def owners(ids):  # type: ignore[no-untyped-def]
         seen["held during the owner read"] = deps.hush.held
@@ -385,7 +424,7 @@ def test_the_cycle_thread_stands_aside_from_the_owners_answer_to_the_patches(
         return real_update(updates, **conditions)
 
     org.current_owners, org.update_owners = owners, update  # type: ignore[method-assign]
-    monkeypatch.setattr(writeback, "_guard", guard)
+    monkeypatch.setattr(send_owners, "judge", guard)
     org.fail_writes = 1  # the first PATCH fails in transit: re-read, resend
     report = run_cycle(deps)
     assert report.applied == 3
@@ -402,13 +441,13 @@ def test_applied_time_is_when_salesforce_answered_not_when_journaled(
     that wait."""
     from datetime import timedelta
 
-    from worker.jobs import writeback
+    from worker.jobs import outcome_journal
 
     org.add_lead("00QA")
     answered = org.clock + timedelta(seconds=1)
     clock = {"now": org.clock}
     deps = make_deps(now=lambda: clock["now"])
-    real_update, real_journal = org.update_owners, writeback._journal
+    real_update, real_journal = org.update_owners, outcome_journal._journal
 
     def update(updates, **conditions):  # type: ignore[no-untyped-def]
         result = real_update(updates, **conditions)
@@ -420,7 +459,7 @@ def test_applied_time_is_when_salesforce_answered_not_when_journaled(
         real_journal(deps, out)
 
     org.update_owners = update  # type: ignore[method-assign]
-    monkeypatch.setattr(writeback, "_journal", journal_later)
+    monkeypatch.setattr(outcome_journal, "_journal", journal_later)
     assert run_cycle(deps).applied == 1
     (row,) = journal(deps)
     assert row.applied_at is not None

@@ -4,13 +4,8 @@ an owner someone else set after a write of ours may have landed (skipped, saying
 
 from __future__ import annotations
 
-from worker.jobs.writeback import (
-    OWNER_CHANGED,
-    OWNER_CHANGED_AFTER_SEND,
-    Outcomes,
-    WriteItem,
-    _guard,
-)
+from worker.jobs.owner_guard import judge
+from worker.jobs.write_items import OWNER_CHANGED, OWNER_CHANGED_AFTER_SEND, Outcomes, WriteItem
 from worker.sfdc.mapping import owner_row
 
 US = "005WORKER000001AAA"  # the integration user we write as
@@ -25,7 +20,7 @@ def guard(modified_by: str, *, expected: str, sent: bool = True, owner: str = B)
                      "LastModifiedById": modified_by}, US)  # fmt: skip
     item = WriteItem(1, "00QA", B, frozenset({expected}), "b@x", "p", None, None, sent)
     out = Outcomes()
-    assert _guard({"00QA": row}, [item], out) == []
+    assert judge({"00QA": row}, [item], out) == []
     return out
 
 

@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
+from tenacity import Retrying
 
 from worker.settings import load_settings
 from worker.sfdc.connection import SalesforceConnection
 from worker.sfdc.gateway import SimpleSalesforceGateway
 from worker.sfdc.mapping import OwnerUpdate
+from worker.sfdc.retry import retrying
 
 INSTANCE = "https://acme.my.salesforce.com"
 TOKEN_URL = f"{INSTANCE}/services/oauth2/token"
@@ -37,11 +39,11 @@ def mocked() -> Iterator[responses.RequestsMock]:
         yield rsps
 
 
-def gateway() -> SimpleSalesforceGateway:
+def gateway(policy: Retrying | None = None) -> SimpleSalesforceGateway:
     settings = load_settings(
         sf_instance_url=INSTANCE, sf_consumer_key="ck-123", sf_consumer_secret="cs-456"
     )
-    return SimpleSalesforceGateway(SalesforceConnection(settings))
+    return SimpleSalesforceGateway(SalesforceConnection(settings), policy)
 
 
 def test_owner_write_is_one_collections_patch_without_auto_assignment(
@@ -236,7 +238,8 @@ def test_the_owner_answer_is_announced_when_it_arrives_not_for_a_failed_try(
                 json=[{"errorCode": "SERVER_UNAVAILABLE", "message": "try again"}])  # fmt: skip
     mocked.post(f"{COLLECTIONS}/Lead", json=[record])
     mocked.post(f"{COLLECTIONS}/Lead", json=[record])
-    gw = gateway()
+    naps: list[float] = []
+    gw = gateway(retrying(sleep=naps.append))  # the retry's back-off: nothing really waits
     announced: list[int] = []
 
     def answered() -> None:
@@ -247,6 +250,7 @@ def test_the_owner_answer_is_announced_when_it_arrives_not_for_a_failed_try(
     gw.current_owners([LEAD_A])  # outside the block: not announced
     assert LEAD_A in owners
     assert announced == [3]  # the token, the 503, then the answer that came through
+    assert len(naps) == 1 and 0.05 <= naps[0] <= 0.1  # one back-off, with its jitter
 
 
 def test_the_precondition_is_an_http_date_in_gmt_whole_seconds(
@@ -271,3 +275,30 @@ def test_the_precondition_is_an_http_date_in_gmt_whole_seconds(
 
     (sub,) = json.loads(mocked.calls[1].request.body)["compositeRequest"]
     assert sub["httpHeaders"]["If-Unmodified-Since"] == "Mon, 23 Nov 2026 10:00:05 GMT"
+
+
+@pytest.mark.parametrize("code", ["INVALID_REPLICATION_DATE", "EXCEEDED_ID_LIMIT"])
+def test_get_deleted_refusing_the_span_raises_replication_window_exceeded(
+    mocked: responses.RequestsMock, code: str
+) -> None:
+    from worker.sfdc.errors import ReplicationWindowExceeded
+
+    mocked.get(f"{INSTANCE}/services/data/v59.0/sobjects/Account/deleted/", status=400,
+               json=[{"errorCode": code, "message": "no"}])  # fmt: skip
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    with pytest.raises(ReplicationWindowExceeded) as refused:
+        gateway().deleted_accounts(start, start + timedelta(days=20))
+    assert refused.value.error_code == code
+
+
+def test_get_deleted_refused_for_another_reason_is_a_plain_permanent_error(
+    mocked: responses.RequestsMock,
+) -> None:
+    from worker.sfdc.errors import ReplicationWindowExceeded, SfdcPermanentError
+
+    mocked.get(f"{INSTANCE}/services/data/v59.0/sobjects/Account/deleted/", status=400,
+               json=[{"errorCode": "INVALID_TYPE", "message": "no"}])  # fmt: skip
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    with pytest.raises(SfdcPermanentError) as refused:
+        gateway().deleted_accounts(start, start + timedelta(days=1))
+    assert not isinstance(refused.value, ReplicationWindowExceeded)

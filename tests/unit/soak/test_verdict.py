@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from devkit.soak.verdict import Act, Entry, Evidence, judge
-from worker.jobs.writeback import OWNER_CHANGED, OWNER_CHANGED_AFTER_SEND
+from worker.jobs.write_items import OWNER_CHANGED, OWNER_CHANGED_AFTER_SEND
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 QUEUE, A, B, C, HUMAN = "00G000000000001", "005A", "005B", "005C", "005H"
