@@ -249,10 +249,6 @@ class Settings(BaseSettings):
         """E-mail address or ``@domain`` -> role, lower-cased."""
         return parse_sso_roles(self.dashboard_sso_roles)
 
-    @property
-    def is_sqlite(self) -> bool:
-        return make_url(self.database_url).get_backend_name() == "sqlite"
-
     def __repr_args__(self) -> Any:  # repr(), str() and logs never show secrets
         return list(self.describe().items())
 

@@ -11,7 +11,6 @@ def test_defaults_to_a_sqlite_file_under_var(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delenv("LEADROUTER_DATABASE_URL")
     settings = load_settings()
     assert settings.database_url == "sqlite:///var/leadrouter.db"
-    assert settings.is_sqlite
 
 
 @pytest.mark.parametrize(

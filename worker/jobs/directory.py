@@ -43,10 +43,6 @@ class Directory:
             self._queues.update(self.gateway.queue_ids(missing))
         return {n: self._queues[n] for n in developer_names if n in self._queues}
 
-    def remember_queues(self, ids: dict[str, str]) -> None:
-        """Queue Ids known in advance (DeveloperName -> Id): no Group query for them."""
-        self._queues.update(ids)
-
     def users(self, rep_keys: Iterable[str]) -> dict[str, UserRow | None]:
         """Rep key -> Salesforce user (None when no user has that e-mail or username)."""
         keys = [k.lower() for k in rep_keys]
@@ -96,12 +92,6 @@ class Directory:
 
     def name_of(self, user_id: str | None) -> str | None:
         return self._names.get(user_id) if user_id else None
-
-    def rep_key_of(self, user_id: str) -> str | None:
-        for key, user in self._users.items():
-            if user is not None and user.id == user_id:
-                return key
-        return None
 
     def snapshot(self, rep_keys: Iterable[str]) -> dict[str, dict[str, object]]:
         """Rep key -> its user as known now (id, active, name): what the dashboard's

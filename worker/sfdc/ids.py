@@ -80,14 +80,6 @@ def _normalised(value: str) -> str:
     return to18(fixed)
 
 
-def is_valid(value: str) -> bool:
-    try:
-        normalise(value)
-    except MalformedId:
-        return False
-    return True
-
-
 def make_id(sobject: str, sequence: int) -> str:
     """The 18-character Id of the ``sequence``-th record of ``sobject`` in this org."""
     body = ""

@@ -59,13 +59,6 @@ def leads_by_id_queries(lead_ids: Iterable[str], fields: Sequence[str]) -> list[
     ]
 
 
-def owners_query(lead_ids: Sequence[str]) -> str:
-    """The pre-write re-read: current OwnerId and IsConverted of a batch (<= 200 ids)."""
-    if len(lead_ids) > MAX_IN_ITEMS:
-        raise ValueError(f"at most {MAX_IN_ITEMS} ids per owners query")
-    return format_soql("SELECT Id, OwnerId, IsConverted FROM Lead WHERE Id IN {}", list(lead_ids))
-
-
 def queue_ids_query(developer_names: Sequence[str]) -> str:
     return format_soql(
         "SELECT Id, DeveloperName FROM Group WHERE Type = 'Queue' AND DeveloperName IN {}",

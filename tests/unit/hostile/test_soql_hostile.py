@@ -100,12 +100,6 @@ def test_email_queries(emails: list[str]) -> None:
 
 
 @FAST
-@given(ids=short_values)
-def test_owners_query(ids: list[str]) -> None:
-    assert _where(soql.owners_query(ids), "Lead") == _in("Id", ids)
-
-
-@FAST
 @given(names=short_values)
 def test_queue_ids_query(names: list[str]) -> None:
     where = _where(soql.queue_ids_query(names), "Group")

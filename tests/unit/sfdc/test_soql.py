@@ -44,11 +44,6 @@ def test_10_kb_values_are_cut_before_they_reach_a_query() -> None:
     assert len(q) < 400
 
 
-def test_owners_query_refuses_more_than_one_collection() -> None:
-    with pytest.raises(ValueError, match="at most 200"):
-        soql.owners_query([f"00Q{i}" for i in range(201)])
-
-
 def test_field_names_are_checked() -> None:
     with pytest.raises(ValueError, match="not a field name"):
         soql.intake_query(["00G1"], None, ("Id, (SELECT Id FROM Tasks)",))
