@@ -126,29 +126,20 @@ def _form(
             disabled=not is_admin,
         )
         caps = current["caps"]
-        per_day = c2.number_input(
-            "Cap per day",
-            min_value=0,
-            value=caps.get("per_day"),
-            step=1,
-            key="team_per_day",
-            disabled=not is_admin,
-        )
-        per_hour = c3.number_input(
-            "Cap per hour",
-            min_value=0,
-            value=caps.get("per_hour"),
-            step=1,
-            key="team_per_hour",
-            disabled=not is_admin,
-        )
-        max_open = c4.number_input(
-            "Max open leads",
-            min_value=0,
-            value=caps.get("max_open"),
-            step=1,
-            key="team_max_open",
-            disabled=not is_admin,
+        per_day, per_hour, max_open = (
+            column.number_input(
+                label,
+                min_value=0,
+                value=caps.get(cap),
+                step=1,
+                key=f"team_{cap}",
+                disabled=not is_admin,
+            )  # fmt: skip
+            for column, label, cap in (
+                (c2, "Cap per day", "per_day"),
+                (c3, "Cap per hour", "per_hour"),
+                (c4, "Max open leads", "max_open"),
+            )
         )
         c1, c2 = st.columns(2)
         tags = c1.text_input(
