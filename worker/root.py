@@ -12,14 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from worker.config_source import ConfigSource
 from worker.settings import Settings
-from worker.sfdc.connection import SalesforceConnection
-from worker.sfdc.gateway import SimpleSalesforceGateway
 from worker.store.db import StoreError, check_connection, current_revision, make_engine
+
+if TYPE_CHECKING:  # the Salesforce client is imported only by those who talk to Salesforce
+    from worker.sfdc.connection import SalesforceConnection
+    from worker.sfdc.gateway import SimpleSalesforceGateway
 
 
 def engine_for(database_url: str, *, pool: bool = True) -> Engine:
@@ -66,10 +69,14 @@ class Root:
 
     @cached_property
     def connection(self) -> SalesforceConnection:
+        from worker.sfdc.connection import SalesforceConnection
+
         return SalesforceConnection(self.settings)
 
     @cached_property
     def gateway(self) -> SimpleSalesforceGateway:
+        from worker.sfdc.gateway import SimpleSalesforceGateway
+
         return SimpleSalesforceGateway(self.connection)
 
     def close(self) -> None:
