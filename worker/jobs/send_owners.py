@@ -46,7 +46,6 @@ from worker.jobs.precondition import preconditions, split_settled
 from worker.jobs.write_items import Outcomes, WriteItem
 from worker.runtime.budget import Pace
 from worker.runtime.pipeline import countdown
-from worker.sfdc.connection import on_answer
 from worker.sfdc.errors import SfdcError, SfdcTransientError
 from worker.sfdc.mapping import OwnerRow, OwnerUpdate, WriteResult
 from worker.sfdc.outcomes import WriteKind
@@ -158,7 +157,7 @@ def _read_and_send(deps: Deps, state: _Rounds, out: Outcomes, conditional: bool)
     hold = deps.hush.later()
     try:
         try:
-            with on_answer(hold.take):
+            with deps.gateway.when_answered(hold.take):
                 owners = deps.gateway.current_owners([i.lead_id for i in state.todo])
         except SfdcError as exc:
             _left_pending(deps, out, state.todo, exc)

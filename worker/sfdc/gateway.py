@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, Protocol, TypeVar
@@ -20,7 +21,7 @@ from tenacity import Retrying
 
 from worker.routing.model import KnownEmail
 from worker.sfdc import mapping, soql
-from worker.sfdc.connection import SalesforceConnection
+from worker.sfdc.connection import SalesforceConnection, on_answer
 from worker.sfdc.errors import SfdcPermanentError, replication_refusal
 from worker.sfdc.mapping import (
     AccountRow,
@@ -53,6 +54,11 @@ class SalesforceGateway(Protocol):
     ) -> Iterator[list[LeadRow]]: ...
     def leads_by_id(self, lead_ids: Iterable[str], fields: Sequence[str]) -> list[LeadRow]: ...
     def current_owners(self, lead_ids: Sequence[str]) -> dict[str, OwnerRow]: ...
+    def when_answered(self, callback: Callable[[], object]) -> AbstractContextManager[None]:
+        """Within the block, ``callback`` runs as soon as an answer starts arriving
+        (before its body is read); a gateway that cannot tell never calls it."""
+        ...
+
     def queue_ids(self, developer_names: Sequence[str]) -> dict[str, str]: ...
     def users_by_email(self, emails: Iterable[str]) -> list[UserRow]: ...
     def users_by_id(self, user_ids: Iterable[str]) -> list[UserRow]: ...
@@ -117,6 +123,9 @@ class SimpleSalesforceGateway:
         """Leads by Id (held leads, reconcile, SLA sweep): one retrieve per 2,000 ids."""
         wanted = ["Id", *(f for f in fields if f.lower() != "id")]
         return [mapping.lead_row(r) for r in self._retrieve("Lead", list(lead_ids), wanted)]
+
+    def when_answered(self, callback: Callable[[], object]) -> AbstractContextManager[None]:
+        return on_answer(callback)
 
     def current_owners(self, lead_ids: Sequence[str]) -> dict[str, OwnerRow]:
         """The pre-write re-read: ONE retrieve per 2,000 ids; deleted leads are absent.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -93,6 +94,9 @@ class FakeGateway:
     def leads_by_id(self, lead_ids: Iterable[str], fields: Sequence[str]) -> list[LeadRow]:
         self._count("query")
         return [lead_row(self.leads[i]) for i in lead_ids if i in self.leads]
+
+    def when_answered(self, callback: Callable[[], object]) -> AbstractContextManager[None]:
+        return nullcontext()  # no HTTP here: the caller takes its own turn
 
     def current_owners(self, lead_ids: Sequence[str]) -> dict[str, OwnerRow]:
         self._count("owners")
