@@ -69,10 +69,16 @@ class _TimeoutAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
+CLIENT_ID = "leadrouter"  # our Sforce-Call-Options client: Change Data Capture's changeOrigin
+
+
 def make_http_session(settings: Settings) -> requests.Session:
-    """The HTTP session every Salesforce call goes through."""
+    """The HTTP session every Salesforce call goes through. Every call names us as the
+    client (``Sforce-Call-Options: client=leadrouter``): the change events our own writes
+    cause carry it in ``changeOrigin``, so a subscriber can tell them from people's."""
     session = requests.Session()
     session.trust_env = False
+    session.headers["Sforce-Call-Options"] = f"client={CLIENT_ID}"
     if settings.sf_ca_bundle is not None:
         session.verify = str(settings.sf_ca_bundle)
     adapter = _TimeoutAdapter(settings.sf_timeout_seconds)

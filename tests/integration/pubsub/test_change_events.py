@@ -4,12 +4,15 @@ bitmaps name the right fields."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from devkit.sandbox.harness import SandboxHandle
 from tests.integration.pubsub.client import PubSubClient
 from tests.integration.pubsub.conftest import Rest
+from worker.settings import load_settings
+from worker.sfdc.connection import SalesforceConnection
 
 pytestmark = pytest.mark.integration
 
@@ -63,6 +66,27 @@ def test_change_origin_names_the_client(client: PubSubClient, rest: Rest) -> Non
     assert h1.record_ids == (ours,) and h2.record_ids == (theirs,)
     assert h1.change_origin == "com/salesforce/api/rest/62.0;client=leadrouter"
     assert h2.change_origin == "com/salesforce/api/rest/62.0"
+
+
+def test_the_workers_own_writes_carry_its_client_in_change_origin(
+    pubsub_sandbox: SandboxHandle, client: PubSubClient, tmp_path: Path
+) -> None:
+    """The worker's connection names itself on every call, so a subscriber can skip the
+    events its own owner writes cause."""
+    settings = load_settings(
+        database_url=f"sqlite:///{tmp_path / 'store.db'}",
+        sf_instance_url=pubsub_sandbox.instance_url,
+        sf_token_url=pubsub_sandbox.token_url,
+        sf_ca_bundle=str(pubsub_sandbox.ca_path),
+        sf_consumer_key=pubsub_sandbox.client_id,
+        sf_consumer_secret=pubsub_sandbox.client_secret,
+        sf_auth_flow="client_credentials",
+    )
+    sub = client.subscribe()
+    connection = SalesforceConnection(settings)
+    connection.call(lambda sf: sf.Lead.create({"LastName": "Ours", "Company": "C"}))
+    ((header, _),) = [client.decode(e) for e in sub.events(1)]
+    assert header.change_origin.endswith(";client=leadrouter"), header.change_origin
 
 
 def test_one_transaction_shares_a_key_and_counts_sequence(

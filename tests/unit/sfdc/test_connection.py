@@ -87,6 +87,17 @@ def test_client_credentials_posts_grant_with_basic_auth_then_queries_with_bearer
     assert result["records"][0]["Id"] == "00Qxx0000001"
 
 
+def test_every_call_names_leadrouter_as_the_client_for_change_events(mocked):
+    """Change Data Capture puts the caller's ``client=`` in ``changeOrigin``: a subscriber
+    skips the events of our own writes by it."""
+    mocked.post(TOKEN_URL, json=TOKEN_OK)
+    mocked.get(QUERY_URL, json=QUERY_OK)
+
+    client_credentials().call(lambda sf: sf.query("SELECT Id FROM Lead"))
+
+    assert mocked.calls[1].request.headers["Sforce-Call-Options"] == "client=leadrouter"
+
+
 def test_jwt_bearer_posts_a_signed_assertion_with_the_documented_claims(mocked, key_pair):
     key_path, public_key = key_pair
     mocked.post(TOKEN_URL, json=TOKEN_OK)
