@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import sys
 import time
@@ -27,6 +28,12 @@ from worker.files import private_dir, tighten, write_private
 
 REPO_CONFIG = Path("config/routing.yaml")
 CREDENTIALS_FILE = "demo-credentials.json"
+
+
+def _has_notifications(config_path: Path) -> bool:
+    """Whether the config has its own top-level ``notifications:`` section (a comment that
+    mentions the word is not one)."""
+    return re.search(r"^notifications\s*:", config_path.read_text(), re.MULTILINE) is not None
 
 
 def _available(module: str) -> bool:
@@ -248,7 +255,7 @@ def _run(
 
     started = ["sandbox org"]
     notify_url = None
-    if _available("worker.commands.notify") and "notifications:" not in config_path.read_text():
+    if _available("worker.commands.notify") and not _has_notifications(config_path):
         notify_url = _start_notify_sink(supervisor, state_dir, config_path, env)
         started.append("notification sink")
     if _available("worker.commands.run"):

@@ -168,6 +168,9 @@ def test_demo_starts_everything_and_ctrl_c_leaves_no_orphans(demo: Demo) -> None
     output = demo.stop()
     assert demo.process.returncode == 0, output
     assert "Dashboard:" in output and "Sign in:" in output
+    # the alerts go to a local sink (the demo config has no notifications section of its own)
+    assert str(demo.info.get("notifications_url", "")).startswith("http"), demo.info
+    assert "Sent alerts: http" in output
     assert "every process has exited" in output
     time.sleep(0.5)
     assert [pid for pid in demo.children if alive(pid)] == []
