@@ -105,12 +105,7 @@ class Txn:
 
     def undelete(self, obj: SObject, record_id: str) -> Row:
         """Restore a deleted record from the Recycle Bin (Apex/SOAP ``undelete``)."""
-        try:
-            rid = normalise(record_id)
-        except MalformedId:
-            raise DmlError(
-                "MALFORMED_ID", f"{obj.name} ID: id value of incorrect type: {record_id}", ["Id"]
-            ) from None
+        rid = _parsed(obj, record_id)
         current = self.get(rid)
         if current is None or object_of(rid) != obj.name:
             raise DmlError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
@@ -132,16 +127,9 @@ class Txn:
             self.stage(row)
 
     def existing(self, obj: SObject, record_id: str) -> Row:
-        try:
-            rid = normalise(record_id)
-        except MalformedId:
-            raise DmlError(
-                "MALFORMED_ID", f"{obj.name} ID: id value of incorrect type: {record_id}", ["Id"]
-            ) from None
+        rid = _parsed(obj, record_id)
         if object_of(rid) != obj.name:
-            raise DmlError(
-                "MALFORMED_ID", f"{obj.name} ID: id value of incorrect type: {record_id}", ["Id"]
-            )
+            raise _malformed(obj, record_id)
         row = self.get(rid)
         if row is None:
             raise DmlError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
@@ -245,3 +233,17 @@ def _defaults(obj: SObject, now: datetime, actor: str | None) -> Row:
     }
     row.update(extra.get(obj.name, {}))
     return row
+
+
+def _malformed(obj: SObject, record_id: str) -> DmlError:
+    return DmlError(
+        "MALFORMED_ID", f"{obj.name} ID: id value of incorrect type: {record_id}", ["Id"]
+    )
+
+
+def _parsed(obj: SObject, record_id: str) -> str:
+    """The 18-character form of ``record_id``; MALFORMED_ID when it is not an Id."""
+    try:
+        return normalise(record_id)
+    except MalformedId:
+        raise _malformed(obj, record_id) from None
