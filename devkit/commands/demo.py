@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import sys
 import time
@@ -22,6 +21,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import click
+import yaml
 
 from devkit.supervisor import Interrupted, Supervisor, leadrouter_argv, raise_on_signals
 from worker.files import private_dir, tighten, write_private
@@ -31,9 +31,10 @@ CREDENTIALS_FILE = "demo-credentials.json"
 
 
 def _has_notifications(config_path: Path) -> bool:
-    """Whether the config has its own top-level ``notifications:`` section (a comment that
-    mentions the word is not one)."""
-    return re.search(r"^notifications\s*:", config_path.read_text(), re.MULTILINE) is not None
+    """Whether the config has its own ``notifications:`` section (read as YAML: a comment
+    that mentions the word is not one)."""
+    raw = yaml.safe_load(config_path.read_text())
+    return isinstance(raw, dict) and "notifications" in raw
 
 
 def _available(module: str) -> bool:
