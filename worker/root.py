@@ -78,8 +78,3 @@ class Root:
         from worker.sfdc.gateway import SimpleSalesforceGateway
 
         return SimpleSalesforceGateway(self.connection)
-
-    def close(self) -> None:
-        """Release the engine's connections (if it was made)."""
-        if "engine" in self.__dict__:
-            self.engine.dispose()
