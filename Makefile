@@ -39,8 +39,9 @@ PROTO := worker/sfdc/pubsub/pubsub_api.proto
 stubs: $(STAMP)
 	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. $(PROTO)
 
+# make demo PORT=8600: the dashboard on another port than 8501
 demo: $(STAMP)
-	$(BIN)/leadrouter demo
+	$(BIN)/leadrouter demo $(if $(PORT),--port $(PORT))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)

@@ -62,7 +62,9 @@ class Worker:
         was = self.active
         self.active = self.app.lease.try_acquire() if not was else self.app.lease.still_held()
         if self.active != was:
-            log.warning("worker %s is now %s", self.app.deps.worker_id, self.role)
+            # taking the lease is routine (INFO); losing it while running is not (WARNING)
+            level = logging.INFO if self.active else logging.WARNING
+            log.log(level, "worker %s is now %s", self.app.deps.worker_id, self.role)
             self.health.role = self.role
             self.beat()  # the dashboard sees the takeover at once, not after the first cycle
         self.app.deps.metrics.active.set(1 if self.active else 0)

@@ -83,6 +83,20 @@ def _worker_env(state_dir: Path, sandbox: dict[str, object], config: Path) -> di
     return env
 
 
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when a server could listen on ``host:port`` now (as Streamlit does, with
+    SO_REUSEADDR: a closed connection's TIME_WAIT does not count as in use)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _free_port() -> int:
     import socket
 
@@ -176,7 +190,15 @@ def _demo_users(state_dir: Path) -> dict[str, tuple[str, str]]:
     show_default=True,
     help="Where the sandbox org, the store and the logs live.",
 )
-@click.option("--dashboard-port", default=8501, show_default=True, help="Dashboard port.")
+@click.option(
+    "--port",
+    "--dashboard-port",
+    "dashboard_port",
+    default=8501,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Dashboard port (`make demo PORT=8600`).",
+)
 @click.option("--sandbox-port", default=0, help="Sandbox org port (default: any free port).")
 @click.option(
     "--leads-per-minute", default=30.0, show_default=True, help="New leads the demo creates."
@@ -203,6 +225,12 @@ def demo(
     """Run the demo: sandbox org + worker + dashboard; Ctrl-C stops everything."""
     if not config_path.exists():
         raise click.ClickException(f"routing config not found: {config_path}")
+    if not port_is_free(dashboard_port):  # before starting anything, and before the banner
+        raise click.ClickException(
+            f"port {dashboard_port} is in use (another dashboard or demo?): "
+            f"pass another one, e.g. `leadrouter demo --port {dashboard_port + 1}` "
+            f"or `make demo PORT={dashboard_port + 1}`"
+        )
     if fresh and state_dir.exists():
         import shutil
 

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from worker.commands._common import one_line_errors, settings_or_exit
+from worker.commands._common import one_line_errors, settings_or_exit, sqlite_path, store_engine
+from worker.store.db import StoreError
 
 
 def _path_or_setting(path: Path | None) -> Path:
     target = path if path is not None else settings_or_exit().routing_config
+    source = "" if path is not None else " (LEADROUTER_ROUTING_CONFIG)"
+    if target.is_dir():
+        hint = target / "routing.yaml"
+        raise click.ClickException(
+            f"routing config {target}{source} is a directory, not a file"
+            + (f": did you mean {hint}?" if hint.is_file() else "")
+        )
     if not target.is_file():
-        source = "" if path is not None else " (LEADROUTER_ROUTING_CONFIG)"
         raise click.ClickException(f"routing config not found: {target}{source}")
     return target
 
@@ -88,10 +96,27 @@ def show_cmd(path: Path | None, overrides: bool) -> None:
 
 
 def _stored_overrides(quiet: bool = False) -> dict[str, dict[str, object]]:
-    """Overrides saved by the dashboard; none (with a note) when there is no store."""
+    """Overrides saved by the dashboard; none (with a note) when there is no store, or
+    one without its schema (nothing is created: a missing SQLite file stays missing)."""
     from worker.config_source import stored_overrides
 
-    data, why = stored_overrides(settings_or_exit().database_url)
+    url = settings_or_exit().database_url
+    why = _store_problem(url)
+    data: Mapping[str, dict[str, object]] = {}
+    if why is None:
+        data, why = stored_overrides(url)
     if why and not quiet:
         click.echo(f"# no dashboard overrides applied ({why})", err=True)
     return dict(data)
+
+
+def _store_problem(database_url: str) -> str | None:
+    """Why the store cannot give overrides, in one line; None when it can."""
+    path = sqlite_path(database_url)
+    if path is not None and not path.exists():
+        return f"no store at {path} yet"
+    try:
+        store_engine(database_url).dispose()
+    except StoreError as exc:
+        return str(exc)
+    return None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from worker.commands._common import one_line_errors, settings_or_exit
+from worker.commands._common import one_line_errors, settings_or_exit, store_engine
 from worker.notify import (
     EventKind,
     LeadInfo,
@@ -23,7 +23,6 @@ from worker.notify.delivery import send_payload
 from worker.notify.enqueue import messages_for
 from worker.notify.model import Contact, Role
 from worker.notify.templates import build_content
-from worker.root import ready_engine
 from worker.settings import Settings
 
 
@@ -87,7 +86,7 @@ def test_cmd(channel_name: str, to: str | None, config_path: Path | None) -> Non
 def status_cmd() -> None:
     """Show the outbox: messages by channel and status, and the latest failures."""
     settings = settings_or_exit()
-    engine = ready_engine(settings.database_url)
+    engine = store_engine(settings.database_url)
     summary = outbox_summary(engine)
     rows = [("total", summary["totals"]), *sorted(summary["channels"].items())]
     width = max(len(name) for name, _ in rows)
@@ -112,7 +111,7 @@ def deliver_cmd(config_path: Path | None) -> None:
     """Send what is due in the outbox now (the worker does this on its own schedule)."""
     settings = settings_or_exit()
     notify_settings = _notify_settings(settings, config_path)
-    engine = ready_engine(settings.database_url)
+    engine = store_engine(settings.database_url)
     report = deliver_due(engine, settings=notify_settings)
     if report.error:
         raise click.ClickException(report.error)

@@ -114,3 +114,13 @@ def test_the_worker_runs_a_cycle_for_held_back_leads_when_they_have_settled(
     worker.interval = 0.5  # the next tick comes first
     assert worker.intake().left_pending == 1  # type: ignore[union-attr]
     assert len(naps) == 1 and org.owner("00QB") == QUEUE_ID
+
+
+def test_taking_the_lease_is_logged_at_info_not_warning(
+    make_deps: Callable[..., Deps], caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = a_worker(make_deps(), hours=None)
+    caplog.set_level("INFO", logger="leadrouter.worker")
+    assert worker.ensure_active()
+    (record,) = [r for r in caplog.records if "is now" in r.getMessage()]
+    assert record.getMessage().endswith("is now active") and record.levelname == "INFO"
