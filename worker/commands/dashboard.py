@@ -20,6 +20,7 @@ import click
 from worker.commands._common import one_line_errors, settings_or_exit
 from worker.files import private_file, write_private
 from worker.settings import networks_text
+from worker.store.team_repo import ROLES
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 
@@ -38,8 +39,8 @@ def write_users_file(path: Path, users: Mapping[str, tuple[str, str]]) -> None:
     import yaml
 
     for name, (role, _pw) in users.items():
-        if role not in {"admin", "viewer"}:
-            raise ValueError(f"user {name!r}: role must be admin or viewer, not {role!r}")
+        if role not in ROLES:
+            raise ValueError(f"user {name!r}: role must be {' or '.join(ROLES)}, not {role!r}")
     entries = [
         {"username": name, "role": role, "password_hash": hash_password(pw)}
         for name, (role, pw) in users.items()
@@ -178,10 +179,9 @@ def serve(port: int, address: str) -> None:
         raise click.ClickException(f"the dashboard exited with status {process.returncode}")
 
 
-@dashboard.command("hash-password")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def hash_password_cmd(password_stdin: bool) -> None:
-    """Print an argon2 hash for a users file entry (the password is never echoed)."""
+def _read_password(password_stdin: bool) -> str:
+    """The password from standard input, or asked twice without echo; at least 8
+    characters."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -190,4 +190,86 @@ def hash_password_cmd(password_stdin: bool) -> None:
             raise click.ClickException("the passwords differ")
     if len(password) < 8:
         raise click.ClickException("password too short: use at least 8 characters")
-    click.echo(hash_password(password))
+    return password
+
+
+@dashboard.command("hash-password")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def hash_password_cmd(password_stdin: bool) -> None:
+    """Print an argon2 hash for a users file entry (the password is never echoed)."""
+    click.echo(hash_password(_read_password(password_stdin)))
+
+
+def upsert_user(path: Path, name: str, role: str, password_hash: str) -> bool:
+    """Add ``name`` to the users file at ``path`` (created when missing), or give the
+    existing entry ``role`` and ``password_hash``; the other entries are kept as they are.
+    The file is rewritten atomically, readable by its owner only. True when the user was
+    new. ValueError naming the file when its content is not a list of users."""
+    import json
+
+    import yaml
+
+    as_json = path.suffix == ".json"
+    entries: list[object] = []
+    if path.exists():
+        text = path.read_text(encoding="utf-8")
+        try:
+            raw = json.loads(text) if as_json else yaml.safe_load(text)
+        except (ValueError, yaml.YAMLError) as exc:
+            raise ValueError(f"{path}: not valid YAML/JSON ({str(exc).splitlines()[0]})") from None
+        if raw is not None and not isinstance(raw, list):
+            raise ValueError(f"{path}: expected a list of users")
+        entries = list(raw or [])
+    entry = {"username": name, "role": role, "password_hash": password_hash}
+    for i, old in enumerate(entries):
+        if isinstance(old, dict) and old.get("username") == name:
+            entries[i] = {**old, **entry}
+            new = False
+            break
+    else:
+        entries.append(entry)
+        new = True
+    text = (
+        json.dumps(entries, indent=2) + "\n"
+        if as_json
+        else yaml.safe_dump(entries, sort_keys=False)
+    )
+    write_private(path, text)
+    return new
+
+
+@dashboard.command("add-user")
+@click.argument("name")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(ROLES),
+    help="What the user may do in the dashboard.",
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option(
+    "--file",
+    "users_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Users file to write (default: LEADROUTER_DASHBOARD_USERS_FILE).",
+)
+@one_line_errors
+def add_user_cmd(name: str, role: str, password_stdin: bool, users_file: Path | None) -> None:
+    """Add user NAME to the users file, or change an existing user's role and password.
+
+    The password is asked twice (never echoed) or read from standard input; only its
+    argon2 hash is written, and the file is readable by its owner only."""
+    path = users_file or settings_or_exit().dashboard_users_file
+    if path is None:
+        raise click.ClickException(
+            "no users file: set LEADROUTER_DASHBOARD_USERS_FILE or pass --file PATH"
+        )
+    if not name.strip() or name != name.strip():
+        raise click.ClickException(f"NAME: {name!r} is empty or has spaces around it")
+    password_hash = hash_password(_read_password(password_stdin))
+    try:
+        new = upsert_user(path, name, role, password_hash)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{path}: {'added' if new else 'updated'} {name} ({role})")
