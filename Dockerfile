@@ -6,7 +6,17 @@ RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY worker ./worker
 COPY dashboard ./dashboard
-COPY config ./config
 RUN pip install --no-cache-dir --no-deps . && pip check
-ENV LEADROUTER_ROUTING_CONFIG=/app/config/routing.yaml
+# The routing config is not baked in: docker-compose.yml mounts ./config at /app/config
+# (read-only), so an edit applies without a rebuild. The dashboard's users file lives in
+# a volume at /data/users, written by `leadrouter dashboard add-user` inside the container.
+# Everything runs as an unprivileged user that owns nothing of the code.
+RUN useradd --system --uid 10001 --home-dir /data --create-home --shell /usr/sbin/nologin leadrouter \
+    && mkdir -p /app/config /data/users /data/sandbox \
+    && chown -R leadrouter:leadrouter /data \
+    && chmod 0700 /data/users
+ENV LEADROUTER_ROUTING_CONFIG=/app/config/routing.yaml \
+    LEADROUTER_DASHBOARD_USERS_FILE=/data/users/dashboard-users.yaml \
+    HOME=/data
+USER 10001:10001
 ENTRYPOINT ["leadrouter"]

@@ -163,7 +163,10 @@ def serve(port: int, address: str) -> None:
             "(LEADROUTER_DASHBOARD_SSO_ROLES, docs/security.md)"
         )
     if settings.dashboard_users_file and not settings.dashboard_users_file.is_file():
-        raise click.ClickException(f"users file not found: {settings.dashboard_users_file}")
+        raise click.ClickException(
+            f"users file not found: {settings.dashboard_users_file} "
+            "(add the first user: leadrouter dashboard add-user NAME --role admin)"
+        )
     env = {"LEADROUTER_TRUSTED_PROXIES": settings.trusted_proxies}  # .env included
     process = start_dashboard(port=port, env=env, address=address)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops Streamlit too, like Ctrl-C
