@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from worker.notify.config import NotifyConfigError, parse_notify_section
+from worker.notify.config import NotifyConfigError, parse_notify_section, with_time_zones
 from worker.notify.model import NotifySettings
 from worker.routing.model import RoutingConfig
 from worker.routing_config.loader import CheckResult, check_config
@@ -99,6 +99,7 @@ def check_config_file(
             errors.append(_notify_problem(result, exc, str(path)))
     if errors or result.config is None or notify is None:
         return None, errors, list(result.warnings)
+    notify = with_time_zones(notify, result.config)
     loaded = ConfigFile(path, result.config, notify, tuple(result.warnings))
     return loaded, errors, list(result.warnings)
 

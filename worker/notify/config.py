@@ -17,8 +17,10 @@ import ipaddress
 import math
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import HttpUrl, SecretStr, TypeAdapter, ValidationError
@@ -37,6 +39,9 @@ from worker.notify.model import (
 )
 from worker.routing_config.problems import one_line
 from worker.settings import Settings
+
+if TYPE_CHECKING:
+    from worker.routing.model import RoutingConfig
 
 KINDS: tuple[ChannelKind, ...] = ("slack", "webhook", "email")
 MAX_FILE_CHARS = 2_000_000  # the routing loader's limit too: a config is a few kB
@@ -222,14 +227,36 @@ def _people(raw: object) -> dict[str, Contact]:
         path = f"notifications.people.{key}"
         email = _email(key, path)
         data = _mapping(spec or {}, path)
-        _no_unknown(data, path, {"email", "slack", "manager", "name"})
+        _no_unknown(data, path, {"email", "slack", "manager", "name", "timezone"})
         out[email] = Contact(
             email=_email(data["email"], f"{path}.email") if "email" in data else email,
             name=str(data["name"]) if "name" in data else None,
             slack=str(data["slack"]) if "slack" in data else None,
             manager=_email(data["manager"], f"{path}.manager") if "manager" in data else None,
+            timezone=_zone(data["timezone"], f"{path}.timezone") if "timezone" in data else None,
         )
     return out
+
+
+def _zone(raw: object, path: str) -> str:
+    try:
+        ZoneInfo(str(raw))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise NotifyConfigError(
+            f"{path}: unknown time zone {str(raw)!r} (use an IANA name like Europe/Berlin)"
+        ) from None
+    return str(raw)
+
+
+def with_time_zones(notify: NotifySettings, routing: RoutingConfig) -> NotifySettings:
+    """``notify`` knowing whose times to show in which zone: each rep's own (the routing
+    config's ``timezone``), and the team's (the intake business hours') for everyone else."""
+    hours = routing.intake.business_hours
+    return replace(
+        notify,
+        timezone=hours.timezone if hours is not None else "UTC",
+        rep_timezones={rep.key.lower(): rep.timezone for rep in routing.reps.values()},
+    )
 
 
 def _delivery(raw: object) -> DeliveryPolicy:

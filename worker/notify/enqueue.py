@@ -116,7 +116,7 @@ def enqueue_event(
     if route is None or not route.channels:
         return 0
     people = people_for(event, route.roles, settings)
-    content = templates.build_content(event)
+    content = templates.build_content(event, settings.timezone)
     messages: list[NewMessage] = []
     for name in route.channels:
         messages += messages_for(settings.channels[name], event, content, people)
@@ -200,22 +200,17 @@ def messages_for(
     content: templates.Content,
     people: list[tuple[Role, Contact]],
 ) -> list[NewMessage]:
+    """The outbox rows for ``event`` on ``channel``: an e-mail per person, with times in
+    that person's time zone; one message for a Slack or webhook channel, with times in the
+    zone of the first person it is about who has one (the owner), else ``content``'s."""
     key = f"{event.source}:{event.kind.value}:{channel.name}"
     if channel.kind == "email":
-        subject, text = templates.render_text(content)
-        html = templates.render_html(content)
         return [
-            NewMessage(
-                f"{key}:{c.email}",
-                event.kind.value,
-                channel.name,
-                c.email,
-                json.dumps({"to": c.email, "subject": subject, "text": text, "html": html}),
-                event.decision_id,
-            )
+            _email_message(key, event, templates.in_zone(content, c.timezone), c.email, channel)
             for _, c in people
             if c.email
         ]
+    content = templates.in_zone(content, next((c.timezone for _, c in people if c.timezone), None))
     if channel.kind == "slack":
         mentions = tuple(c.slack for _, c in people if c.slack)
         body: dict[str, Any] = templates.render_slack(content, mentions)
@@ -231,6 +226,21 @@ def messages_for(
             event.decision_id,
         )
     ]
+
+
+def _email_message(
+    key: str, event: NotificationEvent, content: templates.Content, to: str, channel: Channel
+) -> NewMessage:
+    subject, text = templates.render_text(content)
+    html = templates.render_html(content)
+    return NewMessage(
+        f"{key}:{to}",
+        event.kind.value,
+        channel.name,
+        to,
+        json.dumps({"to": to, "subject": subject, "text": text, "html": html}),
+        event.decision_id,
+    )
 
 
 def _webhook_body(

@@ -54,6 +54,7 @@ class Contact:
     name: str | None = None
     slack: str | None = None
     manager: str | None = None  # the manager's e-mail
+    timezone: str | None = None  # IANA; times in messages to this person are shown in it
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,10 @@ class NotifySettings:
     pools: dict[str, dict[EventKind, EventRoute]] = field(default_factory=dict)
     revops: tuple[str, ...] = ()
     people: dict[str, Contact] = field(default_factory=dict)  # keyed by lower-case e-mail
+    # times in messages: the recipient's zone (reps' from the routing config, by
+    # lower-case e-mail), else the team's (the intake business hours' zone), else UTC
+    timezone: str = "UTC"
+    rep_timezones: dict[str, str] = field(default_factory=dict)
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
 

@@ -36,9 +36,12 @@ def lookup(
             name=override.name or contact.name,
             slack=override.slack or contact.slack,
             manager=override.manager or contact.manager,
+            timezone=override.timezone or contact.timezone,
         )
     if name and not contact.name:
         contact = replace(contact, name=name)
+    if not contact.timezone and contact.email in settings.rep_timezones:
+        contact = replace(contact, timezone=settings.rep_timezones[contact.email])
     return contact
 
 

@@ -4,15 +4,21 @@ Templates are ``str.format`` patterns whose values are untrusted lead data; each
 format escapes the values for itself before formatting: Slack mrkdwn (``& < >``), HTML
 (``html.escape``), plain text (control characters and line breaks flattened, so a lead
 name cannot forge extra lines or mail headers). The generic webhook gets structured JSON.
+
+Times are shown in the recipient's time zone (the rep's, from the routing config; the
+team's, the intake business hours' zone, otherwise) with the UTC time in small print:
+``{due_utc}`` is that small print, wrapped per format (``<small>`` in HTML, italics in
+Slack, parentheses in plain text), and empty when the zone is UTC itself.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from worker.notify.model import Contact, EventKind, NotificationEvent
 
@@ -38,9 +44,12 @@ class Content:
     lines: tuple[str, ...]
     values: dict[str, str]
     link: str | None
+    due_at: datetime | None = None
+    zone: str = "UTC"  # the time zone ``due`` is shown in
 
 
-def build_content(event: NotificationEvent) -> Content:
+def build_content(event: NotificationEvent, zone: str = "UTC") -> Content:
+    """The message for ``event``, times shown in ``zone`` (see :func:`in_zone`)."""
     lead = event.lead
     values = {
         "lead": (lead.name if lead and lead.name else "a lead") or "a lead",
@@ -49,16 +58,16 @@ def build_content(event: NotificationEvent) -> Content:
         "previous": _who(event.previous_owner),
         "reason": event.reason or "no reason recorded",
         "pool": event.pool or "no pool",
-        "due": _when(event.due_at),
+        **_when(event.due_at, zone),
         **{f"fact_{k}": v for k, v in event.facts.items()},
     }
     lines = ["Why: {reason}"]
     if event.kind == EventKind.LEAD_ASSIGNED and event.due_at is not None:
-        lines.append("Please respond by {due}.")
+        lines.append("Please respond by {due}{due_utc}.")
     if event.kind in (EventKind.SLA_REMINDER, EventKind.SLA_MISSED, EventKind.SLA_ESCALATED):
         lines.insert(0, "Owner: {owner}")
     if event.kind == EventKind.SLA_MISSED and event.due_at is not None:
-        lines.append("Please respond by {due}.")
+        lines.append("Please respond by {due}{due_utc}.")
     if event.kind == EventKind.SLA_ESCALATED:
         lines.append("The lead stays with {owner}.")
     if event.kind == EventKind.LEAD_HELD:
@@ -67,12 +76,21 @@ def build_content(event: NotificationEvent) -> Content:
         lines = ["Why: {reason}"]
         if {"used", "max"} <= event.facts.keys():
             lines.insert(0, "Used {fact_used} of {fact_max} API calls (last 24 hours).")
-    return Content(TITLES[event.kind], tuple(lines), values, lead.url if lead else None)
+    link = lead.url if lead else None
+    return Content(TITLES[event.kind], tuple(lines), values, link, event.due_at, zone)
+
+
+def in_zone(content: Content, zone: str | None) -> Content:
+    """``content`` with its times in ``zone`` (a recipient's); ``None`` keeps its own."""
+    if not zone or zone == content.zone:
+        return content
+    return replace(content, values={**content.values, **_when(content.due_at, zone)}, zone=zone)
 
 
 def render_text(content: Content) -> tuple[str, str]:
     """(subject, body) as plain text; also the e-mail subject and text alternative."""
     values = {k: _flat(v) for k, v in content.values.items()}
+    values[SMALL] = f" ({values[SMALL]})" if values.get(SMALL) else ""
     subject = content.title.format(**values)
     body = [subject, "", *(line.format(**values) for line in content.lines)]
     if content.link:
@@ -82,6 +100,7 @@ def render_text(content: Content) -> tuple[str, str]:
 
 def render_html(content: Content) -> str:
     values = {k: html.escape(_flat(v)) for k, v in content.values.items()}
+    values[SMALL] = f" <small>({values[SMALL]})</small>" if values.get(SMALL) else ""
     parts = [f"<p><strong>{content.title.format(**values)}</strong></p>"]
     parts += [f"<p>{line.format(**values)}</p>" for line in content.lines]
     if content.link:
@@ -93,6 +112,7 @@ def render_html(content: Content) -> str:
 def render_slack(content: Content, mentions: tuple[str, ...] = ()) -> dict[str, Any]:
     """A Slack incoming-webhook payload: ``text`` fallback plus ``blocks``."""
     values = {k: slack_escape(_flat(v)) for k, v in content.values.items()}
+    values[SMALL] = f" _({values[SMALL]})_" if values.get(SMALL) else ""
     title = content.title.format(**values)
     body = "\n".join(line.format(**values) for line in content.lines)
     blocks: list[dict[str, Any]] = [
@@ -126,12 +146,26 @@ def _who(contact: Contact | None) -> str:
     return contact.name or contact.email or "an unnamed user"
 
 
-def _when(at: datetime | None) -> str:
+SMALL = "due_utc"  # the value shown in small print
+
+
+def _when(at: datetime | None, zone: str) -> dict[str, str]:
+    """``due`` in ``zone`` and ``due_utc``, the UTC time for the small print (the date
+    only when it differs; empty when ``zone`` is UTC). An unknown zone shows UTC."""
     if at is None:
-        return "no deadline"
+        return {"due": "no deadline", SMALL: ""}
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    at = at.astimezone(UTC)
+    try:
+        tz = ZoneInfo(zone) if zone not in ("UTC", "Etc/UTC") else None
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = None
+    if tz is None:
+        return {"due": at.strftime("%Y-%m-%d %H:%M UTC"), SMALL: ""}
+    local = at.astimezone(tz)
+    utc_text = at.strftime("%H:%M UTC" if at.date() == local.date() else "%Y-%m-%d %H:%M UTC")
+    return {"due": local.strftime("%Y-%m-%d %H:%M %Z"), SMALL: utc_text}
 
 
 def _flat(text: str) -> str:
