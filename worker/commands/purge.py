@@ -16,9 +16,8 @@ import click
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from worker.commands._common import one_line_errors, settings_or_exit
+from worker.commands._common import one_line_errors, settings_or_exit, store_engine
 from worker.notify.outbox import purge_lead_messages, purge_outbox_in
-from worker.root import ready_engine
 from worker.sfdc.ids import MalformedId, normalise  # pure: the Id checksum
 from worker.store import privacy
 
@@ -66,7 +65,7 @@ def _retention_days() -> int:
 
 
 def _engine() -> Engine:
-    return ready_engine(settings_or_exit().database_url, schema=True)
+    return store_engine(settings_or_exit().database_url)  # creates no SQLite file
 
 
 def _line(label: str, counts: privacy.PurgeCounts, dry_run: bool) -> str:

@@ -20,7 +20,9 @@ CONFIG = ROOT / "config" / "routing.yaml"
 
 
 def run(args: list[str], url: str | None = None) -> Result:
-    env = {"LEADROUTER_DATABASE_URL": url} if url else {}
+    env = {"LEADROUTER_ROUTING_CONFIG": str(CONFIG)}
+    if url:
+        env["LEADROUTER_DATABASE_URL"] = url
     return CliRunner().invoke(cli, args, env=env)
 
 
@@ -57,7 +59,10 @@ def test_a_store_without_its_schema_is_one_line_naming_db_upgrade(
     assert "db upgrade" in one_clear_line(run(args, schemaless))
 
 
-@pytest.mark.parametrize("args", [["notify", "status"], ["db", "current"]])
+@pytest.mark.parametrize(
+    "args",
+    [["notify", "status"], ["db", "current"], ["purge", "--expired", "--yes"]],
+)
 def test_no_store_yet_creates_no_file(args: list[str], tmp_path: Path) -> None:
     target = tmp_path / "never.db"
     result = run(args, f"sqlite:///{target}")
