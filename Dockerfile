@@ -11,7 +11,9 @@ RUN pip install --no-cache-dir --no-deps . && pip check
 # (read-only), so an edit applies without a rebuild. The dashboard's users file lives in
 # a volume at /data/users, written by `leadrouter dashboard add-user` inside the container.
 # Everything runs as an unprivileged user that owns nothing of the code.
-RUN useradd --system --uid 10001 --home-dir /data --create-home --shell /usr/sbin/nologin leadrouter \
+RUN groupadd --system --gid 10001 leadrouter \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /data --create-home \
+       --shell /usr/sbin/nologin leadrouter \
     && mkdir -p /app/config /data/users /data/sandbox \
     && chown -R leadrouter:leadrouter /data \
     && chmod 0700 /data/users
