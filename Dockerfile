@@ -1,4 +1,4 @@
-FROM python:3.11-slim
+FROM python:3.11-slim AS product
 WORKDIR /app
 # exact versions and hashes from the lock (`make lock` regenerates it from pyproject.toml)
 COPY requirements.lock ./
@@ -22,3 +22,14 @@ ENV LEADROUTER_ROUTING_CONFIG=/app/config/routing.yaml \
     HOME=/data
 USER 10001:10001
 ENTRYPOINT ["leadrouter"]
+
+# The test rig's image (the compose file's demo profile): the product plus the devkit
+# (sandbox org, lead generator), installed from the dev lock, which holds the devkit's
+# dependencies with their hashes. `docker build --target demo .`; never used in production.
+FROM product AS demo
+USER root
+COPY requirements-dev.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements-dev.lock
+COPY devkit ./devkit
+RUN pip install --no-cache-dir --no-deps '.[devkit]' && pip check
+USER 10001:10001

@@ -196,3 +196,21 @@ def test_the_image_runs_as_an_unprivileged_user() -> None:
     assert users, "no USER in the Dockerfile: the image would run as root"
     assert users[-1].split(":")[0] not in ("root", "0")
     assert DOCKERFILE.index("USER") > DOCKERFILE.index("pip install --no-cache-dir --no-deps")
+
+
+def dockerfile_stages() -> dict[str, str]:
+    """Each ``FROM … AS name`` stage of the Dockerfile and the text up to the next one."""
+    text = (ROOT / "Dockerfile").read_text()
+    parts = re.split(r"^FROM\s+\S+\s+AS\s+(\w+)\s*$", text, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_product_services_build_the_product_stage_and_the_sandbox_the_devkit_one() -> None:
+    stages = dockerfile_stages()
+    assert set(stages) == {"product", "demo"}
+    copies = [line for line in stages["product"].splitlines() if line.startswith("COPY")]
+    assert copies and not any("devkit" in line for line in copies)  # the product image
+    assert "COPY devkit" in stages["demo"] and "[devkit]" in stages["demo"]
+    for name in ("migrate", "worker", "dashboard"):
+        assert interpolated(env_from_example())["services"][name]["build"]["target"] == "product"
+    assert COMPOSE["services"]["sandbox"]["build"]["target"] == "demo"
