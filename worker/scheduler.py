@@ -8,6 +8,14 @@ each rep's local day and hour, so they reset at the rep's own midnight by themse
 Only the active worker (see :mod:`worker.runtime.lease`) runs intake/SLA/purge; a standby
 tries to take the lease on every intake tick. Jobs share one lock: intake and the SLA
 sweep both consume the routing state.
+
+Intake mode (``LEADROUTER_INTAKE_MODE`` when set, else ``intake.mode`` of the routing
+config, read at every tick): ``poll`` runs an intake cycle at every tick; ``subscribe``
+keeps a change event subscriber running on a thread of its own while this worker is
+active (:mod:`worker.jobs.subscribe`), stops it when the lease is lost or the mode
+changes, and runs the intake cycle as a reconciliation sweep every
+``intake.subscribe.sweep_seconds``; the ticks stay fast so a standby still takes over
+promptly, and resumes from the stored replay id.
 """
 
 from __future__ import annotations
@@ -25,10 +33,11 @@ from worker.bootstrap import App
 from worker.jobs.intake import CycleReport, run_cycle
 from worker.jobs.purge import run_purge
 from worker.jobs.sla import run_sla_sweep
+from worker.jobs.subscribe import Subscription, start_subscription
 from worker.metrics import Health
 from worker.notify import DeliveryReport, deliver_due
 from worker.routing.availability import zone
-from worker.routing.model import BusinessHours
+from worker.routing.model import BusinessHours, Subscribe
 from worker.runtime.budget import Pace
 from worker.sfdc.errors import SfdcError
 from worker.store import state_repo
@@ -55,6 +64,10 @@ class Worker:
     last_flow: float = float("-inf")
     interval: float = 0.0
     scheduler: BlockingScheduler | None = None
+    mode: str = "poll"  # the intake mode of the last tick
+    subscription: Subscription | None = None
+    last_sweep: float = float("-inf")  # (monotonic) the last cycle in subscribe mode
+    _closers: list[object] = field(default_factory=list)
 
     # --- lease --------------------------------------------------------------------
     def ensure_active(self) -> bool:
@@ -75,6 +88,72 @@ class Worker:
 
     # --- jobs ---------------------------------------------------------------------
     def intake(self) -> CycleReport | None:
+        """One intake tick in the configured mode (see the module docstring)."""
+        sub = self._subscribe_settings()
+        if sub is None:
+            self.stop_subscription()
+            return self._poll()
+        return self._subscribed(sub)
+
+    def _subscribe_settings(self) -> Subscribe | None:
+        """``intake.subscribe`` when the mode is subscribe, else None."""
+        try:
+            with session_scope(self.app.deps.engine) as s:
+                intake = self.app.deps.config(s).intake
+        except Exception:  # noqa: BLE001 - the cycle reports a config it cannot read
+            return None
+        mode = self.app.settings.intake_mode or intake.mode
+        if mode != self.mode:
+            log.warning("intake mode: %s", mode)
+            self.mode = mode
+        return intake.subscribe if mode == "subscribe" else None
+
+    def _subscribed(self, sub: Subscribe) -> CycleReport | None:
+        if not self.ensure_active():
+            self.stop_subscription()  # a standby never subscribes
+            self.beat()
+            return None
+        current = self.subscription
+        if current is None or not current.alive() or current.settings != sub:
+            self.stop_subscription()
+            self._start_subscription(sub)
+        if time.monotonic() - self.last_sweep >= sub.sweep_seconds:
+            return self.sweep()
+        self.adapt(None)
+        return None
+
+    def sweep(self) -> CycleReport | None:
+        """An intake cycle as the subscribe mode's reconciliation sweep (also run by the
+        subscriber's thread when events may have been missed). The lease is not checked
+        here (its connection belongs to the scheduler's thread): a standby has no
+        subscriber, and the tick stops it when the lease goes."""
+        self.last_sweep = time.monotonic()
+        return self._cycle(check_lease=False)
+
+    def _start_subscription(self, sub: Subscribe) -> None:
+        if self.app.pubsub is None:
+            log.error("intake mode subscribe needs a Salesforce connection: polling only")
+            return
+        try:
+            endpoint = self.app.pubsub()
+        except Exception:
+            log.exception("cannot connect to the Pub/Sub API: polling until the next tick")
+            return
+        self._closers.append(endpoint)
+        self.subscription = start_subscription(
+            self.app.deps, endpoint.stub, endpoint.auth, sub, sweep=self.sweep
+        )
+        log.info("subscribed to %s", sub.channel)
+
+    def stop_subscription(self) -> None:
+        """Stop the subscriber (what it gathered is routed first) and its channel."""
+        if self.subscription is not None:
+            self.subscription.stop()
+            self.subscription = None
+        while self._closers:
+            self._closers.pop().close()  # type: ignore[attr-defined]
+
+    def _poll(self) -> CycleReport | None:
         """An intake cycle; then, for leads it left pending until the second of their
         last change is over (``Deps.settling``), another cycle at that moment, when it
         comes before the next tick would (the job lock is not held while it waits: the
@@ -91,8 +170,8 @@ class Worker:
             report = self._cycle()
         return report
 
-    def _cycle(self) -> CycleReport | None:
-        if not self.ensure_active():
+    def _cycle(self, *, check_lease: bool = True) -> CycleReport | None:
+        if not (self.ensure_active() if check_lease else self.active):
             self.beat()
             return None
         error: str | None = None
@@ -160,6 +239,8 @@ class Worker:
             s.intake_interval_seconds,
             max(s.idle_interval_seconds, s.intake_interval_seconds),
         )
+        if self.mode == "subscribe":
+            return fast  # ticks only check the lease and the subscriber; sweeps are timed
         if report is not None and report.pace == Pace.SLOW:
             return idle * 2
         flowing = time.monotonic() - self.last_flow < IDLE_AFTER_SECONDS
