@@ -67,7 +67,8 @@ class EventIntake:
     caught_up: str | None = None  # why a sweep is owed (run at the next tick)
     reconcile_at: float | None = None  # (monotonic) when settling decisions can be written
     batches: int = 0
-    routed: int = 0
+    routed: int = 0  # decisions made from events
+    own: int = 0  # events of our own writes, passed over
 
     def resume_from(self) -> bytes | None:
         with session_scope(self.deps.engine) as s:
@@ -76,6 +77,7 @@ class EventIntake:
     def handle(self, events: Sequence[ChangeEvent], replay_id: bytes) -> None:
         deps = self.deps
         self.batches += 1
+        self.own += sum(1 for e in events if e.ours)
         ids = leads_to_route(events)
         if ids:
             with deps.lock:
