@@ -119,6 +119,10 @@ class Worker:
             self._start_subscription(sub)
         if time.monotonic() - self.last_sweep >= sub.sweep_seconds:
             return self.sweep()
+        live = self.subscription
+        if live is not None and live.alive() and live.subscriber.failures == 0:
+            self.health.last_cycle = time.monotonic()  # /healthz: events are flowing
+        self.beat()
         self.adapt(None)
         return None
 
@@ -128,7 +132,11 @@ class Worker:
         here (its connection belongs to the scheduler's thread): a standby has no
         subscriber, and the tick stops it when the lease goes."""
         self.last_sweep = time.monotonic()
-        return self._cycle(check_lease=False)
+        report = self._cycle(check_lease=False)
+        live = self.subscription
+        if report is not None and report.left_pending and live is not None:
+            live.intake.reconcile_soon()  # left until their second is over: not 5 minutes
+        return report
 
     def _start_subscription(self, sub: Subscribe) -> None:
         if self.app.pubsub is None:

@@ -84,7 +84,7 @@ class EventIntake:
                 report = route_leads(deps, ids)
             self.routed += report.decided
             if report.left_pending:
-                self._reconcile_later()
+                self.reconcile_soon()
         if any(e.header.change_type == OVERFLOW and not e.ours for e in events):
             log.warning("change event overflow: sweeping by SOQL")
             self.sweep()
@@ -104,9 +104,14 @@ class EventIntake:
             self.sweep()
         if self.reconcile_at is not None and self.deps.monotonic() >= self.reconcile_at:
             self.reconcile_at = None
-            self._reconcile()
+            try:
+                self._reconcile()
+            except Exception:  # the stream goes on; the sweep reconciles at the latest
+                log.exception("writing settled decisions failed")
 
-    def _reconcile_later(self) -> None:
+    def reconcile_soon(self) -> None:
+        """Decisions were left pending until their lead's second is over: write them
+        (a reconcile, at the next tick after that moment)."""
         at = self.deps.settling.due()
         if at is None:  # taken by a poll cycle meanwhile: the longest a stamp can need
             at = self.deps.monotonic() + LONGEST_WAIT
@@ -119,7 +124,7 @@ class EventIntake:
                 config = deps.config(s)
             out = reconcile_pending(deps, config, intake_owner_ids(deps, config))
         if out.left_pending:
-            self._reconcile_later()
+            self.reconcile_soon()
 
 
 @dataclass
