@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from devkit.sandbox.harness import SandboxHandle
-from tests.integration.worker.conftest import CONFIG, check_invariants, sandbox_env
+from tests.integration.worker.conftest import CONFIG, MANAGER, check_invariants, sandbox_env
 from worker.bootstrap import App, build_app
 from worker.scheduler import Worker
 from worker.settings import load_settings
@@ -238,3 +238,35 @@ def test_the_next_worker_resumes_from_the_stored_replay_id(
     settle(standby)
     routed_by_events_only(standby, swept_at)
     assert check_invariants(standby.app, pubsub_sandbox) == {"applied": 10}
+
+
+def test_an_expired_session_is_refreshed_and_the_stream_resumed(
+    pubsub_sandbox: SandboxHandle, make_worker: Callable[[], Worker]
+) -> None:
+    admin = pubsub_sandbox.admin()
+    worker = make_worker()
+    start(worker)
+    swept_at = worker.last_sweep
+    sub = worker.subscription.subscriber  # type: ignore[union-attr]
+    before = sub.committed
+    gone = admin.create_leads(1, owner_id=admin.user_ids()[MANAGER])  # not ours to route
+    deadline = time.monotonic() + 20
+    while sub.committed == before and time.monotonic() < deadline:  # its events are in
+        time.sleep(0.05)
+    connection = worker.app.connection
+    assert connection is not None
+    tokens = connection.token_requests
+    admin.expire_sessions()
+    admin.set_faults({"cdc_drop_stream": 1.0})
+    admin.delete_lead(gone[0])  # an event that calls for no REST call; then the stream drops
+    deadline = time.monotonic() + 20
+    while connection.token_requests == tokens and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert connection.token_requests > tokens, "the refused session was not refreshed"
+    admin.set_faults({})
+    ids = admin.create_leads(5)
+    wait_routed(pubsub_sandbox, ids)
+    settle(worker)
+    assert sub.streams >= 3
+    routed_by_events_only(worker, swept_at)
+    assert check_invariants(worker.app, pubsub_sandbox) == {"applied": 5}

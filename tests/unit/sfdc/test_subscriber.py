@@ -320,3 +320,26 @@ def test_our_own_writes_are_recognised_by_change_origin() -> None:
 def test_num_requested_is_bounded() -> None:
     with pytest.raises(ValueError, match="num_requested"):
         Subscriber(FakeStub([], threading.Event()), FakeAuth(), FakeHandler(), num_requested=101)
+
+
+def test_a_token_that_cannot_be_had_backs_off_instead_of_stopping() -> None:
+    handler = FakeHandler(stored=rid(0))
+    refused = RpcFailure(
+        grpc.StatusCode.UNAUTHENTICATED, "sfdc.platform.eventbus.grpc.service.auth.error"
+    )
+
+    class NoToken(FakeAuth):
+        def refresh(self) -> None:
+            self.refreshes += 1
+            if self.refreshes == 1:
+                raise ConnectionError("token URL unreachable")
+            self.token += 1
+
+    stop = threading.Event()
+    stub = FakeStub([[refused], [refused], [batch(1)]], stop)
+    sleeps: list[float] = []
+    auth = NoToken()
+    subscriber = Subscriber(stub, auth, handler, window=0.0, sleep=sleeps.append, rng=Random(1))
+    subscriber.run(stop)
+    assert auth.refreshes == 2 and len(sleeps) == 1
+    assert handler.batches == [["01"]]

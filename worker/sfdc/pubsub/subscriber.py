@@ -177,9 +177,14 @@ class Subscriber:
                     self.sleep(self.backoff_seconds())
             elif failure.code == grpc.StatusCode.UNAUTHENTICATED and not refreshed:
                 log.warning("Pub/Sub session refused (%s): new token", failure.error_code)
-                self.auth.refresh()
                 refreshed = True
-                continue  # at once: a new session is all it needs
+                try:
+                    self.auth.refresh()
+                    continue  # at once: a new session is all it needs
+                except Exception as exc:  # noqa: BLE001 - no token now: back off, try again
+                    refreshed = False
+                    self.failures += 1
+                    self._back_off(Failure.of(exc))
             elif failure.error_code in REPLAY_REFUSED and preset != pb.ReplayPreset.LATEST:
                 preset = self._replay_refused(preset, failure)
                 continue
@@ -246,6 +251,8 @@ class Subscriber:
         reader.start()
         try:
             return self._consume(requests, responses, stop)
+        except grpc.RpcError as exc:  # GetSchema refused: as the stream's own failure
+            return Failure.of(exc)
         except Exception as exc:  # noqa: BLE001 - a batch that failed is retried from the stored id
             log.exception("change event batch failed")
             return Failure.of(exc)
