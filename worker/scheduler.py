@@ -24,6 +24,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -42,6 +43,9 @@ from worker.runtime.budget import Pace
 from worker.sfdc.errors import SfdcError
 from worker.store import state_repo
 from worker.store.db import session_scope
+
+if TYPE_CHECKING:
+    from worker.sfdc.pubsub.subscriber import Endpoint
 
 log = logging.getLogger("leadrouter.worker")
 IDLE_AFTER_SECONDS = 300.0
@@ -67,7 +71,7 @@ class Worker:
     mode: str = "poll"  # the intake mode of the last tick
     subscription: Subscription | None = None
     last_sweep: float = float("-inf")  # (monotonic) the last cycle in subscribe mode
-    _closers: list[object] = field(default_factory=list)
+    _endpoints: list[Endpoint] = field(default_factory=list)  # Pub/Sub channels to close
 
     # --- lease --------------------------------------------------------------------
     def ensure_active(self) -> bool:
@@ -147,7 +151,7 @@ class Worker:
         except Exception:
             log.exception("cannot connect to the Pub/Sub API: polling until the next tick")
             return
-        self._closers.append(endpoint)
+        self._endpoints.append(endpoint)
         self.subscription = start_subscription(
             self.app.deps, endpoint.stub, endpoint.auth, sub, sweep=self.sweep
         )
@@ -158,8 +162,8 @@ class Worker:
         if self.subscription is not None:
             self.subscription.stop()
             self.subscription = None
-        while self._closers:
-            self._closers.pop().close()  # type: ignore[attr-defined]
+        while self._endpoints:
+            self._endpoints.pop().close()
 
     def _poll(self) -> CycleReport | None:
         """An intake cycle; then, for leads it left pending until the second of their

@@ -270,3 +270,35 @@ def test_an_expired_session_is_refreshed_and_the_stream_resumed(
     assert sub.streams >= 3
     routed_by_events_only(worker, swept_at)
     assert check_invariants(worker.app, pubsub_sandbox) == {"applied": 5}
+
+
+@pytest.mark.postgres
+def test_only_the_lease_holder_subscribes_and_a_standby_takes_over_from_the_stored_id(
+    pubsub_sandbox: SandboxHandle, pg_url: str, subscribed_config: Path
+) -> None:
+    upgrade(pg_url)
+    admin = pubsub_sandbox.admin()
+    a = Worker(build_app(settings_for(pubsub_sandbox, pg_url, subscribed_config)))
+    b = Worker(build_app(settings_for(pubsub_sandbox, pg_url, subscribed_config)))
+    try:
+        start(a)
+        b.intake()
+        assert b.role == "standby" and b.subscription is None  # a standby never subscribes
+        first = admin.create_leads(5)
+        wait_routed(pubsub_sandbox, first)
+        settle(a)
+        a.stop_subscription()  # the active worker goes away, its lease with it
+        a.app.lease.release()
+        more = admin.create_leads(5)  # while nobody is active
+        b.last_sweep = swept_at = time.monotonic()  # no sweep: the stored replay id alone
+        start(b)
+        assert b.role == "active"
+        wait_routed(pubsub_sandbox, more)
+        settle(b)
+        routed_by_events_only(b, swept_at)
+        assert check_invariants(b.app, pubsub_sandbox) == {"applied": 10}
+    finally:
+        for worker in (a, b):
+            worker.stop_subscription()
+            worker.app.lease.release()
+            worker.app.deps.engine.dispose()
