@@ -5,7 +5,8 @@ The subscriber (:mod:`worker.sfdc.pubsub.subscriber`) hands over batches; here:
 
 - events our own writes caused (``changeOrigin`` names ``client=leadrouter``) and
   deletes are passed over; creates and undeletes name leads to route, updates only when
-  they change ``OwnerId`` (a lead put back in the queue);
+  they change ``OwnerId`` (a lead put back in the queue), and none whose payload names
+  an owner that is not an intake queue or user (no read for a person's reassignment);
 - ``GAP_*`` events carry no values: their records are re-read by Id like the others;
   ``GAP_OVERFLOW`` names no record: a SOQL sweep (the poll cycle) runs before the
   batch's replay id is stored;
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,16 +43,23 @@ ROUTED_CHANGES = frozenset({"CREATE", "UNDELETE", "GAP_CREATE", "GAP_UPDATE", "G
 OVERFLOW = "GAP_OVERFLOW"
 
 
-def leads_to_route(events: Sequence[ChangeEvent]) -> list[str]:
-    """The lead Ids a batch of events calls to route, in order, without repeats."""
+def leads_to_route(events: Sequence[ChangeEvent], owners: Collection[str] = ()) -> list[str]:
+    """The lead Ids a batch of events calls to route, in order, without repeats.
+    ``owners`` (the intake owners' Ids): an event whose payload names another owner (a
+    lead created for a rep, or given to one by a person) is passed over without a read."""
+    ours = {o[:15] for o in owners}
     out: dict[str, None] = {}
     for event in events:
         header = event.header
         if event.ours or header.entity != "Lead":
             continue
         kind = header.change_type
-        if kind in ROUTED_CHANGES or (kind == "UPDATE" and "OwnerId" in header.changed):
-            out.update(dict.fromkeys(header.record_ids))
+        if not (kind in ROUTED_CHANGES or (kind == "UPDATE" and "OwnerId" in header.changed)):
+            continue
+        owner = event.fields.get("OwnerId")
+        if ours and isinstance(owner, str) and owner and owner[:15] not in ours:
+            continue  # not in an intake queue: nothing to route (gap events carry no owner)
+        out.update(dict.fromkeys(header.record_ids))
     return list(out)
 
 
@@ -78,10 +86,12 @@ class EventIntake:
         deps = self.deps
         self.batches += 1
         self.own += sum(1 for e in events if e.ours)
-        ids = leads_to_route(events)
-        if ids:
-            with deps.lock:
-                report = route_leads(deps, ids)
+        with deps.lock:
+            with session_scope(deps.engine) as s:
+                config = deps.config(s)
+            ids = leads_to_route(events, intake_owner_ids(deps, config))
+            report = route_leads(deps, ids) if ids else None
+        if report is not None:
             self.routed += report.decided
             if report.left_pending:
                 self.reconcile_soon()

@@ -22,14 +22,14 @@ TOPIC = "/data/LeadChangeEvent"
 OURS = "com/salesforce/api/rest/62.0;client=leadrouter"
 
 
-def change(n: int, kind: str = "CREATE", *ids: str, origin: str = "", changed: tuple[str, ...] = ()) -> ChangeEvent:  # fmt: skip
+def change(n: int, kind: str = "CREATE", *ids: str, origin: str = "", changed: tuple[str, ...] = (), owner: str | None = None) -> ChangeEvent:  # fmt: skip
     header = ChangeHeader(
         entity="Lead", record_ids=ids or (f"00Q{n}",), change_type=kind,
         change_origin=origin or "com/salesforce/api/rest/62.0", transaction_key=f"t{n}",
         sequence_number=1, commit_timestamp=0, commit_number=n, commit_user="005",
         changed=changed, nulled=(), diff=(),
     )  # fmt: skip
-    return ChangeEvent(n.to_bytes(4, "big"), header, {})
+    return ChangeEvent(n.to_bytes(4, "big"), header, {"OwnerId": owner})
 
 
 def journal(deps: Deps) -> list[JournalRow]:
@@ -66,6 +66,18 @@ def test_which_events_name_leads_to_route() -> None:
         change(9, "CREATE", "00Q1"),  # the same lead again: once
     ]
     assert leads_to_route(events) == ["00Q1", "00Q3", "00Q6", "00Q7"]
+
+
+def test_events_naming_another_owner_need_no_read() -> None:
+    queue = "00G000000000001AAA"
+    events = [
+        change(1, owner=queue),
+        change(2, owner=uid(REPS[0])),  # created for a rep
+        change(3, "UPDATE", changed=("OwnerId",), owner=uid(REPS[1])),  # a person's reassignment
+        change(4, "UPDATE", changed=("OwnerId",), owner=queue[:15]),  # back in the queue
+        change(5, "GAP_CREATE"),  # no values: read
+    ]
+    assert leads_to_route(events, [queue, "005000000000009AAA"]) == ["00Q1", "00Q4", "00Q5"]
 
 
 def test_a_batch_is_routed_once_and_its_replay_id_stored_after_the_journal(
