@@ -13,9 +13,11 @@ import os
 import socket
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from worker.jobs.deps import Deps
 from worker.jobs.directory import Directory
@@ -27,6 +29,9 @@ from worker.runtime.lease import Lease, lease_for
 from worker.settings import Settings
 from worker.sfdc.connection import SalesforceConnection
 from worker.sfdc.gateway import SimpleSalesforceGateway
+
+if TYPE_CHECKING:
+    from worker.sfdc.pubsub.subscriber import Endpoint
 
 
 def log_timestamp(record: logging.LogRecord) -> str:
@@ -105,6 +110,22 @@ class App:
     connection: SalesforceConnection | None
     hostname: str
     pid: int
+    # the Pub/Sub API, connected on demand (intake mode subscribe); None: no connection
+    pubsub: Callable[[], Endpoint] | None = None
+
+
+def pubsub_for(settings: Settings, connection: SalesforceConnection) -> Callable[[], Endpoint]:
+    """Connect to the Pub/Sub API at ``LEADROUTER_SF_PUBSUB_ENDPOINT`` with the
+    connection's session (``tenantid``: ``LEADROUTER_SF_ORG_ID``, else the token's org)."""
+
+    def connect_now() -> Endpoint:
+        from worker.sfdc.pubsub.subscriber import ConnectionAuth, connect
+
+        ca = settings.sf_ca_bundle.read_bytes() if settings.sf_ca_bundle else None
+        auth = ConnectionAuth(connection, settings.sf_org_id)
+        return connect(settings.sf_pubsub_endpoint, auth, ca)
+
+    return connect_now
 
 
 def new_worker_id() -> str:
@@ -160,4 +181,5 @@ def build_app(settings: Settings, *, gateway: SimpleSalesforceGateway | None = N
         connection=connection,
         hostname=socket.gethostname(),
         pid=os.getpid(),
+        pubsub=pubsub_for(settings, connection) if connection is not None else None,
     )

@@ -8,6 +8,14 @@ each rep's local day and hour, so they reset at the rep's own midnight by themse
 Only the active worker (see :mod:`worker.runtime.lease`) runs intake/SLA/purge; a standby
 tries to take the lease on every intake tick. Jobs share one lock: intake and the SLA
 sweep both consume the routing state.
+
+Intake mode (``LEADROUTER_INTAKE_MODE`` when set, else ``intake.mode`` of the routing
+config, read at every tick): ``poll`` runs an intake cycle at every tick; ``subscribe``
+keeps a change event subscriber running on a thread of its own while this worker is
+active (:mod:`worker.jobs.subscribe`), stops it when the lease is lost or the mode
+changes, and runs the intake cycle as a reconciliation sweep every
+``intake.subscribe.sweep_seconds``; the ticks stay fast so a standby still takes over
+promptly, and resumes from the stored replay id.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -25,14 +34,18 @@ from worker.bootstrap import App
 from worker.jobs.intake import CycleReport, run_cycle
 from worker.jobs.purge import run_purge
 from worker.jobs.sla import run_sla_sweep
+from worker.jobs.subscribe import Subscription, start_subscription
 from worker.metrics import Health
 from worker.notify import DeliveryReport, deliver_due
 from worker.routing.availability import zone
-from worker.routing.model import BusinessHours
+from worker.routing.model import BusinessHours, Subscribe
 from worker.runtime.budget import Pace
 from worker.sfdc.errors import SfdcError
 from worker.store import state_repo
 from worker.store.db import session_scope
+
+if TYPE_CHECKING:
+    from worker.sfdc.pubsub.subscriber import Endpoint
 
 log = logging.getLogger("leadrouter.worker")
 IDLE_AFTER_SECONDS = 300.0
@@ -55,6 +68,10 @@ class Worker:
     last_flow: float = float("-inf")
     interval: float = 0.0
     scheduler: BlockingScheduler | None = None
+    mode: str = "poll"  # the intake mode of the last tick
+    subscription: Subscription | None = None
+    last_sweep: float = float("-inf")  # (monotonic) the last cycle in subscribe mode
+    _endpoints: list[Endpoint] = field(default_factory=list)  # Pub/Sub channels to close
 
     # --- lease --------------------------------------------------------------------
     def ensure_active(self) -> bool:
@@ -77,6 +94,80 @@ class Worker:
 
     # --- jobs ---------------------------------------------------------------------
     def intake(self) -> CycleReport | None:
+        """One intake tick in the configured mode (see the module docstring)."""
+        sub = self._subscribe_settings()
+        if sub is None:
+            self.stop_subscription()
+            return self._poll()
+        return self._subscribed(sub)
+
+    def _subscribe_settings(self) -> Subscribe | None:
+        """``intake.subscribe`` when the mode is subscribe, else None."""
+        try:
+            with session_scope(self.app.deps.engine) as s:
+                intake = self.app.deps.config(s).intake
+        except Exception:  # noqa: BLE001 - the cycle reports a config it cannot read
+            return None
+        mode = self.app.settings.intake_mode or intake.mode
+        if mode != self.mode:
+            log.warning("intake mode: %s", mode)
+            self.mode = mode
+        return intake.subscribe if mode == "subscribe" else None
+
+    def _subscribed(self, sub: Subscribe) -> CycleReport | None:
+        if not self.ensure_active():
+            self.stop_subscription()  # a standby never subscribes
+            self.beat()
+            return None
+        current = self.subscription
+        if current is None or not current.alive() or current.settings != sub:
+            self.stop_subscription()
+            self._start_subscription(sub)
+        if time.monotonic() - self.last_sweep >= sub.sweep_seconds:
+            return self.sweep()
+        live = self.subscription
+        if live is not None and live.alive() and live.subscriber.failures == 0:
+            self.health.last_cycle = time.monotonic()  # /healthz: events are flowing
+        self.beat()
+        self.adapt(None)
+        return None
+
+    def sweep(self) -> CycleReport | None:
+        """An intake cycle as the subscribe mode's reconciliation sweep (also run by the
+        subscriber's thread when events may have been missed). The lease is not checked
+        here (its connection belongs to the scheduler's thread): a standby has no
+        subscriber, and the tick stops it when the lease goes."""
+        self.last_sweep = time.monotonic()
+        report = self._cycle(check_lease=False)
+        live = self.subscription
+        if report is not None and report.left_pending and live is not None:
+            live.intake.reconcile_soon()  # left until their second is over: not 5 minutes
+        return report
+
+    def _start_subscription(self, sub: Subscribe) -> None:
+        if self.app.pubsub is None:
+            log.error("intake mode subscribe needs a Salesforce connection: polling only")
+            return
+        try:
+            endpoint = self.app.pubsub()
+        except Exception:
+            log.exception("cannot connect to the Pub/Sub API: polling until the next tick")
+            return
+        self._endpoints.append(endpoint)
+        self.subscription = start_subscription(
+            self.app.deps, endpoint.stub, endpoint.auth, sub, sweep=self.sweep
+        )
+        log.info("subscribed to %s", sub.channel)
+
+    def stop_subscription(self) -> None:
+        """Stop the subscriber (what it gathered is routed first) and its channel."""
+        if self.subscription is not None:
+            self.subscription.stop()
+            self.subscription = None
+        while self._endpoints:
+            self._endpoints.pop().close()
+
+    def _poll(self) -> CycleReport | None:
         """An intake cycle; then, for leads it left pending until the second of their
         last change is over (``Deps.settling``), another cycle at that moment, when it
         comes before the next tick would (the job lock is not held while it waits: the
@@ -93,8 +184,8 @@ class Worker:
             report = self._cycle()
         return report
 
-    def _cycle(self) -> CycleReport | None:
-        if not self.ensure_active():
+    def _cycle(self, *, check_lease: bool = True) -> CycleReport | None:
+        if not (self.ensure_active() if check_lease else self.active):
             self.beat()
             return None
         error: str | None = None
@@ -162,6 +253,8 @@ class Worker:
             s.intake_interval_seconds,
             max(s.idle_interval_seconds, s.intake_interval_seconds),
         )
+        if self.mode == "subscribe":
+            return fast  # ticks only check the lease and the subscriber; sweeps are timed
         if report is not None and report.pace == Pace.SLOW:
             return idle * 2
         flowing = time.monotonic() - self.last_flow < IDLE_AFTER_SECONDS

@@ -106,10 +106,23 @@ class Settings(BaseSettings):
     )
     sf_api_version: str = Field("59.0", description="REST API version, e.g. 59.0.")
     sf_timeout_seconds: float = Field(30.0, gt=0, description="HTTP timeout per request.")
+    sf_pubsub_endpoint: str = Field(
+        "api.pubsub.salesforce.com:7443",
+        description="Pub/Sub API endpoint (host:port, TLS) for intake mode subscribe.",
+    )
+    sf_org_id: str | None = Field(
+        None,
+        description="The org id sent as the Pub/Sub API's tenantid; default: from the "
+        "identity URL of the token response.",
+    )
 
     # --- routing ---------------------------------------------------------------------
     routing_config: Path = Field(
         Path("config/routing.yaml"), description="Routing config file (YAML)."
+    )
+    intake_mode: Literal["poll", "subscribe"] | None = Field(
+        None,
+        description="poll | subscribe: overrides intake.mode of the routing config when set.",
     )
     intake_users: str = Field(
         "",

@@ -103,6 +103,7 @@ def run(once: bool, metrics_port: int | None) -> None:
     except SfdcError as exc:
         raise click.ClickException(f"Salesforce: {exc}") from None
     finally:
+        worker.stop_subscription()  # what it gathered is routed, its replay id stored
         app.lease.release()
 
 

@@ -141,6 +141,42 @@ def run_cycle(deps: Deps) -> CycleReport:
     return report
 
 
+def route_leads(deps: Deps, lead_ids: Sequence[str]) -> CycleReport:
+    """Route the leads ``lead_ids`` (named by change events) as a cycle routes a page,
+    through the same decide, journal and write path: read by Id with the fields the
+    config needs (one retrieve per 2,000: an event's payload may be partial), kept when
+    still waiting in an intake owner, not converted and without a pending decision
+    (reconcile owns those). Their pending decisions are reconciled first, as a cycle's."""
+    started, calls0 = time.monotonic(), deps.gateway.api_calls()
+    report = CycleReport(cycle_id=uuid.uuid4().hex[:12])
+    with session_scope(deps.engine) as s:
+        config = deps.config(s)
+        pending = journal_repo.pending_lead_ids(s)
+    report.pace = deps.budget.announce(deps.gateway.api_usage())
+    owners = intake_owner_ids(deps, config) if report.pace is not Pace.STOP else ()
+    wanted = list(dict.fromkeys(i for i in lead_ids if i not in pending))
+    if owners and wanted:
+        cycle = _Cycle(deps, config, owners, report, lead_fields(config), seen=set(pending))
+        rows = deps.gateway.leads_by_id(wanted, cycle.fields)
+        rows = [r for r in rows if r.owner_id in owners and not r.is_converted]
+        report.read = len(rows)
+        if rows:
+            _route_rows(cycle, rows, watermark=None)
+    report.api_calls = deps.gateway.api_calls() - calls0
+    report.seconds = time.monotonic() - started
+    deps.metrics.api_calls.inc(report.api_calls)
+    _record_usage(deps, report)
+    log.log(
+        logging.INFO if report.read else logging.DEBUG,
+        "events %s: leads=%d read=%d decided=%d applied=%d held=%d skipped=%d failed=%d "
+        "pending=%d api_calls=%d seconds=%.3f",
+        report.cycle_id, len(lead_ids), report.read, report.decided, report.applied,
+        report.held, report.skipped, report.failed, report.left_pending, report.api_calls,
+        report.seconds,
+    )  # fmt: skip
+    return report
+
+
 def _remember_directory(deps: Deps, config: RoutingConfig) -> None:
     """The reps' users as the worker sees them, stored when they change (What-if replays
     with them)."""

@@ -257,9 +257,21 @@ class BusinessHours:
 
 
 @dataclass(frozen=True, slots=True)
+class Subscribe:
+    """``intake.subscribe``: how change events are taken in (``intake.mode: subscribe``)."""
+
+    channel: str = "/data/LeadChangeEvent"  # or a custom channel (e.g. one with a filter)
+    window_seconds: float = 0.2  # events arriving within this window are routed together
+    max_batch: int = 200  # a batch is routed at once when it reaches this many events
+    sweep_seconds: float = 300.0  # the poll, kept as a reconciliation sweep, runs this often
+
+
+@dataclass(frozen=True, slots=True)
 class Intake:
     queues: tuple[str, ...] = ("Lead_Intake",)
     business_hours: BusinessHours | None = None
+    mode: str = "poll"  # poll | subscribe (LEADROUTER_INTAKE_MODE, when set, wins)
+    subscribe: Subscribe = Subscribe()
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from worker.routing.model import (
     RoutingConfig,
     Rule,
     SlaPolicy,
+    Subscribe,
     TagRule,
     Target,
     Territory,
@@ -171,6 +172,11 @@ def config_to_raw(cfg: RoutingConfig) -> dict[str, Any]:
         bh = cfg.intake.business_hours
         intake["business_hours"] = {"timezone": bh.timezone, "days": ",".join(DAYS[d] for d in sorted(bh.days)),
                                     "start": fmt_minutes(bh.start), "end": fmt_minutes(bh.end)}  # fmt: skip
+    if cfg.intake.mode != "poll" or cfg.intake.subscribe != Subscribe():
+        sub = cfg.intake.subscribe
+        intake["mode"] = cfg.intake.mode
+        intake["subscribe"] = {"channel": sub.channel, "window_seconds": sub.window_seconds,
+                               "max_batch": sub.max_batch, "sweep_seconds": sub.sweep_seconds}  # fmt: skip
     return {
         "version": 1,
         "intake": intake,

@@ -15,6 +15,7 @@ from worker.routing.model import (
     Pool,
     PoolMember,
     SlaPolicy,
+    Subscribe,
     Target,
     Territory,
     Writeback,
@@ -215,7 +216,7 @@ def parse_territory(c: Collector, raw: Any, path: Path) -> Territory | None:
 
 
 def parse_intake(c: Collector, raw: Any, path: Path) -> Intake:
-    m = c.mapping(raw, path, ("queues", "business_hours")) or {}
+    m = c.mapping(raw, path, ("queues", "business_hours", "mode", "subscribe")) or {}
     queues = [
         q
         for i, x in enumerate(c.seq(m.get("queues"), (*path, "queues")))
@@ -241,7 +242,43 @@ def parse_intake(c: Collector, raw: Any, path: Path) -> Intake:
             block.start if block else 0,
             block.end if block else 1440,
         )
-    return Intake(tuple(queues) or ("Lead_Intake",), bh)
+    mode = c.choice(m.get("mode"), (*path, "mode"), INTAKE_MODES, "poll")
+    return Intake(
+        tuple(queues) or ("Lead_Intake",),
+        bh,
+        mode,
+        parse_subscribe(c, m.get("subscribe"), (*path, "subscribe")),
+    )
+
+
+INTAKE_MODES = ("poll", "subscribe")
+
+
+def parse_subscribe(c: Collector, raw: Any, path: Path) -> Subscribe:
+    """``intake.subscribe``: the change event channel, the micro-batch window and size,
+    and the reconciliation sweep's interval."""
+    keys = ("channel", "window_seconds", "max_batch", "sweep_seconds")
+    m = c.mapping(raw, path, keys) or {}
+    d = Subscribe()
+    channel = c.text(m.get("channel"), (*path, "channel")) or d.channel
+    if not channel.startswith("/data/"):
+        c.error((*path, "channel"), f"must be a change event channel (/data/...), got {channel!r}")
+        channel = d.channel
+    window = c.number(m.get("window_seconds"), (*path, "window_seconds"), minimum=0)
+    if window is not None and window > 10:
+        c.error((*path, "window_seconds"), "must be <= 10 (it delays every lead)")
+        window = None
+    batch = c.number(m.get("max_batch"), (*path, "max_batch"), positive=True, integer=True)
+    if batch is not None and batch > 2000:
+        c.error((*path, "max_batch"), "must be <= 2000 (one read of leads by Id)")
+        batch = None
+    sweep = c.number(m.get("sweep_seconds"), (*path, "sweep_seconds"), minimum=5)
+    return Subscribe(
+        channel=channel,
+        window_seconds=d.window_seconds if window is None else window,
+        max_batch=d.max_batch if batch is None else int(batch),
+        sweep_seconds=d.sweep_seconds if sweep is None else sweep,
+    )
 
 
 def parse_writeback(c: Collector, raw: Any, path: Path) -> Writeback:

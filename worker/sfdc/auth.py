@@ -35,6 +35,7 @@ class Token:
     # the user we act as: the last part of the identity URL in the token response
     # (``https://login.salesforce.com/id/00D.../005...``); None for a fixed session id
     user_id: str | None = None
+    org_id: str | None = None  # the org: the identity URL's part before the user
 
     def __repr__(self) -> str:  # never print the token
         return f"Token(instance_url={self.instance_url!r}, access_token='***')"
@@ -132,6 +133,7 @@ def _post(
         str(body["access_token"]),
         str(body.get("instance_url") or ""),
         identity_user(body.get("id")),
+        identity_org(body.get("id")),
     )
 
 
@@ -141,6 +143,16 @@ def identity_user(identity: object) -> str | None:
         return None
     last = identity.rstrip("/").rsplit("/", 1)[-1]
     return last if last.startswith("005") and len(last) in (15, 18) and last.isalnum() else None
+
+
+def identity_org(identity: object) -> str | None:
+    """The org Id in an identity URL (``.../id/<org>/<user>``), or None."""
+    if identity_user(identity) is None:
+        return None
+    assert isinstance(identity, str)
+    parts = identity.rstrip("/").rsplit("/", 2)
+    org = parts[-2] if len(parts) == 3 else ""
+    return org if org.startswith("00D") and len(org) in (15, 18) and org.isalnum() else None
 
 
 def _need(value: str | None, name: str) -> str:

@@ -98,6 +98,7 @@ class SalesforceConnection:
         self.token_requests = 0
         self.api_usage: tuple[int, int] | None = None
         self.user_id: str | None = None  # who our writes are made as (from the token)
+        self.org_id: str | None = None  # the org (from the token; the Pub/Sub tenantid)
         self._lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._sf: Salesforce | None = None
@@ -140,6 +141,24 @@ class SalesforceConnection:
     def instance_url(self) -> str:
         return f"https://{self.sf.sf_instance}"
 
+    def session_id(self) -> str:
+        """The current access token (the Pub/Sub API sends it as ``accesstoken``)."""
+        return str(self.sf.session_id)
+
+    def refresh_session(self, stale: str) -> str:
+        """A new access token when ``stale`` is still the current one (a Pub/Sub call was
+        refused with it); otherwise the newer one another caller fetched already."""
+        if self.settings.sf_auth_flow == "session":
+            raise SfdcAuthError(
+                "session expired and a fixed session id cannot be refreshed",
+                status=401,
+                error_code="INVALID_SESSION_ID",
+            )
+        with self._lock:
+            if self._sf is None or self._sf.session_id == stale:
+                self._sf = self._build(self._token())
+            return str(self._sf.session_id)
+
     def _refresh(self, *, stale: Salesforce, cause: Exception) -> Salesforce:
         with self._lock:
             if self._sf is stale:  # another thread may have refreshed already
@@ -153,6 +172,7 @@ class SalesforceConnection:
 
     def _build(self, token: Token) -> Salesforce:
         self.user_id = token.user_id
+        self.org_id = token.org_id or self.org_id
         instance_url = token.instance_url or self.settings.sf_instance_url
         if not instance_url:
             raise SfdcAuthError("the token response named no instance_url")

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from worker.routing.state import RoutingState, state_from_json, state_to_json
 from worker.store.models import ApiUsage, KeyValue, WorkerHeartbeat
 from worker.store.models.types import utc_now
-from worker.store.models.worker_state import RoutingStateRow
+from worker.store.models.worker_state import ReplayRow, RoutingStateRow
 
 
 class StateConflict(RuntimeError):
@@ -97,3 +97,19 @@ def record_usage(session: Session, *, used: int, limit: int, calls: int) -> None
 
 def latest_heartbeats(session: Session) -> list[WorkerHeartbeat]:
     return list(session.exec(select(WorkerHeartbeat)).all())
+
+
+def get_replay_id(session: Session, topic: str) -> bytes | None:
+    """Where the subscription to ``topic`` resumes (None: never subscribed)."""
+    row = session.get(ReplayRow, topic)
+    return None if row is None else bytes(row.replay_id)
+
+
+def set_replay_id(session: Session, topic: str, replay_id: bytes, *, worker_id: str) -> None:
+    """Advance the stored replay id of ``topic`` (in the caller's transaction)."""
+    row = session.get(ReplayRow, topic)
+    if row is None:
+        row = ReplayRow(topic=topic, replay_id=replay_id, updated_by=worker_id)
+    else:
+        row.replay_id, row.updated_at, row.updated_by = replay_id, utc_now(), worker_id
+    session.add(row)

@@ -12,7 +12,7 @@ from worker.store.models.core import ApiUsage, KeyValue, WorkerHeartbeat
 from worker.store.models.journal import DecisionStatus, JournalRow, Outcome
 from worker.store.models.outbox import OutboxMessage, OutboxStatus
 from worker.store.models.team import RepOverride, SettingsChange, SignInAttempt, SignInThrottle
-from worker.store.models.worker_state import RoutingStateRow
+from worker.store.models.worker_state import ReplayRow, RoutingStateRow
 
 __all__ = [
     "AccountBlock",
@@ -27,6 +27,7 @@ __all__ = [
     "Outcome",
     "OutboxMessage",
     "OutboxStatus",
+    "ReplayRow",
     "RepOverride",
     "RoutingStateRow",
     "SettingsChange",

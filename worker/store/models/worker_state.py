@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 from worker.store.models.types import utc_field
@@ -23,5 +23,19 @@ class RoutingStateRow(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     version: int = 0
     state: str = Field(default="", sa_column=Column(Text, nullable=False))
+    updated_at: datetime = utc_field(default_now=True)
+    updated_by: str | None = Field(default=None, max_length=80)
+
+
+class ReplayRow(SQLModel, table=True):
+    """Where the change event subscription resumes, per topic: the replay id of the last
+    event whose decisions are journaled (opaque bytes, as the Pub/Sub API gives them).
+    Advanced only in or after the transaction that journals those decisions, so after a
+    crash the stream resumes at or before the first event not yet decided."""
+
+    __tablename__ = "pubsub_replay"
+
+    topic: str = Field(primary_key=True, max_length=255)
+    replay_id: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     updated_at: datetime = utc_field(default_now=True)
     updated_by: str | None = Field(default=None, max_length=80)

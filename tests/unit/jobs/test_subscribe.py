@@ -1,0 +1,178 @@
+"""Change event batches routed through the intake's path (fake org, real store)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlmodel import Session, select
+
+from tests.unit.jobs.conftest import REPS, uid
+from tests.unit.jobs.fakes import FakeGateway
+from worker.jobs.deps import Deps
+from worker.jobs.subscribe import EventIntake, leads_to_route
+from worker.sfdc.pubsub.events import ChangeHeader
+from worker.sfdc.pubsub.subscriber import ChangeEvent
+from worker.store import state_repo
+from worker.store.db import session_scope
+from worker.store.models import JournalRow
+
+REP_IDS = {uid(k) for k in REPS}
+TOPIC = "/data/LeadChangeEvent"
+OURS = "com/salesforce/api/rest/62.0;client=leadrouter"
+
+
+def change(n: int, kind: str = "CREATE", *ids: str, origin: str = "", changed: tuple[str, ...] = (), owner: str | None = None) -> ChangeEvent:  # fmt: skip
+    header = ChangeHeader(
+        entity="Lead", record_ids=ids or (f"00Q{n}",), change_type=kind,
+        change_origin=origin or "com/salesforce/api/rest/62.0", transaction_key=f"t{n}",
+        sequence_number=1, commit_timestamp=0, commit_number=n, commit_user="005",
+        changed=changed, nulled=(), diff=(),
+    )  # fmt: skip
+    return ChangeEvent(n.to_bytes(4, "big"), header, {"OwnerId": owner})
+
+
+def journal(deps: Deps) -> list[JournalRow]:
+    with Session(deps.engine) as s:
+        return list(s.exec(select(JournalRow).order_by(JournalRow.id)).all())  # type: ignore[arg-type]
+
+
+def stored(deps: Deps) -> bytes | None:
+    with session_scope(deps.engine) as s:
+        return state_repo.get_replay_id(s, TOPIC)
+
+
+@pytest.fixture
+def sweeps() -> list[bytes | None]:
+    return []
+
+
+@pytest.fixture
+def intake(make_deps: Callable[..., Deps], sweeps: list[bytes | None]) -> EventIntake:
+    deps = make_deps()
+    return EventIntake(deps, TOPIC, sweep=lambda: sweeps.append(stored(deps)))
+
+
+def test_which_events_name_leads_to_route() -> None:
+    events = [
+        change(1),
+        change(2, "UPDATE"),  # a field changed: not a new lead
+        change(3, "UPDATE", changed=("OwnerId", "LastModifiedDate")),  # back in a queue?
+        change(4, "DELETE"),
+        change(5, "UPDATE", changed=("OwnerId",), origin=OURS),  # our own write
+        change(6, "GAP_UPDATE"),  # values unknown: re-read
+        change(7, "UNDELETE"),
+        change(8, "GAP_OVERFLOW", "00Q*"),
+        change(9, "CREATE", "00Q1"),  # the same lead again: once
+    ]
+    assert leads_to_route(events) == ["00Q1", "00Q3", "00Q6", "00Q7"]
+
+
+def test_events_naming_another_owner_need_no_read() -> None:
+    queue = "00G000000000001AAA"
+    events = [
+        change(1, owner=queue),
+        change(2, owner=uid(REPS[0])),  # created for a rep
+        change(3, "UPDATE", changed=("OwnerId",), owner=uid(REPS[1])),  # a person's reassignment
+        change(4, "UPDATE", changed=("OwnerId",), owner=queue[:15]),  # back in the queue
+        change(5, "GAP_CREATE"),  # no values: read
+    ]
+    assert leads_to_route(events, [queue, "005000000000009AAA"]) == ["00Q1", "00Q4", "00Q5"]
+
+
+def test_a_batch_is_routed_once_and_its_replay_id_stored_after_the_journal(
+    org: FakeGateway, intake: EventIntake
+) -> None:
+    for n in (1, 2, 3):
+        org.add_lead(f"00Q{n}")
+    org.add_lead("00Q4", owner=uid(REPS[0]))  # created straight to a rep: not ours to route
+    org.tick(2)
+    reads: list[list[str]] = []
+    real = org.leads_by_id
+
+    def spy(ids: list[str], fields: object) -> object:
+        reads.append(list(ids))
+        return real(ids, fields)  # type: ignore[arg-type]
+
+    org.leads_by_id = spy  # type: ignore[method-assign,assignment]
+    events = [change(1), change(2), change(3), change(4)]
+    intake.handle(events, events[-1].replay_id)
+    rows = journal(intake.deps)
+    assert sorted(r.lead_id for r in rows) == ["00Q1", "00Q2", "00Q3"]
+    assert {r.status for r in rows} == {"applied"}
+    assert {org.owner(f"00Q{n}") for n in (1, 2, 3)} <= REP_IDS
+    assert org.owner("00Q4") == uid(REPS[0])
+    assert stored(intake.deps) == events[-1].replay_id
+    assert reads == [["00Q1", "00Q2", "00Q3", "00Q4"]]  # one read by Id for the batch
+    # delivered again (a restart before the replay id was stored): nothing routed twice
+    intake.handle(events, events[-1].replay_id)
+    assert len(journal(intake.deps)) == 3
+
+
+def test_our_own_writes_never_route_again(org: FakeGateway, intake: EventIntake) -> None:
+    org.add_lead("00Q1")
+    org.tick(2)
+    intake.handle([change(1)], change(1).replay_id)
+    org.set_owner("00Q1", org.queues["Lead_Intake"])  # as if it were back: still ours
+    mine = change(2, "UPDATE", "00Q1", origin=OURS, changed=("OwnerId",))
+    intake.handle([mine], mine.replay_id)
+    assert len(journal(intake.deps)) == 1
+    assert stored(intake.deps) == mine.replay_id
+
+
+def test_an_overflow_sweeps_before_the_replay_id_moves(
+    org: FakeGateway, intake: EventIntake, sweeps: list[bytes | None]
+) -> None:
+    first = change(1, "DELETE")
+    intake.handle([first], first.replay_id)
+    overflow = change(2, "GAP_OVERFLOW", "00Q*")
+    intake.handle([overflow], overflow.replay_id)
+    assert sweeps == [first.replay_id]  # swept while the stored id was still the old one
+    assert stored(intake.deps) == overflow.replay_id
+
+
+def test_a_gap_event_rereads_its_lead(org: FakeGateway, intake: EventIntake) -> None:
+    org.add_lead("00Q1")
+    org.tick(2)
+    gap = change(1, "GAP_CREATE")
+    intake.handle([gap], gap.replay_id)
+    assert [r.status for r in journal(intake.deps)] == ["applied"]
+
+
+def test_a_failed_batch_leaves_the_replay_id_where_it_was(
+    org: FakeGateway, intake: EventIntake
+) -> None:
+    org.add_lead("00Q1")
+
+    def down(*_args: object) -> list[object]:
+        raise RuntimeError("org unreachable")
+
+    org.leads_by_id = down  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        intake.handle([change(1)], change(1).replay_id)
+    assert stored(intake.deps) is None
+
+
+def test_catch_ups_run_at_the_next_tick(intake: EventIntake, sweeps: list[bytes | None]) -> None:
+    intake.catch_up("stored replay id refused")
+    assert sweeps == []
+    intake.tick()
+    intake.tick()
+    assert sweeps == [None]
+
+
+def test_a_lead_left_to_settle_is_written_by_a_reconcile_once_settled(
+    org: FakeGateway, intake: EventIntake
+) -> None:
+    deps = intake.deps
+    deps.settling.enabled = True
+    org.add_lead("00Q1")  # created this very second: its write waits for the next one
+    intake.handle([change(1)], change(1).replay_id)
+    assert [r.status for r in journal(deps)] == ["pending"]
+    assert intake.reconcile_at is not None
+    intake.tick()  # not yet settled
+    assert [r.status for r in journal(deps)] == ["pending"]
+    org.tick(3)
+    intake.tick()
+    assert [r.status for r in journal(deps)] == ["applied"]
+    assert org.owner("00Q1") in REP_IDS

@@ -1,0 +1,189 @@
+"""Intake by change events (``intake.mode: subscribe``): what each micro-batch of
+``LeadChangeEvent`` calls for, routed through the intake's own path.
+
+The subscriber (:mod:`worker.sfdc.pubsub.subscriber`) hands over batches; here:
+
+- events our own writes caused (``changeOrigin`` names ``client=leadrouter``) and
+  deletes are passed over; creates and undeletes name leads to route, updates only when
+  they change ``OwnerId`` (a lead put back in the queue), and none whose payload names
+  an owner that is not an intake queue or user (no read for a person's reassignment);
+- ``GAP_*`` events carry no values: their records are re-read by Id like the others;
+  ``GAP_OVERFLOW`` names no record: a SOQL sweep (the poll cycle) runs before the
+  batch's replay id is stored;
+- the named leads go through :func:`worker.jobs.intake.route_leads` (read by Id,
+  decide, journal, write: the poller's functions, under the jobs' lock), and only then
+  is the batch's replay id stored, so the stored id never runs ahead of the journal;
+- decisions left pending until the second of their lead's last change is over
+  (:class:`worker.jobs.precondition.Settling`) are written by a reconcile once it is.
+
+The poll cycle keeps running as a slow sweep (``intake.subscribe.sweep_seconds``), and
+on demand when events may have been missed (a refused replay id, an overflow).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from worker.jobs.deps import Deps
+from worker.jobs.intake import intake_owner_ids, route_leads
+from worker.jobs.precondition import LONGEST_WAIT
+from worker.jobs.reconcile import reconcile_pending
+from worker.routing.model import Subscribe
+from worker.sfdc.pubsub.subscriber import Auth, ChangeEvent, Stub, Subscriber
+from worker.store import state_repo
+from worker.store.db import session_scope
+
+log = logging.getLogger("leadrouter.subscribe")
+
+ROUTED_CHANGES = frozenset({"CREATE", "UNDELETE", "GAP_CREATE", "GAP_UPDATE", "GAP_UNDELETE"})
+OVERFLOW = "GAP_OVERFLOW"
+
+
+def leads_to_route(events: Sequence[ChangeEvent], owners: Collection[str] = ()) -> list[str]:
+    """The lead Ids a batch of events calls to route, in order, without repeats.
+    ``owners`` (the intake owners' Ids): an event whose payload names another owner (a
+    lead created for a rep, or given to one by a person) is passed over without a read."""
+    ours = {o[:15] for o in owners}
+    out: dict[str, None] = {}
+    for event in events:
+        header = event.header
+        if event.ours or header.entity != "Lead":
+            continue
+        kind = header.change_type
+        if not (kind in ROUTED_CHANGES or (kind == "UPDATE" and "OwnerId" in header.changed)):
+            continue
+        owner = event.fields.get("OwnerId")
+        if ours and isinstance(owner, str) and owner and owner[:15] not in ours:
+            continue  # not in an intake queue: nothing to route (gap events carry no owner)
+        out.update(dict.fromkeys(header.record_ids))
+    return list(out)
+
+
+@dataclass
+class EventIntake:
+    """The subscriber's :class:`worker.sfdc.pubsub.subscriber.Handler` for the worker.
+
+    ``sweep``: one poll cycle (the worker's, with its error handling and heartbeat)."""
+
+    deps: Deps
+    topic: str
+    sweep: Callable[[], object]
+    caught_up: str | None = None  # why a sweep is owed (run at the next tick)
+    reconcile_at: float | None = None  # (monotonic) when settling decisions can be written
+    batches: int = 0
+    routed: int = 0  # decisions made from events
+    own: int = 0  # events of our own writes, passed over
+
+    def resume_from(self) -> bytes | None:
+        with session_scope(self.deps.engine) as s:
+            return state_repo.get_replay_id(s, self.topic)
+
+    def handle(self, events: Sequence[ChangeEvent], replay_id: bytes) -> None:
+        deps = self.deps
+        self.batches += 1
+        self.own += sum(1 for e in events if e.ours)
+        with deps.lock:
+            with session_scope(deps.engine) as s:
+                config = deps.config(s)
+            ids = leads_to_route(events, intake_owner_ids(deps, config))
+            report = route_leads(deps, ids) if ids else None
+        if report is not None:
+            self.routed += report.decided
+            if report.left_pending:
+                self.reconcile_soon()
+        if any(e.header.change_type == OVERFLOW and not e.ours for e in events):
+            log.warning("change event overflow: sweeping by SOQL")
+            self.sweep()
+        self.checkpoint(replay_id)  # after the journal: never ahead of the decisions
+
+    def checkpoint(self, replay_id: bytes) -> None:
+        with session_scope(self.deps.engine) as s:
+            state_repo.set_replay_id(s, self.topic, replay_id, worker_id=self.deps.worker_id)
+
+    def catch_up(self, reason: str) -> None:
+        self.caught_up = reason
+
+    def tick(self) -> None:
+        if self.caught_up is not None:
+            log.info("catching up by SOQL: %s", self.caught_up)
+            self.caught_up = None
+            self.sweep()
+        if self.reconcile_at is not None and self.deps.monotonic() >= self.reconcile_at:
+            self.reconcile_at = None
+            try:
+                self._reconcile()
+            except Exception:  # the stream goes on; the sweep reconciles at the latest
+                log.exception("writing settled decisions failed")
+
+    def reconcile_soon(self) -> None:
+        """Decisions were left pending until their lead's second is over: write them
+        (a reconcile, at the next tick after that moment)."""
+        at = self.deps.settling.due()
+        if at is None:  # taken by a poll cycle meanwhile: the longest a stamp can need
+            at = self.deps.monotonic() + LONGEST_WAIT
+        self.reconcile_at = at if self.reconcile_at is None else min(self.reconcile_at, at)
+
+    def _reconcile(self) -> None:
+        deps = self.deps
+        with deps.lock:
+            with session_scope(deps.engine) as s:
+                config = deps.config(s)
+            out = reconcile_pending(deps, config, intake_owner_ids(deps, config))
+        if out.left_pending:
+            self.reconcile_soon()
+
+
+@dataclass
+class Subscription:
+    """A subscriber on a thread of its own, stopped by :meth:`stop`."""
+
+    subscriber: Subscriber
+    intake: EventIntake
+    settings: Subscribe
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name="subscriber", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.subscriber.run(self.stop_event)
+        except Exception:
+            log.exception("the subscriber stopped")  # the next tick starts another
+
+    def alive(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+
+def start_subscription(
+    deps: Deps,
+    stub: Stub,
+    auth: Auth,
+    settings: Subscribe,
+    *,
+    sweep: Callable[[], object],
+    **subscriber_opts: Any,
+) -> Subscription:
+    """Subscribe to ``settings.channel`` on a thread of its own, routing through
+    :class:`EventIntake`; back-offs wait on the stop event (a stop is never held up)."""
+    intake = EventIntake(deps, settings.channel, sweep)
+    stop = threading.Event()
+    subscriber = Subscriber(
+        stub, auth, intake, topic=settings.channel, window=settings.window_seconds,
+        max_batch=settings.max_batch, sleep=stop.wait, rng=deps.rng,
+        monotonic=deps.monotonic, **subscriber_opts,
+    )  # fmt: skip
+    subscription = Subscription(subscriber, intake, settings, stop)
+    subscription.start()
+    return subscription
