@@ -7,11 +7,15 @@ import os
 import signal
 import sys
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from worker.commands._common import one_line_errors, settings_or_exit
 from worker.store.db import upgrade
+
+if TYPE_CHECKING:
+    from worker.bootstrap import App
 
 log = logging.getLogger("leadrouter.worker")
 
@@ -71,6 +75,7 @@ def run(once: bool, metrics_port: int | None) -> None:
             f"metrics: http://{settings.metrics_host}:{server.server_port}/metrics", err=True
         )
     try:
+        _preflight(app)  # what `leadrouter doctor` calls fatal stops us here, same line
         worker.ensure_active()  # SQLite: refuses a second worker here, with a clear message
         if once:
             _once(worker)
@@ -104,6 +109,20 @@ def run(once: bool, metrics_port: int | None) -> None:
         raise click.ClickException(f"Salesforce: {exc}") from None
     finally:
         app.lease.release()
+
+
+def _preflight(app: App) -> None:
+    """Refuse to start on any check of :data:`worker.doctor.PREFLIGHT` that fails (a
+    misspelt intake queue, a field hidden from the integration user, ...)."""
+    from worker.commands.doctor import inputs_for
+    from worker.doctor import preflight_failure
+    from worker.store.db import session_scope
+
+    with session_scope(app.deps.engine) as session:
+        config = app.deps.config(session)
+    failure = preflight_failure(inputs_for(app.settings, app.deps.gateway, config))
+    if failure is not None:
+        raise click.ClickException(failure.line())
 
 
 def _once(worker: object) -> None:

@@ -20,7 +20,7 @@ from simple_salesforce.api import Salesforce
 from tenacity import Retrying
 
 from worker.routing.model import KnownEmail
-from worker.sfdc import mapping, soql
+from worker.sfdc import mapping, probe, soql
 from worker.sfdc.connection import SalesforceConnection, on_answer
 from worker.sfdc.errors import SfdcPermanentError, replication_refusal
 from worker.sfdc.mapping import (
@@ -33,6 +33,7 @@ from worker.sfdc.mapping import (
     UserRow,
     WriteResult,
 )
+from worker.sfdc.probe import ApiLimits, Identity, ObjectAccess
 from worker.sfdc.retry import retrying, with_retry
 
 T = TypeVar("T")
@@ -83,6 +84,22 @@ class SalesforceGateway(Protocol):
     ) -> list[WriteResult]: ...
     def api_usage(self) -> tuple[int, int] | None: ...
     def api_calls(self) -> int: ...
+
+
+class OrgProbe(Protocol):
+    """What ``leadrouter doctor`` (and the worker's start-up check) asks of an org:
+    reads only, never a write."""
+
+    def api_versions(self) -> list[str]: ...
+    def identity(self) -> Identity: ...
+    def describe_object(self, sobject: str) -> ObjectAccess | None: ...
+    def org_limits(self) -> ApiLimits: ...
+    def active_assignment_rules(self, sobject: str) -> list[str]: ...
+    def queue_ids(self, developer_names: Sequence[str]) -> dict[str, str]: ...
+    def queue_sobjects(self, queue_ids: Sequence[str]) -> dict[str, set[str]]: ...
+    def next_leads(
+        self, owner_ids: Sequence[str], fields: Sequence[str], limit: int
+    ) -> list[LeadRow]: ...
 
 
 class SimpleSalesforceGateway:
@@ -234,6 +251,66 @@ class SimpleSalesforceGateway:
 
     def users_changed(self, since: datetime) -> list[UserChange]:
         return [mapping.user_change(r) for r in self._records([soql.users_changed_query(since)])]
+
+    # --- the org's set-up (doctor) -------------------------------------------------
+    def api_versions(self) -> list[str]:
+        """``GET /services/data/``: the API versions the org serves."""
+
+        def get(sf: Salesforce) -> object:
+            root = sf.base_url.rstrip("/").rsplit("/", 1)[0] + "/"
+            return sf._call_salesforce("GET", root).json()  # noqa: SLF001 - no public call
+
+        return probe.versions(self._call(get))
+
+    def identity(self) -> Identity:
+        """Who the token signs us in as: the identity URL the REST root lists."""
+
+        def get(sf: Salesforce) -> Any:
+            listed = sf.restful("") or {}
+            url = str(listed.get("identity") or "")
+            return sf._call_salesforce("GET", url).json()  # noqa: SLF001 - absolute URL
+
+        return probe.identity(self._call(get))
+
+    def describe_object(self, sobject: str) -> ObjectAccess | None:
+        """sObject Describe as the integration user sees it; None when the object is
+        not there for it (404 ``NOT_FOUND``: no read access, or no such object)."""
+        try:
+            answer = self._call(lambda sf: sf.restful(f"sobjects/{sobject}/describe"))
+        except SfdcPermanentError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return probe.object_access(answer or {})
+
+    def org_limits(self) -> ApiLimits:
+        """``/limits`` (its ``DailyApiRequests``) and the answer's ``Date`` header."""
+
+        def get(sf: Salesforce) -> ApiLimits:
+            response = sf._call_salesforce("GET", sf.base_url + "limits/")  # noqa: SLF001
+            return probe.api_limits(response.json(), response.headers.get("Date"))
+
+        return self._call(get)
+
+    def active_assignment_rules(self, sobject: str) -> list[str]:
+        records = self._records([probe.assignment_rules_query(sobject)])
+        return [str(r.get("Name") or r.get("Id")) for r in records]
+
+    def queue_sobjects(self, queue_ids: Sequence[str]) -> dict[str, set[str]]:
+        """Queue Id -> the sObject types it may own (``QueueSobject``)."""
+        out: dict[str, set[str]] = {q: set() for q in queue_ids}
+        for r in self._records(probe.queue_sobjects_queries(queue_ids)):
+            out.setdefault(str(r["QueueId"]), set()).add(str(r.get("SobjectType") or ""))
+        return out
+
+    def next_leads(
+        self, owner_ids: Sequence[str], fields: Sequence[str], limit: int
+    ) -> list[LeadRow]:
+        """The next ``limit`` leads the intake would read (one query, no paging)."""
+        answer: dict[str, Any] = self._call(
+            lambda sf: sf.query(probe.next_leads_query(owner_ids, fields, limit))
+        )
+        return [mapping.lead_row(r) for r in answer.get("records") or [] if r.get("Id")]
 
     # --- writes -------------------------------------------------------------------
     def update_owners(
