@@ -1,0 +1,99 @@
+"""``leadrouter doctor`` and ``leadrouter run --once`` from the command line against the
+sandbox org: the dry run writes nothing (no PATCH, no journal), a FAIL exits 1, and the
+worker refuses to start on the line doctor prints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from devkit.sandbox.harness import SandboxHandle
+from tests.integration.worker.conftest import CONFIG, sandbox_env
+from worker.cli import cli
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def env(sandbox: SandboxHandle, tmp_path: Path) -> dict[str, str]:
+    config = tmp_path / "routing.yaml"
+    config.write_text(CONFIG)
+    return sandbox_env(sandbox, f"sqlite:///{tmp_path}/store.db", config)
+
+
+@pytest.fixture
+def methods(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every HTTP request the command sends: (method, path)."""
+    sent: list[tuple[str, str]] = []
+    real = requests.Session.send
+
+    def send(self: requests.Session, request: requests.PreparedRequest, **kw: object) -> object:
+        sent.append((str(request.method), str(request.path_url).split("?")[0]))
+        return real(self, request, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(requests.Session, "send", send)
+    return sent
+
+
+def test_doctor_on_a_ready_org_routes_the_next_ten_leads_and_writes_nothing(
+    sandbox: SandboxHandle, env: dict[str, str], tmp_path: Path, methods: list[tuple[str, str]]
+) -> None:
+    # ~6 s: with no store yet, the dry run migrates a scratch SQLite store (alembic) to
+    # read an empty account mirror and routing state from; that is what a first run does
+    admin = sandbox.admin()
+    admin.create_leads(12)
+    queue = admin.intake_queue_id()
+    before = {lead["Id"]: (lead["OwnerId"], lead["SystemModstamp"]) for lead in admin.leads()}
+
+    result = CliRunner().invoke(cli, ["doctor"], env=env)
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert [line.split()[1] for line in lines] == [
+        "token", "api_version", "lead_access", "read_access", "fields", "intake_queues",
+        "assignment_rules", "api_headroom", "clock_skew", "change_data_capture", "dry_run",
+    ]  # fmt: skip
+    assert lines[-1].startswith("ok    dry_run") and "10 waiting lead(s) routed" in lines[-1]
+    assert "10 assign" in lines[-1]
+    # nothing written: no PATCH, no Composite, every lead as it was, no store file made
+    assert any(p.endswith("/limits/") for _, p in methods)  # the requests were seen
+    assert not [m for m in methods if m[0] in ("PATCH", "DELETE")]
+    assert not [p for m, p in methods if m == "POST" and p.rstrip("/").endswith("/composite")]
+    after = {lead["Id"]: (lead["OwnerId"], lead["SystemModstamp"]) for lead in admin.leads()}
+    assert after == before and {owner for owner, _ in after.values()} == {queue}
+    assert not (tmp_path / "store.db").exists()
+
+
+def test_doctor_json_and_a_fail_exits_one(sandbox: SandboxHandle, env: dict[str, str]) -> None:
+    sandbox.admin().set_access(hidden_fields={"Lead": ["Country"]})
+
+    result = CliRunner().invoke(cli, ["doctor", "--json", "--no-dry-run"], env=env)
+
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["ok"] is False
+    fields = next(c for c in data["checks"] if c["name"] == "fields")
+    assert fields["status"] == "FAIL" and "Lead.Country" in fields["detail"]
+    assert next(c for c in data["checks"] if c["name"] == "dry_run")["status"] == "skip"
+
+
+def test_run_once_refuses_a_misspelt_intake_queue_with_doctors_line(
+    sandbox: SandboxHandle, env: dict[str, str], tmp_path: Path
+) -> None:
+    config = Path(env["LEADROUTER_ROUTING_CONFIG"])
+    config.write_text(CONFIG.replace("queues: [Lead_Intake]", "queues: [Lead_Intak]"))
+    sandbox.admin().create_leads(3)
+
+    doctor = CliRunner().invoke(cli, ["doctor", "--no-dry-run"], env=env)
+    run = CliRunner().invoke(cli, ["run", "--once"], env=env)
+
+    assert doctor.exit_code == 1 and run.exit_code == 1
+    line = next(x for x in doctor.output.splitlines() if x.startswith("FAIL"))
+    assert "no queue with DeveloperName Lead_Intak" in line
+    assert run.output.strip().splitlines()[-1] == f"Error: {line}"
+    queue = sandbox.admin().intake_queue_id()
+    assert {lead["OwnerId"] for lead in sandbox.admin().leads()} == {queue}
