@@ -33,7 +33,7 @@ OPS = (
     "deactivate_user", "activate_user", "get_lead", "leads", "intake_queue_id", "user_ids",
     "set_assignment_rule", "expire_sessions", "simulate_activity", "issue_token",
     "merge_accounts", "purge_deleted",
-    "set_access", "access", "set_clock_skew", "set_queue_holds_leads",
+    "set_access", "access", "set_clock_skew", "set_queue_holds_leads", "set_cdc",
 )  # fmt: skip
 
 
@@ -239,6 +239,15 @@ class SandboxAdmin:
         """Salesforce's clock (its answers' ``Date`` header) runs ``seconds`` ahead of
         this machine's (behind when negative)."""
         self.org.store.set_meta("clock_skew_seconds", float(seconds))
+
+    def set_cdc(self, entities: list[str] | None = None) -> None:
+        """The entities selected for Change Data Capture (default: Lead); an empty list
+        selects none: ``/data/LeadChangeEvent`` is then not found on the Pub/Sub API."""
+        chosen = ["Lead"] if entities is None else list(entities)
+        unknown = [e for e in chosen if e != "Lead"]
+        if unknown:
+            raise ValueError(f"the sandbox models change events for Lead only, not {unknown}")
+        self.org.store.set_meta("cdc_entities", chosen)
 
     def set_queue_holds_leads(self, on: bool = True) -> None:
         """Whether the intake queue lists Lead among its supported objects."""

@@ -26,7 +26,7 @@ from worker.jobs.fields import lead_fields
 from worker.routing.model import RoutingConfig
 from worker.sfdc.errors import SfdcAuthError, SfdcConfigError, SfdcError
 from worker.sfdc.gateway import OrgProbe
-from worker.sfdc.probe import ApiLimits, ObjectAccess
+from worker.sfdc.probe import ApiLimits, Identity, ObjectAccess
 from worker.sfdc.soql import ACCOUNT_FIELDS
 
 HEADROOM_WARN, HEADROOM_FAIL = 0.20, 0.05
@@ -50,8 +50,11 @@ class Inputs:
     config: RoutingConfig
     api_version: str
     now: Callable[[], datetime]  # this machine's clock (UTC)
-    intake_mode: str = "poll"  # "pubsub" once the subscription lands
+    intake_mode: str = "poll"  # or "subscribe": change events over the Pub/Sub API
+    pubsub_endpoint: str | None = None  # host:port of the Pub/Sub API
+    org_id: str | None = None  # the Pub/Sub tenant id; default: the identity's
     dry_run: Callable[[], Check] | None = None  # routes the next leads (no writes)
+    _identity: list[Identity] = field(default_factory=list)
     _describes: dict[str, ObjectAccess | None] = field(default_factory=dict)
     _limits: list[ApiLimits] = field(default_factory=list)
 
@@ -59,6 +62,11 @@ class Inputs:
         if sobject not in self._describes:
             self._describes[sobject] = self.probe.describe_object(sobject)
         return self._describes[sobject]
+
+    def identity(self) -> Identity:
+        if not self._identity:
+            self._identity.append(self.probe.identity())
+        return self._identity[0]
 
     def limits(self) -> ApiLimits:
         """``/limits`` once for both the headroom and the clock checks."""
@@ -102,7 +110,7 @@ def config_fields(config: RoutingConfig) -> dict[str, list[str]]:
 
 # --- the checks -----------------------------------------------------------------------
 def check_token(i: Inputs) -> Check:
-    who = i.probe.identity()
+    who = i.identity()
     return ok("token", f"signed in as {who.username or who.user_id} (org {who.org_id})")
 
 
@@ -237,11 +245,37 @@ def check_clock_skew(i: Inputs) -> Check:
     return Check("clock_skew", status, detail, "" if status is Status.OK else fix)
 
 
+LEAD_EVENTS = "/data/LeadChangeEvent"
+CDC_FIX = {
+    "not_found": "select Lead in Setup → Integrations → Change Data Capture",
+    "unreachable": "check LEADROUTER_SF_PUBSUB_ENDPOINT and that this machine may reach it "
+    "(TLS, outbound port 7443)",
+    "unauthenticated": "check LEADROUTER_SF_ORG_ID (the tenant id) and the token's instance",
+    "permission_denied": "grant the integration user View All Data or the Lead object's "
+    "Read access (change events follow record access)",
+}
+
+
 def check_change_data_capture(i: Inputs) -> Check:
-    if i.intake_mode == "poll":
-        return skip("change_data_capture", "the worker polls for new leads (no Pub/Sub "
-                    "subscription configured)")  # fmt: skip
-    return skip("change_data_capture", f"not checked for intake mode {i.intake_mode!r} yet")
+    name = "change_data_capture"
+    if i.intake_mode != "subscribe":
+        return skip(name, f"intake mode is {i.intake_mode}: the worker polls for new leads")
+    if not i.pubsub_endpoint:
+        return fail(name, "intake mode is subscribe but no Pub/Sub endpoint is set",
+                    "set LEADROUTER_SF_PUBSUB_ENDPOINT (api.pubsub.salesforce.com:7443)")  # fmt: skip
+    tenant = i.org_id or i.identity().org_id
+    topic = i.probe.change_events_topic(i.pubsub_endpoint, LEAD_EVENTS, tenant)
+    if topic.found and topic.can_subscribe:
+        return ok(name, f"{LEAD_EVENTS} at {i.pubsub_endpoint}: Lead change events on")
+    if topic.found:
+        return fail(name, f"{LEAD_EVENTS} exists but the integration user may not subscribe",
+                    CDC_FIX["permission_denied"])  # fmt: skip
+    problem = topic.problem or "error"
+    what = {
+        "not_found": "Change Data Capture is not enabled for Lead",
+        "unreachable": f"the Pub/Sub endpoint {i.pubsub_endpoint} does not answer",
+    }.get(problem, f"GetTopic {LEAD_EVENTS} refused ({problem})")
+    return fail(name, f"{what}: {topic.detail}".rstrip(": "), CDC_FIX.get(problem, ""))
 
 
 def check_dry_run(i: Inputs) -> Check:

@@ -33,7 +33,7 @@ from worker.sfdc.mapping import (
     UserRow,
     WriteResult,
 )
-from worker.sfdc.probe import ApiLimits, Identity, ObjectAccess
+from worker.sfdc.probe import ApiLimits, Identity, ObjectAccess, TopicAccess
 from worker.sfdc.retry import retrying, with_retry
 
 T = TypeVar("T")
@@ -100,6 +100,7 @@ class OrgProbe(Protocol):
     def next_leads(
         self, owner_ids: Sequence[str], fields: Sequence[str], limit: int
     ) -> list[LeadRow]: ...
+    def change_events_topic(self, endpoint: str, topic: str, org_id: str) -> TopicAccess: ...
 
 
 class SimpleSalesforceGateway:
@@ -311,6 +312,45 @@ class SimpleSalesforceGateway:
             lambda sf: sf.query(probe.next_leads_query(owner_ids, fields, limit))
         )
         return [mapping.lead_row(r) for r in answer.get("records") or [] if r.get("Id")]
+
+    def change_events_topic(
+        self, endpoint: str, topic: str, org_id: str, *, timeout: float = 10.0
+    ) -> TopicAccess:
+        """Pub/Sub API ``GetTopic`` for ``topic`` (``/data/LeadChangeEvent``) at
+        ``endpoint`` (``host:port``, TLS; the configured CA bundle, else the system's),
+        authenticated as every Pub/Sub call is (``accesstoken``, ``instanceurl``,
+        ``tenantid``). A topic that is not there (Change Data Capture not selected for the
+        object) is ``not_found``; an endpoint that does not answer is ``unreachable``."""
+        import grpc
+
+        from worker.sfdc.pubsub import pubsub_api_pb2 as pb
+        from worker.sfdc.pubsub import pubsub_api_pb2_grpc as pb_grpc
+
+        ca = self.connection.settings.sf_ca_bundle
+        credentials = grpc.ssl_channel_credentials(ca.read_bytes() if ca is not None else None)
+        metadata = (
+            ("accesstoken", str(self.connection.sf.session_id)),
+            ("instanceurl", self.connection.instance_url),
+            ("tenantid", org_id),
+        )
+        with grpc.secure_channel(endpoint, credentials) as channel:
+            stub = pb_grpc.PubSubStub(channel)  # type: ignore[no-untyped-call]
+            try:
+                info = stub.GetTopic(
+                    pb.TopicRequest(topic_name=topic), metadata=metadata, timeout=timeout
+                )
+            except grpc.RpcError as exc:
+                code = exc.code() if hasattr(exc, "code") else None
+                detail = str(exc.details() if hasattr(exc, "details") else exc)
+                problem = {
+                    grpc.StatusCode.NOT_FOUND: "not_found",
+                    grpc.StatusCode.UNAUTHENTICATED: "unauthenticated",
+                    grpc.StatusCode.PERMISSION_DENIED: "permission_denied",
+                    grpc.StatusCode.UNAVAILABLE: "unreachable",
+                    grpc.StatusCode.DEADLINE_EXCEEDED: "unreachable",
+                }.get(code, "error")  # type: ignore[arg-type]
+                return TopicAccess(False, problem=problem, detail=detail)
+        return TopicAccess(True, can_subscribe=bool(info.can_subscribe))
 
     # --- writes -------------------------------------------------------------------
     def update_owners(

@@ -53,6 +53,17 @@ class Identity:
     org_id: str
 
 
+@dataclass(frozen=True)
+class TopicAccess:
+    """The Pub/Sub API's answer to ``GetTopic``: the topic exists and we may subscribe,
+    or why not (``problem``: ``unreachable``, ``unauthenticated``, ``not_found``, ...)."""
+
+    found: bool
+    can_subscribe: bool = False
+    problem: str | None = None
+    detail: str = ""
+
+
 def object_access(describe: Mapping[str, Any]) -> ObjectAccess:
     fields = {
         str(f.get("name", "")).lower(): bool(f.get("updateable"))

@@ -4,14 +4,15 @@ usage), as a real org can be."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from pydantic import SecretStr
 
-from devkit.sandbox.harness import SandboxHandle
+from devkit.sandbox.harness import SandboxHandle, start_sandbox
 from tests.integration.worker.conftest import CONFIG, sandbox_env
 from worker.commands.doctor import effective_config, inputs_for
 from worker.doctor import Check, Status, run_checks
@@ -139,4 +140,38 @@ def test_clock_skew(check, sandbox, sandbox_session):
 
 
 def test_change_data_capture_is_skipped_while_the_worker_polls(check):
-    assert check("change_data_capture").status is Status.SKIP
+    skipped = check("change_data_capture")
+    assert skipped.status is Status.SKIP and "polls" in skipped.detail
+
+
+@pytest.fixture
+def pubsub_sandbox(sandbox_template: Path, tmp_path: Path) -> Iterator[SandboxHandle]:
+    state = tmp_path / "pubsub-sandbox"
+    shutil.copytree(sandbox_template, state)
+    handle = start_sandbox(state, pubsub_port=0)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def test_change_data_capture_over_the_pub_sub_api(pubsub_sandbox, tmp_path):
+    config = tmp_path / "cdc.yaml"
+    config.write_text(CONFIG)
+    env = sandbox_env(pubsub_sandbox, f"sqlite:///{tmp_path}/cdc.db", config)
+    settings = load_settings(**{k.removeprefix("LEADROUTER_").lower(): v for k, v in env.items()})
+    gateway = Root(settings, pool=False).gateway
+
+    def cdc(endpoint: str | None = pubsub_sandbox.pubsub_endpoint) -> Check:
+        inputs = inputs_for(settings, gateway, effective_config(settings))
+        inputs.intake_mode, inputs.pubsub_endpoint = "subscribe", endpoint
+        (result,) = run_checks(inputs, ["change_data_capture"])
+        return result
+
+    assert cdc().status is Status.OK
+    pubsub_sandbox.admin().set_cdc([])  # Lead no longer selected in Setup
+    failed = cdc()
+    assert failed.status is Status.FAIL and "not enabled for Lead" in failed.detail
+    assert "Change Data Capture" in failed.fix
+    unreachable = cdc("127.0.0.1:9")
+    assert unreachable.status is Status.FAIL and "does not answer" in unreachable.detail

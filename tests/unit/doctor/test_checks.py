@@ -15,7 +15,7 @@ from worker.jobs.fields import lead_fields
 from worker.routing_config.loader import parse_config as load_config_text
 from worker.sfdc.errors import SfdcAuthError
 from worker.sfdc.mapping import LeadRow
-from worker.sfdc.probe import ApiLimits, Identity, ObjectAccess
+from worker.sfdc.probe import ApiLimits, Identity, ObjectAccess, TopicAccess
 
 NOW = datetime(2026, 12, 6, 23, 40, tzinfo=UTC)
 CONFIG = """
@@ -40,6 +40,7 @@ class FakeOrg:
     rules: list[str] = field(default_factory=list)
     limits: ApiLimits = ApiLimits(100_000, 90_000, NOW)
     auth_error: bool = False
+    topic: TopicAccess = TopicAccess(True, can_subscribe=True)
     calls: list[str] = field(default_factory=list)
 
     def api_versions(self) -> list[str]:
@@ -75,6 +76,10 @@ class FakeOrg:
 
     def next_leads(self, owner_ids: list[str], fields: list[str], limit: int) -> list[LeadRow]:
         return []
+
+    def change_events_topic(self, endpoint: str, topic: str, org_id: str) -> TopicAccess:
+        self.calls.append(f"GetTopic {topic} {org_id}")
+        return self.topic
 
 
 def inputs(org: FakeOrg, now: datetime = NOW, version: str = "59.0") -> Inputs:
@@ -179,3 +184,17 @@ def test_line_and_json_shapes():
     assert data["ok"] is False
     assert {"name", "status", "detail", "fix"} == set(data["checks"][0])
     assert [c["status"] for c in data["checks"]].count("FAIL") == 1
+
+
+def test_change_data_capture_is_asked_only_in_subscribe_mode():
+    org = FakeOrg(topic=TopicAccess(False, problem="not_found", detail="topic not found"))
+    assert by_name(org)["change_data_capture"].status is Status.SKIP
+    assert not [c for c in org.calls if c.startswith("GetTopic")]
+    subscribing = inputs(org)
+    subscribing.intake_mode, subscribing.pubsub_endpoint = "subscribe", "pubsub.example:7443"
+    (check,) = run_checks(subscribing, ["change_data_capture"])
+    assert check.status is Status.FAIL and "not enabled for Lead" in check.detail
+    assert "GetTopic /data/LeadChangeEvent 00Dx" in org.calls  # the identity's org id
+    subscribing.pubsub_endpoint = None
+    (check,) = run_checks(subscribing, ["change_data_capture"])
+    assert check.status is Status.FAIL and "LEADROUTER_SF_PUBSUB_ENDPOINT" in check.fix
