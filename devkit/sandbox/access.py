@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devkit.sandbox.schema import sobject
+from devkit.sandbox.values import DmlError
 
 META_KEY = "access"
 
@@ -82,3 +83,22 @@ def from_dict(data: Mapping[str, Any] | None) -> Access:
 
 def of(meta: Mapping[str, Any]) -> Access:
     return from_dict(meta.get(META_KEY)) if meta.get(META_KEY) else FULL
+
+
+def refuse_write(seen: Access, obj: str, values: Mapping[str, Any]) -> None:
+    """Raise the error Salesforce gives a create or update the user may not make: on an
+    object it may not edit, ``INSUFFICIENT_ACCESS_OR_READONLY``; naming fields it may not
+    edit (field-level security), ``INVALID_FIELD_FOR_INSERT_UPDATE``."""
+    if seen is FULL:
+        return
+    if not seen.can_edit(obj):
+        raise DmlError("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id")
+    refused = [name for name in values if not seen.edits(obj, name)]
+    if refused:
+        raise DmlError(
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            f"Unable to create/update fields: {', '.join(refused)}. Please check the security "
+            "settings of this field and verify that it is read/write for your profile or "
+            "permission set.",
+            refused,
+        )

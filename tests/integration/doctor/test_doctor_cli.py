@@ -97,3 +97,28 @@ def test_run_once_refuses_a_misspelt_intake_queue_with_doctors_line(
     assert run.output.strip().splitlines()[-1] == f"Error: {line}"
     queue = sandbox.admin().intake_queue_id()
     assert {lead["OwnerId"] for lead in sandbox.admin().leads()} == {queue}
+
+
+def test_sandbox_setup_breaks_the_org_and_reset_mends_it(
+    sandbox: SandboxHandle, env: dict[str, str]
+) -> None:
+    from worker.files import write_private
+
+    state = sandbox.state_path.parent
+    write_private(state / "sandbox.json", json.dumps(sandbox.info()))  # as `sandbox serve` does
+    broken = CliRunner().invoke(cli, [
+        "sandbox", "setup", "--state-dir", str(state), "--hide-field", "Lead.Country",
+        "--clock-skew", "120", "--queue-without-leads", "--api-limit", "1000", "--api-used", "990",
+    ])  # fmt: skip
+    assert broken.exit_code == 0, broken.output
+
+    result = CliRunner().invoke(cli, ["doctor", "--no-dry-run"], env=env)
+
+    assert result.exit_code == 1
+    failed = [line.split()[1] for line in result.output.splitlines() if line.startswith("FAIL")]
+    assert failed == ["fields", "intake_queues", "api_headroom", "clock_skew"]
+    mended = CliRunner().invoke(
+        cli, ["sandbox", "setup", "--state-dir", str(state), "--reset", "--api-used", "0"]
+    )
+    assert mended.exit_code == 0, mended.output
+    assert CliRunner().invoke(cli, ["doctor", "--no-dry-run"], env=env).exit_code == 0

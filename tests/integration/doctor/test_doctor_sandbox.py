@@ -54,11 +54,21 @@ def test_api_version(check, settings):
     assert failed.status is Status.FAIL and "latest v66.0" in failed.detail
 
 
-def test_lead_access_owner_id_not_updateable(check, sandbox):
+def test_lead_access_owner_id_not_updateable(check, sandbox, sf_client):
     assert check("lead_access").status is Status.OK
     sandbox.admin().set_access(readonly_fields={"Lead": ["OwnerId"]})
     failed = check("lead_access")
     assert failed.status is Status.FAIL and "OwnerId is not updateable" in failed.detail
+    # and the sandbox refuses the write as Salesforce would (field-level security)
+    (lead,) = sandbox.admin().create_leads(1)
+    rep = next(iter(sandbox.admin().user_ids().values()))
+    body = {"allOrNone": False,
+            "records": [{"attributes": {"type": "Lead"}, "id": lead, "OwnerId": rep}]}  # fmt: skip
+    (result,) = sf_client.restful("composite/sobjects", method="PATCH", json=body)
+    assert result["errors"][0]["statusCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    with pytest.raises(Exception, match="INVALID_FIELD_FOR_INSERT_UPDATE"):
+        sf_client.Lead.update(lead, {"OwnerId": rep})
+    sf_client.Lead.update(lead, {"Title": "CTO"})  # other fields stay writable
     sandbox.admin().set_access(readonly_objects=["Lead"])
     assert "cannot read Leads" not in check("lead_access").detail
     assert "not edit them" in check("lead_access").detail
