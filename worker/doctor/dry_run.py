@@ -22,7 +22,6 @@ from worker.store.db import session_scope
 from worker.store.state_repo import load_state
 
 NAME = "dry_run"
-ROUTING_ERROR = "held: routing error"  # worker.routing.api.failed_decision's reason
 
 
 def dry_run(
@@ -52,22 +51,19 @@ def dry_run(
     )  # fmt: skip
     with session_scope(engine) as session:
         state, _ = load_state(session)
+    errors: list[str] = []
     decisions, _ = route_batch(
-        leads, config=config, context=context, state=state, now=now(), on_error=_ignore
-    )
+        leads, config=config, context=context, state=state, now=now(),
+        on_error=lambda lead, exc: errors.append(f"{lead.id}: {type(exc).__name__}"),
+    )  # fmt: skip
     detail = f"{len(decisions)} waiting lead(s) routed, nothing written: {_summary(decisions)}"
-    errors = [d for d in decisions if d.reason.startswith(ROUTING_ERROR)]
     if errors:
-        return fail(NAME, f"{detail}; {len(errors)} raised in the router",
-                    "run `leadrouter simulate` on those leads and report the error")  # fmt: skip
+        return fail(NAME, f"{detail}; the router raised on {', '.join(errors)}",
+                    "export those leads, run `leadrouter simulate` on them and report the error")  # fmt: skip
     if unknown:
         return warn(NAME, f"{detail}; rep(s) not found as Salesforce users: {', '.join(unknown)}",
                     "each rep's key must be the e-mail of an active Salesforce user")  # fmt: skip
     return ok(NAME, detail)
-
-
-def _ignore(_lead: object, _exc: Exception) -> None:
-    return None
 
 
 def _summary(decisions: Sequence[Decision]) -> str:

@@ -122,3 +122,28 @@ def test_sandbox_setup_breaks_the_org_and_reset_mends_it(
     )
     assert mended.exit_code == 0, mended.output
     assert CliRunner().invoke(cli, ["doctor", "--no-dry-run"], env=env).exit_code == 0
+
+
+def test_a_lead_the_router_raises_on_fails_the_dry_run(
+    sandbox: SandboxHandle, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from worker.routing import api
+
+    first, *_ = sandbox.admin().create_leads(2)
+    real = api.Router.route
+
+    def route(self: api.Router, lead: object, *args: object) -> object:
+        if getattr(lead, "id", None) == first:
+            raise ZeroDivisionError("a bug")
+        return real(self, lead, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(api.Router, "route", route)
+    store = f"sqlite:///{tmp_path}/ready.db"
+    CliRunner().invoke(cli, ["db", "upgrade"], env={**env, "LEADROUTER_DATABASE_URL": store})
+
+    result = CliRunner().invoke(cli, ["doctor"], env={**env, "LEADROUTER_DATABASE_URL": store})
+
+    assert result.exit_code == 1
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("FAIL  dry_run") and f"raised on {first}: ZeroDivisionError" in line
+    assert "1 assign, 1 hold" in line  # the other lead still routed; the failed one held
