@@ -59,7 +59,7 @@ def inputs_for(settings: Settings, gateway: object, config: RoutingConfig) -> In
     return Inputs(
         probe=probe, config=config, api_version=settings.sf_api_version, now=now_utc,
         intake_mode=str(mode), pubsub_endpoint=getattr(settings, "sf_pubsub_endpoint", None),
-        org_id=getattr(settings, "sf_org_id", None),
+        org_id=getattr(settings, "sf_org_id", None), intake_user_keys=intake_user_keys(settings),
     )  # fmt: skip
 
 

@@ -20,12 +20,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from worker.doctor.model import Check, Status, fail, ok, skip, warn
+from worker.jobs.directory import Directory
 from worker.jobs.fields import lead_fields
 from worker.routing.model import RoutingConfig
 from worker.sfdc.errors import SfdcAuthError, SfdcConfigError, SfdcError
-from worker.sfdc.gateway import OrgProbe
+from worker.sfdc.gateway import OrgProbe, SalesforceGateway
 from worker.sfdc.probe import ApiLimits, Identity, ObjectAccess
 from worker.sfdc.soql import ACCOUNT_FIELDS
 
@@ -39,7 +41,7 @@ PERMISSION_HINT = (
 )
 
 # what `leadrouter run` refuses to start without
-PREFLIGHT = ("token", "api_version", "lead_access", "fields", "intake_queues")
+PREFLIGHT = ("token", "api_version", "lead_access", "fields", "intake_queues", "users")
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Inputs:
     intake_mode: str = "poll"  # or "subscribe": change events over the Pub/Sub API
     pubsub_endpoint: str | None = None  # host:port of the Pub/Sub API
     org_id: str | None = None  # the Pub/Sub tenant id; default: the identity's
+    intake_user_keys: tuple[str, ...] = ()  # LEADROUTER_INTAKE_USERS
     dry_run: Callable[[], Check] | None = None  # routes the next leads (no writes)
     _identity: list[Identity] = field(default_factory=list)
     _describes: dict[str, ObjectAccess | None] = field(default_factory=dict)
@@ -204,6 +207,28 @@ def check_intake_queues(i: Inputs) -> Check:
     return ok("intake_queues", f"{', '.join(names)} found, holding Leads")
 
 
+def check_users(i: Inputs) -> Check:
+    """The intake users (``LEADROUTER_INTAKE_USERS``) and the config's reps, looked up as
+    the worker looks them up (:class:`worker.jobs.directory.Directory`)."""
+    directory = Directory(cast(SalesforceGateway, i.probe))
+    keys = [*i.intake_user_keys, *i.config.reps]
+    users = directory.users(keys)
+    unknown_intake = [k for k in i.intake_user_keys if users.get(k.lower()) is None]
+    if unknown_intake:
+        return fail("users", f"intake user(s) not found in Salesforce: {', '.join(unknown_intake)}",
+                    "LEADROUTER_INTAKE_USERS takes users' e-mails or usernames")  # fmt: skip
+    reps = list(i.config.reps)
+    missing = [k for k in reps if users.get(k) is None]
+    inactive = [k for k in reps if (u := users.get(k)) is not None and not u.is_active]
+    if missing or inactive:
+        parts = [f"not found: {', '.join(missing)}"] if missing else []
+        parts += [f"inactive: {', '.join(inactive)}"] if inactive else []
+        return warn("users", f"rep(s) {'; '.join(parts)} (they get no leads)",
+                    "a rep's key is the e-mail or username of an active Salesforce user")  # fmt: skip
+    return ok("users", f"{len(reps)} rep(s) found and active"
+              + (f", {len(i.intake_user_keys)} intake user(s) found" if i.intake_user_keys else ""))  # fmt: skip
+
+
 def check_assignment_rules(i: Inputs) -> Check:
     rules = i.probe.active_assignment_rules("Lead")
     if rules:
@@ -291,6 +316,7 @@ CHECKS: dict[str, Callable[[Inputs], Check]] = {
     "read_access": check_read_access,
     "fields": check_fields,
     "intake_queues": check_intake_queues,
+    "users": check_users,
     "assignment_rules": check_assignment_rules,
     "api_headroom": check_api_headroom,
     "clock_skew": check_clock_skew,

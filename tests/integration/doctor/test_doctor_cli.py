@@ -54,7 +54,7 @@ def test_doctor_on_a_ready_org_routes_the_next_ten_leads_and_writes_nothing(
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert [line.split()[1] for line in lines] == [
-        "token", "api_version", "lead_access", "read_access", "fields", "intake_queues",
+        "token", "api_version", "lead_access", "read_access", "fields", "intake_queues", "users",
         "assignment_rules", "api_headroom", "clock_skew", "change_data_capture", "dry_run",
     ]  # fmt: skip
     assert lines[-1].startswith("ok    dry_run") and "10 waiting lead(s) routed" in lines[-1]
@@ -108,7 +108,7 @@ def test_sandbox_setup_breaks_the_org_and_reset_mends_it(
     write_private(state / "sandbox.json", json.dumps(sandbox.info()))  # as `sandbox serve` does
     broken = CliRunner().invoke(cli, [
         "sandbox", "setup", "--state-dir", str(state), "--hide-field", "Lead.Country",
-        "--clock-skew", "120", "--queue-without-leads", "--api-limit", "1000", "--api-used", "990",
+        "--clock-skew", "120", "--queue-without-leads", "--api-limit", "1000", "--api-used", "960",
     ])  # fmt: skip
     assert broken.exit_code == 0, broken.output
 

@@ -185,3 +185,13 @@ def test_change_data_capture_over_the_pub_sub_api(pubsub_sandbox, tmp_path):
     assert "Change Data Capture" in failed.fix
     unreachable = cdc("127.0.0.1:9")
     assert unreachable.status is Status.FAIL and "does not answer" in unreachable.detail
+
+
+def test_users(check, sandbox, settings):
+    assert check("users").status is Status.OK
+    sandbox.admin().deactivate_user("sarah.johnson@acme-sales.example")
+    warned = check("users")
+    assert warned.status is Status.WARN and "inactive: sarah.johnson@" in warned.detail
+    wrong = settings.model_copy(update={"intake_users": "web-to-lead@acme-sales.example"})
+    failed = check("users", wrong)
+    assert failed.status is Status.FAIL and "web-to-lead@acme-sales.example" in failed.detail

@@ -14,7 +14,7 @@ from worker.doctor.checks import config_fields, headroom_status, skew_status
 from worker.jobs.fields import lead_fields
 from worker.routing_config.loader import parse_config as load_config_text
 from worker.sfdc.errors import SfdcAuthError
-from worker.sfdc.mapping import LeadRow
+from worker.sfdc.mapping import LeadRow, UserRow
 from worker.sfdc.probe import ApiLimits, Identity, ObjectAccess, TopicAccess
 
 NOW = datetime(2026, 12, 6, 23, 40, tzinfo=UTC)
@@ -40,6 +40,9 @@ class FakeOrg:
     rules: list[str] = field(default_factory=list)
     limits: ApiLimits = ApiLimits(100_000, 90_000, NOW)
     auth_error: bool = False
+    users: list[UserRow] = field(
+        default_factory=lambda: [UserRow("005a", "a@x.example", "a@x.example", "A", True)]
+    )
     topic: TopicAccess = TopicAccess(True, can_subscribe=True)
     calls: list[str] = field(default_factory=list)
 
@@ -73,6 +76,9 @@ class FakeOrg:
 
     def queue_sobjects(self, queue_ids: list[str]) -> dict[str, set[str]]:
         return {q: self.queue_types.get(q, set()) for q in queue_ids}
+
+    def users_by_email(self, emails: list[str]) -> list[UserRow]:
+        return [u for u in self.users if u.email in {e.lower() for e in emails}]
 
     def next_leads(self, owner_ids: list[str], fields: list[str], limit: int) -> list[LeadRow]:
         return []
@@ -198,3 +204,15 @@ def test_change_data_capture_is_asked_only_in_subscribe_mode():
     subscribing.pubsub_endpoint = None
     (check,) = run_checks(subscribing, ["change_data_capture"])
     assert check.status is Status.FAIL and "LEADROUTER_SF_PUBSUB_ENDPOINT" in check.fix
+
+
+def test_an_unknown_intake_user_fails_and_unknown_or_inactive_reps_warn():
+    org = FakeOrg(users=[UserRow("005a", "a@x.example", "a@x.example", "A", False)])
+    check = by_name(org)["users"]
+    assert check.status is Status.WARN and "inactive: a@x.example" in check.detail
+    assert by_name(FakeOrg(users=[]))["users"].detail.startswith("rep(s) not found: a@x.example")
+    with_intake = inputs(FakeOrg())
+    with_intake.intake_user_keys = ("web@x.example",)
+    failure = preflight_failure(with_intake)
+    assert failure is not None and failure.name == "users"
+    assert "intake user(s) not found in Salesforce: web@x.example" in failure.detail
