@@ -81,7 +81,7 @@ def test_doctor_json_and_a_fail_exits_one(sandbox: SandboxHandle, env: dict[str,
     assert next(c for c in data["checks"] if c["name"] == "dry_run")["status"] == "skip"
 
 
-def test_run_once_refuses_a_misspelt_intake_queue_with_doctors_line(
+def test_run_and_run_once_refuse_a_misspelt_intake_queue_with_doctors_line(
     sandbox: SandboxHandle, env: dict[str, str], tmp_path: Path
 ) -> None:
     config = Path(env["LEADROUTER_ROUTING_CONFIG"])
@@ -89,12 +89,14 @@ def test_run_once_refuses_a_misspelt_intake_queue_with_doctors_line(
     sandbox.admin().create_leads(3)
 
     doctor = CliRunner().invoke(cli, ["doctor", "--no-dry-run"], env=env)
-    run = CliRunner().invoke(cli, ["run", "--once"], env=env)
+    once = CliRunner().invoke(cli, ["run", "--once"], env=env)
+    daemon = CliRunner().invoke(cli, ["run"], env=env)  # refuses before its scheduler starts
 
-    assert doctor.exit_code == 1 and run.exit_code == 1
+    assert doctor.exit_code == 1 and once.exit_code == 1 and daemon.exit_code == 1
     line = next(x for x in doctor.output.splitlines() if x.startswith("FAIL"))
     assert "no queue with DeveloperName Lead_Intak" in line
-    assert run.output.strip().splitlines()[-1] == f"Error: {line}"
+    assert once.output.strip().splitlines()[-1] == f"Error: {line}"
+    assert daemon.output.strip().splitlines()[-1] == f"Error: {line}"
     queue = sandbox.admin().intake_queue_id()
     assert {lead["OwnerId"] for lead in sandbox.admin().leads()} == {queue}
 
