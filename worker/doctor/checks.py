@@ -17,6 +17,8 @@ Thresholds (documented in ``docs/doctor.md``):
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -358,7 +360,21 @@ _AUTH_FIX = (
 )
 
 
+def preflight_key(inputs: Inputs, instance_url: str | None) -> str:
+    """What the preflight's verdict depends on besides the org itself: the org, the API
+    version, the fields, queues, reps and intake users (a changed config is re-checked)."""
+    parts = [
+        instance_url, inputs.api_version, config_fields(inputs.config),
+        list(inputs.config.intake.queues), sorted(inputs.config.reps),
+        list(inputs.intake_user_keys), inputs.config.writeback.reason_field,
+    ]  # fmt: skip
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
 def preflight_failure(inputs: Inputs) -> Check | None:
     """The first check of :data:`PREFLIGHT` that fails, or None: the worker refuses to
     start on it."""
     return next((c for c in run_checks(inputs, PREFLIGHT) if c.failed), None)
+
+
+PREFLIGHT_TTL_S = 3600.0  # `run --once` from cron re-checks an unchanged setup hourly

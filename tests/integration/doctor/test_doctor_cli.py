@@ -149,3 +149,20 @@ def test_a_lead_the_router_raises_on_fails_the_dry_run(
     line = result.output.strip().splitlines()[-1]
     assert line.startswith("FAIL  dry_run") and f"raised on {first}: ZeroDivisionError" in line
     assert "1 assign, 1 hold" in line  # the other lead still routed; the failed one held
+
+
+def test_run_once_from_cron_checks_an_unchanged_setup_once_an_hour(
+    sandbox: SandboxHandle, env: dict[str, str], methods: list[tuple[str, str]]
+) -> None:
+    describes = lambda: sum(p.endswith("/sobjects/Lead/describe") for _, p in methods)  # noqa: E731
+
+    first = CliRunner().invoke(cli, ["run", "--once"], env=env)
+    second = CliRunner().invoke(cli, ["run", "--once"], env=env)
+
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    assert describes() == 1  # the second run trusted the first's verdict
+    config = Path(env["LEADROUTER_ROUTING_CONFIG"])
+    config.write_text(CONFIG.replace("queues: [Lead_Intake]", "queues: [Lead_Intak]"))
+    changed = CliRunner().invoke(cli, ["run", "--once"], env=env)
+    assert changed.exit_code == 1 and "Lead_Intak" in changed.output  # a new config: re-checked
+    assert describes() == 2
