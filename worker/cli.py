@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "db": "worker.commands.db:db",
     "config": "worker.commands.config:config",
     "simulate": "worker.commands.simulate:simulate",
+    "doctor": "worker.commands.doctor:doctor",
     "dashboard": "worker.commands.dashboard:dashboard",
     "purge": "worker.commands.purge:purge",
     "notify": "worker.commands.notify:notify",

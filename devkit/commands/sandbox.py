@@ -345,6 +345,111 @@ def faults_cmd(state_dir: Path, rate: float | None, pairs: tuple[str, ...]) -> N
     click.echo(json.dumps({"faults": remote.faults(), "injected": remote.fault_counts()}, indent=2))
 
 
+def _object_fields(pairs: tuple[str, ...], option: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for pair in pairs:
+        obj, dot, name = pair.partition(".")
+        if not dot or not obj or not name:
+            raise click.ClickException(f"{option} expects Object.Field, got '{pair}'")
+        out.setdefault(obj, []).append(name)
+    return out
+
+
+@sandbox.command("setup")
+@state_dir_option
+@click.option(
+    "--hide-field",
+    multiple=True,
+    metavar="OBJECT.FIELD",
+    help="Hide a field from the integration user (field-level security).",
+)
+@click.option(
+    "--readonly-field",
+    multiple=True,
+    metavar="OBJECT.FIELD",
+    help="Let the integration user read but not edit a field.",
+)
+@click.option(
+    "--hide-object",
+    multiple=True,
+    metavar="OBJECT",
+    help="Take away the integration user's Read on an object.",
+)
+@click.option(
+    "--readonly-object",
+    multiple=True,
+    metavar="OBJECT",
+    help="Take away the integration user's Edit on an object.",
+)
+@click.option(
+    "--clock-skew",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help="Salesforce's clock (its Date headers) runs this far ahead (negative: behind).",
+)
+@click.option(
+    "--queue-holds-leads/--queue-without-leads",
+    default=None,
+    help="Whether the intake queue lists Lead among its supported objects.",
+)
+@click.option(
+    "--assignment-rule/--no-assignment-rule",
+    default=None,
+    help="An active lead assignment rule (to the intake queue).",
+)
+@click.option("--cdc/--no-cdc", default=None, help="Change Data Capture selected for Lead.")
+@click.option(
+    "--api-used", type=click.IntRange(min=0), default=None, help="API requests already used today."
+)
+@click.option(
+    "--api-limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The daily API request allocation.",
+)
+@click.option("--reset", is_flag=True, help="First undo every setting above: a ready org.")
+@one_line_errors
+@remote_errors
+def setup_cmd(state_dir: Path, hide_field: tuple[str, ...], readonly_field: tuple[str, ...],
+              hide_object: tuple[str, ...], readonly_object: tuple[str, ...],
+              clock_skew: float | None, queue_holds_leads: bool | None,
+              assignment_rule: bool | None, cdc: bool | None, api_used: int | None,
+              api_limit: int | None, reset: bool) -> None:  # fmt: skip
+    """Set a running sandbox's org up wrong (or right) in each way `leadrouter doctor` checks."""
+    remote = _remote(state_dir)
+    if reset:
+        remote.set_access()
+        remote.set_clock_skew(seconds=0)
+        remote.set_queue_holds_leads(on=True)
+        remote.set_assignment_rule(on=False)
+        remote.set_cdc(entities=["Lead"])
+    access: dict[str, Any] = {} if reset else dict(remote.access())
+    for key, value in (
+        ("hidden_fields", _object_fields(hide_field, "--hide-field")),
+        ("readonly_fields", _object_fields(readonly_field, "--readonly-field")),
+        ("hidden_objects", list(hide_object)),
+        ("readonly_objects", list(readonly_object)),
+    ):
+        if value:
+            access[key] = value
+    if hide_field or readonly_field or hide_object or readonly_object:
+        remote.set_access(**access)
+    if clock_skew is not None:
+        remote.set_clock_skew(seconds=clock_skew)
+    if queue_holds_leads is not None:
+        remote.set_queue_holds_leads(on=queue_holds_leads)
+    if assignment_rule is not None:
+        remote.set_assignment_rule(on=assignment_rule)
+    if cdc is not None:
+        remote.set_cdc(entities=["Lead"] if cdc else [])
+    if api_limit is not None:
+        remote.set_api_limit(limit=api_limit)
+    if api_used is not None:
+        remote.reset_api_usage(used=api_used)
+    click.echo(json.dumps({"access": remote.access(), "api_calls": remote.api_calls()}, indent=2))
+
+
 @sandbox.command("reset")
 @state_dir_option
 @click.confirmation_option(

@@ -10,13 +10,14 @@ import random
 import threading
 from typing import Any
 
+from devkit.sandbox import access
 from devkit.sandbox.auth import Sessions
 from devkit.sandbox.faults import FaultConfig
 from devkit.sandbox.leadgen import DataFactory
 from devkit.sandbox.org import Org
 from devkit.sandbox.replication import PURGED_AT
-from devkit.sandbox.schema import ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TASK, USER
-from devkit.sandbox.seed import create_leads
+from devkit.sandbox.schema import ACCOUNT, ASSIGNMENT_RULE, CONTACT, LEAD, OPPORTUNITY, TASK, USER
+from devkit.sandbox.seed import create_leads, ensure_queue_holds_leads
 from devkit.sandbox.sobjects import render_record
 from devkit.sandbox.store import Row
 from devkit.sandbox.values import DmlError
@@ -32,6 +33,7 @@ OPS = (
     "deactivate_user", "activate_user", "get_lead", "leads", "intake_queue_id", "user_ids",
     "set_assignment_rule", "expire_sessions", "simulate_activity", "issue_token",
     "merge_accounts", "purge_deleted",
+    "set_access", "access", "set_clock_skew", "set_queue_holds_leads", "set_cdc",
 )  # fmt: skip
 
 
@@ -207,10 +209,55 @@ class SandboxAdmin:
         self._set_active(user, True)
 
     def set_assignment_rule(self, on: bool = True, owner_id: str | None = None) -> None:
-        """Switch the sandbox lead assignment rule (everything -> the intake queue by default)."""
+        """Switch the sandbox lead assignment rule (everything -> the intake queue by
+        default); the ``AssignmentRule`` record shows it as active or not."""
         self.org.store.set_meta(
             "assignment_rule_owner", (owner_id or self.org.intake_queue_id) if on else None
         )
+        rule_id = self.org.store.meta.get("assignment_rule_id")
+        with self.org.txn() as txn:
+            if rule_id is None:
+                values = {"Name": "Standard", "SobjectType": "Lead", "Active": bool(on)}
+                rule_id = txn.create(ASSIGNMENT_RULE, values, system=True)["Id"]
+            else:
+                txn.update(ASSIGNMENT_RULE, rule_id, {"Active": bool(on)}, system=True)
+        self.org.store.set_meta("assignment_rule_id", rule_id)
+
+    # --- how the org is set up (what `leadrouter doctor` checks) ---------------------------
+    def set_access(self, **settings: Any) -> dict[str, Any]:
+        """What the integration user may see and edit (see :mod:`devkit.sandbox.access`):
+        ``hidden_objects``, ``readonly_objects`` (lists of sObjects), ``hidden_fields``,
+        ``readonly_fields`` ({sObject: [field, ...]}); nothing given = full access."""
+        access.from_dict(settings)  # refuses unknown objects and fields
+        self.org.store.set_meta(access.META_KEY, settings or None)
+        return settings
+
+    def access(self) -> dict[str, Any]:
+        return dict(self.org.store.meta.get(access.META_KEY) or {})
+
+    def set_clock_skew(self, seconds: float = 0.0) -> None:
+        """Salesforce's clock (its answers' ``Date`` header) runs ``seconds`` ahead of
+        this machine's (behind when negative)."""
+        self.org.store.set_meta("clock_skew_seconds", float(seconds))
+
+    def set_cdc(self, entities: list[str] | None = None) -> None:
+        """The entities selected for Change Data Capture (default: Lead); an empty list
+        selects none: ``/data/LeadChangeEvent`` is then not found on the Pub/Sub API."""
+        chosen = ["Lead"] if entities is None else list(entities)
+        unknown = [e for e in chosen if e != "Lead"]
+        if unknown:
+            raise ValueError(f"the sandbox models change events for Lead only, not {unknown}")
+        self.org.store.set_meta("cdc_entities", chosen)
+
+    def set_queue_holds_leads(self, on: bool = True) -> None:
+        """Whether the intake queue lists Lead among its supported objects."""
+        current = self.org.store.meta.get("intake_queue_sobject")
+        if on:
+            ensure_queue_holds_leads(self.org, again=True)
+        elif current:
+            with self.org.store.lock:
+                self.org.store.purge([current])
+                self.org.store.set_meta("intake_queue_sobject", "")
 
     def simulate_activity(self, fraction: float = 0.1, seed: int | None = None) -> dict[str, int]:
         """Reps work a ``fraction`` of their open leads: log a call, move the status on."""

@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from devkit.sandbox import composite, replication
+from devkit.sandbox import access, composite, replication
 from devkit.sandbox import sobjects as rows
 from devkit.sandbox.describe import describe, describe_global
 from devkit.sandbox.identity import identity_url
 from devkit.sandbox.org import Org
 from devkit.sandbox.soql import SoqlError, parse
-from devkit.sandbox.soql.engine import execute
+from devkit.sandbox.soql.engine import execute, lookup_object
 from devkit.sandbox.web import ApiError, Request, Response, not_found
 
 MIN_VERSION, MAX_VERSION = 20.0, 66.0
@@ -106,6 +106,7 @@ def _query(org: Org, req: Request, version: str, parts: list[str]) -> Response:
         raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
     try:
         query = parse(soql)
+        _visible(access.of(org.store.meta), query)
         with org.store.lock:
             result = execute(
                 query,
@@ -123,6 +124,29 @@ def _query(org: Org, req: Request, version: str, parts: list[str]) -> Response:
         return Response(200, _page(result.rows, result.render, result.total_size, None))
     locator = org.open_cursor(result, batch)
     return _page_response(org, version, locator, 0)
+
+
+def _visible(seen: access.Access, query: Any) -> None:
+    """A query on an object the user cannot read, or selecting a field hidden from it,
+    is refused as if they did not exist (``INVALID_TYPE``, ``INVALID_FIELD``)."""
+    obj = lookup_object(query.sobject)
+    if not seen.can_read(obj.name):
+        raise SoqlError(
+            "INVALID_TYPE",
+            f"sObject type '{query.sobject}' is not supported. If you are attempting to use a "
+            "custom object, be sure to append the '__c' after the entity name. Please "
+            "reference your WSDL or the describe call for the appropriate names.",
+        )
+    for item in query.select:
+        parts = getattr(item, "parts", None)
+        if parts and len(parts) == 1 and not seen.sees(obj.name, parts[0]):
+            raise SoqlError(
+                "INVALID_FIELD",
+                f"\n{parts[0]}\n^\nERROR at Row:1:Column:8\nNo such column '{parts[0]}' on "
+                f"entity '{obj.name}'. If you are attempting to use a custom field, be sure to "
+                "append the '__c' after the custom field name. Please reference your WSDL or "
+                "the describe call for the appropriate names.",
+            )
 
 
 def _batch_size(req: Request) -> int:
@@ -163,9 +187,12 @@ def _page(
 
 # --- sObjects --------------------------------------------------------------------------------
 def _sobjects(org: Org, req: Request, version: str, parts: list[str]) -> Response:
+    seen = access.of(org.store.meta)
     if not parts:
-        return _only(req, "GET", lambda: Response(200, describe_global(version)))
+        return _only(req, "GET", lambda: Response(200, describe_global(version, seen)))
     obj = rows.object_or_404(parts[0])
+    if not seen.can_read(obj.name):
+        raise not_found()
     if len(parts) == 1:
         if req.method == "POST":
             return rows.create_row(org, req, obj, version)
@@ -174,12 +201,15 @@ def _sobjects(org: Org, req: Request, version: str, parts: list[str]) -> Respons
             "GET",
             lambda: Response(
                 200,
-                {"objectDescribe": describe(obj, version) | {"fields": None}, "recentItems": []},
+                {
+                    "objectDescribe": describe(obj, version, seen) | {"fields": None},
+                    "recentItems": [],
+                },
             ),
             "POST",
         )
     if len(parts) == 2 and parts[1] == "describe":
-        return _only(req, "GET", lambda: Response(200, describe(obj, version)))
+        return _only(req, "GET", lambda: Response(200, describe(obj, version, seen)))
     if len(parts) == 2 and parts[1] == "deleted":
         return _only(req, "GET", lambda: replication.get_deleted(org, req, obj))
     if len(parts) == 2:

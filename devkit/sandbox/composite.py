@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from devkit.sandbox import access
 from devkit.sandbox.dml import Txn
 from devkit.sandbox.org import Org
 from devkit.sandbox.schema import SObject, sobject
@@ -100,6 +101,7 @@ def _write_one(
                 f"unable to obtain exclusive access to this record or 1 records: {rid}",
                 [],
             )
+        access.refuse_write(access.of(org.store.meta), obj.name, values)
         if creating:
             row = txn.create(obj, values, assign_to=assign_to(org, req, obj))
         else:

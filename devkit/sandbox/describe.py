@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from devkit.sandbox.access import FULL, Access
 from devkit.sandbox.schema import SOBJECTS, Field, SObject
 
 _SOAP = {
@@ -11,20 +12,22 @@ _SOAP = {
     "double": "xsd:double", "currency": "xsd:double", "percent": "xsd:double",
     "date": "xsd:date", "datetime": "xsd:dateTime",
 }  # fmt: skip
+_NOT_EDITABLE = {"Group", "QueueSobject", "AssignmentRule"}  # not through this API
 _NOT_GROUPABLE = {"double", "currency", "percent", "textarea", "multipicklist", "datetime"}
 
 
-def _base(obj: SObject, version: str) -> dict[str, Any]:
+def _base(obj: SObject, version: str, access: Access = FULL) -> dict[str, Any]:
     url = f"/services/data/v{version}/sobjects/{obj.name}"
+    editable = access.can_edit(obj.name) and obj.name not in _NOT_EDITABLE
     return {
         "name": obj.name,
         "label": obj.name,
         "labelPlural": obj.name + "s",
         "keyPrefix": obj.key_prefix,
         "custom": False,
-        "createable": True,
-        "updateable": obj.name != "Group",
-        "deletable": True,
+        "createable": editable,
+        "updateable": editable,
+        "deletable": editable,
         "queryable": True,
         "retrieveable": True,
         "searchable": True,
@@ -33,7 +36,7 @@ def _base(obj: SObject, version: str) -> dict[str, Any]:
     }
 
 
-def field_describe(f: Field) -> dict[str, Any]:
+def field_describe(f: Field, editable: bool = True) -> dict[str, Any]:
     text = f.type not in _SOAP
     return {
         "name": f.name,
@@ -46,8 +49,8 @@ def field_describe(f: Field) -> dict[str, Any]:
         "scale": 2 if f.type == "currency" else 0,
         "digits": 9 if f.type == "int" else 0,
         "nillable": f.nillable,
-        "createable": f.createable,
-        "updateable": f.updateable,
+        "createable": f.createable and editable,
+        "updateable": f.updateable and editable,
         "custom": f.custom,
         "calculated": False,
         "defaultedOnCreate": f.name in ("Id", "OwnerId", "CreatedDate", "IsDeleted", "Status"),
@@ -69,17 +72,25 @@ def field_describe(f: Field) -> dict[str, Any]:
     }
 
 
-def describe(obj: SObject, version: str) -> dict[str, Any]:
-    out = _base(obj, version)
-    out["fields"] = [field_describe(f) for f in obj.fields]
+def describe(obj: SObject, version: str, access: Access = FULL) -> dict[str, Any]:
+    """As the caller sees the object: fields hidden from it left out, ``updateable`` as
+    its permissions say (the caller checks it may read the object at all)."""
+    out = _base(obj, version, access)
+    out["fields"] = [
+        field_describe(f, access.edits(obj.name, f.name))
+        for f in obj.fields
+        if access.sees(obj.name, f.name)
+    ]
     out["childRelationships"] = []
     out["recordTypeInfos"] = []
     return out
 
 
-def describe_global(version: str) -> dict[str, Any]:
+def describe_global(version: str, access: Access = FULL) -> dict[str, Any]:
     return {
         "encoding": "UTF-8",
         "maxBatchSize": 200,
-        "sobjects": [_base(obj, version) for obj in SOBJECTS.values()],
+        "sobjects": [
+            _base(obj, version, access) for obj in SOBJECTS.values() if access.can_read(obj.name)
+        ],
     }

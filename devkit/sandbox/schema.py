@@ -252,8 +252,46 @@ TASK = SObject(
     required=(),
 )
 
+# which sObjects a queue may own ("QueueSobject": Id, QueueId, SobjectType, CreatedById,
+# SystemModstamp; not updateable)
+QUEUE_SOBJECT = SObject(
+    "QueueSobject",
+    (
+        _ro("Id", "id", nillable=False, length=18),
+        Field("QueueId", "reference", refs=("Group",), relationship="Queue", nillable=False,
+              updateable=False),
+        Field("SobjectType", "picklist", picklist=("Lead", "Case"), nillable=False,
+              updateable=False, length=40),
+        _ro("CreatedById", "reference", refs=("User",), relationship="CreatedBy", nillable=False),
+        _ro("SystemModstamp", "datetime", nillable=False),
+    ),
+    required=("QueueId", "SobjectType"),
+)  # fmt: skip
+
+# Setup's assignment rules (read-only through the API)
+ASSIGNMENT_RULE = SObject(
+    "AssignmentRule",
+    _system(None)
+    + (
+        _ro("Name", "string", length=120, nillable=False),
+        _ro("SobjectType", "picklist", picklist=("Case", "Lead"), length=40),
+        _ro("Active", "boolean", nillable=False),
+    ),
+)
+
 SOBJECTS: dict[str, SObject] = {
-    o.name: o for o in (LEAD, USER, GROUP, ACCOUNT, CONTACT, OPPORTUNITY, TASK)
+    o.name: o
+    for o in (
+        LEAD,
+        USER,
+        GROUP,
+        ACCOUNT,
+        CONTACT,
+        OPPORTUNITY,
+        TASK,
+        QUEUE_SOBJECT,
+        ASSIGNMENT_RULE,
+    )
 }
 _BY_LOWER = {name.lower(): obj for name, obj in SOBJECTS.items()}
 

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from devkit.sandbox.leadgen import DataFactory
 from devkit.sandbox.org import Org
 from devkit.sandbox.roster import INTAKE_QUEUE, INTAKE_QUEUE_NAME, ROSTER, Person
-from devkit.sandbox.schema import ACCOUNT, CONTACT, GROUP, LEAD, OPPORTUNITY, USER
+from devkit.sandbox.schema import ACCOUNT, CONTACT, GROUP, LEAD, OPPORTUNITY, QUEUE_SOBJECT, USER
 
 CHUNK = 500
 
@@ -30,8 +30,25 @@ class SeedSummary:
 
 def seed_base(org: Org) -> None:
     """Create the roster's Users and the intake queue once (idempotent)."""
-    if org.integration_user_id:
+    if not org.integration_user_id:
+        _seed_users_and_queue(org)
+    ensure_queue_holds_leads(org)
+
+
+def ensure_queue_holds_leads(org: Org, *, again: bool = False) -> None:
+    """The intake queue's ``QueueSobject`` for Lead (also for states seeded before the
+    sandbox modelled it); once removed (admin ``set_queue_holds_leads``) only ``again``
+    brings it back."""
+    queue = org.intake_queue_id
+    known = "intake_queue_sobject" in org.store.meta
+    if queue is None or (known and not again) or org.store.meta.get("intake_queue_sobject"):
         return
+    with org.txn() as txn:
+        row = txn.create(QUEUE_SOBJECT, {"QueueId": queue, "SobjectType": "Lead"}, system=True)
+    org.store.set_meta("intake_queue_sobject", row["Id"])
+
+
+def _seed_users_and_queue(org: Org) -> None:
     with org.txn() as txn:
         ids: dict[str, str] = {}
         for person in ROSTER:

@@ -9,6 +9,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -75,6 +76,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._dispatch()
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header: the org's clock, which may be set off this machine's."""
+        skew = float(self.server.app.org.store.meta.get("clock_skew_seconds") or 0.0)
+        return super().date_time_string((time.time() if timestamp is None else timestamp) + skew)
 
     do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = do_GET
 

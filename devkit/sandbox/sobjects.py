@@ -7,6 +7,7 @@ from email.utils import format_datetime as http_date
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from devkit.sandbox import access
 from devkit.sandbox.org import Org
 from devkit.sandbox.schema import SObject, sobject
 from devkit.sandbox.soql.resolve import format_value, record_url
@@ -90,6 +91,7 @@ def create_row(org: Org, req: Request, obj: SObject, version: str) -> Response:
         req.header("If-Unmodified-Since")
     )  # nothing to compare on a create; 400 if unreadable
     try:
+        access.refuse_write(access.of(org.store.meta), obj.name, values)
         with org.txn(req.user_id) as txn:
             row = txn.create(obj, values, assign_to=assign_to(org, req, obj))
     except DmlError as err:
@@ -137,6 +139,7 @@ def update_row(org: Org, req: Request, obj: SObject, record_id: str) -> Response
     if org.store.get_any(rid) is None:
         raise not_found()
     try:
+        access.refuse_write(access.of(org.store.meta), obj.name, values)
         with org.txn(req.user_id) as txn:
             current = txn.existing(obj, rid)
             since = _http_date(req.header("If-Unmodified-Since"))

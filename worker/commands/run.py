@@ -7,11 +7,15 @@ import os
 import signal
 import sys
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from worker.commands._common import one_line_errors, settings_or_exit
 from worker.store.db import upgrade
+
+if TYPE_CHECKING:
+    from worker.bootstrap import App
 
 log = logging.getLogger("leadrouter.worker")
 
@@ -71,6 +75,7 @@ def run(once: bool, metrics_port: int | None) -> None:
             f"metrics: http://{settings.metrics_host}:{server.server_port}/metrics", err=True
         )
     try:
+        _preflight(app, once=once)  # what `leadrouter doctor` calls fatal stops us, same line
         worker.ensure_active()  # SQLite: refuses a second worker here, with a clear message
         if once:
             _once(worker)
@@ -105,6 +110,40 @@ def run(once: bool, metrics_port: int | None) -> None:
     finally:
         worker.stop_subscription()  # what it gathered is routed, its replay id stored
         app.lease.release()
+
+
+def _preflight(app: App, *, once: bool) -> None:
+    """Refuse to start on any check of :data:`worker.doctor.PREFLIGHT` that fails (a
+    misspelt intake queue, a field hidden from the integration user, ...). ``run --once``
+    (cron, every minute) skips it for an hour after it passed with the same settings and
+    config: it costs about eight API calls, and what changes in the org meanwhile makes
+    the cycle itself fail."""
+    from datetime import UTC, datetime
+
+    from worker.commands.doctor import inputs_for
+    from worker.doctor import preflight_failure
+    from worker.doctor.checks import PREFLIGHT_TTL_S, preflight_key
+    from worker.store.db import session_scope
+    from worker.store.state_repo import get_value, set_value
+
+    with session_scope(app.deps.engine) as session:
+        config = app.deps.config(session)
+        last = get_value(session, PREFLIGHT_KEY)
+    inputs = inputs_for(app.settings, app.deps.gateway, config)
+    key = preflight_key(inputs, app.settings.sf_instance_url)
+    now = datetime.now(UTC)
+    if once and isinstance(last, dict) and last.get("key") == key:
+        passed = datetime.fromisoformat(str(last.get("at")))
+        if 0 <= (now - passed).total_seconds() < PREFLIGHT_TTL_S:
+            return
+    failure = preflight_failure(inputs)
+    if failure is not None:
+        raise click.ClickException(failure.line())
+    with session_scope(app.deps.engine) as session:
+        set_value(session, PREFLIGHT_KEY, {"key": key, "at": now.isoformat()})
+
+
+PREFLIGHT_KEY = "preflight_passed"
 
 
 def _once(worker: object) -> None:

@@ -20,7 +20,7 @@ from simple_salesforce.api import Salesforce
 from tenacity import Retrying
 
 from worker.routing.model import KnownEmail
-from worker.sfdc import mapping, soql
+from worker.sfdc import mapping, probe, soql
 from worker.sfdc.connection import SalesforceConnection, on_answer
 from worker.sfdc.errors import SfdcPermanentError, replication_refusal
 from worker.sfdc.mapping import (
@@ -33,6 +33,7 @@ from worker.sfdc.mapping import (
     UserRow,
     WriteResult,
 )
+from worker.sfdc.probe import ApiLimits, Identity, ObjectAccess, TopicAccess
 from worker.sfdc.retry import retrying, with_retry
 
 T = TypeVar("T")
@@ -83,6 +84,24 @@ class SalesforceGateway(Protocol):
     ) -> list[WriteResult]: ...
     def api_usage(self) -> tuple[int, int] | None: ...
     def api_calls(self) -> int: ...
+
+
+class OrgProbe(Protocol):
+    """What ``leadrouter doctor`` (and the worker's start-up check) asks of an org:
+    reads only, never a write."""
+
+    def api_versions(self) -> list[str]: ...
+    def identity(self) -> Identity: ...
+    def describe_object(self, sobject: str) -> ObjectAccess | None: ...
+    def org_limits(self) -> ApiLimits: ...
+    def active_assignment_rules(self, sobject: str) -> list[str]: ...
+    def queue_ids(self, developer_names: Sequence[str]) -> dict[str, str]: ...
+    def queue_sobjects(self, queue_ids: Sequence[str]) -> dict[str, set[str]]: ...
+    def users_by_email(self, emails: Iterable[str]) -> list[UserRow]: ...
+    def next_leads(
+        self, owner_ids: Sequence[str], fields: Sequence[str], limit: int
+    ) -> list[LeadRow]: ...
+    def change_events_topic(self, endpoint: str, topic: str, org_id: str) -> TopicAccess: ...
 
 
 class SimpleSalesforceGateway:
@@ -234,6 +253,105 @@ class SimpleSalesforceGateway:
 
     def users_changed(self, since: datetime) -> list[UserChange]:
         return [mapping.user_change(r) for r in self._records([soql.users_changed_query(since)])]
+
+    # --- the org's set-up (doctor) -------------------------------------------------
+    def api_versions(self) -> list[str]:
+        """``GET /services/data/``: the API versions the org serves."""
+
+        def get(sf: Salesforce) -> object:
+            root = sf.base_url.rstrip("/").rsplit("/", 1)[0] + "/"
+            return sf._call_salesforce("GET", root).json()  # noqa: SLF001 - no public call
+
+        return probe.versions(self._call(get))
+
+    def identity(self) -> Identity:
+        """Who the token signs us in as: the identity URL the REST root lists."""
+
+        def get(sf: Salesforce) -> Any:
+            listed = sf.restful("") or {}
+            url = str(listed.get("identity") or "")
+            return sf._call_salesforce("GET", url).json()  # noqa: SLF001 - absolute URL
+
+        return probe.identity(self._call(get))
+
+    def describe_object(self, sobject: str) -> ObjectAccess | None:
+        """sObject Describe as the integration user sees it; None when the object is
+        not there for it (404 ``NOT_FOUND``: no read access, or no such object)."""
+        try:
+            answer = self._call(lambda sf: sf.restful(f"sobjects/{sobject}/describe"))
+        except SfdcPermanentError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return probe.object_access(answer or {})
+
+    def org_limits(self) -> ApiLimits:
+        """``/limits`` (its ``DailyApiRequests``) and the answer's ``Date`` header."""
+
+        def get(sf: Salesforce) -> ApiLimits:
+            response = sf._call_salesforce("GET", sf.base_url + "limits/")  # noqa: SLF001
+            return probe.api_limits(response.json(), response.headers.get("Date"))
+
+        return self._call(get)
+
+    def active_assignment_rules(self, sobject: str) -> list[str]:
+        records = self._records([probe.assignment_rules_query(sobject)])
+        return [str(r.get("Name") or r.get("Id")) for r in records]
+
+    def queue_sobjects(self, queue_ids: Sequence[str]) -> dict[str, set[str]]:
+        """Queue Id -> the sObject types it may own (``QueueSobject``)."""
+        out: dict[str, set[str]] = {q: set() for q in queue_ids}
+        for r in self._records(probe.queue_sobjects_queries(queue_ids)):
+            out.setdefault(str(r["QueueId"]), set()).add(str(r.get("SobjectType") or ""))
+        return out
+
+    def next_leads(
+        self, owner_ids: Sequence[str], fields: Sequence[str], limit: int
+    ) -> list[LeadRow]:
+        """The next ``limit`` leads the intake would read (one query, no paging)."""
+        answer: dict[str, Any] = self._call(
+            lambda sf: sf.query(probe.next_leads_query(owner_ids, fields, limit))
+        )
+        return [mapping.lead_row(r) for r in answer.get("records") or [] if r.get("Id")]
+
+    def change_events_topic(
+        self, endpoint: str, topic: str, org_id: str, *, timeout: float = 10.0
+    ) -> TopicAccess:
+        """Pub/Sub API ``GetTopic`` for ``topic`` (``/data/LeadChangeEvent``) at
+        ``endpoint`` (``host:port``, TLS; the configured CA bundle, else the system's),
+        authenticated as every Pub/Sub call is (``accesstoken``, ``instanceurl``,
+        ``tenantid``). A topic that is not there (Change Data Capture not selected for the
+        object) is ``not_found``; an endpoint that does not answer is ``unreachable``."""
+        import grpc
+
+        from worker.sfdc.pubsub import pubsub_api_pb2 as pb
+        from worker.sfdc.pubsub import pubsub_api_pb2_grpc as pb_grpc
+
+        ca = self.connection.settings.sf_ca_bundle
+        credentials = grpc.ssl_channel_credentials(ca.read_bytes() if ca is not None else None)
+        metadata = (
+            ("accesstoken", str(self.connection.sf.session_id)),
+            ("instanceurl", self.connection.instance_url),
+            ("tenantid", org_id),
+        )
+        with grpc.secure_channel(endpoint, credentials) as channel:
+            stub = pb_grpc.PubSubStub(channel)  # type: ignore[no-untyped-call]
+            try:
+                info = stub.GetTopic(
+                    pb.TopicRequest(topic_name=topic), metadata=metadata, timeout=timeout
+                )
+            except grpc.RpcError as exc:
+                code = exc.code() if hasattr(exc, "code") else None
+                detail = str(exc.details() if hasattr(exc, "details") else exc)
+                problem = {
+                    grpc.StatusCode.NOT_FOUND: "not_found",
+                    grpc.StatusCode.UNAUTHENTICATED: "unauthenticated",
+                    grpc.StatusCode.PERMISSION_DENIED: "permission_denied",
+                    grpc.StatusCode.UNAVAILABLE: "unreachable",
+                    grpc.StatusCode.DEADLINE_EXCEEDED: "unreachable",
+                }.get(code, "error")  # type: ignore[arg-type]
+                return TopicAccess(False, problem=problem, detail=detail)
+        return TopicAccess(True, can_subscribe=bool(info.can_subscribe))
 
     # --- writes -------------------------------------------------------------------
     def update_owners(

@@ -19,6 +19,8 @@ KEY_PREFIXES: dict[str, str] = {
     "Group": "00G",
     "Lead": "00Q",
     "Task": "00T",
+    "QueueSobject": "03g",
+    "AssignmentRule": "01Q",
 }
 OBJECT_BY_PREFIX = {prefix: name for name, prefix in KEY_PREFIXES.items()}
 

@@ -43,6 +43,7 @@ from worker.sfdc.pubsub import pubsub_api_pb2_grpc as pb_grpc
 
 TOPICS = ("/data/LeadChangeEvent", "/data/ChangeEvents")  # Lead is the one selected entity
 MAX_REQUESTED = 100
+CDC_META = "cdc_entities"  # the org's entities selected for Change Data Capture
 ERR = "sfdc.platform.eventbus.grpc."
 AUTH_ERROR = ERR + "service.auth.error"
 REPLAY_CORRUPTED = ERR + "subscription.fetch.replayid.corrupted"
@@ -213,9 +214,14 @@ class PubSubService(pb_grpc.PubSubServicer):  # type: ignore[misc]
         return rpc_id
 
     def _topic(self, name: str, context: grpc.ServicerContext, rpc_id: str) -> None:
-        if name not in TOPICS:
+        """A topic of an entity selected for Change Data Capture (Setup; here the org's
+        ``cdc_entities``, Lead unless the admin operation ``set_cdc`` says otherwise)."""
+        selected = self.bus.org.store.meta.get(CDC_META, ["Lead"])
+        # the standard channel /data/ChangeEvents is always there (empty with nothing selected)
+        topics = TOPICS if "Lead" in selected else TOPICS[1:]
+        if name not in topics:
             _abort(context, grpc.StatusCode.NOT_FOUND, TOPIC_NOT_FOUND,
-                   f"topic {name!r} not found (selected: {', '.join(TOPICS)})", rpc_id)  # fmt: skip
+                   f"topic {name!r} not found (selected: {', '.join(topics)})", rpc_id)  # fmt: skip
 
 
 @dataclass
