@@ -218,3 +218,9 @@ def stored_overrides(database_url: str) -> tuple[dict[str, dict[str, Any]], str 
     finally:
         if engine is not None:
             engine.dispose()
+
+
+def intake_mode(settings: Settings, config: RoutingConfig) -> str:
+    """``poll`` or ``subscribe``: ``LEADROUTER_INTAKE_MODE`` when set, else the config's
+    ``intake.mode``. The worker and ``doctor`` both ask here."""
+    return settings.intake_mode or config.intake.mode

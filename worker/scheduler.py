@@ -31,6 +31,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from worker.bootstrap import App
+from worker.config_source import intake_mode
 from worker.jobs.intake import CycleReport, run_cycle
 from worker.jobs.purge import run_purge
 from worker.jobs.sla import run_sla_sweep
@@ -105,14 +106,14 @@ class Worker:
         """``intake.subscribe`` when the mode is subscribe, else None."""
         try:
             with session_scope(self.app.deps.engine) as s:
-                intake = self.app.deps.config(s).intake
+                config = self.app.deps.config(s)
         except Exception:  # noqa: BLE001 - the cycle reports a config it cannot read
             return None
-        mode = self.app.settings.intake_mode or intake.mode
+        mode = intake_mode(self.app.settings, config)
         if mode != self.mode:
             log.warning("intake mode: %s", mode)
             self.mode = mode
-        return intake.subscribe if mode == "subscribe" else None
+        return config.intake.subscribe if mode == "subscribe" else None
 
     def _subscribed(self, sub: Subscribe) -> CycleReport | None:
         if not self.ensure_active():

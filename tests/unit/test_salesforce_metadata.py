@@ -137,8 +137,8 @@ def test_the_guide_has_the_doctor_section_and_its_links_resolve() -> None:
 
     guide = ROOT / "docs" / "connect-a-real-org.md"
     text = guide.read_text()
-    assert "## 5. Check with doctor" in text and "leadrouter doctor --help" in text
+    assert "## 5. Check with doctor" in text and "(doctor.md)" in text
     assert "Leadrouter_Integration" in text and "sf project deploy start" in text
     assert "SELECT DeveloperName, Name FROM Group WHERE Type = 'Queue'" in text
-    for target in re.findall(r"\]\((\.\./[^)#]+)\)", text):
+    for target in re.findall(r"\]\((\.\./[^)#]+|[\w-]+\.md)\)", text):
         assert (guide.parent / target).resolve().exists(), target

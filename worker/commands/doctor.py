@@ -53,13 +53,12 @@ def inputs_for(settings: Settings, gateway: object, config: RoutingConfig) -> In
     from worker.sfdc.gateway import OrgProbe
 
     probe = cast(OrgProbe, gateway)
-    # the intake mode: the setting when set, else the config's (both come with the
-    # Pub/Sub subscription; without it the worker polls)
-    mode = getattr(settings, "intake_mode", None) or getattr(config.intake, "mode", "poll")
+    from worker.config_source import intake_mode
+
     return Inputs(
         probe=probe, config=config, api_version=settings.sf_api_version, now=now_utc,
-        intake_mode=str(mode), pubsub_endpoint=getattr(settings, "sf_pubsub_endpoint", None),
-        org_id=getattr(settings, "sf_org_id", None), intake_user_keys=intake_user_keys(settings),
+        intake_mode=intake_mode(settings, config), pubsub_endpoint=settings.sf_pubsub_endpoint,
+        org_id=settings.sf_org_id, intake_user_keys=intake_user_keys(settings),
     )  # fmt: skip
 
 
