@@ -8,6 +8,8 @@ logged safely.
 
 from __future__ import annotations
 
+import re
+
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Literal
@@ -172,6 +174,11 @@ class Settings(BaseSettings):
         "reverse proxies in front of the dashboard. Only their X-Forwarded-For is believed; "
         "empty: the header is ignored and the client is the TCP peer.",
     )
+    dashboard_url: str | None = Field(
+        None,
+        description="The dashboard's address as people open it (https://leads.acme.example): "
+        "notifications then link each lead to its 'why' page (<url>/lead?lead=<Id>).",
+    )
     dashboard_sso_roles: str = Field(
         "",
         description="Single sign-on (Streamlit st.login, OIDC provider in "
@@ -207,6 +214,18 @@ class Settings(BaseSettings):
     @classmethod
     def _check_sso_roles(cls, value: str) -> str:
         parse_sso_roles(value)
+        return value
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _check_dashboard_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError(
+                "must be an http(s):// address without query (https://leads.acme.example)"
+            )
         return value
 
     @field_validator("sf_instance_url", "sf_token_url")

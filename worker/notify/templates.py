@@ -38,6 +38,7 @@ class Content:
     lines: tuple[str, ...]
     values: dict[str, str]
     link: str | None
+    why: str | None = None  # the dashboard's "why" page of the lead
 
 
 def build_content(event: NotificationEvent) -> Content:
@@ -67,7 +68,10 @@ def build_content(event: NotificationEvent) -> Content:
         lines = ["Why: {reason}"]
         if {"used", "max"} <= event.facts.keys():
             lines.insert(0, "Used {fact_used} of {fact_max} API calls (last 24 hours).")
-    return Content(TITLES[event.kind], tuple(lines), values, lead.url if lead else None)
+    return Content(
+        TITLES[event.kind], tuple(lines), values, lead.url if lead else None,
+        lead.why_url if lead else None,
+    )  # fmt: skip
 
 
 def render_text(content: Content) -> tuple[str, str]:
@@ -77,6 +81,8 @@ def render_text(content: Content) -> tuple[str, str]:
     body = [subject, "", *(line.format(**values) for line in content.lines)]
     if content.link:
         body += ["", f"Open in Salesforce: {_flat(content.link)}"]
+    if content.why:
+        body += [f"Why it went there: {_flat(content.why)}"]
     return subject, "\n".join(body) + "\n"
 
 
@@ -87,6 +93,9 @@ def render_html(content: Content) -> str:
     if content.link:
         href = html.escape(_flat(content.link), quote=True)
         parts.append(f'<p><a href="{href}">Open in Salesforce</a></p>')
+    if content.why:
+        why = html.escape(_flat(content.why), quote=True)
+        parts.append(f'<p><a href="{why}">Why it went there</a></p>')
     return "<html><body>\n" + "\n".join(parts) + "\n</body></html>\n"
 
 
@@ -101,6 +110,8 @@ def render_slack(content: Content, mentions: tuple[str, ...] = ()) -> dict[str, 
     context = [slack_mention(m) for m in mentions]
     if content.link:
         context.append(f"<{slack_escape(_flat(content.link))}|Open in Salesforce>")
+    if content.why:
+        context.append(f"<{slack_escape(_flat(content.why))}|Why it went there>")
     if context:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": " ".join(context)}]}
