@@ -9,7 +9,6 @@ logged safely.
 from __future__ import annotations
 
 import re
-
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Literal
