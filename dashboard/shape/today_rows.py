@@ -60,14 +60,19 @@ def rep_statuses(
     directory: Mapping[str, Mapping[str, Any]],
     open_leads: Mapping[str, int],
 ) -> dict[str, RepStatus]:
-    """The reps as the worker last saw them (``directory``: user id and active flag). A
-    rep the worker has not resolved yet gets a stand-in user (as What-if does), so the
-    screen works before the first cycle; ``open_leads``: the untouched leads it holds."""
+    """The reps as the worker last saw them (``directory``: user id and active flag); a
+    rep it found no Salesforce user for has none here either (never next). Before the
+    worker's first cycle (no directory yet) every rep gets a stand-in user, as What-if
+    does, so the screen shows the rotation. ``open_leads``: the untouched leads each
+    holds, what the store knows of their open leads."""
     out = {}
     for key in config.reps:
         known = directory.get(key) or {}
-        user_id = str(known.get("user_id") or f"preview:{key}")
-        out[key] = RepStatus(key, user_id, bool(known.get("active", True)), open_leads.get(key, 0))
+        user_id = known.get("user_id") or (None if directory else f"preview:{key}")
+        out[key] = RepStatus(
+            key, None if user_id is None else str(user_id), bool(known.get("active", True)),
+            open_leads.get(key, 0),
+        )  # fmt: skip
     return out
 
 

@@ -55,7 +55,8 @@ def config(**pool: object) -> RoutingConfig:
 
 
 def statuses(cfg: RoutingConfig) -> dict[str, object]:
-    return rep_statuses(cfg, {ANNA: {"user_id": "005A", "active": True}}, {})
+    known = {k: {"user_id": f"005{i}", "active": True} for i, k in enumerate(cfg.reps)}
+    return rep_statuses(cfg, known, {})
 
 
 def _keys(decisions: list[object]) -> list[str | None]:
@@ -170,3 +171,14 @@ def test_sla_rows_breached_first_with_how_long() -> None:
         ("breached", "1 h 30 min ago"),
         ("at risk", "in 10 min"),
     ]
+
+
+def test_a_rep_the_worker_found_no_user_for_is_never_next() -> None:
+    cfg = config()
+    known = {ANNA: {"user_id": "005A", "active": True}, DORA: {"user_id": "005D", "active": False}}
+    reps = rep_statuses(cfg, known, {ANNA: 4})
+    assert (reps[ANNA].user_id, reps[ANNA].open_leads) == ("005A", 4)
+    assert reps[BEN].user_id is None and reps[DORA].sf_active is False
+    assert BEN not in _keys(next_up(cfg, RoutingState(), reps, NOW, "smb"))
+    before_first_cycle = rep_statuses(cfg, {}, {})
+    assert before_first_cycle[BEN].user_id == f"preview:{BEN}"
