@@ -188,8 +188,9 @@ def load_routing_state(url: str) -> Any:
     return team_day.routing_state(get_engine(url))
 
 
-def load_untouched(url: str) -> dict[str, int]:
-    return team_day.untouched_per_rep(get_engine(url))
+@st.cache_data(ttl=TTL, show_spinner=False)
+def load_untouched(url: str, due_since: datetime) -> dict[str, int]:
+    return team_day.untouched_per_rep(get_engine(url), due_since)
 
 
 def load_latest_decision(url: str, lead_id: str) -> int | None:

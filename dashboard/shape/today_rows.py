@@ -21,6 +21,7 @@ from worker.routing.state import RoutingState
 
 NEXT_COUNT = 5
 AT_RISK_SHARE = 0.25  # "at risk": the last quarter of the time the SLA allows
+STALE_DAYS = 7  # an untouched lead overdue longer is no longer counted as open
 
 
 def team_zone(config: RoutingConfig | None) -> str:

@@ -43,7 +43,8 @@ def _next_up(ctx: PageContext, current: Effective) -> None:
     config = current.routing
     st.subheader("Who is next")
     directory = data.load_rep_directory(ctx.url)
-    reps = shape.rep_statuses(config, directory, data.load_untouched(ctx.url))
+    untouched = data.load_untouched(ctx.url, ctx.minute - timedelta(days=shape.STALE_DAYS))
+    reps = shape.rep_statuses(config, directory, untouched)
     routing_state = data.load_routing_state(ctx.url)
     rows = []
     for pool in config.pools:

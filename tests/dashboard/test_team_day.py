@@ -74,7 +74,8 @@ def test_open_sla_clocks_soonest_due_first_untouched_only(engine) -> None:  # ty
 
 
 def test_untouched_per_rep(engine) -> None:  # type: ignore[no-untyped-def]
-    assert team_day.untouched_per_rep(engine) == {ANNA: 2, BEN: 1}
+    assert team_day.untouched_per_rep(engine, NOW - timedelta(days=7)) == {ANNA: 2, BEN: 1}
+    assert team_day.untouched_per_rep(engine, NOW - timedelta(minutes=5)) == {ANNA: 1, BEN: 1}
 
 
 def test_a_reps_leads_newest_first_including_leads_moved_to_them(engine) -> None:  # type: ignore[no-untyped-def]

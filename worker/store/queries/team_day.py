@@ -23,6 +23,14 @@ from worker.store.queries._sql import as_utc
 D: Any = JournalRow
 R: Any = RoutingStateRow
 
+
+def _applied() -> Any:
+    """``status = 'applied'`` written so that no index serves it: SQLite's planner,
+    without statistics, would otherwise read every applied row of the journal through
+    the (status, lead_id) index instead of the short period of the decided_at index."""
+    return func.coalesce(D.status, "") == DecisionStatus.APPLIED.value
+
+
 # a decision that gave a rep a lead: the first routing or an SLA move to them
 ASSIGNING = (DecisionKind.ROUTE, DecisionKind.SLA_REASSIGN, DecisionKind.ESCALATE)
 OPEN = "open"  # an assignment's SLA clock still running: nobody touched the lead yet
@@ -38,7 +46,7 @@ def assigned_per_rep(
         .where(
             D.decided_at >= since,
             D.kind.in_(ASSIGNING),
-            D.status == DecisionStatus.APPLIED,
+            _applied(),
             D.rep_key.is_not(None),
         )
         .group_by(D.rep_key)
@@ -75,10 +83,16 @@ def open_sla_clocks(
     return rows
 
 
-def untouched_per_rep(engine: Engine) -> dict[str, int]:
-    """Rep key -> leads assigned to the rep that nobody has touched yet (open SLA clocks):
-    the open leads the store knows of (the worker asks Salesforce for the full count)."""
-    stmt = select(D.rep_key, func.count()).where(D.sla_state == OPEN).group_by(D.rep_key)
+def untouched_per_rep(engine: Engine, due_since: datetime) -> dict[str, int]:
+    """Rep key -> leads assigned to the rep that nobody has touched yet (open SLA clocks
+    falling due from ``due_since``): the open leads the store knows of (the worker asks
+    Salesforce for the full count). A clock overdue for longer than that is stale: the
+    SLA sweep has moved, escalated or closed its lead meanwhile."""
+    stmt = (
+        select(D.rep_key, func.count())
+        .where(D.sla_state == OPEN, D.sla_due_at >= due_since)
+        .group_by(D.rep_key)
+    )
     with engine.connect() as conn:
         return {str(k): int(n) for k, n in conn.execute(stmt).all() if k is not None}
 
@@ -100,7 +114,7 @@ def rep_leads(
             D.decided_at >= since,
             D.rep_key == rep_key,
             D.kind.in_(ASSIGNING),
-            D.status == DecisionStatus.APPLIED,
+            _applied(),
         )
         .order_by(D.decided_at.desc(), D.id.desc())
         .limit(limit)
