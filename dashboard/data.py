@@ -175,8 +175,8 @@ def load_assigned(url: str, since: datetime) -> dict[str, int]:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def load_sla_clocks(url: str, due_before: datetime) -> list[dict[str, Any]]:
-    return team_day.open_sla_clocks(get_engine(url), due_before)
+def load_sla_clocks(url: str, due_since: datetime, due_before: datetime) -> list[dict[str, Any]]:
+    return team_day.open_sla_clocks(get_engine(url), due_before, due_since=due_since)
 
 
 def load_rep_leads(url: str, rep_key: str, since: datetime) -> list[dict[str, Any]]:

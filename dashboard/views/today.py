@@ -78,11 +78,13 @@ def _counts(ctx: PageContext, current: Effective, period: shape.Periods) -> None
 def _sla(ctx: PageContext) -> None:
     st.subheader("SLA at risk or breached")
     share = shape.AT_RISK_SHARE
-    clocks = data.load_sla_clocks(ctx.url, ctx.minute + timedelta(days=1))
+    stale = ctx.minute - timedelta(days=shape.STALE_DAYS)
+    clocks = data.load_sla_clocks(ctx.url, stale, ctx.minute + timedelta(days=1))
     rows = shape.sla_rows(clocks, ctx.now, share)
     st.caption(
-        f"Leads nobody has touched yet: breached (past due), or at risk (in the last "
-        f"{share:.0%} of the time their SLA allows)."
+        f"Leads nobody has touched yet: breached (past due, within the last "
+        f"{shape.STALE_DAYS} days), or at risk (in the last {share:.0%} of the time their "
+        "SLA allows)."
     )
     if not rows:
         st.caption("Nothing at risk.")

@@ -71,6 +71,8 @@ def test_open_sla_clocks_soonest_due_first_untouched_only(engine) -> None:  # ty
     assert rows[0]["sla_due_at"] == NOW - timedelta(minutes=10)
     assert rows[0]["applied_at"].tzinfo is not None
     assert len(team_day.open_sla_clocks(engine, NOW + timedelta(days=1))) == 3
+    recent = team_day.open_sla_clocks(engine, NOW + timedelta(days=1), due_since=NOW)
+    assert [r["lead_id"][-1] for r in recent] == ["1", "6"]  # lead 2, overdue: left out
 
 
 def test_untouched_per_rep(engine) -> None:  # type: ignore[no-untyped-def]

@@ -64,10 +64,11 @@ SLA_COLUMNS: tuple[str, ...] = (
 
 
 def open_sla_clocks(
-    engine: Engine, due_before: datetime, *, limit: int = 500
+    engine: Engine, due_before: datetime, *, due_since: datetime | None = None, limit: int = 500
 ) -> list[dict[str, Any]]:
     """Applied assignments whose SLA clock still runs (nobody touched the lead) and falls
-    due before ``due_before``, soonest due first (the sweep's own index)."""
+    due before ``due_before`` (and from ``due_since``: older ones are stale, their leads
+    handled by the SLA sweep), soonest due first (the sweep's own index)."""
     columns = [getattr(JournalRow, c) for c in SLA_COLUMNS]
     stmt = (
         select(*columns)
@@ -75,6 +76,8 @@ def open_sla_clocks(
         .order_by(D.sla_due_at, D.id)
         .limit(limit)
     )
+    if due_since is not None:
+        stmt = stmt.where(D.sla_due_at >= due_since)
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(stmt).mappings()]
     for row in rows:
