@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data, session, state
+from dashboard.shape.lead_rows import as_text
 from dashboard.shape.my_leads_rows import availability_words
 from dashboard.shape.team_form import rep_values
 from worker.config_source import Effective
@@ -17,7 +18,8 @@ from worker.store.team_repo import InvalidSettings, PermissionDenied, set_availa
 def toggle(current_config: Effective, rep_key: str, *, key: str, user_id: str | None) -> None:
     """The rep's availability and the one button that flips it (a reason to go away)."""
     rep = current_config.routing.reps[rep_key]
-    st.markdown(f"**{rep.name}** is {availability_words(rep.enabled, rep.disabled_reason)}.")
+    words = availability_words(rep.enabled, rep.disabled_reason)
+    st.markdown(f"**{as_text(rep.name)}** is {as_text(words)}.")
     if rep.enabled:
         c1, c2 = st.columns([3, 1])
         reason = c1.text_input(
@@ -49,13 +51,13 @@ def _write(
             effective_before=rep_values(rep),
         )
     except PermissionDenied as exc:
-        st.error(f"Not changed: {exc}")
+        st.error(f"Not changed: {as_text(exc)}")
     except InvalidSettings as exc:
-        st.error("Not changed: " + "; ".join(exc.problems))
+        st.error("Not changed: " + as_text("; ".join(exc.problems)))
     else:
         data.clear_settings_caches()
         words = "available" if available else f"away ({reason.strip()})"
         st.session_state[state.SETTINGS_FLASH] = (
-            f"{rep.name} is now {words}. The worker applies it at its next cycle."
+            f"{as_text(rep.name)} is now {as_text(words)}. The worker applies it at its next cycle."
         )
         st.rerun()

@@ -9,6 +9,14 @@ from collections.abc import Mapping
 from typing import Any
 
 _LEAD_ID = re.compile(r"00Q[A-Za-z0-9]{12}([A-Za-z0-9]{3})?")
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>#|~$:])")  # what starts Markdown, HTML, math, colour
+
+
+def as_text(value: object) -> str:
+    """``value`` for an element that renders Markdown (headings, alerts, captions): every
+    Markdown character escaped, so ``**x**``, ``[a](b)`` or ``<script>`` from lead data,
+    a rep's name or a typed reason show as written."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(str(value).split()))
 
 
 def lead_param(value: object) -> str | None:
@@ -19,11 +27,12 @@ def lead_param(value: object) -> str | None:
 
 
 def headline(detail: Mapping[str, Any]) -> str:
+    """The page's heading (Markdown-escaped: a lead's name is what a web form said)."""
     who = detail.get("owner_name") or detail.get("rep_key")
     name = detail.get("lead_name") or detail["lead_id"]
     if detail.get("outcome") in ("held", "pending", "failed", "skipped"):
-        return f"Lead {name}: {detail['outcome']}"
-    return f"Why lead {name} went to {who or 'nobody'}"
+        return f"Lead {as_text(name)}: {detail['outcome']}"
+    return f"Why lead {as_text(name)} went to {as_text(who or 'nobody')}"
 
 
 def lead_link(lead_id: str) -> str:

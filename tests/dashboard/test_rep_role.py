@@ -104,7 +104,7 @@ def test_a_rep_switches_themselves_off_then_on(rep_app: tuple[AppTest, str]) -> 
     at.text_input(key="my_avail_reason").input("dentist")
     at.button(key="my_avail_off").click().run()
     assert errors(at) == []
-    assert "away (dentist)" in at.success[0].value
+    assert "away (dentist)" in at.success[0].value  # (nothing to escape in it)
     engine = make_engine(url)
     assert load_overrides(engine)[REP_KEY].data == {"enabled": False, "disabled_reason": "dentist"}
     assert {h["actor"] for h in change_history(engine)} == {"anna"}
@@ -115,5 +115,20 @@ def test_a_rep_switches_themselves_off_then_on(rep_app: tuple[AppTest, str]) -> 
 def test_going_away_without_a_reason_is_refused_and_named(rep_app: tuple[AppTest, str]) -> None:
     at, url = rep_app
     at.button(key="my_avail_off").click().run()
-    assert any("disabled_reason" in e for e in errors(at))
+    assert any(r"disabled\_reason\: say why" in e for e in errors(at))  # Markdown-escaped
     assert load_overrides(make_engine(url)) == {}
+
+
+def test_a_reason_that_looks_like_markdown_is_shown_as_written(
+    rep_app: tuple[AppTest, str],
+) -> None:
+    at, url = rep_app
+    at.text_input(key="my_avail_reason").input("**x** [a](b) <script>")
+    at.button(key="my_avail_off").click().run()
+    assert errors(at) == []
+    shown = at.success[0].value
+    assert r"away (\*\*x\*\* \[a\](b) \<script\>)" in shown  # escaped: renders as typed
+    assert (
+        load_overrides(make_engine(url))[REP_KEY].data["disabled_reason"] == "**x** [a](b) <script>"
+    )
+    assert "\\*\\*x" in at.markdown[0].value or any("\\*\\*x" in m.value for m in at.markdown)

@@ -29,8 +29,8 @@ def test_team_today_shows_five_picks_per_pool_counts_and_sla(
     subheaders = [s.value for s in at.subheader]
     assert subheaders[:3] == ["Who is next", "Leads per rep", "SLA at risk or breached"]
     assert "Availability" not in subheaders, "a viewer changes nobody"
-    counts = at.dataframe[1].value
-    assert counts["this week"].sum() >= counts["today"].sum() > 0
+    counts = at.dataframe[1].value  # (how many depends on the hour: the queries' tests count)
+    assert len(counts) >= len(rows) and (counts["this week"] >= counts["today"]).all()
 
 
 def test_an_admin_switches_a_rep_off_and_they_are_no_longer_next(

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dashboard.shape.lead_rows import headline, lead_link, lead_param
+from dashboard.shape.lead_rows import as_text, headline, lead_link, lead_param
 from dashboard.shape.my_leads_rows import availability_words, my_rows, resolve_rep, user_id_of
 from dashboard.shape.search_rows import result_rows, search_problem
 from worker.routing.model import Rep, RoutingConfig
@@ -105,3 +105,28 @@ def test_search_rows_one_per_lead_newest_decision_first() -> None:
 def test_search_needs_two_characters() -> None:
     assert search_problem(" a ") == "Type at least 2 characters."
     assert search_problem("ab") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("**x**", r"\*\*x\*\*"),
+        ("[a](b)", r"\[a\](b)"),
+        ("<script>alert(1)</script>", r"\<script\>alert(1)\</script\>"),
+        (":red[x] $x$", r"\:red\[x\] \$x\$"),
+        ("two\nlines", "two lines"),
+        ("lunch (back at 2)", "lunch (back at 2)"),
+    ],
+)
+def test_as_text_escapes_what_would_render_as_markdown(raw: str, shown: str) -> None:
+    assert as_text(raw) == shown
+
+
+def test_headline_escapes_the_leads_name() -> None:
+    detail = {
+        "lead_id": "00Q1",
+        "lead_name": "**Jo**",
+        "owner_name": "[x](y)",
+        "outcome": "assigned",
+    }
+    assert headline(detail) == r"Why lead \*\*Jo\*\* went to \[x\](y)"
