@@ -18,7 +18,17 @@ import streamlit as st  # noqa: E402
 
 from dashboard import auth, data, session, state  # noqa: E402
 from dashboard.context import PageContext  # noqa: E402
-from dashboard.views import fairness, log, overview, team, whatif  # noqa: E402
+from dashboard.views import (  # noqa: E402
+    fairness,
+    lead,
+    log,
+    my_leads,
+    overview,
+    search,
+    team,
+    today,
+    whatif,
+)
 from worker.settings import SettingsError  # noqa: E402
 
 
@@ -93,18 +103,31 @@ def run() -> None:
 def _page(
     render: Callable[[PageContext], None], ctx: PageContext, path: str, title: str, icon: str
 ) -> st.Page:
-    """A page that renders with ``ctx``; ``path`` is its URL (and AppTest's page key)."""
+    """A page that renders with ``ctx``; ``path`` is its URL (and AppTest's page key).
+    The default page is the overview; a rep's is My leads, and a ``?lead=`` link opens
+    the lead's "why" page."""
+    if ctx.actor.role == "rep":
+        default = "my_leads"
+    else:
+        default = "lead" if st.query_params.get("lead") else "overview"
     return st.Page(
-        partial(render, ctx), title=title, icon=icon, url_path=path, default=path == "overview"
+        partial(render, ctx), title=title, icon=icon, url_path=path, default=path == default
     )
 
 
 def _pages(ctx: PageContext) -> dict[str, list[st.Page]]:
+    if ctx.actor.role == "rep":  # their own leads and availability, nothing else
+        return {"Me": [_page(my_leads.render, ctx, "my_leads", "My leads", ":material/person:")]}
     return {
         "Monitor": [
             _page(overview.render, ctx, "overview", "Overview", ":material/dashboard:"),
             _page(log.render, ctx, "log", "Distribution log", ":material/list:"),
             _page(fairness.render, ctx, "fairness", "Fairness audit", ":material/balance:"),
+        ],
+        "Team": [
+            _page(today.render, ctx, "today", "Team today", ":material/groups:"),
+            _page(search.render, ctx, "search", "Find a lead", ":material/search:"),
+            _page(lead.render, ctx, "lead", "Why this lead", ":material/help:"),
         ],
         "Routing": [
             _page(team.render, ctx, "team", "Team settings", ":material/tune:"),

@@ -51,6 +51,7 @@ class User:
     username: str
     role: str
     password_hash: str
+    rep: str | None = None  # a rep's own key (config e-mail) or Salesforce user Id
 
 
 @dataclass(frozen=True)
@@ -106,13 +107,18 @@ def load_users(path: Path | None) -> dict[str, User]:
         if not name:
             raise UsersFileError(f"{path}: user #{i}: username missing")
         if role not in ROLES:
-            raise UsersFileError(f"{path}: user {name!r}: role must be admin or viewer")
+            raise UsersFileError(f"{path}: user {name!r}: role must be admin, viewer or rep")
+        rep = str(entry.get("rep") or "").strip() or None
+        if role == "rep" and rep is None:
+            raise UsersFileError(
+                f"{path}: user {name!r}: rep: missing (the rep's e-mail key or Salesforce user Id)"
+            )
         problem = hash_problem(pw_hash)
         if problem:
             raise UsersFileError(f"{path}: user {name!r}: password_hash {problem}")
         if name in users:  # a later entry must never silently replace an earlier one
             raise UsersFileError(f"{path}: user #{i}: duplicate username {name!r}")
-        users[name] = User(name, role, pw_hash)
+        users[name] = User(name, role, pw_hash, rep if role == "rep" else None)
     dummy_hash(users)  # made now (once per parameter set), not during someone's sign-in
     return users
 
@@ -192,7 +198,8 @@ def sso_actor(user_info: Mapping[str, object], roles: Mapping[str, str]) -> Acto
 
     The identity provider vouches for the e-mail address (``is_logged_in``; an
     ``email_verified`` of false is refused); ``roles`` maps an address, or a whole
-    ``@domain``, to admin or viewer. An address it does not list gets no access.
+    ``@domain``, to admin, viewer or rep (a rep is the rep whose key is the address).
+    An address it does not list gets no access.
     """
     email = str(user_info.get("email") or "").strip().lower()
     if user_info.get("is_logged_in") is not True or user_info.get("email_verified") is False:
@@ -200,7 +207,9 @@ def sso_actor(user_info: Mapping[str, object], roles: Mapping[str, str]) -> Acto
     if email.count("@") != 1 or not email.split("@")[0]:
         return None
     role = roles.get(email) or roles.get("@" + email.split("@")[1])
-    return Actor(email, role) if role in ROLES else None
+    if role not in ROLES:
+        return None
+    return Actor(email, role, email if role == "rep" else None)
 
 
 def actor_from(signed: object, users: dict[str, User]) -> Actor | None:
@@ -210,4 +219,4 @@ def actor_from(signed: object, users: dict[str, User]) -> Actor | None:
     ):
         return None
     user = users.get(signed.username)
-    return Actor(user.username, user.role) if user else None
+    return Actor(user.username, user.role, user.rep) if user else None

@@ -26,6 +26,7 @@ from worker.store.queries import (
     overview,
     quality,
     replay,
+    team_day,
     team_settings,
 )
 
@@ -163,3 +164,34 @@ def load_account_index(url: str, leads: list[Lead], matching: AccountMatching) -
     """The accounts these leads could match, from the store's account mirror, as the
     worker reads them."""
     return accounts.account_index(get_engine(url), leads, matching)
+
+
+# -- the team's day (Team today, My leads, the lead's "why") ----------------------------
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def load_assigned(url: str, since: datetime) -> dict[str, int]:
+    return team_day.assigned_per_rep(get_engine(url), since)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def load_sla_clocks(url: str, due_since: datetime, due_before: datetime) -> list[dict[str, Any]]:
+    return team_day.open_sla_clocks(get_engine(url), due_before, due_since=due_since)
+
+
+def load_rep_leads(url: str, rep_key: str, since: datetime) -> list[dict[str, Any]]:
+    return team_day.rep_leads(get_engine(url), rep_key, since)  # not cached: a rep's own
+
+
+def load_routing_state(url: str) -> Any:
+    """The routing state the worker saved last (not cached: who is next moves with it)."""
+    return team_day.routing_state(get_engine(url))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def load_untouched(url: str, due_since: datetime) -> dict[str, int]:
+    return team_day.untouched_per_rep(get_engine(url), due_since)
+
+
+def load_latest_decision(url: str, lead_id: str) -> int | None:
+    return team_day.latest_decision_id(get_engine(url), lead_id)

@@ -8,6 +8,7 @@ logged safely.
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Literal
@@ -181,13 +182,19 @@ class Settings(BaseSettings):
     dashboard_users_file: Path | None = Field(
         None,
         description="Dashboard users: YAML or JSON list of {username, role, password_hash} "
-        "(argon2), see 'Dashboard users' below; `leadrouter dashboard add-user` writes it.",
+        "(argon2; role admin, viewer or rep, a rep with their rep key), see 'Dashboard users' "
+        "below; `leadrouter dashboard add-user` writes it.",
     )
     trusted_proxies: str = Field(
         "",
         description="Comma-separated addresses or networks (10.0.0.5, 10.1.0.0/16) of the "
         "reverse proxies in front of the dashboard. Only their X-Forwarded-For is believed; "
         "empty: the header is ignored and the client is the TCP peer.",
+    )
+    dashboard_url: str | None = Field(
+        None,
+        description="The dashboard's address as people open it (https://leads.acme.example): "
+        "notifications then link each lead to its 'why' page (<url>/lead?lead=<Id>).",
     )
     dashboard_sso_roles: str = Field(
         "",
@@ -229,6 +236,18 @@ class Settings(BaseSettings):
     @classmethod
     def _check_sso_roles(cls, value: str) -> str:
         parse_sso_roles(value)
+        return value
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _check_dashboard_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError(
+                "must be an http(s):// address without query (https://leads.acme.example)"
+            )
         return value
 
     @field_validator("sf_instance_url", "sf_token_url")

@@ -8,12 +8,11 @@ Override values use the config file's own shapes (``caps: {per_day: 10}``,
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+import re
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-
-import yaml
 
 from worker.routing.members import MemberTerms, member_terms
 from worker.routing.model import Rep, RoutingConfig
@@ -53,15 +52,41 @@ def parse_tags(text: str) -> list[str]:
     return sorted({t.strip().lower() for t in text.split(",") if t.strip()})
 
 
-def parse_hours(text: str) -> tuple[Any, str | None]:
-    """YAML mapping of days to blocks; empty text = always available (None)."""
-    if not text.strip():
-        return None, None
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        return text, f"working_hours: not valid YAML ({str(exc).splitlines()[0]})"
-    return value, None
+HOURS_COLUMNS = ("day", "from", "to")
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
+
+
+def hours_rows(hours: Mapping[str, Sequence[str]] | None) -> list[dict[str, str]]:
+    """Working hours (``{mon: ["09:00-12:00", "13:00-17:00"]}``) as the editor's rows: one
+    per time range, ``day``, ``from``, ``to``; no rows = always available."""
+    rows = []
+    for day in DAYS:
+        for block in (hours or {}).get(day, ()):
+            start, _, end = block.partition("-")
+            rows.append({"day": day, "from": start.strip(), "to": end.strip()})
+    return rows
+
+
+def rows_hours(rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, list[str]] | None, list[str]]:
+    """The editor's rows as working hours in the config's shape (None: no row, always
+    available), and a problem per row that is not a day with two HH:MM times; the
+    config's own checks (overlaps, end after start) run when it is saved."""
+    hours: dict[str, list[str]] = {}
+    problems = []
+    for n, row in enumerate(rows, 1):
+        day, start, end = (str(_blank(row.get(k)) or "").strip() for k in HOURS_COLUMNS)
+        if not (day or start or end):
+            continue  # a row added and left empty
+        if day not in DAYS:
+            problems.append(f"working hours row {n}: pick a day (mon … sun), not {day!r}")
+            continue
+        bad = [f"{k} {v!r}" for k, v in (("from", start), ("to", end)) if not _HHMM.fullmatch(v)]
+        if bad:
+            problems.append(f"working hours row {n} ({day}): {', '.join(bad)} is not HH:MM")
+            continue
+        hours.setdefault(day, []).append(f"{start}-{end}")
+    ordered = {d: hours[d] for d in DAYS if d in hours}
+    return (ordered or None), problems
 
 
 def parse_ooo(text: str) -> tuple[list[dict[str, str]], list[str]]:
@@ -85,10 +110,6 @@ def parse_ooo(text: str) -> tuple[list[dict[str, str]], list[str]]:
 
 def ooo_text(ranges: list[dict[str, str]]) -> str:
     return "\n".join(f"{r['from']} to {r['to']}" for r in ranges)
-
-
-def hours_text(hours: dict[str, list[str]] | None) -> str:
-    return "" if not hours else yaml.safe_dump(hours, default_flow_style=None, sort_keys=False)
 
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -211,7 +232,7 @@ class RepForm:
     max_open: int | None
     tags: str
     timezone: str
-    hours: str
+    hours: Sequence[Mapping[str, Any]]  # the working-hours editor's rows
     out_of_office: str
     enabled: bool
     reason: str
@@ -228,9 +249,9 @@ def form_changes(
     fields (hours, out of office). ``current`` is the rep's effective values
     (:func:`rep_values`); ``memberships`` the membership editor's rows before editing,
     ``edited_members`` after; ``stored_pools`` the rep's saved ``pools`` override."""
-    hours_value, hours_problem = parse_hours(form.hours)
+    hours_value, hours_problems = rows_hours(form.hours)
     ooo_value, ooo_problems = parse_ooo(form.out_of_office)
-    problems = [p for p in [hours_problem, *ooo_problems] if p]
+    problems = [*hours_problems, *ooo_problems]
     caps = {
         k: int(v)
         for k, v in (

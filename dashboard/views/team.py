@@ -14,10 +14,12 @@ from dashboard import data, session, state
 from dashboard.context import PageContext
 from dashboard.shape.settings_history import history_table
 from dashboard.shape.team_form import (
+    DAYS,
+    HOURS_COLUMNS,
     MEMBER_COLUMNS,
     RepForm,
     form_changes,
-    hours_text,
+    hours_rows,
     member_values,
     membership_rows,
     ooo_text,
@@ -156,14 +158,8 @@ def _form(
             disabled=not is_admin,
         )
         c1, c2 = st.columns(2)
-        hours = c1.text_area(
-            "Working hours (YAML; empty = always available)",
-            hours_text(current["working_hours"]),
-            key="team_hours",
-            height=120,
-            disabled=not is_admin,
-            placeholder='mon-fri: ["09:00-17:00"]',
-        )
+        with c1:
+            hours = _hours_editor(current["working_hours"], is_admin)
         ooo = c2.text_area(
             "Out of office (one range a line)",
             ooo_text(current["out_of_office"]),
@@ -188,6 +184,27 @@ def _form(
         )
     form = RepForm(weight, per_day, per_hour, max_open, tags, tz, hours, ooo, bool(enabled), reason)
     return form, edited_members, saved
+
+
+def _hours_editor(hours: dict[str, list[str]] | None, is_admin: bool) -> list[dict[str, Any]]:
+    """Working hours as rows of a day and a time range (several rows for a split day);
+    no rows: always available. Times are in the rep's time zone."""
+    st.markdown("**Working hours** (no rows: always available)")
+    edited = st.data_editor(
+        pd.DataFrame(hours_rows(hours), columns=list(HOURS_COLUMNS)),
+        hide_index=True,
+        width="stretch",
+        num_rows="dynamic" if is_admin else "fixed",
+        key="team_hours",
+        disabled=not is_admin,
+        column_config={
+            "day": st.column_config.SelectboxColumn("day", options=list(DAYS), required=True),
+            "from": st.column_config.TextColumn("from", help="HH:MM", validate=r"^\d\d:\d\d$"),
+            "to": st.column_config.TextColumn("to", help="HH:MM (24:00: midnight)",
+                                              validate=r"^\d\d:\d\d$"),
+        },
+    )  # fmt: skip
+    return list(edited.to_dict("records"))
 
 
 def _members_editor(memberships: list[dict[str, Any]], is_admin: bool) -> pd.DataFrame:

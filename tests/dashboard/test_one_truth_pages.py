@@ -41,7 +41,8 @@ def test_team_settings_show_the_enterprise_terms_the_router_applies(demo_app: Ap
     at.selectbox(key="team_rep").set_value(JACK).run()
     assert at.number_input(key="team_weight").value == 1.0
     assert any("does not apply in enterprise" in c.value for c in at.caption)
-    pools = at.dataframe[1].value  # the membership editor of the rep
+    # the membership editor of the rep (after the working-hours editor)
+    pools = next(d.value for d in at.dataframe[1:] if "weight in pool" in d.value.columns)
     assert pools.set_index("pool").loc["enterprise", "weight in pool"] == 0.5
 
 

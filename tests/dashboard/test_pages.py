@@ -31,6 +31,9 @@ TITLES = {
     "fairness": "Fairness audit",
     "team": "Team settings",
     "whatif": "What-if",
+    "today": "Team today",
+    "search": "Find a lead",
+    "lead": "Why this lead",
 }
 
 

@@ -63,6 +63,12 @@ def test_log_pages_newest_first_and_counts_in_sql(engine) -> None:  # type: igno
         (LogFilter(search="lead3@x.example"), 1),
         (LogFilter(search="00Q000000000000012"), 1),
         (LogFilter(search="100%"), 0),
+        (LogFilter(search="x.example"), 13),  # an e-mail domain: every lead mailed there
+        (LogFilter(search="@X.example"), 13),
+        (LogFilter(search="gmail.com"), 0),
+        (LogFilter(search="GMBH"), 1),  # any part of the company, any case
+        (LogFilter(search="ompany 1"), 4),  # Company 1, 10, 11, 12
+        (LogFilter(search="co_pany"), 0),  # _ is a character, not a wildcard
         (LogFilter(start=NOW - timedelta(minutes=3, seconds=30)), 3),
         (LogFilter(owners=("005B",)), 1),
     ],

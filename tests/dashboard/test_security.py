@@ -52,6 +52,7 @@ STORE_READERS = {
         "overview",
         "quality",
         "replay",
+        "team_day",
         "team_settings",
     },
     "worker.store.queries.journal_log": {"OUTCOMES", "LogFilter"},
@@ -71,6 +72,9 @@ STORE_WRITERS = {
     "from the session's proof at the call",
     "begin_sign_in": "counts the attempt in the throttle before the password is checked; "
     "written before anyone is signed in, refuses nothing but the attempt itself",
+    "set_availability": "refuses anyone but an admin or the rep themselves "
+    "(require_admin_or_self: the rep key comes from the users file), actor re-derived from "
+    "the session's proof at the call",
     "finish_sign_in": "the sign-in audit row; clears the account's failures only after "
     "its password was verified",
 }
@@ -213,10 +217,16 @@ def test_every_settings_write_passes_the_actor_derived_at_the_call() -> None:
     calls = []
     for path in SOURCES:
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "save_rep_override":
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in (
+                "save_rep_override",
+                "set_availability",
+            ):
                 actor = next(k.value for k in node.keywords if k.arg == "actor")
                 calls.append((path.name, ast.unparse(actor)))
-    assert calls == [("team.py", "session.current_actor()")]
+    assert sorted(calls) == [
+        ("availability.py", "session.current_actor()"),
+        ("team.py", "session.current_actor()"),
+    ]
 
 
 def test_a_viewer_forging_the_disabled_save_changes_nothing(

@@ -112,3 +112,15 @@ def test_wrong_password_is_refused_then_throttled(
     sign_in(at, "admin")  # the right password, but too soon
     assert any("Too many failed attempts" in e.value for e in at.error)
     assert [t.value for t in at.title] == ["leadrouter"]
+
+
+def test_working_hours_are_rows_of_days_and_times_not_yaml(
+    empty_store: str, app_as: Callable[..., AppTest], routing_file: Path
+) -> None:
+    at = _team(app_as(empty_store, "admin"))
+    rep = load_config(routing_file).reps[at.selectbox(key="team_rep").value]
+    hours = next(d.value for d in at.dataframe if list(d.value.columns) == ["day", "from", "to"])
+    assert rep.working_hours is None and hours.empty  # the demo's reps work round the clock
+    assert not [t for t in at.text_area if t.key == "team_hours"]
+    at.button(key="team_save").click().run()  # saved untouched: nothing changes
+    assert load_overrides(make_engine(empty_store)) == {}

@@ -13,6 +13,7 @@ from worker.store.team_repo import (
     PermissionDenied,
     StaleEdit,
     save_rep_override,
+    set_availability,
 )
 
 ADMIN = Actor("rita", "admin")
@@ -120,3 +121,59 @@ def test_basic_checks_apply_without_a_config(engine) -> None:  # type: ignore[no
         )
     text = str(info.value)
     assert "weight" in text and "disabled_reason" in text and "out_of_office[0]" in text
+
+
+# --- availability: an admin for anyone, a rep for themselves --------------------------
+
+
+def test_a_rep_switches_themselves_off_with_a_reason_and_history_records_it(engine) -> None:  # type: ignore[no-untyped-def]
+    rep = Actor("anna", "rep", REP.upper())  # the users file may spell the key in any case
+    set_availability(
+        engine, actor=rep, rep_key=REP, available=False, reason=" lunch ", validate=None
+    )
+    assert load_overrides(engine)[REP].data == {"enabled": False, "disabled_reason": "lunch"}
+    history = {(h["actor"], h["field"], h["new_value"]) for h in change_history(engine)}
+    assert history == {("anna", "enabled", "false"), ("anna", "disabled_reason", '"lunch"')}
+    set_availability(engine, actor=rep, rep_key=REP, available=True, validate=None)
+    assert load_overrides(engine)[REP].data == {"enabled": True}
+
+
+def test_a_rep_named_by_salesforce_user_id_may_change_themselves(engine) -> None:  # type: ignore[no-untyped-def]
+    rep = Actor("anna", "rep", "005000000000001AAA")
+    set_availability(engine, actor=rep, rep_key=REP, available=False, reason="sick",
+                     validate=None, user_id="005000000000001AAA")  # fmt: skip
+    assert load_overrides(engine)[REP].data["enabled"] is False
+
+
+@pytest.mark.parametrize(
+    "actor",
+    [
+        Actor("ben", "rep", "ben@acme-sales.example"),  # another rep
+        Actor("ben", "rep", None),  # a rep naming nobody
+        Actor("mo", "viewer", REP),  # a viewer is nobody's rep
+        Actor("", "rep", REP),
+        None,
+    ],
+)
+def test_nobody_else_may_change_a_reps_availability(engine, actor: Actor | None) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PermissionDenied):
+        set_availability(engine, actor=actor, rep_key=REP, available=False, reason="x",
+                         validate=None, user_id="005OTHER")  # fmt: skip
+    assert load_overrides(engine) == {} and change_history(engine) == []
+
+
+def test_a_rep_may_not_save_any_other_setting_even_their_own(engine) -> None:  # type: ignore[no-untyped-def]
+    rep = Actor("anna", "rep", REP)
+    with pytest.raises(PermissionDenied, match="admin role required"):
+        save_rep_override(engine, actor=rep, rep_key=REP, changes={"weight": 5.0}, validate=None)
+
+
+def test_an_admin_switches_anyone_off_but_only_with_a_reason(engine) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidSettings, match="disabled_reason"):
+        set_availability(
+            engine, actor=ADMIN, rep_key=REP, available=False, reason=" ", validate=None
+        )
+    set_availability(
+        engine, actor=ADMIN, rep_key=REP, available=False, reason="left", validate=None
+    )
+    assert load_overrides(engine)[REP].updated_by == "rita"

@@ -203,9 +203,13 @@ def hash_password_cmd(password_stdin: bool) -> None:
     click.echo(hash_password(_read_password(password_stdin)))
 
 
-def upsert_user(path: Path, name: str, role: str, password_hash: str) -> bool:
+def upsert_user(
+    path: Path, name: str, role: str, password_hash: str, rep: str | None = None
+) -> bool:
     """Add ``name`` to the users file at ``path`` (created when missing), or give the
-    existing entry ``role`` and ``password_hash``; the other entries are kept as they are.
+    existing entry ``role`` and ``password_hash`` (and ``rep``, a rep user's own key: their
+    e-mail in the routing config or their Salesforce user Id; other roles have none); the
+    other entries are kept as they are.
     The file is rewritten atomically, readable by its owner only. True when the user was
     new. ValueError naming the file when its content is not a list of users."""
     import json
@@ -223,10 +227,13 @@ def upsert_user(path: Path, name: str, role: str, password_hash: str) -> bool:
         if raw is not None and not isinstance(raw, list):
             raise ValueError(f"{path}: expected a list of users")
         entries = list(raw or [])
-    entry = {"username": name, "role": role, "password_hash": password_hash}
+    entry: dict[str, str] = {"username": name, "role": role, "password_hash": password_hash}
+    if rep is not None:
+        entry["rep"] = rep
     for i, old in enumerate(entries):
         if isinstance(old, dict) and old.get("username") == name:
-            entries[i] = {**old, **entry}
+            kept = {k: v for k, v in old.items() if k != "rep"}
+            entries[i] = {**kept, **entry}
             new = False
             break
     else:
@@ -249,6 +256,12 @@ def upsert_user(path: Path, name: str, role: str, password_hash: str) -> bool:
     type=click.Choice(ROLES),
     help="What the user may do in the dashboard.",
 )
+@click.option(
+    "--rep",
+    "rep_key",
+    default=None,
+    help="For --role rep: the rep's key in the routing config (e-mail) or Salesforce user Id.",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option(
     "--file",
@@ -258,7 +271,9 @@ def upsert_user(path: Path, name: str, role: str, password_hash: str) -> bool:
     help="Users file to write (default: LEADROUTER_DASHBOARD_USERS_FILE).",
 )
 @one_line_errors
-def add_user_cmd(name: str, role: str, password_stdin: bool, users_file: Path | None) -> None:
+def add_user_cmd(
+    name: str, role: str, rep_key: str | None, password_stdin: bool, users_file: Path | None
+) -> None:
     """Add user NAME to the users file, or change an existing user's role and password.
 
     The password is asked twice (never echoed) or read from standard input; only its
@@ -270,9 +285,17 @@ def add_user_cmd(name: str, role: str, password_stdin: bool, users_file: Path | 
         )
     if not name.strip() or name != name.strip():
         raise click.ClickException(f"NAME: {name!r} is empty or has spaces around it")
+    rep_key = (rep_key or "").strip() or None
+    if role == "rep" and rep_key is None:
+        raise click.ClickException(
+            "--rep: a rep user needs their key (their e-mail in the routing config or "
+            "their Salesforce user Id)"
+        )
+    if role != "rep" and rep_key is not None:
+        raise click.ClickException(f"--rep: only for --role rep, not {role}")
     password_hash = hash_password(_read_password(password_stdin))
     try:
-        new = upsert_user(path, name, role, password_hash)
+        new = upsert_user(path, name, role, password_hash, rep_key)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{path}: {'added' if new else 'updated'} {name} ({role})")

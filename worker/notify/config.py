@@ -125,6 +125,7 @@ def parse_notify_section(
     return NotifySettings(
         enabled=_bool(data.get("enabled", True), "notifications.enabled"),
         salesforce_url=sf_url,
+        dashboard_url=settings.dashboard_url if settings is not None else None,
         reminder_at=reminder,
         channels=channels,
         events=events,

@@ -44,6 +44,13 @@ def lead_link(instance_url: str | None, lead_id: str) -> str | None:
     return f"{instance_url.rstrip('/')}/lightning/r/Lead/{lead_id}/view"
 
 
+def why_link(dashboard_url: str | None, lead_id: str) -> str | None:
+    """The dashboard's "why" page of a lead (``LEADROUTER_DASHBOARD_URL``)."""
+    if not dashboard_url or not lead_id.isalnum():
+        return None
+    return f"{dashboard_url.rstrip('/')}/lead?lead={lead_id}"
+
+
 def event_for_decision(
     decision: JournalRow,
     *,
@@ -63,6 +70,7 @@ def event_for_decision(
         name=decision.lead_name,
         company=decision.lead_company,
         url=lead_link(instance_url or settings.salesforce_url, decision.lead_id),
+        why_url=why_link(settings.dashboard_url, decision.lead_id),
     )
     return NotificationEvent(
         kind=kind,

@@ -84,6 +84,7 @@ class DeliveryPolicy:
 class NotifySettings:
     enabled: bool = True
     salesforce_url: str | None = None  # for lead links; else the caller's lead_url
+    dashboard_url: str | None = None  # for links to a lead's "why" page
     reminder_at: float = 0.7  # fraction of the SLA window
     channels: dict[str, Channel] = field(default_factory=dict)
     events: dict[EventKind, EventRoute] = field(default_factory=dict)
@@ -125,6 +126,7 @@ class LeadInfo:
     name: str | None = None
     company: str | None = None
     url: str | None = None
+    why_url: str | None = None  # the dashboard's page saying why the lead went there
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ class Content:
     lines: tuple[str, ...]
     values: dict[str, str]
     link: str | None
+    why: str | None = None  # the dashboard's "why" page of the lead
     due_at: datetime | None = None
     zone: str = "UTC"  # the time zone ``due`` is shown in
 
@@ -77,7 +78,8 @@ def build_content(event: NotificationEvent, zone: str = "UTC") -> Content:
         if {"used", "max"} <= event.facts.keys():
             lines.insert(0, "Used {fact_used} of {fact_max} API calls (last 24 hours).")
     link = lead.url if lead else None
-    return Content(TITLES[event.kind], tuple(lines), values, link, event.due_at, zone)
+    why = lead.why_url if lead else None
+    return Content(TITLES[event.kind], tuple(lines), values, link, why, event.due_at, zone)
 
 
 def in_zone(content: Content, zone: str | None) -> Content:
@@ -95,6 +97,8 @@ def render_text(content: Content) -> tuple[str, str]:
     body = [subject, "", *(line.format(**values) for line in content.lines)]
     if content.link:
         body += ["", f"Open in Salesforce: {_flat(content.link)}"]
+    if content.why:
+        body += [f"Why it went there: {_flat(content.why)}"]
     return subject, "\n".join(body) + "\n"
 
 
@@ -106,6 +110,9 @@ def render_html(content: Content) -> str:
     if content.link:
         href = html.escape(_flat(content.link), quote=True)
         parts.append(f'<p><a href="{href}">Open in Salesforce</a></p>')
+    if content.why:
+        why = html.escape(_flat(content.why), quote=True)
+        parts.append(f'<p><a href="{why}">Why it went there</a></p>')
     return "<html><body>\n" + "\n".join(parts) + "\n</body></html>\n"
 
 
@@ -121,6 +128,8 @@ def render_slack(content: Content, mentions: tuple[str, ...] = ()) -> dict[str, 
     context = [slack_mention(m) for m in mentions]
     if content.link:
         context.append(f"<{slack_escape(_flat(content.link))}|Open in Salesforce>")
+    if content.why:
+        context.append(f"<{slack_escape(_flat(content.why))}|Why it went there>")
     if context:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": " ".join(context)}]}

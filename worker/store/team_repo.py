@@ -23,8 +23,8 @@ from sqlalchemy.engine import Engine
 from worker.store.db import session_scope
 from worker.store.models.team import RepOverride, SettingsChange
 
-Role = Literal["admin", "viewer"]
-ROLES: tuple[str, ...] = ("admin", "viewer")
+Role = Literal["admin", "viewer", "rep"]
+ROLES: tuple[str, ...] = ("admin", "viewer", "rep")
 Validator = Callable[[str, Mapping[str, Any]], list[str]]
 OVERRIDE_FIELDS: tuple[str, ...] = (
     "name",
@@ -43,10 +43,13 @@ OVERRIDE_FIELDS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Actor:
-    """The signed-in dashboard user on whose behalf a write happens."""
+    """The signed-in dashboard user on whose behalf a write happens. A ``rep`` names
+    the rep it is (``rep_key``: the rep's key in the config, its e-mail, or its
+    Salesforce user Id), from the users file, never from what a page holds."""
 
     username: str
     role: str
+    rep_key: str | None = None
 
 
 class PermissionDenied(PermissionError):
@@ -70,6 +73,23 @@ def require_admin(actor: Actor | None) -> Actor:
         who = actor.username if actor else "anonymous"
         raise PermissionDenied(f"{who} may not change settings: admin role required")
     return actor
+
+
+def is_self(actor: Actor, rep_key: str, user_id: str | None = None) -> bool:
+    """Whether ``actor`` is the rep ``rep_key`` (whose Salesforce user is ``user_id``)."""
+    own = (actor.rep_key or "").strip()
+    if actor.role != "rep" or not own:
+        return False
+    return own.lower() == rep_key.strip().lower() or (user_id is not None and own == user_id)
+
+
+def require_admin_or_self(actor: Actor | None, rep_key: str, user_id: str | None = None) -> Actor:
+    """An admin may change any rep's availability; a rep only their own."""
+    if actor is not None and actor.username and is_self(actor, rep_key, user_id):
+        return actor
+    if actor is not None and actor.role == "rep":
+        raise PermissionDenied(f"{actor.username} may change only their own availability")
+    return require_admin(actor)
 
 
 def basic_problems(data: Mapping[str, Any]) -> list[str]:
@@ -138,8 +158,49 @@ def save_rep_override(
     override) fills the history's "old" column for fields the override did not hold yet.
     Raises PermissionDenied, InvalidSettings or StaleEdit.
     """
-    require_admin(actor)
-    assert actor is not None
+    return _save(
+        engine, require_admin(actor), rep_key, changes, validate, expected_version, now,
+        effective_before,
+    )  # fmt: skip
+
+
+AVAILABILITY_FIELDS = ("enabled", "disabled_reason")
+
+
+def set_availability(
+    engine: Engine,
+    *,
+    actor: Actor | None,
+    rep_key: str,
+    available: bool,
+    reason: str = "",
+    validate: Validator | None,
+    user_id: str | None = None,
+    now: datetime | None = None,
+    effective_before: Mapping[str, Any] | None = None,
+) -> list[tuple[str, str | None, str | None]]:
+    """Switch ``rep_key`` on, or off with ``reason`` (required): an admin for anyone, a rep
+    for themselves only (``user_id``: the rep's Salesforce user, which a rep's users-file
+    entry may name instead of the key). Recorded in the change history like any setting.
+    Raises PermissionDenied or InvalidSettings."""
+    who = require_admin_or_self(actor, rep_key, user_id)
+    reason = reason.strip()
+    if not available and not reason:
+        raise InvalidSettings(["disabled_reason: say why the rep is switched off"])
+    changes = {"enabled": available, "disabled_reason": None if available else reason}
+    return _save(engine, who, rep_key, changes, validate, None, now, effective_before)
+
+
+def _save(
+    engine: Engine,
+    actor: Actor,
+    rep_key: str,
+    changes: Mapping[str, Any],
+    validate: Validator | None,
+    expected_version: int | None,
+    now: datetime | None,
+    effective_before: Mapping[str, Any] | None,
+) -> list[tuple[str, str | None, str | None]]:
     rep_key = rep_key.strip().lower()
     now = now or datetime.now(UTC)
     with session_scope(engine) as session:

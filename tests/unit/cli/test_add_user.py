@@ -101,3 +101,22 @@ def test_the_written_file_is_what_hash_password_users_write_by_hand(tmp_path: Pa
     (entry,) = yaml.safe_load(users.read_text())
     assert set(entry) == {"username", "role", "password_hash"}
     assert entry["password_hash"].startswith("$argon2id$")
+
+
+def test_a_rep_user_names_their_rep_and_the_dashboard_accepts_it(tmp_path: Path) -> None:
+    users = tmp_path / "users.yaml"
+    result = add(["sarah", "--role", "rep", "--rep", "sarah@acme.example", "--file", str(users)])
+    assert result.exit_code == 0, result.output
+    assert load_users(users)["sarah"].rep == "sarah@acme.example"
+    # made an admin later: the rep key goes, an admin is nobody's rep
+    assert add(["sarah", "--role", "admin", "--file", str(users)]).exit_code == 0
+    assert load_users(users)["sarah"].rep is None
+    assert "rep" not in yaml.safe_load(users.read_text())[0]
+
+
+def test_a_rep_without_their_key_or_a_key_for_another_role_is_refused(tmp_path: Path) -> None:
+    users = tmp_path / "users.yaml"
+    result = add(["sarah", "--role", "rep", "--file", str(users)])
+    assert result.exit_code != 0 and "--rep" in result.output and not users.exists()
+    result = add(["ann", "--role", "admin", "--rep", "x@y.z", "--file", str(users)])
+    assert result.exit_code != 0 and "only for --role rep" in result.output

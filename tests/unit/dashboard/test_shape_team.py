@@ -12,10 +12,12 @@ from dashboard.shape.settings_history import history_table
 from dashboard.shape.team_form import (
     RepForm,
     form_changes,
+    hours_rows,
     member_values,
     membership_rows,
     own_weight_pools,
     rep_values,
+    rows_hours,
 )
 from worker.routing.model import Caps, DateRange, Pool, PoolMember, Rep, RoutingConfig, Rule
 
@@ -72,7 +74,7 @@ def untouched(rep: Rep) -> RepForm:
     return RepForm(
         weight=v["weight"], per_day=v["caps"].get("per_day"), per_hour=v["caps"].get("per_hour"),
         max_open=v["caps"].get("max_open"), tags=", ".join(v["tags"]), timezone=v["timezone"],
-        hours="", out_of_office="\n".join(f"{r['from']} to {r['to']}" for r in v["out_of_office"]),
+        hours=hours_rows(v["working_hours"]), out_of_office="\n".join(f"{r['from']} to {r['to']}" for r in v["out_of_office"]),
         enabled=v["enabled"], reason=v["disabled_reason"] or "",
     )  # fmt: skip
 
@@ -99,14 +101,49 @@ def test_switching_off_keeps_the_reason_trimmed() -> None:
     assert changes_of(form)[0] == {"enabled": False, "disabled_reason": "on holiday"}
 
 
-def test_free_text_that_does_not_parse_is_a_problem_each() -> None:
-    form = replace(
-        untouched(config().reps[ANNA]), hours="mon: [09:00-17:00", out_of_office="next week"
-    )
+def test_input_that_does_not_parse_is_a_problem_each() -> None:
+    hours = [{"day": "mon", "from": "9am", "to": "17:00"}]
+    form = replace(untouched(config().reps[ANNA]), hours=hours, out_of_office="next week")
     _, problems = changes_of(form)
-    assert len(problems) == 2
-    assert problems[0].startswith("working_hours: not valid YAML")
-    assert problems[1].startswith("out_of_office line 1: 'next week'")
+    assert problems == [
+        "working hours row 1 (mon): from '9am' is not HH:MM",
+        "out_of_office line 1: 'next week' is not 'YYYY-MM-DD to YYYY-MM-DD'",
+    ]
+
+
+def test_working_hours_rows_round_trip_the_config_shape() -> None:
+    hours = {"mon": ["09:00-12:00", "13:00-17:00"], "fri": ["08:00-24:00"]}
+    rows = hours_rows(hours)
+    assert rows[:2] == [{"day": "mon", "from": "09:00", "to": "12:00"},
+                        {"day": "mon", "from": "13:00", "to": "17:00"}]  # fmt: skip
+    assert rows_hours(rows) == (hours, [])
+    assert hours_rows(None) == [] and rows_hours([]) == (None, [])
+
+
+def test_working_hours_rows_in_any_order_come_out_by_day_and_blank_rows_are_ignored() -> None:
+    rows = [
+        {"day": "wed", "from": "10:00", "to": "11:00"},
+        {"day": None, "from": float("nan"), "to": None},  # added, left empty
+        {"day": "mon", "from": "09:00", "to": "17:00"},
+    ]
+    value, problems = rows_hours(rows)
+    assert problems == [] and list(value or {}) == ["mon", "wed"]
+
+
+def test_a_working_hours_row_without_a_day_or_with_a_bad_time_is_named() -> None:
+    rows = [{"day": "", "from": "09:00", "to": "17:00"},
+            {"day": "tue", "from": "09:00", "to": "25:00"}]  # fmt: skip
+    assert rows_hours(rows)[1] == [
+        "working hours row 1: pick a day (mon … sun), not ''",
+        "working hours row 2 (tue): to '25:00' is not HH:MM",
+    ]
+
+
+def test_editing_the_working_hours_changes_only_them() -> None:
+    form = replace(
+        untouched(config().reps[ANNA]), hours=[{"day": "tue", "from": "09:00", "to": "17:00"}]
+    )
+    assert changes_of(form) == ({"working_hours": {"tue": ["09:00-17:00"]}}, [])
 
 
 def test_an_edited_pool_weight_joins_the_stored_pool_terms() -> None:

@@ -42,7 +42,7 @@ USERS_CASES = [
     pytest.param(
         "users.yaml",
         "- {username: ann, role: root, password_hash: HASH}\n",
-        "user 'ann': role must be admin or viewer",
+        "user 'ann': role must be admin, viewer or rep",
         id="bad-role",
     ),
     pytest.param(

@@ -84,18 +84,33 @@ def _outcome_clause(outcome: str) -> ColumnElement[bool]:
     return D.status == outcome  # type: ignore[no-any-return]
 
 
+_DOMAIN = re.compile(r"@?[a-z0-9-]+(\.[a-z0-9-]+)+", re.IGNORECASE)
+
+
+def _contains(column: Any, text: str) -> ColumnElement[bool]:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")  # type: ignore[no-any-return]
+
+
 def _search_clause(text: str) -> ColumnElement[bool]:
-    """Lead Id (15 or 18 characters), exact e-mail, or company name prefix."""
+    """Lead Id (15 or 18 characters), exact e-mail, e-mail domain (``gmail.com`` or
+    ``@gmail.com``: every lead with an address there), or a case-insensitive part of the
+    lead's name or company."""
     text = text.strip()
-    if "@" in text:
+    if "@" in text and not text.startswith("@"):
         return D.lead_email.in_({text, text.lower()})  # type: ignore[no-any-return]
     if _SF_ID.fullmatch(text) and text[:3] == "00Q":  # Lead key prefix
         if len(text) == 18:
             return D.lead_id == text  # type: ignore[no-any-return]
         # a 15-character Id is the case-sensitive prefix of the 18-character one
         return or_(D.lead_id == text, and_(D.lead_id >= text, D.lead_id < text + "~"))
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return D.lead_company.ilike(f"{escaped}%", escape="\\")  # type: ignore[no-any-return]
+    named = or_(_contains(D.lead_company, text), _contains(D.lead_name, text))
+    if _DOMAIN.fullmatch(text):
+        domain = text.lstrip("@").lower()
+        escaped = domain.replace("%", "\\%").replace("_", "\\_")
+        at_domain = D.lead_email.ilike(f"%@{escaped}", escape="\\")
+        return at_domain if text.startswith("@") else or_(at_domain, named)  # type: ignore[no-any-return]
+    return named  # type: ignore[no-any-return]
 
 
 def where_clauses(flt: LogFilter) -> list[ColumnElement[bool]]:
