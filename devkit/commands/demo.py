@@ -28,6 +28,15 @@ from worker.files import private_dir, tighten, write_private
 
 REPO_CONFIG = Path("config/routing.yaml")
 CREDENTIALS_FILE = "demo-credentials.json"
+# A real day at any hour of any day: 3 new leads a minute (180 an hour) against the demo
+# config's round-the-clock SDR pool (6 reps x 40 an hour) and, in working hours, the
+# regional pools: most leads are routed even on a weekend night; the held ones are a
+# minority with their reason (free mail and no country, or a burst past every cap).
+DEMO_LEADS_PER_MINUTE = 3.0
+# The simulated reps work 30 % of their untouched leads every 20 s (a first touch in about
+# a minute), except 12 % of (lead, owner) pairs they never touch: those miss the SDR pool's
+# 5-minute SLA and are re-assigned within the first few minutes of the demo.
+ACTIVITY = {"--fraction": "0.3", "--interval": "20", "--neglect": "0.12"}
 
 
 def _has_notifications(config_path: Path) -> bool:
@@ -179,7 +188,10 @@ def _demo_users(state_dir: Path) -> dict[str, tuple[str, str]]:
 @click.option("--dashboard-port", default=8501, show_default=True, help="Dashboard port.")
 @click.option("--sandbox-port", default=0, help="Sandbox org port (default: any free port).")
 @click.option(
-    "--leads-per-minute", default=30.0, show_default=True, help="New leads the demo creates."
+    "--leads-per-minute",
+    default=DEMO_LEADS_PER_MINUTE,
+    show_default=True,
+    help="New leads the demo creates (the demo config's round-the-clock SDRs take 240 an hour).",
 )
 @click.option("--seed", default=42, show_default=True, help="Seed of the demo org's data.")
 @click.option(
@@ -282,10 +294,7 @@ def _run(
                 "activity",
                 "--state-dir",
                 str(sandbox_dir),
-                "--fraction",
-                "0.3",
-                "--interval",
-                "20",
+                *(part for option in ACTIVITY.items() for part in option),
             ),
             env=env,
         )

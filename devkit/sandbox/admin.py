@@ -6,6 +6,7 @@ the authenticated ``/__sandbox/<op>`` endpoint for a sandbox running in another 
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 from typing import Any
@@ -33,6 +34,12 @@ OPS = (
     "set_assignment_rule", "expire_sessions", "simulate_activity", "issue_token",
     "merge_accounts", "purge_deleted",
 )  # fmt: skip
+
+
+def neglected(lead_id: str, owner_id: str, share: float) -> bool:
+    """Whether this owner never works this lead: a stable ``share`` of (lead, owner) pairs."""
+    digest = hashlib.sha256(f"{lead_id}:{owner_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") < share * 2**32
 
 
 class SandboxAdmin:
@@ -212,8 +219,14 @@ class SandboxAdmin:
             "assignment_rule_owner", (owner_id or self.org.intake_queue_id) if on else None
         )
 
-    def simulate_activity(self, fraction: float = 0.1, seed: int | None = None) -> dict[str, int]:
-        """Reps work a ``fraction`` of their open leads: log a call, move the status on."""
+    def simulate_activity(
+        self, fraction: float = 0.1, seed: int | None = None, neglect: float = 0.0
+    ) -> dict[str, int]:
+        """Reps work a ``fraction`` of their open leads: log a call, move the status on.
+
+        A ``neglect`` share of (lead, owner) pairs is never worked by that owner (drawn
+        from a hash of the two Ids, so the same pairs every round): those leads miss their
+        response time and the router's SLA moves them to someone who does work them."""
         rng = random.Random(seed)
         open_leads = [
             r
@@ -224,6 +237,8 @@ class SandboxAdmin:
         ]
         touched = {"calls": 0, "status_changes": 0}
         for row in open_leads:
+            if neglected(str(row["Id"]), str(row["OwnerId"]), neglect):
+                continue
             if rng.random() >= fraction:
                 continue
             self.log_task(row["Id"], subject="Call", by=row["OwnerId"])
