@@ -90,35 +90,33 @@ def _targets(reps: pd.DataFrame) -> None:
     st.caption(
         "Target = the sum, over every lead routed in the pool, of the rep's weight divided by the total weight of the reps eligible at that moment (time away and caps lower it)."
     )
-    left, right = st.columns([3, 2])
-    with left:
-        st.dataframe(
-            reps[list(shape.REP_COLUMNS)],
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "name": "rep",
-                "target": st.column_config.NumberColumn(format="%.1f"),
-                "deviation": st.column_config.NumberColumn("deviation (leads)", format="%+.1f"),
-                "share_actual": st.column_config.NumberColumn("actual share", format="percent"),
-                "share_target": st.column_config.NumberColumn("target share", format="percent"),
-                "caps_hit": st.column_config.NumberColumn("skipped at cap", format="%d"),
-            },
+    # stacked, not side by side: at 1280 px the table's seven columns need the full width
+    st.dataframe(
+        reps[list(shape.REP_COLUMNS)],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "name": "rep",
+            "target": st.column_config.NumberColumn(format="%.1f"),
+            "deviation": st.column_config.NumberColumn("deviation (leads)", format="%+.1f"),
+            "share_actual": st.column_config.NumberColumn("actual share", format="percent"),
+            "share_target": st.column_config.NumberColumn("target share", format="percent"),
+            "caps_hit": st.column_config.NumberColumn("skipped at cap", format="%d"),
+        },
+    )
+    st.altair_chart(
+        alt.Chart(shape.target_bars(reps))
+        .mark_bar()
+        .encode(
+            y=alt.Y("name:N", title=None),
+            x=alt.X("leads:Q"),
+            color="series:N",
+            yOffset="series:N",
+            tooltip=["name", "series", alt.Tooltip("leads:Q", format=".1f")],
         )
-    with right:
-        st.altair_chart(
-            alt.Chart(shape.target_bars(reps))
-            .mark_bar()
-            .encode(
-                y=alt.Y("name:N", title=None),
-                x=alt.X("leads:Q"),
-                color="series:N",
-                yOffset="series:N",
-                tooltip=["name", "series", alt.Tooltip("leads:Q", format=".1f")],
-            )
-            .properties(height=max(200, 26 * len(reps))),
-            width="stretch",
-        )
+        .properties(height=max(200, 26 * len(reps))),
+        width="stretch",
+    )
 
 
 def _curve(ctx: PageContext, report: FairnessReport, reps: pd.DataFrame) -> None:

@@ -220,14 +220,21 @@ class SandboxAdmin:
         )
 
     def simulate_activity(
-        self, fraction: float = 0.1, seed: int | None = None, neglect: float = 0.0
+        self,
+        fraction: float = 0.1,
+        seed: int | None = None,
+        neglect: float = 0.0,
+        idle: list[str] | None = None,
     ) -> dict[str, int]:
         """Reps work a ``fraction`` of their open leads: log a call, move the status on.
 
         A ``neglect`` share of (lead, owner) pairs is never worked by that owner (drawn
-        from a hash of the two Ids, so the same pairs every round): those leads miss their
-        response time and the router's SLA moves them to someone who does work them."""
+        from a hash of the two Ids, so the same pairs every round), and the ``idle`` reps
+        (e-mail addresses) work none of theirs: those leads miss their response time and
+        the router's SLA moves them to someone who does work them."""
         rng = random.Random(seed)
+        by_email = self.org.user_ids_by_email()
+        idle_ids = {by_email[e.lower()] for e in idle or () if e.lower() in by_email}
         open_leads = [
             r
             for r in self.org.store.rows("Lead")
@@ -237,7 +244,9 @@ class SandboxAdmin:
         ]
         touched = {"calls": 0, "status_changes": 0}
         for row in open_leads:
-            if neglected(str(row["Id"]), str(row["OwnerId"]), neglect):
+            if row["OwnerId"] in idle_ids or neglected(
+                str(row["Id"]), str(row["OwnerId"]), neglect
+            ):
                 continue
             if rng.random() >= fraction:
                 continue
