@@ -29,8 +29,12 @@ INACTIVE = {"kevin.harris@acme-sales.example", "marc.lefevre@acme-sales.example"
 @cache
 def _fields() -> tuple[dict[str, Any], ...]:
     """The demo lead generator's first leads (made once: Faker is slow to start)."""
+    org = DataFactory(seed=7)  # the demo org's accounts: a third of leads are theirs
+    accounts = [
+        (values["Name"], domain) for _, values, domain in (org.account() for _ in range(300))
+    ]
     factory = DataFactory(seed=42)
-    return tuple(factory.lead([]) for _ in range(300))
+    return tuple(factory.lead(accounts) for _ in range(300))
 
 
 @cache
