@@ -11,6 +11,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -63,7 +64,9 @@ def timing(values: list[float]) -> Timing:
     return Timing(statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))], len(ordered))
 
 
+@lru_cache(maxsize=8192)
 def _local_day(bucket: object, tz: tzinfo) -> str:
+    """The day in ``tz`` of a ten-minute bucket (cached: a week of rows has ~1,000 buckets)."""
     return ten_minutes_start(str(bucket)).astimezone(tz).strftime("%Y-%m-%d")
 
 
