@@ -16,7 +16,7 @@ if str(HERE.parent) not in sys.path:  # `streamlit run dashboard/app.py` from a 
 
 import streamlit as st  # noqa: E402
 
-from dashboard import auth, data, session, state  # noqa: E402
+from dashboard import auth, data, fmt, session, state  # noqa: E402
 from dashboard.context import PageContext  # noqa: E402
 from dashboard.views import (  # noqa: E402
     fairness,
@@ -39,7 +39,7 @@ def _sso_sign_in() -> None:
     user = session.sso_user()
     if user.get("is_logged_in") is True:
         st.warning(
-            f"You are signed in as {user.get('email') or 'an unnamed user'}, "
+            f"You are signed in as {fmt.md(user.get('email') or 'an unnamed user')}, "
             "who has no role on this dashboard: ask an admin."
         )
         if st.button("Sign out", key="sso_sign_out"):
@@ -69,17 +69,63 @@ def _sign_in_form() -> None:
             st.error(message)
         else:
             st.session_state[state.USER] = signed
+            session.issue(signed.username, _prefs())
             st.rerun()
 
 
-def _sidebar(actor_name: str, role: str) -> None:
+def _team_zone() -> str:
+    """The team's time zone: the intake's business hours in the routing config, else UTC."""
+    try:
+        hours = data.effective().routing.intake.business_hours
+    except Exception:  # noqa: BLE001 - any config problem: UTC
+        return "UTC"
+    return hours.timezone if hours else "UTC"
+
+
+def _prefs() -> dict[str, object]:
+    return {k: st.session_state[k] for k in state.PREF_KEYS if k in st.session_state}
+
+
+def _viewer(team_zone: str) -> fmt.Viewer:
+    chosen = st.session_state.get(state.TIME_ZONE)
+    return fmt.Viewer(
+        fmt.zone(chosen if isinstance(chosen, str) else None, team_zone),
+        st.session_state.get(state.CLOCK_24H) is not False,
+    )
+
+
+def _sidebar(actor_name: str, role: str, team_zone: str) -> fmt.Viewer:
+    """Who is signed in, their time zone and clock (kept in the session token), sign-out."""
     with st.sidebar:
-        st.caption(f"Signed in as **{actor_name}** ({role})")
+        st.caption(f"Signed in as **{fmt.md(actor_name)}** ({role})")
+        viewer = _viewer(team_zone)
+        zones = fmt.time_zones()
+        picked = st.selectbox(
+            "Time zone",
+            zones,
+            index=zones.index(viewer.zone_name) if viewer.zone_name in zones else 0,
+            help=f"Times, days and charts in this zone. The team's: {team_zone}.",
+            key="sidebar_time_zone",
+        )
+        clock = st.radio(
+            "Clock",
+            ("24-hour", "AM/PM"),
+            index=0 if viewer.clock24 else 1,
+            horizontal=True,
+            key="sidebar_clock",
+        )
+        wanted = {state.TIME_ZONE: picked, state.CLOCK_24H: clock == "24-hour"}
+        if picked != viewer.zone_name or wanted[state.CLOCK_24H] != viewer.clock24:
+            st.session_state.update(wanted)
+            if session.current_token() is not None:  # a password sign-in: keep them in it
+                session.issue(actor_name, _prefs())
+            viewer = _viewer(team_zone)
         if st.button("Sign out", key="sign_out"):
-            st.session_state.pop(state.USER, None)
+            session.sign_out()
             if session.sso_user().get("is_logged_in") is True:
                 st.logout()  # clears the identity cookie and reruns
             st.rerun()
+    return viewer
 
 
 def run() -> None:
@@ -89,14 +135,15 @@ def run() -> None:
         if data.settings().dashboard_users_file is not None or not data.settings().sso_roles:
             session.users()  # single sign-on alone needs no users file
     except (SettingsError, auth.UsersFileError) as exc:
-        st.error(f"The dashboard is not configured: {exc}")
+        st.error(f"The dashboard is not configured: {fmt.md(exc)}")
         st.stop()
+    session.restore()
     actor = session.current_actor()
     if actor is None:
         _sign_in_form()
         st.stop()
-    _sidebar(actor.username, actor.role)
-    ctx = PageContext(actor, data.settings(), datetime.now(UTC), data.effective)
+    viewer = _sidebar(actor.username, actor.role, _team_zone())
+    ctx = PageContext(actor, data.settings(), datetime.now(UTC), data.effective, viewer)
     st.navigation(_pages(ctx)).run()
 
 

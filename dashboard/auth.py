@@ -60,7 +60,8 @@ class SignedIn:
     proof: str
 
 
-def _proof(username: str) -> str:
+def proof(username: str) -> str:
+    """The server's proof that ``username`` signed in (an HMAC only this process can make)."""
     return hmac.new(_SECRET, username.encode(), hashlib.sha256).hexdigest()
 
 
@@ -173,7 +174,7 @@ def sign_in(
         log.warning("sign-in failed: user=%r client=%s", username, shown)
         return None, "Wrong username or password."
     log.info("sign-in ok: user=%r client=%s", username, shown)
-    return SignedIn(username, _proof(username)), ""
+    return SignedIn(username, proof(username)), ""
 
 
 def trusted_client(address: str | None, proxies: tuple[IPNetwork, ...]) -> str | None:
@@ -215,7 +216,7 @@ def sso_actor(user_info: Mapping[str, object], roles: Mapping[str, str]) -> Acto
 def actor_from(signed: object, users: dict[str, User]) -> Actor | None:
     """The actor behind a session's sign-in, or None when the proof does not hold."""
     if not isinstance(signed, SignedIn) or not hmac.compare_digest(
-        signed.proof, _proof(signed.username)
+        signed.proof, proof(signed.username)
     ):
         return None
     user = users.get(signed.username)

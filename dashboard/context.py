@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from dashboard.fmt import UTC_VIEWER, Viewer
 from worker.config_source import Effective
 from worker.routing.model import RoutingConfig
 from worker.settings import Settings
@@ -18,12 +19,13 @@ class PageContext:
     """The signed-in ``actor`` (who may see the page; a write re-derives it at the call),
     the ``settings``, this run's clock reading ``now`` (UTC) and ``effective``, the
     accessor of the effective routing config (file + overrides; raises when the file
-    cannot be loaded)."""
+    cannot be loaded), and the ``viewer``'s time zone and clock (:mod:`dashboard.fmt`)."""
 
     actor: Actor
     settings: Settings
     now: datetime
     effective: Callable[[], Effective]
+    viewer: Viewer = UTC_VIEWER
 
     @property
     def url(self) -> str:
@@ -32,7 +34,8 @@ class PageContext:
 
     @property
     def today(self) -> date:
-        return self.now.date()
+        """The viewer's date now (in their time zone)."""
+        return self.viewer.today(self.now)
 
     @property
     def minute(self) -> datetime:

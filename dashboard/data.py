@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
@@ -47,8 +48,9 @@ def engine() -> Engine:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def load_overview(url: str, now: datetime) -> overview.Overview:
-    return overview.overview(get_engine(url), now)
+def load_overview(url: str, now: datetime, tz_name: str = "UTC") -> overview.Overview:
+    """The overview's figures; "today" is the day of the zone ``tz_name``."""
+    return overview.overview(get_engine(url), now, tz=ZoneInfo(tz_name))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

@@ -12,6 +12,10 @@ LOG_SELECTED = "log_selected_id"  # decision id whose trace is open
 LOG_CSV = "log_csv"  # prepared CSV export (bytes) and the filter it was made for
 FAIR_CSV = "fair_csv"
 SETTINGS_FLASH = "settings_flash"  # message shown after a save (survives the rerun)
+TOKEN = "session_token"  # the signed session token (dashboard.session), also in the URL
+TIME_ZONE = "pref_time_zone"  # the viewer's IANA time zone (None: the team's)
+CLOCK_24H = "pref_clock_24h"  # True: 24-hour clock, False: AM/PM
+PREF_KEYS = (TIME_ZONE, CLOCK_24H)  # kept in the session token, so a reload keeps them
 
 DEFAULTS: dict[str, Any] = {
     LOG_PAGE: 0,
@@ -19,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     LOG_CSV: None,
     FAIR_CSV: None,
     SETTINGS_FLASH: None,
+    TOKEN: None,
 }
 
 

@@ -205,6 +205,22 @@ class Settings(BaseSettings):
     dashboard_sso_provider: str | None = Field(
         None, description="Name of the [auth.<name>] provider to use; none: the [auth] one."
     )
+    dashboard_session_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs the dashboard's session tokens (a reload keeps the "
+        "session for dashboard_session_hours). At least 32 characters; none: a random key "
+        "per dashboard process (a restart signs everyone out).",
+    )
+    dashboard_session_hours: float = Field(
+        12.0, gt=0, le=24 * 7, description="How long a dashboard session token is valid."
+    )
+
+    @field_validator("dashboard_session_secret")
+    @classmethod
+    def _check_session_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value
 
     @field_validator("database_url")
     @classmethod

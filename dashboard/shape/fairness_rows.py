@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 
 import pandas as pd
 
+from dashboard import fmt
 from worker.routing import members
 from worker.routing.model import RoutingConfig
 from worker.store.queries.fairness import FairnessReport
@@ -25,26 +26,76 @@ def default_pool(pools: Sequence[str]) -> int:
 
 @dataclass(frozen=True)
 class AuditPeriod:
-    """The days picked, first to last (both included)."""
+    """The days picked, first to last (both included), days of the viewer's zone."""
 
     first: date
     last: date
+    viewer: fmt.Viewer = fmt.UTC_VIEWER
 
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.first, time.min, UTC)
+        return self.viewer.day_bounds(self.first, self.last)[0]
 
     @property
     def end(self) -> datetime:
-        """Exclusive: midnight (UTC) after the last day."""
-        return datetime.combine(self.last + timedelta(days=1), time.min, UTC)
+        """Exclusive: the viewer's midnight after the last day."""
+        return self.viewer.day_bounds(self.first, self.last)[1]
+
+    @property
+    def words(self) -> str:
+        """The period as a reader says it."""
+        if (self.last - self.first).days == 6 and self.last == self.viewer.today(
+            datetime.now(self.viewer.tz)
+        ):
+            return "in the last 7 days"
+        return f"from {self.first:%b} {self.first.day} to {self.last:%b} {self.last.day}"
 
 
-def audit_period(picked: object) -> AuditPeriod | None:
+def audit_period(picked: object, viewer: fmt.Viewer = fmt.UTC_VIEWER) -> AuditPeriod | None:
     """A date picker's range, or None until both ends are picked."""
     if not isinstance(picked, tuple | list) or len(picked) < 2:
         return None
-    return AuditPeriod(picked[0], picked[1])
+    return AuditPeriod(picked[0], picked[1], viewer)
+
+
+def _leads(n: float) -> str:
+    return "1 lead" if n == 1 else f"{n:g} leads"
+
+
+def headline(report: FairnessReport, pool: str, period: AuditPeriod) -> str:
+    """The audit's verdict in plain words (no statistics)."""
+    routed = f"{_leads(report.decisions)} routed in {pool} {period.words}"
+    if report.decisions == 0:
+        return f"No lead was routed in {pool} {period.words}."
+    if report.p_value is None:
+        return f"Too early to tell: {routed}, too few to judge the split."
+    if is_fair(report):
+        return f"Fair: {routed}, split as the reps' weights and the time each could take leads say."
+    return f"Uneven: {routed}, split more unevenly than the weights and time away explain."
+
+
+def rep_sentences(reps: pd.DataFrame, *, within: float = 1.0) -> list[str]:
+    """Each rep more than ``within`` leads off their share, furthest first, in words:
+    "Sarah Johnson is 2 leads behind their share"; or that everyone is within it."""
+    if reps.empty:
+        return []
+    off = reps[reps["deviation"].abs() >= within].sort_values(
+        "deviation", key=lambda d: d.abs(), ascending=False
+    )
+    if off.empty:
+        return [f"Everyone is within {_leads(within)} of their share."]
+    out = []
+    for row in off.itertuples():
+        gap = round(abs(float(row.deviation)))
+        side = "behind" if row.deviation < 0 else "ahead of"
+        capped = ""
+        if row.deviation < 0 and row.caps_hit:
+            capped = f"; skipped at a cap {int(row.caps_hit)} times"
+        out.append(
+            f"{row.name} is {_leads(gap)} {side} their share: got {int(row.actual)}, "
+            f"share {float(row.target):.1f}{capped}."
+        )
+    return out
 
 
 def rep_names(config: RoutingConfig | None) -> dict[str, str]:
@@ -87,11 +138,16 @@ def target_bars(reps: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def deviation_curve(report: FairnessReport, reps: pd.DataFrame) -> pd.DataFrame:
-    """The cumulative deviation over the period (at, rep, deviation), reps by name."""
+def deviation_curve(
+    report: FairnessReport, reps: pd.DataFrame, viewer: fmt.Viewer = fmt.UTC_VIEWER
+) -> pd.DataFrame:
+    """The cumulative deviation over the period (at, rep, deviation), reps by name, ``at``
+    in the viewer's wall clock."""
     curve = pd.DataFrame(report.cumulative, columns=["at", "rep", "deviation"])
     names = dict(zip(reps["rep"], reps["name"], strict=True))
     curve["rep"] = curve["rep"].map(lambda r: names.get(r, r))
+    if not curve.empty:
+        curve["at"] = viewer.wall_clock(curve["at"])
     return curve
 
 

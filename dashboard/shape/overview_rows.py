@@ -24,11 +24,15 @@ WORKER_COLUMNS = (
 )
 
 
-def figures_caption(ov: Overview) -> str:
-    return f"Figures up to {fmt.when(ov.now)}; sparklines: last {len(ov.days)} days (UTC)."
+def figures_caption(ov: Overview, viewer: fmt.Viewer = fmt.UTC_VIEWER) -> str:
+    return (
+        f"Figures up to {viewer.when(ov.now)}; today and the sparklines' "
+        f"{len(ov.days)} days are days in {viewer.zone_name}."
+    )
 
 
 def held_reasons(ov: Overview) -> pd.DataFrame:
+    """Why leads were held, the reason first (it is what the reader looks for)."""
     return pd.DataFrame(ov.held_reasons, columns=["reason", "leads"])
 
 
@@ -40,18 +44,29 @@ def api_allocation(ov: Overview) -> tuple[str, str] | None:
     return f"{ov.api_used:,} / {ov.api_max:,}", f"{ov.api_used / ov.api_max:.1%} of the allocation"
 
 
-def api_usage(usage: Sequence[tuple[datetime, int, int]]) -> pd.DataFrame:
-    return pd.DataFrame(usage, columns=["at", "used", "max"])
+def api_usage(
+    usage: Sequence[tuple[datetime, int, int]], viewer: fmt.Viewer = fmt.UTC_VIEWER
+) -> pd.DataFrame:
+    """API samples with ``at`` as the viewer's wall-clock time (the chart's axis)."""
+    frame = pd.DataFrame(usage, columns=["at", "used", "max"])
+    if not frame.empty:
+        frame["at"] = viewer.wall_clock(frame["at"])
+    return frame
 
 
-def workers_table(workers: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """One row per worker, its silence as "… ago" (or "never"), in the order of ``WORKER_COLUMNS``
-    (columns a store does not report are left out)."""
+def workers_table(
+    workers: Sequence[dict[str, Any]], viewer: fmt.Viewer = fmt.UTC_VIEWER
+) -> pd.DataFrame:
+    """One row per worker, its silence as "… ago" (or "never"; a worker clock ahead of
+    ours reads "just now"), its last cycle in the viewer's time, in the order of
+    ``WORKER_COLUMNS`` (columns a store does not report are left out), empty cells blank."""
     frame = pd.DataFrame(workers)
     frame["last seen"] = frame["seconds_since_seen"].map(
         lambda s: fmt.ago(None if pd.isna(s) else s)  # a never-seen worker's None is NaN here
     )
-    return frame[[c for c in WORKER_COLUMNS if c in frame.columns]]
+    if "last_cycle_at" in frame.columns:
+        frame["last_cycle_at"] = viewer.wall_clock(frame["last_cycle_at"])
+    return fmt.blanks(frame[[c for c in WORKER_COLUMNS if c in frame.columns]])
 
 
 def worker_warnings(workers: Sequence[dict[str, Any]]) -> list[str]:

@@ -101,7 +101,11 @@ def comparison_table(
         columns=["rep", *RUNS],
     )
     table["change"] = table[RUNS[2]] - table[RUNS[1]]
-    return table
+    return table[list(COMPARISON_COLUMNS)]
+
+
+# the change first after the rep: it is what the reader of a what-if looks for
+COMPARISON_COLUMNS = ("rep", "change", RUNS[2], RUNS[1], RUNS[0])
 
 
 def comparison_long(table: pd.DataFrame) -> pd.DataFrame:

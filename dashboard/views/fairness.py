@@ -29,7 +29,7 @@ def render(ctx: PageContext) -> None:
     picked = c2.date_input(
         "Period", value=(ctx.today - timedelta(days=6), ctx.today), key="fair_period"
     )
-    period = shape.audit_period(picked)
+    period = shape.audit_period(picked, ctx.viewer)
     if period is None:
         st.info("Pick the last day of the period.")
         return
@@ -42,7 +42,7 @@ def render(ctx: PageContext) -> None:
         st.info("No routed leads in this pool and period.")
         return
     _targets(reps)
-    _curve(report, reps)
+    _curve(ctx, report, reps)
     mix = data.load_lead_mix(ctx.url, pool, start, end)
     service = data.load_rep_service(ctx.url, pool, start, end)
     _leftovers(mix, service)
@@ -52,24 +52,11 @@ def render(ctx: PageContext) -> None:
 def _summary(
     report: FairnessReport, reps: pd.DataFrame, pool: str, period: shape.AuditPeriod
 ) -> None:
+    """Plain words first (rep names are data: escaped); the statistics behind a toggle."""
     verdict_box = st.success if shape.is_fair(report) else st.warning
-    verdict_box(f"**{pool}, {period.first} to {period.last}:** {report.verdict}")
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Routed leads audited", f"{report.decisions:,}", border=True)
-    m2.metric(
-        "Jain's index",
-        "–" if report.jain is None else f"{report.jain:.3f}",
-        border=True,
-        help="1.000 = every rep got exactly their eligibility-adjusted share.",
-    )
-    m3.metric(
-        "Chi-square p-value",
-        "–" if report.p_value is None else f"{report.p_value:.3f}",
-        border=True,
-        help="Chance of a split at least this uneven if routing followed the weights exactly.",
-    )
-    worst, whose = shape.largest_deviation(reps)
-    m4.metric("Largest deviation", worst, border=True, help=whose)
+    verdict_box(fmt.md(shape.headline(report, pool, period)))
+    for sentence in shape.rep_sentences(reps):
+        st.text(sentence)
     if report.without_eligibility:
         st.caption(
             f"{report.without_eligibility:,} routed decisions had no eligibility data in their trace and are left out."
@@ -78,6 +65,24 @@ def _summary(
         st.warning(
             "The period holds more decisions than one audit reads; shorten it for an exact result."
         )
+    with st.expander("Statistics (Jain's index, chi-square)"):
+        st.text(report.verdict)
+        m1, m2, m3, m4 = st.columns(4)
+        m1.metric("Routed leads audited", f"{report.decisions:,}", border=True)
+        m2.metric(
+            "Jain's index",
+            "–" if report.jain is None else f"{report.jain:.3f}",
+            border=True,
+            help="1.000 = every rep got exactly their eligibility-adjusted share.",
+        )
+        m3.metric(
+            "Chi-square p-value",
+            "–" if report.p_value is None else f"{report.p_value:.3f}",
+            border=True,
+            help="Chance of a split at least this uneven if routing followed the weights exactly.",
+        )
+        worst, whose = shape.largest_deviation(reps)
+        m4.metric("Largest deviation", worst, border=True, help=fmt.md(whose) if whose else None)
 
 
 def _targets(reps: pd.DataFrame) -> None:
@@ -85,44 +90,42 @@ def _targets(reps: pd.DataFrame) -> None:
     st.caption(
         "Target = the sum, over every lead routed in the pool, of the rep's weight divided by the total weight of the reps eligible at that moment (time away and caps lower it)."
     )
-    left, right = st.columns([3, 2])
-    with left:
-        st.dataframe(
-            reps[list(shape.REP_COLUMNS)],
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "name": "rep",
-                "target": st.column_config.NumberColumn(format="%.1f"),
-                "deviation": st.column_config.NumberColumn("deviation (leads)", format="%+.1f"),
-                "share_actual": st.column_config.NumberColumn("actual share", format="percent"),
-                "share_target": st.column_config.NumberColumn("target share", format="percent"),
-                "caps_hit": st.column_config.NumberColumn("skipped at cap", format="%d"),
-            },
+    # stacked, not side by side: at 1280 px the table's seven columns need the full width
+    st.dataframe(
+        reps[list(shape.REP_COLUMNS)],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "name": "rep",
+            "target": st.column_config.NumberColumn(format="%.1f"),
+            "deviation": st.column_config.NumberColumn("deviation (leads)", format="%+.1f"),
+            "share_actual": st.column_config.NumberColumn("actual share", format="percent"),
+            "share_target": st.column_config.NumberColumn("target share", format="percent"),
+            "caps_hit": st.column_config.NumberColumn("skipped at cap", format="%d"),
+        },
+    )
+    st.altair_chart(
+        alt.Chart(shape.target_bars(reps))
+        .mark_bar()
+        .encode(
+            y=alt.Y("name:N", title=None),
+            x=alt.X("leads:Q"),
+            color="series:N",
+            yOffset="series:N",
+            tooltip=["name", "series", alt.Tooltip("leads:Q", format=".1f")],
         )
-    with right:
-        st.altair_chart(
-            alt.Chart(shape.target_bars(reps))
-            .mark_bar()
-            .encode(
-                y=alt.Y("name:N", title=None),
-                x=alt.X("leads:Q"),
-                color="series:N",
-                yOffset="series:N",
-                tooltip=["name", "series", alt.Tooltip("leads:Q", format=".1f")],
-            )
-            .properties(height=max(200, 26 * len(reps))),
-            width="stretch",
-        )
+        .properties(height=max(200, 26 * len(reps))),
+        width="stretch",
+    )
 
 
-def _curve(report: FairnessReport, reps: pd.DataFrame) -> None:
+def _curve(ctx: PageContext, report: FairnessReport, reps: pd.DataFrame) -> None:
     st.subheader("Cumulative deviation over the period")
     st.altair_chart(
-        alt.Chart(shape.deviation_curve(report, reps))
+        alt.Chart(shape.deviation_curve(report, reps, ctx.viewer))
         .mark_line(interpolate="step-after")
         .encode(
-            x=alt.X("at:T", title=None),
+            x=alt.X("at:T", title=ctx.viewer.zone_name),
             y=alt.Y("deviation:Q", title="leads above (+) / below (−) target"),
             color=alt.Color("rep:N", legend=alt.Legend(orient="bottom", columns=4)),
             tooltip=["rep", "at:T", alt.Tooltip("deviation:Q", format="+.1f")],
@@ -155,7 +158,7 @@ def _leftovers(mix: pd.DataFrame, service: pd.DataFrame) -> None:
         width="stretch",
     )
     st.dataframe(
-        service.drop(columns=["owner_id"]),
+        fmt.blanks(service.drop(columns=["owner_id"])),
         hide_index=True,
         width="stretch",
         column_config={
@@ -192,7 +195,7 @@ def _downloads(
     )
     e2.download_button(
         "Download printable report (HTML)",
-        fairness_html(report, reps, service, generated=fmt.when(ctx.now)).encode(),
+        fairness_html(report, reps, service, generated=ctx.viewer.when(ctx.now)).encode(),
         file_name=shape.export_name(pool, period, "html"),
         mime="text/html",
         key="fair_html",

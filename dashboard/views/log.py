@@ -29,11 +29,11 @@ def render(ctx: PageContext) -> None:
     page = min(st.session_state[state.LOG_PAGE], pages - 1)
     rows = data.load_log_page(ctx.url, flt, size, page * size)
     _pager(ctx, flt, total, page, pages)
-    _table(rows)
+    _table(ctx, rows)
     if rows.empty:
         st.info("No decision matches these filters." if total == 0 else "This page is empty.")
         return
-    choices = shape.trace_choices(rows)
+    choices = shape.trace_choices(rows, ctx.viewer)
     picked = st.selectbox(
         "Open the trace of", list(choices), format_func=choices.__getitem__, key="log_pick"
     )
@@ -62,7 +62,8 @@ def _filters(ctx: PageContext) -> tuple[LogFilter, int]:
     rules = g1.multiselect("Rule", list(facets.rules), key="log_rules")
     outcomes = g2.multiselect("Outcome", list(OUTCOMES), key="log_outcomes")
     size = g3.selectbox("Rows", (25, 50, 100), index=1, key="log_size")
-    return shape.log_filter(period, owners, pools, rules, outcomes, search), size
+    flt = shape.log_filter(period, owners, pools, rules, outcomes, search, ctx.viewer)
+    return flt, size
 
 
 def _pager(ctx: PageContext, flt: LogFilter, total: int, page: int, pages: int) -> None:
@@ -73,7 +74,7 @@ def _pager(ctx: PageContext, flt: LogFilter, total: int, page: int, pages: int) 
     if p2.button("Older ▶", key="log_next", disabled=page >= pages - 1):
         st.session_state[state.LOG_PAGE] = page + 1
         st.rerun()
-    p3.markdown(f"**{total:,}** decisions · page {page + 1:,} of {pages:,}")
+    p3.text(f"{total:,} decisions · page {page + 1:,} of {pages:,}")
     with p4:
         if st.session_state[state.LOG_CSV] is None:
             if st.button("Prepare CSV of this view", key="log_csv_prepare", disabled=total == 0):
@@ -93,8 +94,9 @@ def _pager(ctx: PageContext, flt: LogFilter, total: int, page: int, pages: int) 
         )
 
 
-def _table(rows: pd.DataFrame) -> None:
-    shown = shape.shown_rows(rows)
+def _table(ctx: PageContext, rows: pd.DataFrame) -> None:
+    shown = shape.shown_rows(rows, ctx.viewer)
+    small = "small"
     st.dataframe(
         shown,
         hide_index=True,
@@ -103,20 +105,24 @@ def _table(rows: pd.DataFrame) -> None:
         column_order=list(shape.COLUMN_ORDER),
         column_config={
             "decided_at": st.column_config.DatetimeColumn(
-                "decided (UTC)", format="YYYY-MM-DD HH:mm:ss"
+                ctx.viewer.column_title("decided"), format=ctx.viewer.table_format
             ),
-            "lead_id": "lead",
-            "lead_name": "name",
-            "lead_company": "company",
-            "lead_country": "country",
-            "owner_name": "owner",
+            "outcome": st.column_config.TextColumn("outcome", width=small),
+            "owner_name": st.column_config.TextColumn("owner", width="medium"),
             "reason": st.column_config.TextColumn("reason", width="large"),
+            "lead_company": st.column_config.TextColumn("company", width="medium"),
+            "lead_name": st.column_config.TextColumn("name", width="medium"),
+            "lead_id": st.column_config.TextColumn("lead", width="medium"),
+            "pool": st.column_config.TextColumn("pool", width=small),
+            "rule": st.column_config.TextColumn("rule", width=small),
+            "lead_country": st.column_config.TextColumn("country", width=small),
         },
     )
 
 
 def _decision(ctx: PageContext, detail: dict[str, Any]) -> None:
-    st.subheader(f"Why lead {detail['lead_id']} went to {detail['owner_name'] or '—'}")
+    owner = detail["owner_name"] or "—"
+    st.subheader(f"Why lead {fmt.md(detail['lead_id'])} went to {fmt.md(owner)}")
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Outcome", detail["outcome"])
     m2.metric("Pool / rule", f"{detail['pool'] or '–'} / {detail['rule'] or '–'}")
@@ -134,4 +140,9 @@ def _decision(ctx: PageContext, detail: dict[str, Any]) -> None:
     history = data.load_lead_history(ctx.url, detail["lead_id"])
     if len(history) > 1:
         st.caption("Every decision about this lead")
-        st.dataframe(shape.history_rows(history), hide_index=True, width="stretch")
+        st.dataframe(
+            shape.history_rows(history, ctx.viewer),
+            hide_index=True,
+            width="stretch",
+            column_config={"decided_at": ctx.viewer.column_title("decided")},
+        )

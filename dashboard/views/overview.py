@@ -14,9 +14,9 @@ from worker.store.queries.overview import Overview
 
 
 def render(ctx: PageContext) -> None:
-    ov = data.load_overview(ctx.url, ctx.minute)
+    ov = data.load_overview(ctx.url, ctx.minute, ctx.viewer.zone_name)
     st.title("Overview")
-    st.caption(shape.figures_caption(ov))
+    st.caption(shape.figures_caption(ov, ctx.viewer))
     _flow(ov)
     _timings(ov)
     left, right = st.columns(2)
@@ -24,7 +24,7 @@ def render(ctx: PageContext) -> None:
         _held(ov)
         _api(ctx, ov)
     with right:
-        _workers(ov)
+        _workers(ctx, ov)
 
 
 def _flow(ov: Overview) -> None:
@@ -99,17 +99,25 @@ def _api(ctx: PageContext, ov: Overview) -> None:
         return
     used, share = allocation
     st.metric("Daily API calls used", used, share, delta_color="off")
-    frame = shape.api_usage(data.load_api_usage(ctx.url, ov.now - timedelta(days=2)))
+    usage = data.load_api_usage(ctx.url, ov.now - timedelta(days=2))
+    frame = shape.api_usage(usage, ctx.viewer)
     st.altair_chart(
         alt.Chart(frame)
         .mark_area(opacity=0.5)
-        .encode(x=alt.X("at:T", title=None), y=alt.Y("used:Q", title="calls used (rolling 24 h)"))
+        .encode(
+            x=alt.X(
+                "at:T",
+                title=ctx.viewer.zone_name,
+                axis=alt.Axis(format=ctx.viewer.axis_format),
+            ),
+            y=alt.Y("used:Q", title="calls used (rolling 24 h)"),
+        )
         .properties(height=160),
         width="stretch",
     )
 
 
-def _workers(ov: Overview) -> None:
+def _workers(ctx: PageContext, ov: Overview) -> None:
     st.subheader("Worker health")
     st.metric(
         "Failed write-backs (24 h)",
@@ -122,15 +130,16 @@ def _workers(ov: Overview) -> None:
         st.info("No worker has reported yet.")
         return
     st.dataframe(
-        shape.workers_table(ov.workers),
+        shape.workers_table(ov.workers, ctx.viewer),
         hide_index=True,
         width="stretch",
         column_config={
             "last_cycle_at": st.column_config.DatetimeColumn(
-                "last cycle", format="YYYY-MM-DD HH:mm:ss"
+                ctx.viewer.column_title("last cycle"), format=ctx.viewer.table_format
             ),
+            "last_error": st.column_config.TextColumn("last error", width="large"),
             "last_cycle_ms": st.column_config.NumberColumn("cycle ms", format="%.0f"),
         },
     )
     for warning in shape.worker_warnings(ov.workers):
-        st.warning(warning)
+        st.warning(fmt.md(warning), icon=":material/warning:")  # names a worker: data

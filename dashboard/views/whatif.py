@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, fmt
 from dashboard.context import PageContext
 from dashboard.replay import actual_counts, replay, to_lead
 from dashboard.shape import whatif_rows as shape
@@ -28,7 +28,9 @@ def render(ctx: PageContext) -> None:
     try:
         effective = ctx.effective().routing
     except Exception as exc:  # noqa: BLE001 - any config problem is shown, not raised
-        st.error(f"Cannot load the routing config {ctx.settings.routing_config}: {exc}")
+        st.error(
+            f"Cannot load the routing config {fmt.md(ctx.settings.routing_config)}: {fmt.md(exc)}"
+        )
         return
     c1, c2 = st.columns([1, 1])
     pool = c1.selectbox("Pool", list(effective.pools), key="whatif_pool")
@@ -42,7 +44,7 @@ def render(ctx: PageContext) -> None:
             effective, shape.proposal_overrides(effective, pool, proposal.to_dict("records"))
         )
     except ConfigError as exc:
-        st.error(f"The proposal is not valid: {exc}")
+        st.error(f"The proposal is not valid: {fmt.md(exc)}")
         return
     _run(ctx, effective, proposed, pool, days)
 
@@ -104,14 +106,21 @@ def _run(
 
 
 def _comparison(table: pd.DataFrame) -> None:
-    left, right = st.columns([2, 3])
-    left.dataframe(
+    count = st.column_config.NumberColumn
+    st.dataframe(
         table,
         hide_index=True,
         width="stretch",
-        column_config={"change": st.column_config.NumberColumn(format="%+d")},
+        column_order=list(shape.COMPARISON_COLUMNS),
+        column_config={
+            "rep": st.column_config.TextColumn("rep", width="medium"),
+            "change": count("change", format="%+d", help="proposal − current config"),
+            shape.RUNS[2]: count("proposal", format="%d", help="replay with your proposal"),
+            shape.RUNS[1]: count("current config", format="%d", help="replay with today's config"),
+            shape.RUNS[0]: count("actual", format="%d", help="what the worker really did"),
+        },
     )
-    right.altair_chart(
+    st.altair_chart(
         alt.Chart(shape.comparison_long(table))
         .mark_bar()
         .encode(

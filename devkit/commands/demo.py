@@ -28,6 +28,18 @@ from worker.files import private_dir, tighten, write_private
 
 REPO_CONFIG = Path("config/routing.yaml")
 CREDENTIALS_FILE = "demo-credentials.json"
+# A real day at any hour of any day: 3 new leads a minute (180 an hour) against the demo
+# config's round-the-clock SDR pool (6 reps x 40 an hour) and, in working hours, the
+# regional pools: most leads are routed even on a weekend night; the held ones are a
+# minority with their reason (free mail and no country, or a burst past every cap).
+DEMO_LEADS_PER_MINUTE = 3.0
+# The simulated reps work 30 % of their untouched leads every 20 s (a first touch in about
+# a minute), except 10 % of (lead, owner) pairs they never touch, and one SDR of the
+# round-the-clock pool (round robin: one SDR lead in six) is "in a long meeting" and
+# touches none: those leads miss the SDR pool's 5-minute SLA, so a re-assignment shows
+# within the first minutes of the demo at any hour.
+IDLE_REP = "daniel.thomas@acme-sales.example"
+ACTIVITY = {"--fraction": "0.3", "--interval": "20", "--neglect": "0.1", "--idle": IDLE_REP}
 
 
 def _has_notifications(config_path: Path) -> bool:
@@ -201,7 +213,10 @@ def _demo_users(state_dir: Path) -> dict[str, tuple[str, str]]:
 )
 @click.option("--sandbox-port", default=0, help="Sandbox org port (default: any free port).")
 @click.option(
-    "--leads-per-minute", default=30.0, show_default=True, help="New leads the demo creates."
+    "--leads-per-minute",
+    default=DEMO_LEADS_PER_MINUTE,
+    show_default=True,
+    help="New leads the demo creates (the demo config's round-the-clock SDRs take 240 an hour).",
 )
 @click.option("--seed", default=42, show_default=True, help="Seed of the demo org's data.")
 @click.option(
@@ -310,10 +325,7 @@ def _run(
                 "activity",
                 "--state-dir",
                 str(sandbox_dir),
-                "--fraction",
-                "0.3",
-                "--interval",
-                "20",
+                *(part for option in ACTIVITY.items() for part in option),
             ),
             env=env,
         )

@@ -285,15 +285,35 @@ def leads_cmd(state_dir: Path, rate: float, count: int) -> None:
     show_default=True,
     help="Stop after this many rounds (0 = until interrupted).",
 )
+@click.option(
+    "--neglect",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of (lead, owner) pairs the owner never works (they miss the SLA).",
+)
+@click.option(
+    "--idle",
+    multiple=True,
+    metavar="EMAIL",
+    help="A rep who works none of their leads (repeatable): they all miss the SLA.",
+)
 @one_line_errors
 @remote_errors
-def activity_cmd(state_dir: Path, fraction: float, interval: float, rounds: int) -> None:
+def activity_cmd(
+    state_dir: Path,
+    fraction: float,
+    interval: float,
+    rounds: int,
+    neglect: float,
+    idle: tuple[str, ...],
+) -> None:
     """Simulate reps working their leads (log calls, change status) so SLAs are met or missed."""
     remote = _remote(state_dir)
     done = 0
     try:
         while not rounds or done < rounds:
-            result = remote.simulate_activity(fraction=fraction)
+            result = remote.simulate_activity(fraction=fraction, neglect=neglect, idle=list(idle))
             done += 1
             click.echo(
                 f"round {done}: {result['calls']} calls logged, {result['status_changes']} status changes"

@@ -6,6 +6,7 @@ the authenticated ``/__sandbox/<op>`` endpoint for a sandbox running in another 
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 from typing import Any
@@ -35,6 +36,12 @@ OPS = (
     "merge_accounts", "purge_deleted",
     "set_access", "access", "set_clock_skew", "set_queue_holds_leads", "set_cdc",
 )  # fmt: skip
+
+
+def neglected(lead_id: str, owner_id: str, share: float) -> bool:
+    """Whether this owner never works this lead: a stable ``share`` of (lead, owner) pairs."""
+    digest = hashlib.sha256(f"{lead_id}:{owner_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") < share * 2**32
 
 
 class SandboxAdmin:
@@ -259,9 +266,22 @@ class SandboxAdmin:
                 self.org.store.purge([current])
                 self.org.store.set_meta("intake_queue_sobject", "")
 
-    def simulate_activity(self, fraction: float = 0.1, seed: int | None = None) -> dict[str, int]:
-        """Reps work a ``fraction`` of their open leads: log a call, move the status on."""
+    def simulate_activity(
+        self,
+        fraction: float = 0.1,
+        seed: int | None = None,
+        neglect: float = 0.0,
+        idle: list[str] | None = None,
+    ) -> dict[str, int]:
+        """Reps work a ``fraction`` of their open leads: log a call, move the status on.
+
+        A ``neglect`` share of (lead, owner) pairs is never worked by that owner (drawn
+        from a hash of the two Ids, so the same pairs every round), and the ``idle`` reps
+        (e-mail addresses) work none of theirs: those leads miss their response time and
+        the router's SLA moves them to someone who does work them."""
         rng = random.Random(seed)
+        by_email = self.org.user_ids_by_email()
+        idle_ids = {by_email[e.lower()] for e in idle or () if e.lower() in by_email}
         open_leads = [
             r
             for r in self.org.store.rows("Lead")
@@ -271,6 +291,10 @@ class SandboxAdmin:
         ]
         touched = {"calls": 0, "status_changes": 0}
         for row in open_leads:
+            if row["OwnerId"] in idle_ids or neglected(
+                str(row["Id"]), str(row["OwnerId"]), neglect
+            ):
+                continue
             if rng.random() >= fraction:
                 continue
             self.log_task(row["Id"], subject="Call", by=row["OwnerId"])

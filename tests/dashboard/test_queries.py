@@ -139,3 +139,36 @@ def test_traces_without_eligible_weights_use_the_credited_reps_and_configured_we
         "a@x": 2.0,
         "b@x": 1.0,
     }
+
+
+def test_overview_today_is_the_day_of_the_zone_asked_for(store_url: str) -> None:
+    """ "Leads routed today" counts the viewer's day: at 03:30 UTC it is still yesterday
+    evening in New York, and 00:05 in Kolkata (a half-hour zone) is already today there."""
+    from zoneinfo import ZoneInfo
+
+    now = datetime(2026, 12, 6, 3, 30, tzinfo=UTC)
+    upgrade(store_url)
+    engine = make_engine(store_url)
+    at = (
+        datetime(2026, 12, 6, 2, 0, tzinfo=UTC),  # NY: Dec 5 21:00; Kolkata: Dec 6 07:30
+        datetime(2026, 12, 5, 18, 35, tzinfo=UTC),  # NY: Dec 5 13:35; Kolkata: Dec 6 00:05
+        datetime(2026, 12, 5, 6, 0, tzinfo=UTC),  # NY: Dec 5 01:00; Kolkata: Dec 5 11:30
+    )
+    with session_scope(engine) as s:
+        s.add_all(
+            [
+                _decision(n, decided_at=t, applied_at=t, lead_created_at=t)
+                for n, t in enumerate(at, 1)
+            ]
+        )
+    try:
+        today = {
+            name: overview.overview(engine, now, tz=ZoneInfo(name)).routed_today
+            for name in ("UTC", "America/New_York", "Asia/Kolkata")
+        }
+        assert today == {"UTC": 1, "America/New_York": 3, "Asia/Kolkata": 2}
+        assert overview.overview(engine, now, tz=ZoneInfo("America/New_York")).days[-1] == (
+            "2026-12-05"
+        )
+    finally:
+        engine.dispose()

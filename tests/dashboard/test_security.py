@@ -268,8 +268,8 @@ def test_a_page_that_trusted_a_stale_role_is_still_refused_by_the_store(
     "forged",
     [
         auth.SignedIn("admin", "0" * 64),
-        auth.SignedIn("admin", auth._proof("viewer")),  # a viewer's proof, username swapped
-        auth.SignedIn("nobody", auth._proof("nobody")),  # a real proof, unknown user
+        auth.SignedIn("admin", auth.proof("viewer")),  # a viewer's proof, username swapped
+        auth.SignedIn("nobody", auth.proof("nobody")),  # a real proof, unknown user
         Actor("admin", "admin"),
         {"username": "admin", "role": "admin"},
         "admin",

@@ -120,4 +120,15 @@ def test_admin_signs_in_changes_a_weight_and_finds_it_in_the_history(
         expect(history).to_contain_text("admin")
         expect(history).to_contain_text(new_weight.rstrip("0"))
         page.screenshot(path=str(SHOTS / "6-team-settings-after-save.png"), full_page=True)
+
+        # a reload, after changing page, keeps the session (the signed token in the URL)
+        page.get_by_role("link", name="Distribution log").click()
+        expect(page.get_by_role("heading", name="Distribution log")).to_be_visible(timeout=60_000)
+        _settle(page)
+        assert "session=" in page.url, page.url
+        page.reload()
+        expect(page.get_by_role("heading", name="Distribution log")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Signed in as")).to_be_visible()
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=60_000)
         browser.close()

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, exists
 from sqlmodel import Session, select
 
-from worker.notify import templates
+from worker.notify import bursts, templates
 from worker.notify.model import (
     Channel,
     Contact,
@@ -77,7 +77,9 @@ def event_for_decision(
         source=_source(decision, kind),
         lead=lead,
         pool=decision.pool,
-        reason=decision.reason,
+        reason=bursts.held_burst_reason(decision)
+        if kind == EventKind.LEAD_HELD
+        else decision.reason,
         owner=owner if decision.status != DecisionStatus.HELD else None,
         previous_owner=previous,
         manager=manager,
@@ -102,6 +104,8 @@ def enqueue_for_decision(
         raise ValueError("enqueue_for_decision needs a flushed decision (id is None)")
     count = 0
     for kind in _kinds_of(decision):
+        if kind == EventKind.LEAD_HELD and not bursts.opens_held_burst(session, decision):
+            continue  # one alert per burst of held leads (worker.notify.bursts)
         event = event_for_decision(
             decision, settings=settings, instance_url=instance_url, directory=directory, kind=kind
         )
@@ -174,11 +178,10 @@ def enqueue_sla_reminders(
 
 
 def _source(decision: JournalRow, kind: EventKind) -> str:
-    """Dedup source: the decision, except for held leads, which get a new decision on
-    every retry cycle: RevOps hears about a held lead once per (UTC) day."""
+    """Dedup source: the decision; for held leads, the burst it opens (held leads get a
+    new decision on every retry cycle: see :mod:`worker.notify.bursts`)."""
     if kind == EventKind.LEAD_HELD:
-        day = (utc(decision.decided_at) or datetime.now(UTC)).date().isoformat()
-        return f"held:{decision.lead_id}:{day}"
+        return bursts.held_burst_source(decision)
     return f"decision:{decision.id}"
 
 

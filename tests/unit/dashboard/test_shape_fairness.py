@@ -112,3 +112,33 @@ def test_the_mix_slice_keeps_one_dimension() -> None:
         columns=["owner_id", "owner", "dimension", "bucket", "leads"],
     )
     assert shape.mix_slice(mix, "size")["bucket"].tolist() == ["1-50"]
+
+
+def test_the_audit_is_told_in_plain_words_furthest_rep_first() -> None:
+    reps = shape.rep_table(report(), shape.rep_names(config()))
+    assert shape.rep_sentences(reps) == [
+        "Ben Okafor is 4 leads behind their share: got 5, share 8.5; skipped at a cap 4 times.",
+        "Anna Schmidt is 2 leads ahead of their share: got 22, share 20.0.",
+        "Carl (journal) is 2 leads ahead of their share: got 3, share 1.5.",
+    ]
+    assert shape.rep_sentences(reps, within=5) == ["Everyone is within 5 leads of their share."]
+    period = shape.AuditPeriod(date(2026, 11, 17), date(2026, 11, 20))
+    assert shape.headline(report(), "EMEA-AE", period) == (
+        "Fair: 30 leads routed in EMEA-AE from Nov 17 to Nov 20, split as the reps' weights "
+        "and the time each could take leads say."
+    )
+    assert shape.headline(report(p_value=0.001), "EMEA-AE", period).startswith("Uneven: ")
+
+
+def test_the_audit_period_is_the_viewers_days() -> None:
+    from zoneinfo import ZoneInfo
+
+    from dashboard import fmt
+
+    tokyo = fmt.Viewer(ZoneInfo("Asia/Tokyo"))
+    period = shape.audit_period((date(2026, 11, 17), date(2026, 11, 23)), tokyo)
+    assert period is not None
+    assert (period.start, period.end) == (
+        datetime(2026, 11, 16, 15, tzinfo=UTC),
+        datetime(2026, 11, 23, 15, tzinfo=UTC),
+    )

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
+import pandas as pd
+
+from dashboard import fmt
 from dashboard.shape import overview_rows as shape
 from worker.store.queries.overview import Overview, Timing
 
@@ -71,7 +75,12 @@ def test_held_reasons_and_caption() -> None:
         {"reason": "outside hours", "leads": 1},
     ]
     assert shape.figures_caption(ov) == (
-        "Figures up to 2026-11-23 15:00:00 UTC; sparklines: last 2 days (UTC)."
+        "Figures up to 2026-11-23 15:00:00 UTC; today and the sparklines' 2 days are days in UTC."
+    )
+    berlin = fmt.Viewer(ZoneInfo("Europe/Berlin"), clock24=False)
+    assert shape.figures_caption(ov, berlin) == (
+        "Figures up to 2026-11-23 4:00:00 PM CET; today and the sparklines' 2 days are "
+        "days in Europe/Berlin."
     )
 
 
@@ -81,3 +90,24 @@ def test_a_worker_never_seen_is_said_to_be_so() -> None:
         {"worker_id": "w2", "role": "standby", "seconds_since_seen": None},
     ]
     assert shape.workers_table(workers)["last seen"].tolist() == ["4.0 s ago", "never"]
+
+
+def test_a_worker_whose_clock_runs_ahead_was_seen_just_now_never_in_the_future() -> None:
+    workers = [
+        {"worker_id": "w1", "role": "active", "seconds_since_seen": -35.0, "last_error": None}
+    ]
+    table = shape.workers_table(workers)
+    assert table["last seen"].tolist() == ["just now"]
+    assert table["last_error"].tolist() == [""]  # blank, never "None"
+
+
+def test_worker_last_cycle_and_api_axis_are_in_the_viewers_wall_clock() -> None:
+    tokyo = fmt.Viewer(ZoneInfo("Asia/Tokyo"))
+    at = datetime(2026, 11, 23, 15, 43, tzinfo=UTC)
+    table = shape.workers_table(
+        [{"worker_id": "w", "seconds_since_seen": 1.0, "last_cycle_at": at}], tokyo
+    )
+    assert table["last_cycle_at"].tolist() == [pd.Timestamp("2026-11-24 00:43")]
+    assert shape.api_usage([(at, 5, 10)], tokyo)["at"].tolist() == [
+        pd.Timestamp("2026-11-24 00:43")
+    ]

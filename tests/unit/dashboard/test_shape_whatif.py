@@ -72,3 +72,8 @@ def test_jain_change_and_held_counts() -> None:
     assert shape.jain_change(fair, skewed) == "0.990 → 0.812"
     assert shape.jain_change(None, skewed) == "–"
     assert shape.held_counts(3, 1, 0) == "3 / 1 / 0"
+
+
+def test_the_change_is_the_column_after_the_rep() -> None:
+    table = shape.comparison_table({}, {ANNA: 1}, {ANNA: 2}, {ANNA: 3})
+    assert list(table.columns)[:2] == ["rep", "change"]

@@ -55,6 +55,33 @@ def _day_pg(element: utc_day, compiler: Any, **kw: Any) -> str:
     return f"to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 
 
+class utc_ten_minutes(FunctionElement[str]):  # noqa: N801
+    """The UTC ten minutes a timestamp falls in as ``'YYYY-MM-DD HH:M'`` text (the
+    minute's tens digit): fine enough to place it in any time zone's day (every zone's
+    offset but a few quarter-hour ones is a multiple of ten minutes)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(utc_ten_minutes, "sqlite")
+def _ten_sqlite(element: utc_ten_minutes, compiler: Any, **kw: Any) -> str:
+    return f"replace(substr({compiler.process(element.clauses, **kw)}, 1, 15), 'T', ' ')"
+
+
+@compiles(utc_ten_minutes, "postgresql")
+def _ten_pg(element: utc_ten_minutes, compiler: Any, **kw: Any) -> str:
+    return (
+        f"substr(to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD HH24:MI'), 1, 15)"
+    )
+
+
+def ten_minutes_start(bucket: str) -> datetime:
+    """The UTC instant a :class:`utc_ten_minutes` bucket begins."""
+    return datetime.strptime(bucket + "0", "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+
+
 def as_utc(value: datetime | str | None) -> datetime | None:
     """Timestamps come back naive from SQLite and as text from raw SQL: make them aware."""
     if value is None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,7 +19,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from worker.store.models.core import ApiUsage, WorkerHeartbeat
 from worker.store.models.journal import DecisionKind, DecisionStatus, JournalRow
-from worker.store.queries._sql import as_utc, seconds_between, utc_day
+from worker.store.queries._sql import (
+    as_utc,
+    seconds_between,
+    ten_minutes_start,
+    utc_ten_minutes,
+)
 
 D: Any = JournalRow
 A: Any = ApiUsage
@@ -36,7 +42,7 @@ class Timing:
 class Overview:
     now: datetime
     routed_today: int
-    routed_7d: int  # the last 7 UTC calendar days, today included
+    routed_7d: int  # the last 7 calendar days (in the zone asked for), today included
     held_24h: int  # distinct leads with a held decision in the last 24 h
     held_reasons: tuple[tuple[str, int], ...]
     sla_reassigned_7d: int
@@ -58,23 +64,34 @@ def timing(values: list[float]) -> Timing:
     return Timing(statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))], len(ordered))
 
 
-def _daily_counts(conn: Connection, since: datetime) -> dict[tuple[str, str, str], int]:
-    day = utc_day(D.decided_at)
+@lru_cache(maxsize=8192)
+def _local_day(bucket: object, tz: tzinfo) -> str:
+    """The day in ``tz`` of a ten-minute bucket (cached: a week of rows has ~1,000 buckets)."""
+    return ten_minutes_start(str(bucket)).astimezone(tz).strftime("%Y-%m-%d")
+
+
+def _daily_counts(conn: Connection, since: datetime, tz: tzinfo) -> dict[tuple[str, str, str], int]:
+    """(day in ``tz``, kind, status) -> decisions since ``since``."""
+    bucket = utc_ten_minutes(D.decided_at)
     stmt = (
-        select(day, D.kind, D.status, func.count())
+        select(bucket, D.kind, D.status, func.count())
         .where(D.decided_at >= since)
-        .group_by(day, D.kind, D.status)
+        .group_by(bucket, D.kind, D.status)
     )
-    return {(str(d), str(k), str(s)): int(n) for d, k, s, n in conn.execute(stmt).all()}
+    out: dict[tuple[str, str, str], int] = defaultdict(int)
+    for b, k, s, n in conn.execute(stmt).all():
+        out[(_local_day(b, tz), str(k), str(s))] += int(n)
+    return out
 
 
 def _durations(
-    conn: Connection, since: datetime, limit: int
+    conn: Connection, since: datetime, limit: int, tz: tzinfo
 ) -> list[tuple[str, float | None, float | None]]:
-    """(day, seconds to assign, seconds to first touch) of routed leads since ``since``."""
+    """(day in ``tz``, seconds to assign, seconds to first touch) of routed leads since
+    ``since``."""
     stmt = (
         select(
-            utc_day(D.decided_at),
+            utc_ten_minutes(D.decided_at),
             seconds_between(D.applied_at, D.lead_created_at),
             seconds_between(D.first_touch_at, D.applied_at),
         )
@@ -86,7 +103,7 @@ def _durations(
         .order_by(D.decided_at.desc())
         .limit(limit)
     )
-    return [(str(d), a, t) for d, a, t in conn.execute(stmt).all()]
+    return [(_local_day(d, tz), a, t) for d, a, t in conn.execute(stmt).all()]
 
 
 def _workers(conn: Connection, now: datetime) -> tuple[dict[str, Any], ...]:
@@ -108,16 +125,31 @@ def _held(conn: Connection, since: datetime) -> tuple[int, tuple[tuple[str, int]
     return total, tuple((str(r or "(no reason)"), int(c)) for r, c in conn.execute(stmt).all())
 
 
+def _midnight(day: datetime, tz: tzinfo) -> datetime:
+    """The UTC instant the calendar day of ``day`` (a date in ``tz``) begins in ``tz``."""
+    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+
+
 def overview(
-    engine: Engine, now: datetime, *, spark_days: int = 14, max_samples: int = 300_000
+    engine: Engine,
+    now: datetime,
+    *,
+    tz: tzinfo = UTC,
+    spark_days: int = 14,
+    max_samples: int = 300_000,
 ) -> Overview:
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    since = today - timedelta(days=spark_days - 1)
-    days = tuple((since + timedelta(days=i)).strftime("%Y-%m-%d") for i in range(spark_days))
+    """The figures up to ``now``; "today" and the sparklines' days are the calendar days
+    of ``tz`` (the viewer's or the team's time zone)."""
+    local_today = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    first_day = local_today - timedelta(days=spark_days - 1)
+    days = tuple((first_day + timedelta(days=i)).strftime("%Y-%m-%d") for i in range(spark_days))
+    since = _midnight(first_day, tz)
     week = set(days[-7:])
     with engine.connect() as conn:
-        counts = _daily_counts(conn, since)
-        durations = _durations(conn, today - timedelta(days=6), max_samples)
+        counts = _daily_counts(conn, since, tz)
+        durations = _durations(
+            conn, _midnight(local_today - timedelta(days=6), tz), max_samples, tz
+        )
         held_total, held_reasons = _held(conn, now - timedelta(hours=24))
         failed_24h = conn.execute(
             select(func.count()).where(
