@@ -10,8 +10,9 @@ from zoneinfo import available_timezones
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, session, state
+from dashboard import data, fmt, session, state
 from dashboard.context import PageContext
+from dashboard.shape.saved_words import saved_message
 from dashboard.shape.settings_history import history_table
 from dashboard.shape.team_form import (
     DAYS,
@@ -54,12 +55,14 @@ def render(ctx: PageContext) -> None:
     try:
         current_config = ctx.effective()
     except Exception as exc:  # noqa: BLE001 - any config problem is shown, not raised
-        st.error(f"Cannot load the routing config {ctx.settings.routing_config}: {exc}")
+        st.error(f"Cannot load the routing config {ctx.settings.routing_config}: {fmt.md(exc)}")
         return
     effective = current_config.routing
     overrides = data.load_overrides(ctx.url)
     for problem in current_config.problems:
-        st.warning(f"A saved override no longer fits the config file and is not applied: {problem}")
+        st.warning(
+            "A saved override no longer fits the config file and is not applied: " + fmt.md(problem)
+        )
     flash = st.session_state.get(state.SETTINGS_FLASH)
     if flash:
         st.success(flash)
@@ -255,17 +258,16 @@ def _save(
             effective_before=current,
         )
     except PermissionDenied as exc:
-        st.error(f"Not saved: {exc}")
+        st.error(f"Not saved: {fmt.md(exc)}")
     except InvalidSettings as exc:
-        st.error("Not saved; fix these first:\n\n" + "\n".join(f"- {p}" for p in exc.problems))
+        st.error(
+            "Not saved; fix these first:\n\n" + "\n".join(f"- {fmt.md(p)}" for p in exc.problems)
+        )
     except StaleEdit as exc:
-        st.warning(f"Not saved: {exc}")
+        st.warning(f"Not saved: {fmt.md(exc)}")
     else:
         data.clear_settings_caches()
-        fields = ", ".join(f for f, _, _ in done) or "nothing changed"
-        st.session_state[state.SETTINGS_FLASH] = (
-            f"Saved {rep_name}: {fields}. The worker applies it at its next cycle."
-        )
+        st.session_state[state.SETTINGS_FLASH] = fmt.md(saved_message(rep_name, done))
         st.rerun()
 
 
@@ -276,7 +278,7 @@ def _history(ctx: PageContext, rep_key: str) -> None:
     if history.empty:
         st.caption("No change recorded yet.")
     else:
-        st.table(history_table(history))  # plain HTML table: readable, printable, escaped
+        st.dataframe(history_table(history, ctx.viewer), hide_index=True, width="stretch")
 
 
 def _export(effective: RoutingConfig) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from dashboard import fmt
 from dashboard.shape.settings_history import history_table
 from dashboard.shape.team_form import (
     RepForm,
@@ -159,13 +161,16 @@ def test_pools_with_their_own_weight_are_named() -> None:
     assert own_weight_pools(member_values(config(), ANNA)) == ["enterprise"]
 
 
-def test_history_table_is_indexed_by_when_with_plain_headings() -> None:
+def test_history_table_leads_with_when_in_the_viewers_zone_with_plain_headings() -> None:
     history = pd.DataFrame(
-        [(datetime(2026, 11, 23, 9, 0, tzinfo=UTC), "rita", "rep:anna", "weight", "1.0", "2.0")],
+        [
+            (datetime(2026, 11, 23, 9, 0, tzinfo=UTC), "rita", "rep:anna", "weight", "1.0", "2.0"),
+            (datetime(2026, 11, 23, 8, 0, tzinfo=UTC), "**rita**", "rep:a@b.c", "ooo", None, "x"),
+        ],
         columns=["at", "actor", "entity", "field", "old_value", "new_value"],
     )
-    shown = history_table(history)
-    assert shown.index.name == "when"
-    assert shown.index.tolist() == ["2026-11-23 09:00:00 UTC"]
-    assert list(shown.columns) == ["who", "what", "field", "old", "new"]
+    shown = history_table(history, fmt.Viewer(tz=ZoneInfo("America/New_York")))
+    assert list(shown.columns) == ["when", "who", "what", "field", "old", "new"]
+    assert shown["when"].iloc[0].startswith("2026-11-23 04:00")
+    assert shown["old"].iloc[1] == "" and shown["who"].iloc[1] == "**rita**"  # blank, as typed
     assert history["at"].iloc[0] == datetime(2026, 11, 23, 9, 0, tzinfo=UTC), "input untouched"
