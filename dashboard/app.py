@@ -18,7 +18,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import auth, data, session, state  # noqa: E402
 from dashboard.context import PageContext  # noqa: E402
-from dashboard.views import fairness, log, overview, team, whatif  # noqa: E402
+from dashboard.views import fairness, log, overview, routing_editor, team, whatif  # noqa: E402
 from worker.settings import SettingsError  # noqa: E402
 
 
@@ -109,6 +109,9 @@ def _pages(ctx: PageContext) -> dict[str, list[st.Page]]:
         "Routing": [
             _page(team.render, ctx, "team", "Team settings", ":material/tune:"),
             _page(whatif.render, ctx, "whatif", "What-if", ":material/science:"),
+            _page(
+                routing_editor.render, ctx, "routing", "Routing editor", ":material/account_tree:"
+            ),
         ],
     }
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from worker.commands._common import one_line_errors, settings_or_exit
+from worker.commands.config_versions import register as register_version_commands
+
+if TYPE_CHECKING:
+    from worker.config_source import Published
 
 
 def _path_or_setting(path: Path | None) -> Path:
@@ -37,7 +42,7 @@ def check_cmd(path: Path | None, strict: bool) -> None:
     if loaded is not None and path is None:
         # the overrides saved in the dashboard must still fit the file
         data = _stored_overrides(quiet=True)
-        effective = config_source_for(target).effective(data)
+        effective = config_source_for(target).effective(data, _stored_published(quiet=True))
         warnings += [
             replace(
                 p, message=f"dashboard override left out, the file's value applies: {p.message}"
@@ -76,7 +81,8 @@ def show_cmd(path: Path | None, overrides: bool) -> None:
     target = _path_or_setting(path)
     try:
         data = _stored_overrides() if overrides else {}
-        effective = config_source_for(target).effective(data)
+        published = _stored_published() if path is None else None
+        effective = config_source_for(target).effective(data, published)
     except ConfigError as exc:
         first = exc.problems[0] if exc.problems else "invalid config"
         raise click.ClickException(f"{first} (and {len(exc.problems) - 1} more)") from None
@@ -95,3 +101,16 @@ def _stored_overrides(quiet: bool = False) -> dict[str, dict[str, object]]:
     if why and not quiet:
         click.echo(f"# no dashboard overrides applied ({why})", err=True)
     return dict(data)
+
+
+def _stored_published(quiet: bool = False) -> Published | None:
+    """The published version of the routing section (it wins over the file's), if any."""
+    from worker.config_source import stored_published
+
+    published, _ = stored_published(settings_or_exit().database_url)
+    if published is not None and not quiet:
+        click.echo(f"# routing section: published version {published.number}", err=True)
+    return published
+
+
+register_version_commands(config)  # export, import, versions, rollback
