@@ -26,6 +26,7 @@ from dashboard import data, session
 from dashboard.context import PageContext
 from dashboard.replay import to_lead
 from dashboard.shape import routing_backtest, routing_edits
+from dashboard.shape import routing_editor_rows as tables
 from dashboard.shape.routing_diff import diff_texts
 from dashboard.shape.routing_edits import Edit, EditError
 from worker.config_source import ConfigSource, publish_routing, routing_section
@@ -182,37 +183,13 @@ def _pending(ctx: PageContext, current: Current) -> None:
 # -- rules -------------------------------------------------------------------------------
 
 
-def _condition_text(when: Any) -> str:
-    if not when:
-        return "(everything)"
-    from dashboard.shape.routing_diff import value
-
-    return value(when)
-
-
-def _action_text(action: Any) -> str:
-    if isinstance(action, dict) and "pool" in action:
-        return f"pool {action['pool']}"
-    return str(action)
-
-
 def _rules(ctx: PageContext, doc: dict[str, Any], base_revision: int, base_text: str) -> None:
     rules = [r for r in doc.get("rules") or [] if isinstance(r, dict)]
     st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "#": i + 1,
-                    "rule": str(r.get("name", "")),
-                    "when": _condition_text(r.get("when")),
-                    "action": _action_text(r.get("action")),
-                }
-                for i, r in enumerate(rules)
-            ],
-            columns=["#", "rule", "when", "action"],
-        ),
+        pd.DataFrame(tables.rule_rows(doc), columns=list(tables.RULE_COLUMNS)),
         hide_index=True,
         width="stretch",
+        key="routing_rules",
     )
     pools = list((doc.get("pools") or {}).keys())
     with st.form("routing_add_rule", clear_on_submit=False):
@@ -475,19 +452,7 @@ def _history(ctx: PageContext, current: Current | None, *, editable: bool) -> No
         st.info("No version published yet: the config file's routing section applies.")
         return
     st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "version": v.number,
-                    "status": v.status,
-                    "published at (UTC)": v.created_at.strftime("%Y-%m-%d %H:%M"),
-                    "by": v.author,
-                    "message": v.message,
-                    "from": v.base_number if v.base_number is not None else "",
-                }
-                for v in versions
-            ]
-        ),
+        pd.DataFrame(tables.history_rows(versions), columns=list(tables.HISTORY_COLUMNS)),
         hide_index=True,
         width="stretch",
         key="routing_history",

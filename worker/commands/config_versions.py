@@ -15,6 +15,7 @@ import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy.engine import Engine
@@ -22,6 +23,24 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from worker.commands._common import one_line_errors, settings_or_exit
 from worker.store.team_repo import Actor
+
+if TYPE_CHECKING:
+    from worker.config_source import ConfigFile
+    from worker.settings import Settings
+
+
+def _base_file(settings: Settings) -> ConfigFile:
+    """The config file a version is checked against (its notifications apply)."""
+    from worker.root import config_source_for
+    from worker.routing_config import ConfigError
+
+    try:
+        return config_source_for(settings.routing_config, settings).file()
+    except ConfigError as exc:
+        raise click.ClickException(
+            f"the config file {settings.routing_config} has {len(exc.problems)} problem(s) "
+            f"(first: {exc.problems[0] if exc.problems else '?'}); run `leadrouter config check`"
+        ) from None
 
 
 def cli_actor() -> Actor:
@@ -92,7 +111,6 @@ def import_cmd(file: Path, message: str) -> None:
     a new version (a `notifications:` section in it is left out: it stays in the config
     file). The worker routes by it from its next cycle."""
     from worker.config_source import check_routing_text, routing_section
-    from worker.root import config_source_for
     from worker.store import config_versions_repo as repo
 
     settings = settings_or_exit()
@@ -100,7 +118,7 @@ def import_cmd(file: Path, message: str) -> None:
         text = file.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise click.ClickException(f"{file}: not UTF-8 text (offset {exc.start})") from None
-    base = config_source_for(settings.routing_config, settings).file()
+    base = _base_file(settings)
     numbered, had_notifications = routing_section(text, keep_lines=True)
     routing, errors, warnings = check_routing_text(numbered, base, name=str(file))
     for problem in errors:
@@ -149,7 +167,6 @@ def versions_cmd(limit: int) -> None:
 def rollback_cmd(number: int, message: str) -> None:
     """Publish version NUMBER again (as a new version; the history keeps both)."""
     from worker.config_source import check_routing_text
-    from worker.root import config_source_for
     from worker.store import config_versions_repo as repo
 
     settings = settings_or_exit()
@@ -157,7 +174,7 @@ def rollback_cmd(number: int, message: str) -> None:
         target = repo.get_version(engine, number)
         if target is None:
             raise click.ClickException(f"no version {number} (see `leadrouter config versions`)")
-        base = config_source_for(settings.routing_config, settings).file()
+        base = _base_file(settings)
         routing, errors, _ = check_routing_text(target.body, base, name=f"version {number}")
         if routing is None:
             for problem in errors:
