@@ -31,6 +31,7 @@ TITLES = {
     "fairness": "Fairness audit",
     "team": "Team settings",
     "whatif": "What-if",
+    "routing": "Routing editor",
 }
 
 
