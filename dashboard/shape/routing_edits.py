@@ -25,6 +25,7 @@ CATCH_UP = ("forgive", "full", "capped")
 OPERATORS: tuple[str, ...] = (*CONDITION_OPS, "gte", "lte")
 NO_VALUE_OPS = ("is_blank", "not_blank")
 LIST_OPS = ("in", "not_in", "between")
+MEMBER_COLUMNS = ("rep", "name", "weight in pool", "cap/day in pool", "cap/hour in pool")
 
 
 class EditError(ValueError):
@@ -294,9 +295,15 @@ def catch_up_of(pool: Mapping[str, Any]) -> tuple[str, int | None]:
 
 
 def member_rows(doc: Mapping[str, Any], pool: str) -> list[dict[str, Any]]:
-    """One row per member of ``pool``: rep, weight and caps in the pool (blank: the rep's)."""
+    """One row per member of ``pool``: rep, name, weight and caps in the pool (None: the
+    rep's own value applies)."""
     pools = doc.get("pools")
     target = pools.get(pool) if isinstance(pools, Mapping) else None
+    names = {
+        str(r.get("email")).strip().lower(): str(r.get("name") or "")
+        for r in doc.get("reps") or []
+        if isinstance(r, Mapping)
+    }
     rows = []
     for item in (target or {}).get("members") or []:
         terms = item if isinstance(item, Mapping) else {}
@@ -304,6 +311,7 @@ def member_rows(doc: Mapping[str, Any], pool: str) -> list[dict[str, Any]]:
         rows.append(
             {
                 "rep": member_key(item),
+                "name": names.get(member_key(item), ""),
                 "weight in pool": terms.get("weight"),
                 "cap/day in pool": caps.get("per_day"),
                 "cap/hour in pool": caps.get("per_hour"),

@@ -15,6 +15,7 @@ No Markdown from data: every value is shown with ``st.dataframe``, ``st.text`` o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -242,28 +243,26 @@ def _pools(ctx: PageContext, doc: dict[str, Any], base_revision: int, base_text:
     pool = pools[name] if isinstance(pools[name], dict) else {}
     members = routing_edits.member_rows(doc, name)
     st.dataframe(
-        pd.DataFrame(
-            members, columns=["rep", "weight in pool", "cap/day in pool", "cap/hour in pool"]
-        )
-        .astype(object)
-        .where(lambda f: f.notna(), ""),
+        pd.DataFrame(members, columns=list(routing_edits.MEMBER_COLUMNS), dtype=object).fillna(""),
         hide_index=True,
         width="stretch",
+        key="routing_members",
     )
     reps = [m["rep"] for m in members]
     left, right = st.columns(2)
     with left.form("routing_move_rep"):
         st.subheader("Move a rep to another pool")
-        rep = st.selectbox("Rep", reps, key="move_rep")
+        rep = st.selectbox("Rep to move", reps, key="move_rep")
         target = st.selectbox("To pool", [n for n in names if n != name], key="move_to")
         if st.form_submit_button("Move rep"):
             if rep and target:
                 _save(ctx, _edit(lambda: routing_edits.move_member(rep, name, target)),
                       base_revision, base_text)  # fmt: skip
     right.subheader("Weight and caps in this pool")
-    rep2 = right.selectbox("Rep", reps, key="terms_rep")
+    rep2 = right.selectbox("Rep whose terms to set", reps, key="terms_rep")
     row = next((m for m in members if m["rep"] == rep2), {})
-    suffix = f"{name}_{rep2}_{base_revision}"  # the form shows this rep's values afresh
+    # the form shows this rep's values afresh; the key is also the element's CSS class
+    suffix = re.sub(r"[^A-Za-z0-9_-]", "-", f"{name}_{rep2}_{base_revision}")
     with right.form("routing_member_terms"):
         weight = st.number_input(
             "Weight in pool (0 = the rep's own)", min_value=0.0, step=0.25,

@@ -126,5 +126,5 @@ def test_tables(demo) -> None:  # type: ignore[no-untyped-def]
          "by": "rita", "message": "**bold**", "from": "1"}
     ]  # fmt: skip
     assert edits.member_rows(demo, "enterprise")[0] == {
-        "rep": SARAH, "weight in pool": None, "cap/day in pool": 10, "cap/hour in pool": None,
+        "rep": SARAH, "name": "Sarah Johnson", "weight in pool": None, "cap/day in pool": 10, "cap/hour in pool": None,
     }  # fmt: skip
