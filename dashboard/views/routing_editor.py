@@ -77,12 +77,12 @@ def render(ctx: PageContext) -> None:
         current = _current(ctx)
         _source(ctx).file()
     except Exception as exc:  # noqa: BLE001 - any config problem is shown, not raised
-        st.error(f"Cannot load the routing config {ctx.settings.routing_config}: {exc}")
+        _refused("Cannot load the routing config.", f"{ctx.settings.routing_config}: {exc}")
         return
     base_revision, base_text = st.session_state.get(BASE, (current.revision, current.text))
     notice = st.session_state.pop(NOTICE, None)
     if notice:
-        st.success(notice)
+        st.container(border=True, key="routing_notice").text(notice)
     _pending(ctx, current)
     where = (
         f"published version {current.published.number}"
@@ -109,6 +109,13 @@ def render(ctx: PageContext) -> None:
     st.session_state[BASE] = (current.revision, current.text)
 
 
+def _refused(headline: str, detail: str) -> None:
+    """A refusal: a fixed headline, the details (names, values typed) as plain text, never
+    Markdown."""
+    st.error(headline)
+    st.text(detail)
+
+
 # -- saving ------------------------------------------------------------------------------
 
 
@@ -124,7 +131,7 @@ def _save(
             else routing_edits.dump(edit.apply(routing_edits.load(base_text)))
         )
     except EditError as exc:
-        st.error(f"{exc.field}: {exc}")
+        _refused("Not saved.", f"{exc.field}: {exc}")
         return False
     overrides = {k: o.data for k, o in data.load_overrides(ctx.url).items()}
     effective, errors, _ = _source(ctx).draft(new_text, overrides)
@@ -142,7 +149,7 @@ def _save(
             base_number=published.number if published else None,
         )
     except PermissionDenied as exc:
-        st.error(str(exc))
+        _refused("Not saved.", str(exc))
         return False
     except repo.StaleDraft as exc:
         theirs = exc.current.body if exc.current else base_text
@@ -167,10 +174,8 @@ def _pending(ctx: PageContext, current: Current) -> None:
         return
     edit, text, who, changes = pending
     box = st.container(border=True, key="routing_conflict")
-    box.warning(
-        f"Not saved: {who} saved the draft since you loaded it. Your change "
-        f"({edit.label}) is kept; their changes:"
-    )
+    box.warning("Not saved: the draft was saved by someone else since you loaded it.")
+    box.text(f"Saved by: {who}. Your change, kept: {edit.label}. Their changes:")
     box.text("\n".join(changes) or "(no difference in the routing)")
     left, right = box.columns(2)
     if left.button("Apply my change to the latest draft", key="routing_reapply"):
@@ -218,7 +223,7 @@ def _rules(ctx: PageContext, doc: dict[str, Any], base_revision: int, base_text:
             try:
                 edit = routing_edits.add_rule(name, conditions, action, pool, int(position), reason)
             except EditError as exc:
-                st.error(f"{exc.field}: {exc}")
+                _refused("Not saved.", f"{exc.field}: {exc}")
             else:
                 _save(ctx, edit, base_revision, base_text)
     if rules:
@@ -243,7 +248,9 @@ def _pools(ctx: PageContext, doc: dict[str, Any], base_revision: int, base_text:
     pool = pools[name] if isinstance(pools[name], dict) else {}
     members = routing_edits.member_rows(doc, name)
     st.dataframe(
-        pd.DataFrame(members, columns=list(routing_edits.MEMBER_COLUMNS), dtype=object).fillna(""),
+        pd.DataFrame(members, columns=list(routing_edits.MEMBER_COLUMNS), dtype=object).map(
+            lambda v: "" if v is None else str(v)
+        ),
         hide_index=True,
         width="stretch",
         key="routing_members",
@@ -397,7 +404,7 @@ def _review(ctx: PageContext, current: Current) -> None:
                 st.error("Not published: the checks of `config check` refuse the draft.")
                 st.text("\n".join(f"{p.path}: {p.message}" for p in exc.problems))
             except (PermissionDenied, repo.StaleDraft, repo.PublishConflict) as exc:
-                st.error(f"Not published: {exc}")
+                _refused("Not published.", str(exc))
             else:
                 data.clear_settings_caches()
                 st.session_state[NOTICE] = (
@@ -475,7 +482,7 @@ def _history(ctx: PageContext, current: Current | None, *, editable: bool) -> No
             st.error(f"Version {pick} no longer passes the checks:")
             st.text("\n".join(f"{p.path}: {p.message}" for p in exc.problems))
         except (PermissionDenied, repo.PublishConflict) as exc:
-            st.error(str(exc))
+            _refused("Not rolled back.", str(exc))
         else:
             data.clear_settings_caches()
             st.session_state[NOTICE] = f"Rolled back: version {pick} is published again."

@@ -38,7 +38,7 @@ def test_a_per_pool_weight_is_saved_to_the_draft_reviewed_and_published(
     engine = make_engine(empty_store)
     at, rep = _set_weight(_editor(app_as(empty_store, "admin")), 2.0)  # type: ignore[misc]
     assert errors(at) == []
-    assert any("Saved to the draft" in s.value for s in at.success)
+    assert "Saved to the draft" in _texts(at)
     draft = repo.load_draft(engine)
     assert draft is not None and draft.revision == 1 and "weight: 2.0" in draft.body
     assert f"Pool {POOL}: " in _texts(at) and "weight default → 2.0" in _texts(at)
@@ -79,8 +79,9 @@ def test_the_second_of_two_admins_is_told_what_changed_and_keeps_the_edit(
     second.selectbox(key="move_to").set_value("APAC-AE")
     next(b for b in second.button if b.label == "Move rep").click().run()
     assert any(
-        "Not saved" in w.value and "saved the draft since" in w.value for w in second.warning
+        "Not saved" in w.value and "saved by someone else" in w.value for w in second.warning
     )
+    assert "Saved by: admin. Your change, kept: move" in _texts(second)
     assert "weight default → 3.0" in _texts(second)  # what the first admin changed
     assert repo.load_draft(engine).revision == 1  # type: ignore[union-attr]
     second.button(key="routing_reapply").click().run()
@@ -114,3 +115,17 @@ def test_a_viewer_sees_the_history_but_no_form(
     assert errors(at) == []
     assert any("Only admins" in i.value for i in at.info)
     assert not [b for b in at.button if b.label in ("Publish the draft", "Add rule", "Move rep")]
+
+
+def test_names_typed_by_an_admin_are_shown_as_text_never_as_markdown(
+    empty_store: str, app_as: Callable[..., AppTest]
+) -> None:
+    name = "**x** [a](b) <script>alert(1)</script>"
+    at = _editor(app_as(empty_store, "admin"))
+    at.text_input(key="rule_name").input(name)
+    at.text_input(key="rule_field_0").input("LeadSource")
+    at.text_input(key="rule_value_0").input("Webinar")
+    next(b for b in at.button if b.label == "Add rule").click().run()
+    assert errors(at) == [] and name in _texts(at)
+    rendered = [*at.markdown, *at.caption, *at.success, *at.warning, *at.info, *at.error]
+    assert not [e for e in rendered if "**x**" in str(e.value) or "[a](b)" in str(e.value)]

@@ -184,9 +184,9 @@ def test_two_admins_editing_the_same_pool(browser: Any, demo_stack: dict[str, An
     _choose(second, "Rep to move", f"sofia.rossi@{D}")
     _choose(second, "To pool", "dach")
     second.get_by_role("button", name="Move rep").click()
-    expect(second.get_by_text("saved the draft since you loaded it", exact=False)).to_be_visible(
-        timeout=60_000
-    )
+    expect(
+        second.get_by_text("saved by someone else since you loaded it", exact=False)
+    ).to_be_visible(timeout=60_000)
     conflict = second.locator(".st-key-routing_conflict")  # what the first admin changed
     expect(conflict.get_by_text("Pool emea: Ben Carter's weight default → 1.5")).to_be_visible()
     second.screenshot(path=str(SHOTS / "routing-editor-conflict-1280.png"), full_page=True)
