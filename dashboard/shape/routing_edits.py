@@ -271,6 +271,48 @@ def set_pool(
     return Edit(f"set pool {pool}'s method, catch-up and fallback", apply, (f"pools.{pool}",))
 
 
+BREACH = ("reassign", "remind", "escalate")
+
+
+def set_pool_sla(
+    pool: str,
+    *,
+    minutes: int | None,
+    on_breach: str = "reassign",
+    max_hops: int = 2,
+    working_hours_only: bool = True,
+) -> Edit:
+    """The pool's SLA (``minutes`` None: none of its own, the default applies). Keys the
+    form does not show (escalate_to, untouched_statuses) are kept."""
+    if on_breach not in BREACH:
+        raise EditError("on_breach", f"unknown action {on_breach!r}")
+
+    def apply(doc: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(doc)
+        target = _pool(out, pool)
+        if minutes is None:
+            target.pop("sla", None)
+            return out
+        sla = dict(target.get("sla") or {})
+        sla.update(minutes=minutes, on_breach=on_breach, max_hops=max_hops,
+                   working_hours_only=working_hours_only)  # fmt: skip
+        target["sla"] = sla
+        return out
+
+    return Edit(f"set pool {pool}'s SLA", apply, (f"pools.{pool}",))
+
+
+def sla_of(pool: Mapping[str, Any]) -> dict[str, Any]:
+    """The pool's own SLA as the form shows it (defaults where the YAML is silent)."""
+    raw = pool.get("sla") if isinstance(pool.get("sla"), Mapping) else {}
+    return {
+        "minutes": raw.get("minutes"),
+        "on_breach": raw.get("on_breach", "reassign"),
+        "max_hops": raw.get("max_hops", 2),
+        "working_hours_only": raw.get("working_hours_only", True),
+    }
+
+
 def fallback_entries(pool: Mapping[str, Any]) -> list[str]:
     """A pool's fallback list as the form shows it: pool names, ``rep:EMAIL``, ``hold``."""
     out: list[str] = []

@@ -289,26 +289,31 @@ def _pools(ctx: PageContext, doc: dict[str, Any], base_revision: int, base_text:
             )
             _save(ctx, edit, base_revision, base_text)
     others = [str(r.get("email")).lower() for r in doc.get("reps") or [] if isinstance(r, dict)]
+    tag = re.sub(r"[^A-Za-z0-9_-]", "-", f"{name}_{base_revision}")  # fresh per pool
     with st.form("routing_pool_settings"):
         st.subheader("Distribution, catch-up and fallback")
         method = st.selectbox(
             "Method", routing_edits.METHODS,
             index=_index(routing_edits.METHODS, pool.get("method", "weighted_round_robin")),
-            key="pool_method",
+            key=f"pool_method_{tag}",
         )  # fmt: skip
         mode, capped = routing_edits.catch_up_of(pool)
         c1, c2 = st.columns(2)
         catch_up = c1.selectbox(
             "Catch-up after an absence", routing_edits.CATCH_UP,
-            index=_index(routing_edits.CATCH_UP, mode), key="pool_catch_up",
+            index=_index(routing_edits.CATCH_UP, mode), key=f"pool_catch_up_{tag}",
         )  # fmt: skip
         extra = c2.number_input(
-            "Extra leads a day (capped)", min_value=1, step=1, value=capped or 2, key="pool_capped"
+            "Extra leads a day (capped)",
+            min_value=1,
+            step=1,
+            value=capped or 2,
+            key=f"pool_capped_{tag}",
         )
         choices = [n for n in names if n != name] + [f"rep:{e}" for e in others] + ["hold"]
         current_chain = [e for e in routing_edits.fallback_entries(pool) if e in choices]
         chain = st.multiselect(
-            "Fallback, in order", choices, default=current_chain, key="pool_fallback"
+            "Fallback, in order", choices, default=current_chain, key=f"pool_fallback_{tag}"
         )
         if st.form_submit_button("Save pool settings"):
             edit = _edit(
@@ -316,6 +321,41 @@ def _pools(ctx: PageContext, doc: dict[str, Any], base_revision: int, base_text:
                     name, method=method, catch_up=catch_up, capped=int(extra), fallback=chain
                 )
             )
+            _save(ctx, edit, base_revision, base_text)
+    _pool_sla(ctx, name, pool, base_revision, base_text)
+
+
+def _pool_sla(
+    ctx: PageContext, name: str, pool: dict[str, Any], base_revision: int, base_text: str
+) -> None:
+    sla = routing_edits.sla_of(pool)
+    with st.form("routing_pool_sla"):
+        st.subheader("SLA of this pool")
+        c1, c2, c3 = st.columns(3)
+        minutes = c1.number_input(
+            "Minutes to a first touch (0 = the default SLA)", min_value=0, step=5,
+            value=int(sla["minutes"] or 0), key=f"sla_minutes_{name}_{base_revision}",
+        )  # fmt: skip
+        breach = c2.selectbox(
+            "On a miss", routing_edits.BREACH,
+            index=_index(routing_edits.BREACH, sla["on_breach"]),
+            key=f"sla_breach_{name}_{base_revision}",
+        )  # fmt: skip
+        hops = c3.number_input(
+            "Re-assignments or reminders before escalating", min_value=0, step=1,
+            value=int(sla["max_hops"] or 0), key=f"sla_hops_{name}_{base_revision}",
+        )  # fmt: skip
+        working = st.checkbox(
+            "Count only the owner's working minutes", value=bool(sla["working_hours_only"]),
+            key=f"sla_working_{name}_{base_revision}",
+        )  # fmt: skip
+        if st.form_submit_button("Save SLA"):
+            edit = _edit(
+                lambda: routing_edits.set_pool_sla(
+                    name, minutes=int(minutes) or None, on_breach=breach, max_hops=int(hops),
+                    working_hours_only=working,
+                )
+            )  # fmt: skip
             _save(ctx, edit, base_revision, base_text)
 
 

@@ -129,3 +129,20 @@ def test_names_typed_by_an_admin_are_shown_as_text_never_as_markdown(
     assert errors(at) == [] and name in _texts(at)
     rendered = [*at.markdown, *at.caption, *at.success, *at.warning, *at.info, *at.error]
     assert not [e for e in rendered if "**x**" in str(e.value) or "[a](b)" in str(e.value)]
+
+
+def test_a_pools_sla_and_method_are_set_by_their_forms(
+    empty_store: str, app_as: Callable[..., AppTest]
+) -> None:
+    at = _editor(app_as(empty_store, "admin"))
+    at.selectbox(key="pool_pick").set_value(POOL).run()
+    next(n for n in at.number_input if str(n.key).startswith("sla_minutes_")).set_value(30)
+    next(b for b in at.button if b.label == "Save SLA").click().run()
+    assert errors(at) == []
+    next(s for s in at.selectbox if str(s.key).startswith("pool_method_")).set_value("round_robin")
+    next(b for b in at.button if b.label == "Save pool settings").click().run()
+    assert errors(at) == []
+    draft = repo.load_draft(make_engine(empty_store))
+    assert draft is not None and draft.revision == 2
+    pool = draft.body.split(f"{POOL}:")[1].split("APAC-AE:")[0]
+    assert "minutes: 30" in pool and "method: round_robin" in pool

@@ -128,3 +128,15 @@ def test_tables(demo) -> None:  # type: ignore[no-untyped-def]
     assert edits.member_rows(demo, "enterprise")[0] == {
         "rep": SARAH, "name": "Sarah Johnson", "weight in pool": None, "cap/day in pool": 10, "cap/hour in pool": None,
     }  # fmt: skip
+
+
+def test_a_pool_sla_is_set_keeping_what_the_form_does_not_show(demo) -> None:  # type: ignore[no-untyped-def]
+    done = edits.set_pool_sla("na-west", minutes=30, on_breach="remind", max_hops=1).apply(demo)
+    sla = done["pools"]["na-west"]["sla"]
+    assert sla["escalate_to"] == {"rep": "maria.gonzalez@acme-sales.example"}
+    assert (sla["minutes"], sla["on_breach"], sla["max_hops"]) == (30, "remind", 1)
+    assert "Pool na-west: sla.minutes 10 → 30" in diff_words(demo, done)
+    assert "sla" not in edits.set_pool_sla("na-west", minutes=None).apply(demo)["pools"]["na-west"]
+    assert edits.sla_of(done["pools"]["na-west"])["on_breach"] == "remind"
+    with pytest.raises(edits.EditError):
+        edits.set_pool_sla("na-west", minutes=5, on_breach="panic")
