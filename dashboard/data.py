@@ -109,9 +109,9 @@ def config_source(path: str) -> ConfigSource:
 
 
 def effective() -> Effective:
-    """The effective config (file or published version + overrides) as the worker
-    computes it; raises
-    ``ConfigError`` or ``OSError`` when the file cannot be loaded."""
+    """The effective config (the published version, else the file, + overrides) as the
+    worker computes it; raises ``ConfigError`` or ``OSError`` when the file cannot be
+    loaded."""
     cfg = settings()
     overrides = {k: o.data for k, o in load_overrides(cfg.database_url).items()}
     source = config_source(str(cfg.routing_config))
