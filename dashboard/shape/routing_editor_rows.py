@@ -9,7 +9,7 @@ from typing import Any
 from dashboard.shape.routing_diff import value
 from worker.store.config_versions_repo import ConfigVersion
 
-RULE_COLUMNS = ("#", "rule", "when", "action")
+RULE_COLUMNS = ("#", "rule", "action", "when")  # the long column last
 HISTORY_COLUMNS = ("version", "status", "published at (UTC)", "by", "message", "from")
 
 
@@ -29,8 +29,8 @@ def rule_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             {
                 "#": i + 1,
                 "rule": str(rule.get("name") or ""),
-                "when": value(rule["when"]) if rule.get("when") else "(everything)",
                 "action": _action(rule.get("action")),
+                "when": value(rule["when"]) if rule.get("when") else "(everything)",
             }
         )
     return out

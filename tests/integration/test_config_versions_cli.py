@@ -90,3 +90,22 @@ def test_rollback_publishes_an_older_version_again(env: Path) -> None:
         ["2", "archived"],
         ["1", "archived"],
     ]
+
+
+def test_config_check_names_the_published_version_and_one_that_no_longer_passes(
+    env: Path,
+) -> None:
+    from worker.store import config_versions_repo as repo
+    from worker.store.db import make_engine
+    from worker.store.team_repo import Actor
+
+    assert "wins over" not in run("check").output
+    (env / "a.yaml").write_text(DEMO.read_text())
+    assert run("import", "a.yaml").exit_code == 0
+    checked = run("check")
+    assert checked.exit_code == 0 and "published version 1 wins over" in checked.output
+    engine = make_engine(f"sqlite:///{env}/store.db")
+    repo.publish(engine, actor=Actor("rita", "admin"), body="version: 1\nreps: 5\n")  # unchecked
+    engine.dispose()
+    refused = run("check")
+    assert refused.exit_code == 1 and "published version 2 no longer passes" in refused.output

@@ -36,13 +36,24 @@ def check_cmd(path: Path | None, strict: bool) -> None:
     """Validate PATH (default: LEADROUTER_ROUTING_CONFIG) and print every problem at once."""
     from worker.config_source import check_config_file
     from worker.root import config_source_for
+    from worker.routing_config.problems import Problem
 
     target = _path_or_setting(path)
     loaded, errors, warnings = check_config_file(target)
+    published = None
     if loaded is not None and path is None:
         # the overrides saved in the dashboard must still fit the file
         data = _stored_overrides(quiet=True)
-        effective = config_source_for(target).effective(data, _stored_published(quiet=True))
+        published = _stored_published(quiet=True)
+        effective = config_source_for(target).effective(data, published)
+        if published is not None and effective.file.version is None:
+            errors.append(
+                Problem(
+                    "(store)",
+                    f"published version {published.number} no longer "
+                    "passes the checks with this file: the file's routing applies",
+                )
+            )
         warnings += [
             replace(
                 p, message=f"dashboard override left out, the file's value applies: {p.message}"
@@ -62,6 +73,11 @@ def check_cmd(path: Path | None, strict: bool) -> None:
         f"{len(cfg.territories)} territories, {len(cfg.rules)} rules"
         + (f", {len(warnings)} warning(s)" if warnings else "")
     )
+    if published is not None:
+        click.echo(
+            f"note: published version {published.number} wins over this file's routing "
+            "section (`leadrouter config versions`)"
+        )
 
 
 @config.command("show")
