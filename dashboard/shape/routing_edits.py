@@ -271,6 +271,76 @@ def set_pool(
     return Edit(f"set pool {pool}'s method, catch-up and fallback", apply, (f"pools.{pool}",))
 
 
+def _words(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def set_territory(
+    name: str, *, pool: str, priority: int = 0, countries: str = "", states: str = ""
+) -> Edit:
+    """Add the territory ``name`` or replace its pool, priority, countries and states
+    (comma separated; its other criteria are kept)."""
+    name = name.strip()
+    if not name:
+        raise EditError("territory", "a territory needs a name")
+    if not pool:
+        raise EditError("pool", "choose the territory's pool")
+
+    def apply(doc: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(doc)
+        items = out.setdefault("territories", [])
+        if not isinstance(items, list):
+            raise EditError("territory", "the draft's territories are not a list")
+        found = next((t for t in items if isinstance(t, dict) and t.get("name") == name), None)
+        item: dict[str, Any] = found if found is not None else {"name": name}
+        item["pool"] = pool
+        for key, value in (("countries", _words(countries)), ("states", _words(states))):
+            if value:
+                item[key] = value
+            else:
+                item.pop(key, None)
+        if priority:
+            item["priority"] = priority
+        else:
+            item.pop("priority", None)
+        if found is None:
+            items.append(item)
+        return out
+
+    return Edit(f"set territory {name}", apply, ("territories",))
+
+
+def remove_territory(name: str) -> Edit:
+    def apply(doc: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(doc)
+        items = out.get("territories") or []
+        kept = [t for t in items if not (isinstance(t, Mapping) and t.get("name") == name)]
+        if len(kept) == len(items):
+            raise EditError("territory", f"no territory {name!r}")
+        out["territories"] = kept
+        return out
+
+    return Edit(f"remove territory {name}", apply, ("territories",))
+
+
+def territory_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per territory: name, pool, priority, countries and states as text."""
+    items = doc.get("territories")
+    rows = []
+    for t in items if isinstance(items, list) else []:
+        if isinstance(t, Mapping):
+            rows.append(
+                {
+                    "territory": str(t.get("name") or ""),
+                    "pool": str(t.get("pool") or ""),
+                    "priority": str(t.get("priority") or 0),
+                    "countries": ", ".join(str(x) for x in t.get("countries") or []),
+                    "states": ", ".join(str(x) for x in t.get("states") or []),
+                }
+            )
+    return rows
+
+
 BREACH = ("reassign", "remind", "escalate")
 
 

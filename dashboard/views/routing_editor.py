@@ -94,16 +94,18 @@ def render(ctx: PageContext) -> None:
         "checked like `leadrouter config check` and saved to the shared draft."
     )
     doc = routing_edits.load(current.text)
-    tabs = st.tabs(["Rules", "Pools", "YAML", "Review & publish", "History"])
+    tabs = st.tabs(["Rules", "Pools", "Territories", "YAML", "Review & publish", "History"])
     with tabs[0]:
         _rules(ctx, doc, base_revision, base_text)
     with tabs[1]:
         _pools(ctx, doc, base_revision, base_text)
     with tabs[2]:
-        _yaml(ctx, current, base_revision, base_text)
+        _territories(ctx, doc, base_revision, base_text)
     with tabs[3]:
-        _review(ctx, current)
+        _yaml(ctx, current, base_revision, base_text)
     with tabs[4]:
+        _review(ctx, current)
+    with tabs[5]:
         _history(ctx, current, editable=True)
     # the forms now show this revision: a save from them is based on it
     st.session_state[BASE] = (current.revision, current.text)
@@ -359,6 +361,46 @@ def _pool_sla(
             _save(ctx, edit, base_revision, base_text)
 
 
+def _territories(ctx: PageContext, doc: dict[str, Any], base_revision: int, base_text: str) -> None:
+    rows = routing_edits.territory_rows(doc)
+    st.dataframe(pd.DataFrame(rows, columns=["territory", "pool", "priority", "countries", "states"]),
+                 hide_index=True, width="stretch", key="routing_territories")  # fmt: skip
+    names = [r["territory"] for r in rows]
+    pools = list((doc.get("pools") or {}).keys())
+    pick = st.selectbox("Territory to edit", ["(a new territory)", *names], key="territory_pick")
+    row = next((r for r in rows if r["territory"] == pick), None)
+    tag = re.sub(r"[^A-Za-z0-9_-]", "-", f"{pick}_{base_revision}")
+    with st.form("routing_territory"):
+        name = st.text_input("Name", value=row["territory"] if row else "", key=f"terr_name_{tag}")
+        c1, c2 = st.columns(2)
+        pool = c1.selectbox(
+            "Pool", pools, index=pools.index(row["pool"]) if row and row["pool"] in pools else 0,
+            key=f"terr_pool_{tag}",
+        )  # fmt: skip
+        priority = c2.number_input(
+            "Priority (higher wins an overlap)", min_value=0, step=1,
+            value=int(row["priority"]) if row else 0, key=f"terr_priority_{tag}",
+        )  # fmt: skip
+        countries = st.text_input(
+            "Countries (comma separated, any language: US, Deutschland, U.K.)",
+            value=row["countries"] if row else "", key=f"terr_countries_{tag}",
+        )  # fmt: skip
+        states = st.text_input(
+            "States (comma separated)", value=row["states"] if row else "",
+            key=f"terr_states_{tag}",
+        )  # fmt: skip
+        if st.form_submit_button("Save territory"):
+            edit = _edit(
+                lambda: routing_edits.set_territory(
+                    name, pool=pool or "", priority=int(priority), countries=countries,
+                    states=states,
+                )
+            )  # fmt: skip
+            _save(ctx, edit, base_revision, base_text)
+    if row is not None and st.button(f"Remove territory {pick}", key="territory_remove"):
+        _save(ctx, routing_edits.remove_territory(pick), base_revision, base_text)
+
+
 def _edit(make: Any) -> Edit:
     """An edit whose own arguments are wrong becomes one that reports it when applied."""
     try:
@@ -382,7 +424,7 @@ def _index(options: tuple[str, ...], value: Any) -> int:
 
 def _yaml(ctx: PageContext, current: Current, base_revision: int, base_text: str) -> None:
     st.caption(
-        "Everything the forms do not cover (territories, lead tags, SLAs, reps, intake, "
+        "Everything the forms do not cover (lead tags, rule SLAs, reps, intake, "
         "account matching): edit the draft's routing section here. `notifications:` stays "
         "in the config file."
     )

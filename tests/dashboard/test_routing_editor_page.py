@@ -5,6 +5,7 @@ and a viewer sees no form."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
@@ -146,3 +147,24 @@ def test_a_pools_sla_and_method_are_set_by_their_forms(
     assert draft is not None and draft.revision == 2
     pool = draft.body.split(f"{POOL}:")[1].split("APAC-AE:")[0]
     assert "minutes: 30" in pool and "method: round_robin" in pool
+
+
+def test_a_territory_is_added_by_its_form_and_a_bad_country_is_named(
+    empty_store: str, app_as: Callable[..., AppTest]
+) -> None:
+    at = _editor(app_as(empty_store, "admin"))
+
+    def box(prefix: str) -> Any:
+        return next(t for t in at.text_input if str(t.key).startswith(prefix))
+
+    box("terr_name_").input("benelux")
+    box("terr_countries_").input("BE, NL, Atlantis")
+    next(b for b in at.button if b.label == "Save territory").click().run()
+    assert "unknown country 'Atlantis'" in _texts(at)
+    assert repo.load_draft(make_engine(empty_store)) is None
+    box("terr_countries_").input("BE, NL")
+    next(s for s in at.selectbox if str(s.key).startswith("terr_pool_")).set_value(POOL)
+    next(b for b in at.button if b.label == "Save territory").click().run()
+    assert errors(at) == []
+    draft = repo.load_draft(make_engine(empty_store))
+    assert draft is not None and "name: benelux" in draft.body

@@ -91,7 +91,7 @@ def test_screenshots_at_1280_and_1440(browser: Any, demo_stack: dict[str, Any]) 
     SHOTS.mkdir(parents=True, exist_ok=True)
     for width in (1280, 1440):
         page = _editor(browser, demo_stack, width, height=1800)  # the page scrolls inside
-        for tab in ("Rules", "Pools", "Review & publish"):
+        for tab in ("Rules", "Pools", "Territories", "Review & publish"):
             _tab(page, tab)
             page.wait_for_timeout(1000)  # a tab's widgets render when it is first shown
             slug = re.sub(r"[^a-z]+", "-", tab.lower()).strip("-")

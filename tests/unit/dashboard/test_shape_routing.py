@@ -140,3 +140,24 @@ def test_a_pool_sla_is_set_keeping_what_the_form_does_not_show(demo) -> None:  #
     assert edits.sla_of(done["pools"]["na-west"])["on_breach"] == "remind"
     with pytest.raises(edits.EditError):
         edits.set_pool_sla("na-west", minutes=5, on_breach="panic")
+
+
+def test_territories_are_added_changed_and_removed(demo) -> None:  # type: ignore[no-untyped-def]
+    added = edits.set_territory("benelux", pool="emea", priority=5, countries="BE, NL, LU").apply(
+        demo
+    )
+    assert added["territories"][-1] == {
+        "name": "benelux", "pool": "emea", "countries": ["BE", "NL", "LU"], "priority": 5,
+    }  # fmt: skip
+    assert diff_words(demo, added) == ["Territory benelux added (position 6)"]
+    changed = edits.set_territory("dach", pool="emea", priority=10, countries="DE, AT").apply(demo)
+    assert diff_words(demo, changed) == [
+        "Territory dach: pool dach → emea",
+        "Territory dach: countries [DE, AT, CH] → [DE, AT]",
+    ]
+    assert edits.territory_rows(changed)[2]["countries"] == "DE, AT"
+    assert diff_words(demo, edits.remove_territory("dach").apply(demo)) == [
+        "Territory dach removed"
+    ]
+    with pytest.raises(edits.EditError):
+        edits.set_territory(" ", pool="emea")
