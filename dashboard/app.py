@@ -24,6 +24,7 @@ from dashboard.views import (  # noqa: E402
     log,
     my_leads,
     overview,
+    routing_editor,
     search,
     team,
     today,
@@ -179,6 +180,9 @@ def _pages(ctx: PageContext) -> dict[str, list[st.Page]]:
         "Routing": [
             _page(team.render, ctx, "team", "Team settings", ":material/tune:"),
             _page(whatif.render, ctx, "whatif", "What-if", ":material/science:"),
+            _page(
+                routing_editor.render, ctx, "routing", "Routing editor", ":material/account_tree:"
+            ),
         ],
     }
 

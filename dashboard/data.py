@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from worker import exports, root
 from worker.config_source import ConfigSource, Effective
@@ -111,11 +112,15 @@ def config_source(path: str) -> ConfigSource:
 
 
 def effective() -> Effective:
-    """The effective config (file + overrides) as the worker computes it; raises
-    ``ConfigError`` or ``OSError`` when the file cannot be loaded."""
+    """The effective config (the published version, else the file, + overrides) as the
+    worker computes it; raises ``ConfigError`` or ``OSError`` when the file cannot be
+    loaded."""
     cfg = settings()
     overrides = {k: o.data for k, o in load_overrides(cfg.database_url).items()}
-    return config_source(str(cfg.routing_config)).effective(overrides)
+    source = config_source(str(cfg.routing_config))
+    with Session(engine()) as session:  # the published version wins over the file's
+        published = source.published_in(session)
+    return source.effective(overrides, published)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

@@ -18,7 +18,7 @@ from worker.store.db import make_engine, upgrade
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 PASSWORDS = {"admin": "admin-pass-123", "viewer": "viewer-pass-123"}
-PAGES = ("overview", "log", "fairness", "team", "whatif", "today", "search", "lead")
+PAGES = ("overview", "log", "fairness", "team", "whatif", "today", "search", "lead", "routing")
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ TITLES = {
     "today": "Team today",
     "search": "Find a lead",
     "lead": "Why this lead",
+    "routing": "Routing editor",
 }
 
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from worker.commands._common import one_line_errors, settings_or_exit, sqlite_path, store_engine
+from worker.commands.config_versions import register as register_version_commands
 from worker.store.db import StoreError
+
+if TYPE_CHECKING:
+    from worker.config_source import Published
 
 
 def _path_or_setting(path: Path | None) -> Path:
@@ -39,13 +44,24 @@ def check_cmd(path: Path | None, strict: bool) -> None:
     """Validate PATH (default: LEADROUTER_ROUTING_CONFIG) and print every problem at once."""
     from worker.config_source import check_config_file
     from worker.root import config_source_for
+    from worker.routing_config.problems import Problem
 
     target = _path_or_setting(path)
     loaded, errors, warnings = check_config_file(target)
+    published = None
     if loaded is not None and path is None:
         # the overrides saved in the dashboard must still fit the file
         data = _stored_overrides(quiet=True)
-        effective = config_source_for(target).effective(data)
+        published = _stored_published(quiet=True)
+        effective = config_source_for(target).effective(data, published)
+        if published is not None and effective.file.version is None:
+            errors.append(
+                Problem(
+                    "(store)",
+                    f"published version {published.number} no longer "
+                    "passes the checks with this file: the file's routing applies",
+                )
+            )
         warnings += [
             replace(
                 p, message=f"dashboard override left out, the file's value applies: {p.message}"
@@ -65,6 +81,11 @@ def check_cmd(path: Path | None, strict: bool) -> None:
         f"{len(cfg.territories)} territories, {len(cfg.rules)} rules"
         + (f", {len(warnings)} warning(s)" if warnings else "")
     )
+    if published is not None:
+        click.echo(
+            f"note: published version {published.number} wins over this file's routing "
+            "section (`leadrouter config versions`)"
+        )
 
 
 @config.command("show")
@@ -84,7 +105,8 @@ def show_cmd(path: Path | None, overrides: bool) -> None:
     target = _path_or_setting(path)
     try:
         data = _stored_overrides() if overrides else {}
-        effective = config_source_for(target).effective(data)
+        published = _stored_published() if path is None else None
+        effective = config_source_for(target).effective(data, published)
     except ConfigError as exc:
         first = exc.problems[0] if exc.problems else "invalid config"
         raise click.ClickException(f"{first} (and {len(exc.problems) - 1} more)") from None
@@ -120,3 +142,16 @@ def _store_problem(database_url: str) -> str | None:
     except StoreError as exc:
         return str(exc)
     return None
+
+
+def _stored_published(quiet: bool = False) -> Published | None:
+    """The published version of the routing section (it wins over the file's), if any."""
+    from worker.config_source import stored_published
+
+    published, _ = stored_published(settings_or_exit().database_url)
+    if published is not None and not quiet:
+        click.echo(f"# routing section: published version {published.number}", err=True)
+    return published
+
+
+register_version_commands(config)  # export, import, versions, rollback

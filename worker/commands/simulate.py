@@ -90,7 +90,7 @@ def missing_fields(config: RoutingConfig, present: set[str]) -> list[str]:
 def _effective_config(config_path: Path | None, overrides: bool) -> RoutingConfig:
     """The effective config the worker would use: the file plus the saved overrides."""
     from worker.commands._common import settings_or_exit
-    from worker.config_source import stored_overrides
+    from worker.config_source import stored_overrides, stored_published
     from worker.root import config_source_for
 
     settings = settings_or_exit() if config_path is None or overrides else None
@@ -101,7 +101,12 @@ def _effective_config(config_path: Path | None, overrides: bool) -> RoutingConfi
         data, why = stored_overrides(settings.database_url)
         if data:
             click.echo(f"with the dashboard's overrides for {len(data)} rep(s)", err=True)
-    effective = config_source_for(path).effective(data)
+    published = None
+    if settings is not None and config_path is None:  # the worker's config: its version too
+        published, _ = stored_published(settings.database_url)
+        if published is not None:
+            click.echo(f"with published version {published.number}", err=True)
+    effective = config_source_for(path).effective(data, published)
     for problem in effective.problems:
         click.echo(f"warning: override left out, the file's value applies: {problem}", err=True)
     return effective.routing

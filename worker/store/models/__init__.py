@@ -8,6 +8,7 @@ from worker.store.models.accounts import (
     AccountSyncRow,
     MirroredAccount,
 )
+from worker.store.models.config_version import ConfigVersionRow
 from worker.store.models.core import ApiUsage, KeyValue, WorkerHeartbeat
 from worker.store.models.journal import DecisionStatus, JournalRow, Outcome
 from worker.store.models.outbox import OutboxMessage, OutboxStatus
@@ -20,6 +21,7 @@ __all__ = [
     "AccountName",
     "AccountSyncRow",
     "ApiUsage",
+    "ConfigVersionRow",
     "DecisionStatus",
     "JournalRow",
     "KeyValue",
