@@ -7,7 +7,8 @@ cookie) is ``<payload>.<HMAC-SHA256>``: the payload names the user, an expiry, a
 id and the viewer's time-zone preferences, and the MAC is made with the settings' session
 secret. A token gives back a username only: the role always comes from the users file
 (:func:`dashboard.auth.actor_from`), so a user removed or demoted there loses access at
-the next run. Signing out revokes the token's id in this process.
+the next run. Signing out revokes the token's id, in the store (``revoked_session``), so a
+signed-out token stays refused on every dashboard process and after a restart.
 """
 
 from __future__ import annotations
@@ -19,14 +20,18 @@ import json
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 import streamlit as st
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import auth, data, state
+from worker.store.sign_in_repo import is_revoked, revoke_session
 from worker.store.team_repo import Actor
 
 log = logging.getLogger("leadrouter.dashboard.session")
@@ -89,9 +94,14 @@ def make_token(
     return f"{payload}.{_mac(secret, payload)}"
 
 
-def read_token(token: str | None, secret: bytes, now: datetime) -> Token | None:
+def read_token(
+    token: str | None,
+    secret: bytes,
+    now: datetime,
+    revoked: Callable[[str], bool] = lambda _token_id: False,
+) -> Token | None:
     """The token's content, or None when it is malformed, tampered with, expired or
-    revoked (signed out)."""
+    revoked (signed out: in this process, or ``revoked`` says so, which asks the store)."""
     if not token or token.count(".") != 1 or len(token) > 4096:
         return None
     payload, mac = token.split(".")
@@ -103,13 +113,25 @@ def read_token(token: str | None, secret: bytes, now: datetime) -> Token | None:
         prefs = raw.get("p") if isinstance(raw.get("p"), dict) else {}
     except (ValueError, KeyError, TypeError):
         return None
-    if expires <= now.timestamp() or token_id in _REVOKED:
+    if expires <= now.timestamp() or token_id in _REVOKED or revoked(token_id):
         return None
     return Token(username, datetime.fromtimestamp(expires, UTC), token_id, prefs)
 
 
-def revoke(token: Token) -> None:
+def revoke(token: Token, engine: Engine | None = None) -> None:
+    """Sign ``token`` out: in this process at once, and in the store (when given) for
+    every dashboard process and after restarts, until the token expires."""
     _REVOKED.add(token.token_id)
+    if engine is not None:
+        revoke_session(engine, token.token_id, token.expires, datetime.now(UTC))
+
+
+def _revoked_in_store(token_id: str) -> bool:
+    try:
+        return is_revoked(data.engine(), token_id)
+    except SQLAlchemyError:  # a store without the table yet: nothing was revoked there
+        log.warning("cannot read revoked sessions from the store", exc_info=True)
+        return False
 
 
 def _query_token() -> str | None:
@@ -125,7 +147,7 @@ def issue(username: str, prefs: dict[str, Any]) -> None:
     one, if any, is revoked)."""
     old = current_token()
     if old is not None:
-        revoke(old)
+        revoke(old, data.engine())
     ttl = timedelta(hours=data.settings().dashboard_session_hours)
     token = make_token(username, session_secret(), datetime.now(UTC), ttl, prefs)
     st.session_state[state.TOKEN] = token
@@ -136,7 +158,8 @@ def current_token() -> Token | None:
     """This session's valid token (from session state, else the URL), or None."""
     now = datetime.now(UTC)
     for candidate in (st.session_state.get(state.TOKEN), _query_token()):
-        if (token := read_token(candidate, session_secret(), now)) is not None:
+        token = read_token(candidate, session_secret(), now, _revoked_in_store)
+        if token is not None:
             return token
     return None
 
@@ -164,7 +187,7 @@ def sign_out() -> None:
     signs in again."""
     token = current_token()
     if token is not None:
-        revoke(token)
+        revoke(token, data.engine())
     st.session_state.pop(state.USER, None)
     st.session_state.pop(state.TOKEN, None)
     if TOKEN_PARAM in st.query_params:

@@ -32,7 +32,20 @@ from dashboard.shape.routing_diff import diff_texts
 from dashboard.shape.routing_edits import Edit, EditError
 from worker.config_source import ConfigSource, publish_routing, routing_section
 from worker.routing_config import ConfigError
-from worker.store import config_versions_repo as repo
+from worker.store.config_versions_repo import (
+    PUBLISHED,
+    ConfigVersion,
+    PublishConflict,
+    StaleDraft,
+    load_draft,
+    save_draft,
+)
+from worker.store.config_versions_repo import (
+    published as published_version,
+)
+from worker.store.config_versions_repo import (
+    versions as all_versions,
+)
 from worker.store.team_repo import PermissionDenied
 
 BASE = "routing_editor_base"  # (revision, text) the forms were last shown with
@@ -49,7 +62,7 @@ class Current:
 
     text: str
     revision: int
-    published: repo.ConfigVersion | None
+    published: ConfigVersion | None
     file_text: str
 
 
@@ -59,8 +72,8 @@ def _source(ctx: PageContext) -> ConfigSource:
 
 def _current(ctx: PageContext) -> Current:
     engine = data.engine()
-    published = repo.published(engine)
-    draft = repo.load_draft(engine)
+    published = published_version(engine)
+    draft = load_draft(engine)
     file_text, _ = routing_section(ctx.settings.routing_config.read_text(encoding="utf-8"))
     if draft is not None:
         return Current(draft.body, draft.revision, published, file_text)
@@ -141,9 +154,9 @@ def _save(
         st.error("Not saved: the checks of `config check` refuse it.")
         st.text("\n".join(routing_edits.messages_for(errors, edit.paths)))
         return False
-    published = repo.published(data.engine())
+    published = published_version(data.engine())
     try:
-        repo.save_draft(
+        save_draft(
             data.engine(),
             actor=session.current_actor(),
             body=new_text,
@@ -153,7 +166,7 @@ def _save(
     except PermissionDenied as exc:
         _refused("Not saved.", str(exc))
         return False
-    except repo.StaleDraft as exc:
+    except StaleDraft as exc:
         theirs = exc.current.body if exc.current else base_text
         st.session_state[PENDING] = (
             edit,
@@ -485,7 +498,7 @@ def _review(ctx: PageContext, current: Current) -> None:
             except ConfigError as exc:
                 st.error("Not published: the checks of `config check` refuse the draft.")
                 st.text("\n".join(f"{p.path}: {p.message}" for p in exc.problems))
-            except (PermissionDenied, repo.StaleDraft, repo.PublishConflict) as exc:
+            except (PermissionDenied, StaleDraft, PublishConflict) as exc:
                 _refused("Not published.", str(exc))
             else:
                 data.clear_settings_caches()
@@ -535,7 +548,7 @@ def _backtest(ctx: PageContext, current: Current, published_text: str, days: int
 
 def _history(ctx: PageContext, current: Current | None, *, editable: bool) -> None:
     engine = data.engine()
-    versions = repo.versions(engine)
+    versions = all_versions(engine)
     if not versions:
         st.info("No version published yet: the config file's routing section applies.")
         return
@@ -552,7 +565,7 @@ def _history(ctx: PageContext, current: Current | None, *, editable: bool) -> No
         f"Export version {pick} (YAML)", chosen.body.encode("utf-8"), f"routing-v{pick}.yaml",
         mime="application/x-yaml", key="routing_export_version",
     )  # fmt: skip
-    if not editable or chosen.status == repo.PUBLISHED:
+    if not editable or chosen.status == PUBLISHED:
         return
     if st.button(f"Roll back to version {pick}", key="routing_rollback"):
         try:
@@ -563,7 +576,7 @@ def _history(ctx: PageContext, current: Current | None, *, editable: bool) -> No
         except ConfigError as exc:
             st.error(f"Version {pick} no longer passes the checks:")
             st.text("\n".join(f"{p.path}: {p.message}" for p in exc.problems))
-        except (PermissionDenied, repo.PublishConflict) as exc:
+        except (PermissionDenied, PublishConflict) as exc:
             _refused("Not rolled back.", str(exc))
         else:
             data.clear_settings_caches()

@@ -59,6 +59,16 @@ STORE_READERS = {
     "worker.store.queries.fairness": {"FairnessReport"},
     "worker.store.queries.overview": {"Overview"},
     "worker.store.queries.team_settings": {"OverrideState"},
+    "worker.store.sign_in_repo": {"is_revoked"},
+    "worker.store.config_versions_repo": {
+        "ConfigVersion",
+        "PUBLISHED",
+        "PublishConflict",
+        "StaleDraft",
+        "load_draft",
+        "published",
+        "versions",
+    },  # fmt: skip
     "worker.store.team_repo": {
         "ROLES",
         "Actor",
@@ -77,6 +87,11 @@ STORE_WRITERS = {
     "the session's proof at the call",
     "finish_sign_in": "the sign-in audit row; clears the account's failures only after "
     "its password was verified",
+    "save_draft": "refuses anyone but an admin (require_admin), actor re-derived from the "
+    "session's proof at the call; publishing and rolling back go through "
+    "config_source.publish_routing, which calls the repo's admin-only publish",
+    "revoke_session": "records a session token as signed out (the signed-in user's own, at "
+    "sign-out or when a new token replaces it); it can only take access away",
 }
 WRITE_CONSTRUCTS = re.compile(
     r"\.begin\(|session_scope|\.commit\(|(?<![.\w])(insert|update|delete)\(|exec_driver_sql"

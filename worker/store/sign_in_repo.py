@@ -33,10 +33,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from worker.store.db import session_scope
-from worker.store.models.team import SignInAttempt, SignInThrottle
+from worker.store.models.team import RevokedSession, SignInAttempt, SignInThrottle
 from worker.store.queries._sql import as_utc
 
 T: Any = SignInThrottle
+R: Any = RevokedSession
 MAX_TRIES = 200  # compare-and-swap rounds before an attempt is refused as contended
 CONTENDED_WAIT = 1.0
 
@@ -172,3 +173,24 @@ def _count_failure(engine: Engine, rows: Sequence[_Row], now: datetime) -> bool:
     except _Contended:
         return False
     return True
+
+
+def revoke_session(engine: Engine, token_id: str, expires_at: datetime, now: datetime) -> None:
+    """Refuse the session token ``token_id`` from now on (signed out), on every dashboard
+    process and after restarts, until ``expires_at``, when it would be refused anyway.
+    Rows of tokens that have expired since are deleted on the way."""
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    with engine.begin() as conn:
+        conn.execute(delete(RevokedSession).where(R.expires_at <= now))
+        conn.execute(
+            insert(RevokedSession)
+            .values(token_id=token_id, expires_at=expires_at)
+            .on_conflict_do_nothing(index_elements=["token_id"])
+        )
+
+
+def is_revoked(engine: Engine, token_id: str) -> bool:
+    """Whether the session token ``token_id`` was signed out."""
+    with engine.connect() as conn:
+        found = conn.execute(select(R.token_id).where(R.token_id == token_id)).first()
+    return found is not None

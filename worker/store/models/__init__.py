@@ -12,7 +12,13 @@ from worker.store.models.config_version import ConfigVersionRow
 from worker.store.models.core import ApiUsage, KeyValue, WorkerHeartbeat
 from worker.store.models.journal import DecisionStatus, JournalRow, Outcome
 from worker.store.models.outbox import OutboxMessage, OutboxStatus
-from worker.store.models.team import RepOverride, SettingsChange, SignInAttempt, SignInThrottle
+from worker.store.models.team import (
+    RepOverride,
+    RevokedSession,
+    SettingsChange,
+    SignInAttempt,
+    SignInThrottle,
+)
 from worker.store.models.worker_state import ReplayRow, RoutingStateRow
 
 __all__ = [
@@ -35,5 +41,6 @@ __all__ = [
     "SettingsChange",
     "SignInAttempt",
     "SignInThrottle",
+    "RevokedSession",
     "WorkerHeartbeat",
 ]

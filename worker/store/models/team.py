@@ -67,3 +67,15 @@ class SignInThrottle(SQLModel, table=True):
     failures: int = 0
     last_at: datetime = utc_field(default_now=True)
     version: int = 0
+
+
+class RevokedSession(SQLModel, table=True):
+    """A dashboard session token signed out before it expired. Tokens are stateless
+    (signed, with an expiry), so without this row a signed-out token copied from the URL
+    would sign in again after a dashboard restart or on another replica; the row is kept
+    until the token would have expired anyway."""
+
+    __tablename__ = "revoked_session"
+
+    token_id: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = utc_field(index=True)
