@@ -59,7 +59,7 @@ def test_bench_e2e_prints_one_json_object_with_measured_figures() -> None:
     assert result["burst_drain_s"] == result["worker_seconds"]
     assert result["burst_serial_floor_s"] == 0.0
     assert result["burst_serial_floor_calls"] == 1 + -(-applied // 25)
-    # the day's calls: measured in the three windows (the org's own count), polls in each
+    # the day's calls: measured in the three windows (the worker's own count), polls in each
     busy, idle_busy, off = result["cost_window_calls"]
     assert busy >= 1 and idle_busy >= 1 and off >= 0  # a poll every 2 s in business hours
     assert result["events_per_day_at_5000_leads"] == 0  # polling is delivered no event
