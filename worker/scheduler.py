@@ -88,8 +88,8 @@ class Worker:
         a lead that came just after the poll would otherwise wait for the tick after."""
         deps = self.app.deps
         deadline = deps.monotonic() + self.interval  # about when the next tick comes
+        catch_up = MAX_CATCH_UP if self.interval > 0 else 0  # no ticks (--once): none
         report = self._cycle()
-        catch_up = MAX_CATCH_UP
         while report is not None:
             if report.read and catch_up and deps.monotonic() >= deadline:
                 # leads flow and the cycle overran: its tick was skipped, poll now

@@ -141,3 +141,10 @@ def test_a_cycle_that_outlasts_the_interval_while_leads_flow_is_followed_at_once
     org.add_lead("00QC")
     worker.intake()
     assert len(cycles) == 1 and org.owner("00QC") != QUEUE_ID
+    # with no ticks to skip (``run --once``: no interval) one cycle, however long
+    cycles.clear()
+    worker.interval = 0.0
+    org.add_lead("00QD")
+    org.before_write = slow_write
+    worker.intake()
+    assert len(cycles) == 1
