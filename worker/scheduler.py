@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("leadrouter.worker")
 IDLE_AFTER_SECONDS = 300.0
+# cycles run at once, one after another, when a cycle that read leads overran the
+# interval (the scheduler skips a tick that comes while its job runs)
+MAX_CATCH_UP = 3
 JOB_OPTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
 
 
@@ -111,7 +114,7 @@ class Worker:
             return None
         mode = intake_mode(self.app.settings, config)
         if mode != self.mode:
-            log.warning("intake mode: %s", mode)
+            log.info("intake mode: %s", mode)
             self.mode = mode
         return config.intake.subscribe if mode == "subscribe" else None
 
@@ -173,11 +176,20 @@ class Worker:
         last change is over (``Deps.settling``), another cycle at that moment, when it
         comes before the next tick would (the job lock is not held while it waits: the
         SLA sweep may run). Not done by moving the next tick: a job that touches the
-        scheduler's job store deadlocks a shutdown that is waiting for that job."""
+        scheduler's job store deadlocks a shutdown that is waiting for that job. And when
+        a cycle that read leads outlasted the interval (the scheduler skipped the tick
+        that came meanwhile), the next cycle at once, up to :data:`MAX_CATCH_UP` in a row:
+        a lead that came just after the poll would otherwise wait for the tick after."""
         deps = self.app.deps
         deadline = deps.monotonic() + self.interval  # about when the next tick comes
+        catch_up = MAX_CATCH_UP if self.interval > 0 else 0  # no ticks (--once): none
         report = self._cycle()
         while report is not None:
+            if report.read and catch_up and deps.monotonic() >= deadline:
+                # leads flow and the cycle overran: its tick was skipped, poll now
+                catch_up, deadline = catch_up - 1, deps.monotonic() + self.interval
+                report = self._cycle()
+                continue
             at = deps.settling.due()
             if at is None or at + report.seconds >= deadline:
                 break  # nothing held back, or the next tick's reconcile writes it

@@ -13,6 +13,16 @@ Phases (one run, one sandbox process):
 4. Memory: RSS after phase 3 and 5,000 more leads (caches warm) vs. after ``--rss-leads``
    more.
 
+Before the burst of phase 2 (phase 2a), the API cost of a day: the real scheduler for
+``--window-seconds`` with leads arriving at the rate 5,000 a day spread over the business
+hours gives, then as long with no lead at all in and out of business hours
+(:func:`daily_calls`; every API call the worker makes, by its own count).
+
+The burst (phase 2, ``--burst`` leads, 10,000 by default) is also held against its
+serial floor, :func:`serial_floor`: the calls the burst cannot do without (query pages,
+owner writes of the mechanism in use) one after another, each at the latency profile's
+p50 (0 with ``--latency none``, where nothing waits).
+
 CPU seconds are measured over the worker's burst and the first floor, the bench
 process's own (every thread) and the sandbox's (from ``/proc``): the worker and the
 sandbox share this machine's CPUs, so ``io_floor_ratio_if_all_cpus_busy`` (their CPU
@@ -30,14 +40,19 @@ import math
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from worker.commands._common import one_line_errors
+
+if TYPE_CHECKING:
+    from worker.routing.model import RoutingConfig
 
 RSS_WARM_UP = 5_000  # leads routed before the memory phase's first reading
 
@@ -61,14 +76,26 @@ RSS_WARM_UP = 5_000  # leads routed before the memory phase's first reading
     "--latency", default="none", show_default=True, metavar="none|real|FILE",
     help="The sandbox's latency profile: none, real (a real org's latencies) or a YAML file.",
 )  # fmt: skip
+@click.option(
+    "--intake", default="poll", show_default=True, type=click.Choice(["poll", "subscribe"]),
+    help="How the worker learns of new leads: polling SOQL, or Change Data Capture events.",
+)  # fmt: skip
+@click.option("--burst", type=click.IntRange(min=1), default=None,
+              help="Leads in the burst the worker drains (default: --leads).")  # fmt: skip
+@click.option(
+    "--window-seconds", default=120.0, show_default=True, type=click.FloatRange(min=1),
+    help="Length of each window the day's API calls are measured over (three windows).",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @one_line_errors
 def e2e(
     leads: int, rate: float, arrival_seconds: float, interval: float, rss_leads: int,
-    config_path: Path, seed: int, latency: str, as_json: bool,
+    config_path: Path, seed: int, latency: str, intake: str, burst: int | None,
+    window_seconds: float, as_json: bool,
 ) -> None:  # fmt: skip
     """End-to-end benchmark of the worker against the sandbox org (a few minutes)."""
     from devkit.sandbox.latency import LatencyProfile
+    from worker.routing_config import load_config
 
     logging.basicConfig(level=logging.WARNING)
     if not config_path.exists():
@@ -77,14 +104,27 @@ def e2e(
         profile = LatencyProfile.load(latency)  # refused here, before the sandbox starts
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    if intake == "subscribe":
+        check_subscribe_supported(load_config(config_path))
     if latency not in ("none", "real"):
         latency = str(Path(latency).resolve())  # the sandbox process runs elsewhere
+    run = RunSpec(
+        leads=leads, burst=burst or leads, rate=rate, arrival_s=arrival_seconds,
+        interval=interval, rss_leads=rss_leads, config_path=config_path, seed=seed,
+        latency=latency, window_s=window_seconds, as_json=as_json,
+    )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="leadrouter-bench-") as tmp:
-        result = _run(
-            Path(tmp), leads, rate, arrival_seconds, interval, rss_leads, config_path, seed,
-            latency, as_json,
-        )  # fmt: skip
-    result = {"latency": profile.name} | result
+        result = _run(Path(tmp), run)
+    floor_s, floor_calls = serial_floor(
+        profile, result["burst_leads"], result["worker_applied"],
+        conditional=result["write_mechanism"] == "composite_conditional",
+    )  # fmt: skip
+    drain_s = result["burst_drain_s"]
+    result = {"intake": intake, "latency": profile.name} | result | {
+        "burst_serial_floor_s": round(floor_s, 2),
+        "burst_serial_floor_calls": floor_calls,
+        "burst_drain_over_serial_floor": round(drain_s / floor_s, 3) if floor_s else None,
+    }  # fmt: skip
     if as_json:
         click.echo(json.dumps(result))
     else:
@@ -92,13 +132,72 @@ def e2e(
             click.echo(f"{key:34} {value}")
 
 
+@dataclass(frozen=True)
+class RunSpec:
+    leads: int  # per I/O floor phase
+    burst: int  # the worker's burst (phase 2)
+    rate: float
+    arrival_s: float
+    interval: float
+    rss_leads: int
+    config_path: Path
+    seed: int
+    latency: str
+    window_s: float
+    as_json: bool
+
+
+def check_subscribe_supported(config: Any) -> None:
+    """``--intake subscribe`` needs a worker that can subscribe: refused, with the reason,
+    while neither the routing config's ``intake`` section nor the settings know
+    ``intake.mode`` (the subscriber's switch)."""
+    from worker.settings import Settings
+
+    if hasattr(config.intake, "mode") or "intake_mode" in Settings.model_fields:
+        raise click.ClickException(
+            "--intake subscribe: this worker has intake.mode, but the bench does not drive "
+            "a subscribing worker yet; run with --intake poll"
+        )
+    raise click.ClickException(
+        "--intake subscribe: this worker cannot subscribe yet (the routing config has no "
+        "intake.mode); run with --intake poll"
+    )
+
+
+def serial_floor(profile: Any, leads: int, written: int, *, conditional: bool) -> tuple[float, int]:
+    """(seconds, calls) of the burst's serial floor: the calls a burst of ``leads`` new
+    leads, ``written`` of them written, cannot do without, made one after another, each
+    taking the latency profile's p50 for its kind and size: one query page per 2,000
+    leads (the first a ``query``, the rest ``query_more``), then the owner writes of the
+    mechanism in use, a Composite call per 25 conditional PATCHes (``composite``) or a
+    collections PATCH per 200 (``collections_write``), the last one with what is left.
+    Left out, though the worker needs them too: sign-in, the context queries and the
+    owner re-reads (so the floor is lower than any real serial run), and each call's
+    tail: a lognormal's mean is above its median, so a measured serial run takes longer
+    (about 1.3x with ``real``). 0.0 s with ``none``: no call waits."""
+    from worker.jobs.send_owners import COMPOSITE_MAX
+    from worker.sfdc.gateway import COLLECTION_MAX
+
+    def p50(kind: str, records: int = 1) -> float:
+        call = profile.calls.get(kind)
+        return call.median(records) if call is not None else 0.0
+
+    pages = math.ceil(leads / 2_000)
+    seconds = p50("query") + (pages - 1) * p50("query_more") if pages else 0.0
+    per_call, kind = (
+        (COMPOSITE_MAX, "composite") if conditional else (COLLECTION_MAX, "collections_write")
+    )
+    full, rest = divmod(written, per_call)
+    seconds += full * p50(kind, per_call) + (p50(kind, rest) if rest else 0.0)
+    return seconds, pages + full + (1 if rest else 0)
+
+
 def _say(as_json: bool, text: str) -> None:
     if not as_json:
         click.echo(text, err=True)
 
 
-def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, rss_leads: int,
-         config_path: Path, seed: int, latency: str, as_json: bool) -> dict[str, Any]:  # fmt: skip
+def _run(tmp: Path, run: RunSpec) -> dict[str, Any]:
     from devkit.commands import bench_e2e_parts as parts
     from worker.jobs.accounts import DELTA_CALLS
     from worker.jobs.fields import lead_fields
@@ -107,6 +206,10 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
     from worker.sfdc.gateway import RETRIEVE_MAX
     from worker.store.db import upgrade
 
+    leads, rate, arrival_s, interval = run.leads, run.rate, run.arrival_s, run.interval
+    rss_leads, config_path, seed, latency, as_json = (
+        run.rss_leads, run.config_path, run.seed, run.latency, run.as_json
+    )  # fmt: skip
     (tmp / "org").mkdir()
     _say(as_json, "starting the sandbox org (seeding on first use)...")
     sandbox = parts.start_sandbox_process(tmp / "org", seed=seed, accounts=2_000, latency=latency)
@@ -130,7 +233,7 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         with parts.CpuMeter(sandbox.process.pid) as floor_cpu:
             floor = parts.io_floor(settings, queue, users[3:30], lead_fields(bench_config),
                                    conditional=conditional)  # fmt: skip
-        _say(as_json, f"phase 2: worker over {leads} leads")
+        _say(as_json, f"phase 2: worker over a burst of {run.burst} leads")
         from worker.bootstrap import build_app, start_background
         from worker.routing.normalise import warm_up
 
@@ -142,7 +245,11 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         warm_up()
         start_background(app)  # as `leadrouter run` does
         parts.drain(app, max_cycles=1)
-        parts.create_leads(admin, leads)
+        # a day's calls, measured before the burst: after it, the SLA sweep re-reads its
+        # thousands of open leads every 30 s, which no day of 5,000 leads would have
+        _say(as_json, f"phase 2a: API calls over three {run.window_s:.0f}s windows")
+        day = daily_calls(app, admin, run.window_s, 5_000 / _busy_seconds(bench_config))
+        parts.create_leads(admin, run.burst)
         with parts.CpuMeter(sandbox.process.pid) as worker_cpu:
             drained = parts.drain(app, max_cycles=1)  # one cycle reads every new lead
         parts.drain(app)  # retries of held leads are not throughput
@@ -179,9 +286,9 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
     calls_per_1000 = drained.calls / routed * 1000
     # the minimum for the work this run did: every lead read and given context, the routed
     # ones written (leads the config holds - every eligible rep capped - cannot be written)
-    min_calls = parts.minimal_calls(leads, written=drained.applied, conditional=conditional)
+    min_calls = parts.minimal_calls(run.burst, written=drained.applied, conditional=conditional)
     min_per_1000 = min_calls / routed * 1000
-    min_all_routed = parts.minimal_calls(leads, conditional=conditional) / leads * 1000
+    min_all_routed = parts.minimal_calls(run.burst, conditional=conditional) / run.burst * 1000
     per_lead = drained.calls / routed
     worker_per_lead = drained.seconds / max(drained.decided, 1)
     floors = (floor, floor_after)
@@ -199,6 +306,7 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         hours = app.deps.config(sess).intake.business_hours
         mirrored = app.deps.config(sess).account_matching.enabled
     share = len(hours.days) * (hours.end - hours.start) / (7 * 1440) if hours else 0.0
+    busy_s = _busy_seconds(bench_config)  # when the day's leads arrive
     fast, idle = settings.intake_interval_seconds, settings.idle_interval_seconds
     polls = 86_400 * (share / fast + (1 - share) / idle)
     # SLA sweeps while leads are open (assumed: all of business hours): lead re-read + Tasks
@@ -235,10 +343,23 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         "rss_growth_mb": round(rss1 - rss0, 1) if extra else None,
         "rss_leads": extra,
         "rss_warm_up_leads": RSS_WARM_UP if extra else 0,
-        "api_calls_per_day_at_5000_leads": math.ceil(
+        # measured: calls per second at 5,000 leads a day and idle, over a day's seconds
+        # (daily_calls); the model it replaced (a burst's calls per lead, plus polls, SLA
+        # sweeps and refreshes by their intervals) beside it
+        "api_calls_per_day_at_5000_leads": round(day.per_day(busy_s)),
+        "api_calls_per_idle_day": round(day.idle_day(busy_s)),
+        "api_calls_per_day_at_5000_leads_modelled": math.ceil(
             5_000 * per_lead + polls * max(empty.calls, 1) + sla_calls + ttl_calls
         ),
+        # change events the worker is delivered (the Pub/Sub allocation): none when polling
+        "events_per_day_at_5000_leads": 0,
+        "cost_window_s": run.window_s,
+        "cost_window_leads_per_s": round(5_000 / busy_s, 4),
+        "cost_window_leads": day.busy_leads,
+        "cost_window_calls": [day.busy_calls, day.idle_busy_calls, day.off_calls],
         "leads": leads,
+        "burst_leads": run.burst,
+        "burst_drain_s": round(drained.seconds, 2),
         "worker_seconds": round(drained.seconds, 2),
         "worker_decided": drained.decided,
         "worker_applied": drained.applied,
@@ -257,6 +378,86 @@ def _run(tmp: Path, leads: int, rate: float, arrival_s: float, interval: float, 
         "business_hours_share": round(share, 3),
         "speed_to_lead_leads": arrived,
     }
+
+
+def _busy_seconds(config: RoutingConfig) -> float:
+    """Seconds of an average day (a week's business hours over 7) in which the day's leads
+    arrive; the whole day when the config has no business hours."""
+    hours = config.intake.business_hours
+    if not hours:
+        return 86_400.0
+    return 86_400 * len(hours.days) * (hours.end - hours.start) / (7 * 1440)
+
+
+@dataclass(frozen=True)
+class DayCalls:
+    """API calls the worker made in three windows of ``window_s`` seconds with the real
+    scheduler running: leads arriving at the day's rate in business hours (``busy_*``),
+    no lead in business hours (``idle_busy_calls``: the worker polls at its fast interval
+    then), no lead out of business hours (``off_calls``: it polls at its idle interval)."""
+
+    window_s: float
+    busy_leads: int
+    busy_calls: int
+    idle_busy_calls: int
+    off_calls: int
+
+    def per_day(self, busy_s: float) -> float:
+        """calls/day = busy_calls / window_s * busy_s + off_calls / window_s * (86,400 -
+        busy_s): business hours at the measured rate with the day's leads arriving, the
+        rest of the day at the idle off-hours rate."""
+        return (self.busy_calls * busy_s + self.off_calls * (86_400 - busy_s)) / self.window_s
+
+    def idle_day(self, busy_s: float) -> float:
+        """A day without a lead: business hours at the idle in-hours rate, the rest at the
+        off-hours one."""
+        return (self.idle_busy_calls * busy_s + self.off_calls * (86_400 - busy_s)) / self.window_s
+
+
+def daily_calls(app: Any, admin: Any, window_s: float, rate: float) -> DayCalls:
+    """Measure :class:`DayCalls`: the real scheduler, business hours on or off as each
+    window needs (the scheduler's cadence follows the wall clock's business hours, which
+    the bench sets; the decisions see a staffed weekday throughout, see
+    :func:`business_hours_clock`). Each window starts ``WARM_S`` after the scheduler, so
+    its first poll (at once, whatever the cadence) is left out, as a day has one."""
+    busy = _window(app, admin, window_s, rate=rate, business_hours=True)
+    with _settled(app):  # long after the last lead, as most idle seconds of a day are
+        idle_busy = _window(app, admin, window_s, rate=0.0, business_hours=True)
+        off = _window(app, admin, window_s, rate=0.0, business_hours=False)
+    return DayCalls(window_s, busy[1], busy[0], idle_busy[0], off[0])
+
+
+WARM_S = 3.0  # from a window's scheduler start to the start of its count
+
+
+def _window(
+    app: Any, admin: Any, seconds: float, *, rate: float, business_hours: bool
+) -> tuple[int, int]:
+    """(API calls the worker made, leads created) over ``seconds`` of the real scheduler,
+    leads arriving at ``rate``/s. The worker's own count (every call of its one
+    connection: intake, SLA sweep, refreshes), not the org's: that one is per UTC day
+    and starts again at midnight."""
+    from unittest import mock
+
+    from devkit.commands import bench_e2e_parts as parts
+    from worker import scheduler as cadence
+    from worker.scheduler import Worker, build_scheduler
+
+    worker = Worker(app)
+    created: dict[str, float] = {}
+    with mock.patch.object(cadence, "in_business_hours", lambda *_: business_hours):
+        scheduler = build_scheduler(worker)
+        parts.run_in_thread(scheduler.start)
+        time.sleep(WARM_S)
+        calls0 = app.deps.gateway.api_calls()
+        if rate > 0:
+            created = parts.arrivals(admin, rate, seconds)
+        else:
+            time.sleep(seconds)
+        calls = app.deps.gateway.api_calls() - calls0
+        scheduler.shutdown(wait=True)
+    app.deps.settling.enabled = False  # the drains that follow wait in their cycles again
+    return calls, len(created)
 
 
 def _rounded(value: float | None) -> float | None:
@@ -290,19 +491,27 @@ def business_hours_offset(now: datetime) -> timedelta:
     return target.astimezone(UTC) - start.astimezone(UTC)  # across a DST change too
 
 
-def _settled_empty_cycle(app: Any) -> Any:
-    """An idle poll as most of a day's polls are: long after the last lead (the intake's
-    overlap window settled, see :func:`worker.jobs.intake.intake_since`), simulated by
-    running the cycle's clock ``settle_seconds`` ahead."""
-    from devkit.commands import bench_e2e_parts as parts
-
+@contextmanager
+def _settled(app: Any) -> Iterator[None]:
+    """Within the block the worker is long after the last lead (the intake's overlap
+    window settled, see :func:`worker.jobs.intake.intake_since`), simulated by running the
+    cycle's clock ``settle_seconds`` ahead: until then each poll re-reads the last
+    seconds' held leads, and counts as traffic (the scheduler keeps its fast interval)."""
     deps = app.deps
     real = deps.now
     deps.now = lambda: real() + timedelta(seconds=deps.settle_seconds)
     try:
-        return min((parts.drain(app, max_cycles=1) for _ in range(3)), key=lambda d: d.calls)
+        yield
     finally:
         deps.now = real
+
+
+def _settled_empty_cycle(app: Any) -> Any:
+    """An idle poll as most of a day's polls are (:func:`_settled`)."""
+    from devkit.commands import bench_e2e_parts as parts
+
+    with _settled(app):
+        return min((parts.drain(app, max_cycles=1) for _ in range(3)), key=lambda d: d.calls)
 
 
 def _speed_to_lead(

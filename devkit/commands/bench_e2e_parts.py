@@ -252,7 +252,9 @@ def arrivals(admin: Any, rate: float, seconds: float) -> dict[str, float]:
             for lead_id in admin.create_leads(count=due):
                 created[lead_id] = at
             n += due
-        time.sleep(max(0.0, start + (n / rate) - time.time()))
+        # a tick on, or (at low rates) until the next lead is due: never spinning
+        next_due = min(max(start + n / rate, start + (n + 1) / rate - tick), start + seconds)
+        time.sleep(max(0.0, next_due - time.time()))
     return created
 
 

@@ -12,13 +12,15 @@ import pytest
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 REQUIRED = ["leads_per_s", "api_calls_per_1000", "api_calls_min_per_1000", "io_floor_ratio",
-            "p50_owner_s", "p95_owner_s", "rss_growth_mb", "api_calls_per_day_at_5000_leads"]  # fmt: skip
+            "p50_owner_s", "p95_owner_s", "rss_growth_mb", "api_calls_per_day_at_5000_leads",
+            "api_calls_per_idle_day", "events_per_day_at_5000_leads", "burst_drain_s",
+            "burst_serial_floor_s", "intake", "latency"]  # fmt: skip
 
 
 def test_bench_e2e_prints_one_json_object_with_measured_figures() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "worker", "bench", "e2e", "--json", "--leads", "600",
-         "--arrival-seconds", "3", "--rss-leads", "600"],
+         "--arrival-seconds", "3", "--rss-leads", "600", "--window-seconds", "4"],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
@@ -52,3 +54,12 @@ def test_bench_e2e_prints_one_json_object_with_measured_figures() -> None:
     assert result["api_calls_min_per_1000"] == round(
         (1 + 3 + -(-applied // 25)) / applied * 1000, 1
     )
+    # the burst is the worker's drain; with no latency its serial floor waits for nothing
+    assert result["intake"] == "poll" and result["burst_leads"] == 600
+    assert result["burst_drain_s"] == result["worker_seconds"]
+    assert result["burst_serial_floor_s"] == 0.0
+    assert result["burst_serial_floor_calls"] == 1 + -(-applied // 25)
+    # the day's calls: measured in the three windows (the worker's own count), polls in each
+    busy, idle_busy, off = result["cost_window_calls"]
+    assert busy >= 1 and idle_busy >= 1 and off >= 0  # a poll every 2 s in business hours
+    assert result["events_per_day_at_5000_leads"] == 0  # polling is delivered no event

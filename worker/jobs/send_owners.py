@@ -24,6 +24,13 @@ Per group (as many decisions as go out in ONE burst of PATCHes: ``write_concurre
    few times; an inactive owner marks the user inactive and sends the lead back to be
    re-routed; deleted/converted leads are closed out; anything else fails the decision.
 
+Groups overlap (:func:`send_all`): once every PATCH of a group's first burst has started,
+the next group's owner re-read goes out, so Salesforce reads the next group while it
+writes this one; at most :data:`GROUPS_IN_FLIGHT` groups at once, each with its own
+bounded burst (so at most ``GROUPS_IN_FLIGHT`` x the burst's calls in flight, all short
+requests: Salesforce limits only those running 20 s or more). Each group's PATCHes still
+follow its own re-read by one round trip: the overlap adds nothing to the guard window.
+
 A call that still fails after the retry policy leaves its decisions ``pending``: the
 next cycle's reconcile finds out what happened. Nothing here touches the store (it may
 run on a thread while the next page is decided): :mod:`worker.jobs.outcome_journal`
@@ -33,9 +40,10 @@ journals what it returns.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from random import Random
@@ -58,6 +66,10 @@ COMPOSITE_MAX = 25  # conditional PATCHes per Composite call (Salesforce's subre
 # write follows its guard read by about one round trip. (2,000 per re-read, the retrieve's
 # maximum, queued the last PATCHes three round trips behind the read: the soak saw a
 # person's change land in that window.) Costs one retrieve per 800 instead of per 2,000.
+# groups written at once: the next group's owner re-read (and its burst) overlaps the
+# PATCHes of the one before; 2 keeps Salesforce reading while it writes, and bounds the
+# calls in flight at twice a burst (16 Composite calls, or 8 collections PATCHes)
+GROUPS_IN_FLIGHT = 2
 MAX_WAITS = 3  # rounds a lead re-read in the second of its last change may wait
 CLOSED = {WriteKind.DELETED: "lead deleted", WriteKind.CONVERTED: "lead converted"}
 
@@ -72,15 +84,47 @@ def send_all(deps: Deps, items: Sequence[WriteItem], *, conditional: bool = True
     unmodified since the re-read."""
     if not conditional and items:
         _warn_unconditional()
-    rounds: list[Outcomes] = []
     size = CHUNK * max(1, deps.write_concurrency)
-    for start in range(0, len(items), size):
-        group = list(items[start : start + size])
+    groups = [list(items[start : start + size]) for start in range(0, len(items), size)]
+    if len(groups) <= 1:
+        return [r for group in groups for r in _group_or_stop(deps, group, conditional)]
+    return _overlapped(deps, groups, conditional)
+
+
+def _group_or_stop(
+    deps: Deps,
+    group: list[WriteItem],
+    conditional: bool,
+    started: Callable[[], None] = lambda: None,
+) -> list[Outcomes]:
+    """Write ``group``, unless the API budget says stop (then it is left pending; the
+    loud message comes from the cycle). ``started``: called once every PATCH of its first
+    burst is on its way, or once it is over without one."""
+    try:
         if deps.budget.pace(deps.gateway.api_usage()) is Pace.STOP:
-            rounds.append(Outcomes(left_pending=group))  # loud message comes from the cycle
-            continue
-        rounds += _write_group(deps, group, conditional)
-    return rounds
+            return [Outcomes(left_pending=group)]
+        return _write_group(deps, group, conditional, started)
+    finally:
+        started()
+
+
+def _overlapped(deps: Deps, groups: list[list[WriteItem]], conditional: bool) -> list[Outcomes]:
+    """:func:`_group_or_stop` for each group, in order, the next one starting when the one
+    before has sent its first burst (its re-read overlaps those PATCHes), no more than
+    :data:`GROUPS_IN_FLIGHT` at once. The rounds come back in group order. A group that
+    raises stops the groups not yet started (their decisions stay ``pending`` for
+    reconcile, as when the cycle dies) and is raised once the started ones are over."""
+    futures: list[Future[list[Outcomes]]] = []
+    with ThreadPoolExecutor(max_workers=GROUPS_IN_FLIGHT, thread_name_prefix="group") as pool:
+        for group in groups:
+            if len(futures) >= GROUPS_IN_FLIGHT:
+                futures[-GROUPS_IN_FLIGHT].exception()  # wait for a free place
+            if any(f.done() and f.exception() is not None for f in futures):
+                break
+            sent = threading.Event()
+            futures.append(pool.submit(_group_or_stop, deps, group, conditional, sent.set))
+            sent.wait()
+    return [r for future in futures for r in future.result()]
 
 
 _WARNED: set[str] = set()
@@ -113,7 +157,12 @@ class _Rounds:
     why: str = ""  # why ``todo`` is not written yet (for the log)
 
 
-def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = True) -> list[Outcomes]:
+def _write_group(
+    deps: Deps,
+    group: list[WriteItem],
+    conditional: bool = True,
+    started: Callable[[], None] = lambda: None,
+) -> list[Outcomes]:
     """Guard, then PATCH; items to try again (a locked record, a chunk whose call failed
     in transit, a conditional write refused or held back) go round again, so the owners
     are ALWAYS re-read before a PATCH is re-sent: a resend never lands on an owner a
@@ -121,14 +170,15 @@ def _write_group(deps: Deps, group: list[WriteItem], conditional: bool = True) -
     ``pending``: the next cycle's reconcile re-reads and writes it (a lead is never left
     in the queue with nothing that will try it again). One :class:`Outcomes` per round,
     each with the time its answers came (a lead written in the first round was not
-    written when a held-back one was)."""
+    written when a held-back one was). ``started``: called when the first round's
+    PATCHes are all on their way (see :func:`send_all`)."""
     rounds: list[Outcomes] = []
     state = _Rounds(group, deps.monotonic())
     while state.todo:
         _back_off(deps, state)
         out = Outcomes()
         rounds.append(out)
-        burst = _read_and_send(deps, state, out, conditional)
+        burst = _read_and_send(deps, state, out, conditional, started if len(rounds) == 1 else None)
         if burst is None:
             break
         out.answered_at = deps.now()
@@ -149,7 +199,13 @@ def _back_off(deps: Deps, state: _Rounds) -> None:
         deps.sleep(_pause(state.retries, state.transient, settle, deps.rng))
 
 
-def _read_and_send(deps: Deps, state: _Rounds, out: Outcomes, conditional: bool) -> Burst | None:
+def _read_and_send(
+    deps: Deps,
+    state: _Rounds,
+    out: Outcomes,
+    conditional: bool,
+    started: Callable[[], None] | None = None,
+) -> Burst | None:
     """One round: re-read the owners of ``state.todo``, judge them, PATCH the leads still
     ours to write. None when the re-read failed (its leads are left pending). The cycle
     thread stands aside from the moment the owners' answer arrives until the burst is on
@@ -168,10 +224,21 @@ def _read_and_send(deps: Deps, state: _Rounds, out: Outcomes, conditional: bool)
         size = COMPOSITE_MAX if conditional else CHUNK
         chunks = [ready[start : start + size] for start in range(0, len(ready), size)]
         since = preconditions(owners, ready) if conditional else None
-        started = countdown(min(len(chunks), _concurrency(deps, conditional)), hold.release)
-        return list(zip(chunks, _patch_all(deps, chunks, guard_from, started, since), strict=True))
+        on_way = countdown(
+            min(len(chunks), _concurrency(deps, conditional)),
+            hold.release if started is None else _both(hold.release, started),
+        )
+        return list(zip(chunks, _patch_all(deps, chunks, guard_from, on_way, since), strict=True))
     finally:
         hold.release()
+
+
+def _both(first: Callable[[], None], then: Callable[[], None]) -> Callable[[], None]:
+    def both() -> None:
+        first()
+        then()
+
+    return both
 
 
 def _ready(

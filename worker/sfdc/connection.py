@@ -56,9 +56,15 @@ def on_answer(callback: Callable[[], object]) -> Iterator[None]:
         _ANSWERS.callback = before
 
 
+# connections kept open per host: the write-back has up to two bursts of 8 Composite
+# calls in flight, with owner re-reads and the next page's read beside them (requests'
+# default, 10, opened and dropped a connection per call beyond it)
+POOL_SIZE = 32
+
+
 class _TimeoutAdapter(HTTPAdapter):
     def __init__(self, timeout: float) -> None:
-        super().__init__(max_retries=0)
+        super().__init__(max_retries=0, pool_maxsize=POOL_SIZE)
         self._timeout = timeout
 
     def send(  # type: ignore[override]

@@ -124,3 +124,37 @@ def test_taking_the_lease_is_logged_at_info_not_warning(
     assert worker.ensure_active()
     (record,) = [r for r in caplog.records if "is now" in r.getMessage()]
     assert record.getMessage().endswith("is now active") and record.levelname == "INFO"
+
+
+def test_a_cycle_that_outlasts_the_interval_while_leads_flow_is_followed_at_once(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """The scheduler skips the tick that comes while a cycle runs: a lead that arrived
+    meanwhile is polled by a cycle run at once, not at the tick after."""
+    org.add_lead("00QA")
+    deps = make_deps()
+    worker = a_worker(deps, hours=None)
+    worker.interval = 2.0
+    cycles: list[CycleReport | None] = []
+    run = worker._cycle
+    worker._cycle = lambda: cycles.append(run()) or cycles[-1]  # type: ignore[method-assign]
+
+    def slow_write() -> None:  # Salesforce takes 3 s; a lead comes meanwhile
+        org.tick(3)
+        org.add_lead("00QB")
+
+    org.before_write = slow_write
+    worker.intake()
+    assert len(cycles) == 2 and org.owner("00QA") != QUEUE_ID and org.owner("00QB") != QUEUE_ID
+    # a cycle within its interval is not followed: the next tick polls
+    cycles.clear()
+    org.add_lead("00QC")
+    worker.intake()
+    assert len(cycles) == 1 and org.owner("00QC") != QUEUE_ID
+    # with no ticks to skip (``run --once``: no interval) one cycle, however long
+    cycles.clear()
+    worker.interval = 0.0
+    org.add_lead("00QD")
+    org.before_write = slow_write
+    worker.intake()
+    assert len(cycles) == 1
