@@ -108,10 +108,16 @@ class SandboxProcess:
 
 
 def start_sandbox_process(
-    state_dir: Path, *, seed: int, accounts: int, latency: str = "none"
+    state_dir: Path,
+    *,
+    seed: int,
+    accounts: int,
+    latency: str = "none",
+    pubsub_port: int | None = None,
 ) -> SandboxProcess:
     """``leadrouter sandbox serve`` in its own process; ``latency``: none, real or the
-    path of a calibration YAML."""
+    path of a calibration YAML; ``pubsub_port`` (0: any free port): also the Pub/Sub API
+    (its endpoint and the org id are then in ``info``)."""
     from devkit.sandbox.remote import RemoteAdmin
 
     info_path = state_dir / "sandbox.json"
@@ -119,6 +125,8 @@ def start_sandbox_process(
     argv = [sys.executable, "-m", "worker", "sandbox", "serve", "--state-dir", str(state_dir),
             "--port", "0", "--seed", str(seed), "--accounts", str(accounts),
             "--latency", latency]  # fmt: skip
+    if pubsub_port is not None:
+        argv += ["--pubsub-port", str(pubsub_port)]
     log = private_file(state_dir.parent / "sandbox.log").open("ab")
     process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 300

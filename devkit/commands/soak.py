@@ -32,11 +32,15 @@ from worker.commands._common import one_line_errors
                    "default), or the opt-out without a precondition.")  # fmt: skip
 @click.option("--latency", default=None, metavar="none|real|FILE",
               help="The sandbox's latency profile (default none).")  # fmt: skip
+@click.option("--intake", type=click.Choice(["poll", "subscribe"]), default="poll",
+              show_default=True,
+              help="The workers' intake mode: poll, or subscribe (change events over the "
+                   "sandbox's Pub/Sub API, with gap, overflow and dropped-stream faults).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @one_line_errors
 def soak(profile_name: str, leads: int | None, rate: float | None, fault_rate: float | None,
          kills: int | None, workers: int | None, database_url: str | None, seed: int | None,
-         keep: Path | None, conditional: bool | None, latency: str | None,
+         keep: Path | None, conditional: bool | None, latency: str | None, intake: str,
          as_json: bool) -> None:  # fmt: skip
     """Run the worker(s) against a sandbox org under faults, kills and busy people;
     check every lead against the journal. Exit status 1 when an invariant fails."""
@@ -45,7 +49,8 @@ def soak(profile_name: str, leads: int | None, rate: float | None, fault_rate: f
     try:
         profile = resolve(profile_name, leads=leads, rate=rate, fault_rate=fault_rate,
                           kills=kills, workers=workers, seed=seed,
-                          conditional=conditional, latency=_latency(latency))  # fmt: skip
+                          conditional=conditional, latency=_latency(latency),
+                          intake=intake)  # fmt: skip
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     url = _database_url(database_url, profile.workers)

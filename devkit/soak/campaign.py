@@ -63,10 +63,11 @@ def run_campaign(profile: Profile, tmp: Path, database_url: str, say: Say) -> Ru
     if count_decisions(database_url):
         raise SoakError("the store already holds decisions: the soak needs an empty database")
     (tmp / "org").mkdir(parents=True, exist_ok=True)
-    say(f"soak {profile.name}: sandbox org starting")
+    say(f"soak {profile.name} (intake {profile.intake}): sandbox org starting")
     sandbox = start_sandbox_process(
-        tmp / "org", seed=profile.seed, accounts=50, latency=profile.latency
-    )
+        tmp / "org", seed=profile.seed, accounts=50, latency=profile.latency,
+        pubsub_port=0 if profile.intake == "subscribe" else None,
+    )  # fmt: skip
     try:
         return _with_sandbox(profile, tmp, database_url, sandbox, say, started)
     finally:
@@ -75,9 +76,9 @@ def run_campaign(profile: Profile, tmp: Path, database_url: str, say: Say) -> Ru
 
 def _with_sandbox(profile: Profile, tmp: Path, database_url: str, sandbox: SandboxProcess,
                   say: Say, started: float) -> Run:  # fmt: skip
-    config = write_config(tmp, profile.sla_minutes, profile.conditional)
+    config = write_config(tmp, profile.sla_minutes, profile.conditional, profile.sweep_seconds)
     info = {k: str(v) for k, v in sandbox.info.items()}
-    env = worker_env(dict(os.environ), info, database_url, config)
+    env = worker_env(dict(os.environ), info, database_url, config, profile.intake)
     fleet = Fleet(Supervisor(tmp / "logs"), env, database_url, profile.workers)
     try:
         fleet.fill()
@@ -109,7 +110,10 @@ def _campaign(profile: Profile, tmp: Path, database_url: str, sandbox: SandboxPr
     people = _people(profile, tmp, admin)
     sampler = OwnerSampler(RemoteAdmin.from_state_dir(tmp / "org"))
     billed0 = int(admin.api_calls())
-    chaos.faults_on(admin, profile.fault_rate, profile.slow_seconds, profile.seed)
+    cdc = (
+        {k: getattr(profile, k) for k in chaos.CDC_KINDS} if profile.intake == "subscribe" else None
+    )
+    chaos.faults_on(admin, profile.fault_rate, profile.slow_seconds, profile.seed, cdc)
     people.start()
     sampler.start()
     t0 = time.monotonic()

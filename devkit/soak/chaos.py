@@ -2,7 +2,8 @@
 
 Request faults (503, 500, connection resets before and after the write, slow answers,
 expired sessions) and per-record lock errors come from the sandbox's fault injector at
-``fault_rate``. The allocation is squeezed for a window: the org's daily limit is lowered
+``fault_rate``; in intake mode subscribe, change event faults too (gap events, overflow
+events, dropped Subscribe streams) at the profile's low rates. The allocation is squeezed for a window: the org's daily limit is lowered
 so the worker's usage sits between its slow-down and its stop shares, and given back
 afterwards. Kill moments are drawn one per equal slot of the run, so they are random
 but spread out.
@@ -23,8 +24,15 @@ REQUEST_KINDS = ("server_unavailable", "internal_error", "reset", "reset_after",
 UNCOUNTED = ("server_unavailable", "internal_error", "reset", "expire_session")  # not billed
 
 
-def faults_on(admin: Any, rate: float, slow_seconds: float, seed: int) -> None:
+CDC_KINDS = ("cdc_gap", "cdc_overflow", "cdc_drop_stream")
+
+
+def faults_on(admin: Any, rate: float, slow_seconds: float, seed: int,
+              cdc: dict[str, float] | None = None) -> None:  # fmt: skip
+    """Request faults at ``rate``; with ``cdc`` (subscribe), the change event faults too."""
     config = FaultConfig.uniform(rate, slow_seconds=slow_seconds, seed=seed)
+    if cdc:
+        config = config.merged(**cdc)
     admin.set_faults(config=config.to_dict())
 
 

@@ -122,8 +122,9 @@ def _noted(fleet: Fleet, child: Child) -> bool:
 
 
 def worker_env(base: dict[str, str], sandbox: dict[str, str], database_url: str,
-               config: Path) -> dict[str, str]:  # fmt: skip
-    """The workers' environment: the caller's, minus any LEADROUTER_*, plus the sandbox."""
+               config: Path, intake: str = "poll") -> dict[str, str]:  # fmt: skip
+    """The workers' environment: the caller's, minus any LEADROUTER_*, plus the sandbox
+    and the intake mode (subscribe: the sandbox's Pub/Sub endpoint, same CA)."""
     env = {k: v for k, v in base.items() if not k.startswith("LEADROUTER_")}
     env.update({
         "LEADROUTER_DATABASE_URL": database_url,
@@ -141,7 +142,11 @@ def worker_env(base: dict[str, str], sandbox: dict[str, str], database_url: str,
         "LEADROUTER_API_SLOW_SHARE": str(_default("api_slow_share")),
         "LEADROUTER_API_STOP_SHARE": str(_default("api_stop_share")),
         "PYTHONUNBUFFERED": "1",
+        "LEADROUTER_INTAKE_MODE": intake,
     })  # fmt: skip
+    if intake == "subscribe":
+        env["LEADROUTER_SF_PUBSUB_ENDPOINT"] = sandbox["pubsub_endpoint"]
+        env["LEADROUTER_SF_ORG_ID"] = sandbox["org_id"]
     return env
 
 

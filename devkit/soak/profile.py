@@ -4,7 +4,9 @@
 are whole minutes in the routing config, so the shortest SLA is one minute and a lead
 must wait a minute (plus a sweep) before it can be re-assigned; the quick run lasts a
 little over that so the first leads' re-assignments happen (and are checked) under
-faults. ``long`` is the 100,000-lead run.
+faults. ``long`` is the 100,000-lead run. Either runs in intake mode ``poll`` or
+``subscribe`` (change events over the Pub/Sub API, with the poll as a sweep every
+``sweep_seconds``; the chaos then also has gap, overflow and dropped-stream faults).
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ class Profile:
     api_low: tuple[float, float] = (0.45, 0.75)  # share of the run the allocation runs low
     drain_seconds: float = 90.0  # at most, after the chaos, for the worker to settle
     latency: str = "none"  # the sandbox's latency profile: none, real or a YAML path
+    intake: str = "poll"  # the workers' intake mode: poll, or subscribe (Pub/Sub API)
+    # subscribe only: change events sent as GAP_ events (per event), GAP_OVERFLOW instead
+    # of a transaction's events (per transaction), Subscribe streams dropped (per batch)
+    cdc_gap: float = 0.01
+    cdc_overflow: float = 0.003
+    cdc_drop_stream: float = 0.01
+    sweep_seconds: int = 60  # subscribe: the reconciliation sweep (the poll) every so often
 
     @property
     def feed_seconds(self) -> float:
@@ -79,3 +88,5 @@ def _validate(p: Profile) -> None:
         raise ValueError("--kills must be 0 or more")
     if p.workers not in (1, 2):
         raise ValueError("--workers must be 1 or 2")
+    if p.intake not in ("poll", "subscribe"):
+        raise ValueError("--intake must be poll or subscribe")

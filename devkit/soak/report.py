@@ -26,7 +26,7 @@ def summary(profile: Profile, run: Run, v: Verdict, database: str) -> dict[str, 
     out: dict[str, Any] = {
         "ok": False, "profile": profile.name, "database": database, "workers": profile.workers,
         "seed": profile.seed, "conditional_writes": profile.conditional,
-        "latency": profile.latency,
+        "latency": profile.latency, "intake": profile.intake,
         "created": v.created, "routed": v.routed, "held": v.held,
         "lost": v.lost, "double_assigned": v.double_assigned, "overwritten": v.overwritten,
         "overwritten_in_flight": v.overwritten_in_flight,

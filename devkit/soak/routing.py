@@ -22,10 +22,14 @@ OUTSIDERS = (f"ryan.jackson@{DEMO_DOMAIN}", f"laura.clark@{DEMO_DOMAIN}")  # hum
 HOLD_REASON = "free-mail address and no country; qualify by hand"
 
 
-def soak_config(sla_minutes: int, conditional: bool = True) -> str:
+def soak_config(sla_minutes: int, conditional: bool = True, sweep_seconds: int = 60) -> str:
+    """The config; its ``intake.subscribe`` section applies when the workers' intake
+    mode (LEADROUTER_INTAKE_MODE, set by the soak) is subscribe."""
     reps = "\n".join(f"  - {{email: {r}}}" for r in (*REPS, MANAGER, *OUTSIDERS))
     return f"""version: 1
-intake: {{queues: [Lead_Intake]}}
+intake:
+  queues: [Lead_Intake]
+  subscribe: {{window_seconds: 0.2, sweep_seconds: {sweep_seconds}}}
 writeback: {{reason_field: Routing_Reason__c, conditional: {str(conditional).lower()}}}
 account_matching: {{enabled: false}}
 reps:
@@ -46,7 +50,8 @@ rules:
 """
 
 
-def write_config(folder: Path, sla_minutes: int, conditional: bool = True) -> Path:
+def write_config(folder: Path, sla_minutes: int, conditional: bool = True,
+                 sweep_seconds: int = 60) -> Path:  # fmt: skip
     path = folder / "routing.yaml"
-    path.write_text(soak_config(sla_minutes, conditional))
+    path.write_text(soak_config(sla_minutes, conditional, sweep_seconds))
     return path

@@ -1,5 +1,8 @@
-"""``leadrouter soak --profile quick --json`` through the CLI, as CI runs it: on SQLite with
-one worker, and on PostgreSQL with two (kills hit the active one: failover)."""
+"""``leadrouter soak --profile quick --json`` through the CLI, as CI runs it, in both intake
+modes: polling on SQLite with one worker, and subscribed (change events over the sandbox's
+Pub/Sub API, with gap, overflow and dropped-stream faults) on PostgreSQL with two (kills
+hit the active one: the standby takes over and resumes after the stored replay id).
+One soak per mode keeps the suite's time: each runs ~2 minutes, on its own xdist worker."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.slow, pytest
 
 FAULT_KINDS = ("server_unavailable", "internal_error", "reset", "reset_after", "slow",
                "expire_session", "lock_row", "api_allocation_low")  # fmt: skip
+CDC_KINDS = ("cdc_gap", "cdc_overflow", "cdc_drop_stream")
 
 
 def soak(tmp_path: Path, *args: str) -> dict[str, Any]:
@@ -46,15 +50,22 @@ def check(result: dict[str, Any]) -> None:
     assert result["p95_owner_s"] is not None
 
 
-def test_quick_soak_on_sqlite_keeps_every_invariant(tmp_path: Path) -> None:
-    result = soak(tmp_path)
+def test_quick_soak_polling_on_sqlite_keeps_every_invariant(tmp_path: Path) -> None:
+    result = soak(tmp_path, "--intake", "poll")
     check(result)
-    assert (result["database"], result["workers"]) == ("sqlite", 1)
+    assert (result["intake"], result["database"], result["workers"]) == ("poll", "sqlite", 1)
+    assert not any(result["faults_injected"].get(kind) for kind in CDC_KINDS)
 
 
 @pytest.mark.postgres
-def test_quick_soak_on_postgres_with_two_workers_fails_over(tmp_path: Path, pg_url: str) -> None:
-    result = soak(tmp_path, "--workers", "2", "--database-url", pg_url)
+def test_quick_soak_subscribed_on_postgres_with_two_workers_fails_over(
+    tmp_path: Path, pg_url: str
+) -> None:
+    result = soak(tmp_path, "--intake", "subscribe", "--workers", "2", "--database-url", pg_url)
     check(result)
-    assert (result["database"], result["workers"]) == ("postgresql", 2)
+    assert (result["intake"], result["database"], result["workers"]) == (
+        "subscribe", "postgresql", 2,
+    )  # fmt: skip
+    faults = result["faults_injected"]
+    assert all(faults.get(kind, 0) > 0 for kind in CDC_KINDS), faults
     assert result["takeover_max_s"] < 5  # the standby, not a restart, took over

@@ -8,9 +8,13 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import Session
 
-from devkit.soak.chaos import fault_share, kill_moments
+from devkit.soak.chaos import CDC_KINDS, fault_share, faults_on, kill_moments
+from devkit.soak.fleet import worker_env
 from devkit.soak.profile import resolve
+from devkit.soak.routing import write_config
 from worker.cli import cli
+from worker.config_source import intake_mode, load_config_file
+from worker.settings import load_settings
 from worker.store.db import make_engine, upgrade
 from worker.store.models import JournalRow
 
@@ -66,3 +70,58 @@ def test_a_latency_profile_reaches_the_soak_and_a_bad_one_stops_it_first(tmp_pat
     assert resolve("quick").latency == "none" and resolve("quick", latency="real").latency == "real"
     result = CliRunner().invoke(soak, ["--latency", str(tmp_path / "missing.yaml")])
     assert result.exit_code == 1 and "latency profile not found" in result.output
+
+
+def test_an_unknown_intake_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="--intake"):
+        resolve("quick", intake="push")
+    result = CliRunner().invoke(cli, ["soak", "--intake", "push"])
+    assert result.exit_code == 2 and "'push' is not one of 'poll', 'subscribe'" in result.output
+
+
+SANDBOX_INFO = {
+    "instance_url": "https://127.0.0.1:1", "token_url": "https://127.0.0.1:1/token",
+    "ca_path": "/ca.pem", "client_id": "id", "client_secret": "secret",
+    "pubsub_endpoint": "127.0.0.1:2", "org_id": "00D000000000001AAA",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("intake", ["poll", "subscribe"])
+def test_workers_get_the_intake_mode_and_subscribed_the_pubsub_endpoint(
+    intake: str, tmp_path: Path
+) -> None:
+    base = {"LEADROUTER_SF_PUBSUB_ENDPOINT": "elsewhere:7443", "PATH": "/bin"}
+    env = worker_env(base, SANDBOX_INFO, "sqlite://", tmp_path / "r.yaml", intake)
+    assert env["LEADROUTER_INTAKE_MODE"] == intake and env["PATH"] == "/bin"
+    assert env["LEADROUTER_SF_CA_BUNDLE"] == "/ca.pem"  # the Pub/Sub API's TLS: the same CA
+    if intake == "subscribe":
+        assert env["LEADROUTER_SF_PUBSUB_ENDPOINT"] == "127.0.0.1:2"
+        assert env["LEADROUTER_SF_ORG_ID"] == "00D000000000001AAA"
+    else:
+        assert "LEADROUTER_SF_PUBSUB_ENDPOINT" not in env and "LEADROUTER_SF_ORG_ID" not in env
+
+
+@pytest.mark.parametrize("intake", ["poll", "subscribe"])
+def test_the_soak_config_is_valid_in_both_modes_with_the_profiles_sweep(
+    intake: str, tmp_path: Path
+) -> None:
+    path = write_config(tmp_path, sla_minutes=1, sweep_seconds=45)
+    settings = load_settings(intake_mode=intake)
+    config = load_config_file(path, settings=settings).routing
+    assert intake_mode(settings, config) == intake
+    assert config.intake.subscribe.sweep_seconds == 45
+
+
+def test_cdc_faults_are_added_only_when_given() -> None:
+    class Admin:
+        config: dict[str, float] = {}
+
+        def set_faults(self, config: dict[str, float]) -> None:
+            self.config = config
+
+    admin = Admin()
+    faults_on(admin, 0.12, 0.2, 1)
+    assert admin.config["reset"] > 0 and admin.config["cdc_gap"] == 0
+    cdc = {kind: getattr(resolve("quick"), kind) for kind in CDC_KINDS}
+    faults_on(admin, 0.12, 0.2, 1, cdc)
+    assert admin.config["reset"] > 0 and all(admin.config[k] == cdc[k] > 0 for k in CDC_KINDS)
