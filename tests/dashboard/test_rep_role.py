@@ -37,7 +37,7 @@ def test_a_rep_entry_names_its_rep_and_the_actor_carries_it(tmp_path: Path) -> N
         )  # fmt: skip
     )
     assert users["anna"].rep == "Anna@X.example"
-    signed = auth.SignedIn("anna", auth._proof("anna"))
+    signed = auth.SignedIn("anna", auth.proof("anna"))
     assert auth.actor_from(signed, users) == Actor("anna", "rep", "Anna@X.example")
 
 
