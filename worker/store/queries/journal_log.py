@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -16,6 +16,7 @@ from worker.store.models.journal import (
     DecisionKind,
     DecisionStatus,
     JournalRow,
+    email_domain,
     outcome_of,
 )
 from worker.store.queries._sql import as_utc, seconds_between
@@ -86,16 +87,35 @@ def _outcome_clause(outcome: str) -> ColumnElement[bool]:
 
 _DOMAIN = re.compile(r"@?[a-z0-9-]+(\.[a-z0-9-]+)+", re.IGNORECASE)
 
+SEARCH_WINDOW = 100_000
+"""A name or company search reads the newest this many decisions (before the period's
+end, when the log has one) and no more: a part of a name can only be found by reading
+every row's text, and the journal keeps millions (the dashboard's pages say so)."""
+
 
 def _contains(column: Any, text: str) -> ColumnElement[bool]:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.ilike(f"%{escaped}%", escape="\\")  # type: ignore[no-any-return]
 
 
-def _search_clause(text: str) -> ColumnElement[bool]:
+def _window(end: datetime | None, window: int) -> ColumnElement[bool]:
+    """The newest ``window`` decisions before ``end``: ``decided_at`` at or after that of
+    the ``window``-th newest (one walk down the (decided_at, id) index); every decision
+    when there are fewer."""
+    nth = select(D.decided_at).order_by(D.decided_at.desc()).offset(window - 1).limit(1)
+    if end is not None:
+        nth = nth.where(D.decided_at < end)
+    oldest = func.coalesce(nth.scalar_subquery(), datetime(1970, 1, 1, tzinfo=UTC))
+    return D.decided_at >= oldest  # type: ignore[no-any-return]
+
+
+def _search_clause(
+    text: str, *, end: datetime | None = None, window: int = SEARCH_WINDOW
+) -> ColumnElement[bool]:
     """Lead Id (15 or 18 characters), exact e-mail, e-mail domain (``gmail.com`` or
-    ``@gmail.com``: every lead with an address there), or a case-insensitive part of the
-    lead's name or company."""
+    ``@gmail.com``: every lead with an address there, by the indexed
+    ``lead_email_domain``), or a case-insensitive part of the lead's name or company
+    among the newest ``window`` decisions (before ``end``)."""
     text = text.strip()
     if "@" in text and not text.startswith("@"):
         return D.lead_email.in_({text, text.lower()})  # type: ignore[no-any-return]
@@ -104,13 +124,10 @@ def _search_clause(text: str) -> ColumnElement[bool]:
             return D.lead_id == text  # type: ignore[no-any-return]
         # a 15-character Id is the case-sensitive prefix of the 18-character one
         return or_(D.lead_id == text, and_(D.lead_id >= text, D.lead_id < text + "~"))
-    named = or_(_contains(D.lead_company, text), _contains(D.lead_name, text))
     if _DOMAIN.fullmatch(text):
-        domain = text.lstrip("@").lower()
-        escaped = domain.replace("%", "\\%").replace("_", "\\_")
-        at_domain = D.lead_email.ilike(f"%@{escaped}", escape="\\")
-        return at_domain if text.startswith("@") else or_(at_domain, named)  # type: ignore[no-any-return]
-    return named  # type: ignore[no-any-return]
+        return D.lead_email_domain == email_domain("@" + text.lstrip("@"))  # type: ignore[no-any-return]
+    named = or_(_contains(D.lead_company, text), _contains(D.lead_name, text))
+    return and_(_window(end, window), named)
 
 
 def where_clauses(flt: LogFilter) -> list[ColumnElement[bool]]:
@@ -128,7 +145,7 @@ def where_clauses(flt: LogFilter) -> list[ColumnElement[bool]]:
     if flt.outcomes:
         clauses.append(or_(*(_outcome_clause(o) for o in flt.outcomes)))
     if flt.search.strip():
-        clauses.append(_search_clause(flt.search))
+        clauses.append(_search_clause(flt.search, end=flt.end, window=SEARCH_WINDOW))
     return clauses
 
 
