@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from filelock import FileLock
 from streamlit.testing.v1 import AppTest
 
