@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -98,24 +98,33 @@ def _contains(column: Any, text: str) -> ColumnElement[bool]:
     return column.ilike(f"%{escaped}%", escape="\\")  # type: ignore[no-any-return]
 
 
-def _window(end: datetime | None, window: int) -> ColumnElement[bool]:
-    """The newest ``window`` decisions before ``end``: ``decided_at`` at or after that of
-    the ``window``-th newest (one walk down the (decided_at, id) index); every decision
-    when there are fewer."""
+def _window_start(conn: Any, end: datetime | None, window: int) -> datetime | None:
+    """When the newest ``window`` decisions before ``end`` begin (the ``window``-th
+    newest's ``decided_at``: one walk down the (decided_at, id) index), or None when
+    there are fewer. Asked first, on its own, so the search's query carries it as a value
+    the planner sees (PostgreSQL planned a sub-select's bound as unknown: a scan of
+    every row)."""
     nth = select(D.decided_at).order_by(D.decided_at.desc()).offset(window - 1).limit(1)
     if end is not None:
         nth = nth.where(D.decided_at < end)
-    oldest = func.coalesce(nth.scalar_subquery(), datetime(1970, 1, 1, tzinfo=UTC))
-    return D.decided_at >= oldest  # type: ignore[no-any-return]
+    return as_utc(conn.execute(nth).scalar())
 
 
-def _search_clause(
-    text: str, *, end: datetime | None = None, window: int = SEARCH_WINDOW
-) -> ColumnElement[bool]:
+def _named(text: str) -> bool:
+    """Whether ``text`` is searched as part of a name or company (the unindexed search)."""
+    text = text.strip()
+    if "@" in text and not text.startswith("@"):
+        return False
+    if _SF_ID.fullmatch(text) and text[:3] == "00Q":
+        return False
+    return not _DOMAIN.fullmatch(text)
+
+
+def _search_clause(text: str, *, oldest: datetime | None = None) -> ColumnElement[bool]:
     """Lead Id (15 or 18 characters), exact e-mail, e-mail domain (``gmail.com`` or
     ``@gmail.com``: every lead with an address there, by the indexed
     ``lead_email_domain``), or a case-insensitive part of the lead's name or company
-    among the newest ``window`` decisions (before ``end``)."""
+    among the decisions since ``oldest`` (the search window's start, when it has one)."""
     text = text.strip()
     if "@" in text and not text.startswith("@"):
         return D.lead_email.in_({text, text.lower()})  # type: ignore[no-any-return]
@@ -127,10 +136,11 @@ def _search_clause(
     if _DOMAIN.fullmatch(text):
         return D.lead_email_domain == email_domain("@" + text.lstrip("@"))  # type: ignore[no-any-return]
     named = or_(_contains(D.lead_company, text), _contains(D.lead_name, text))
-    return and_(_window(end, window), named)
+    return named if oldest is None else and_(D.decided_at >= oldest, named)
 
 
-def where_clauses(flt: LogFilter) -> list[ColumnElement[bool]]:
+def where_clauses(flt: LogFilter, conn: Any) -> list[ColumnElement[bool]]:
+    """The filter as SQL; ``conn`` answers where a name search's window starts."""
     clauses: list[ColumnElement[bool]] = []
     if flt.start is not None:
         clauses.append(D.decided_at >= flt.start)
@@ -145,7 +155,8 @@ def where_clauses(flt: LogFilter) -> list[ColumnElement[bool]]:
     if flt.outcomes:
         clauses.append(or_(*(_outcome_clause(o) for o in flt.outcomes)))
     if flt.search.strip():
-        clauses.append(_search_clause(flt.search, end=flt.end, window=SEARCH_WINDOW))
+        oldest = _window_start(conn, flt.end, SEARCH_WINDOW) if _named(flt.search) else None
+        clauses.append(_search_clause(flt.search, oldest=oldest))
     return clauses
 
 
@@ -161,20 +172,20 @@ def log_page(
 ) -> list[dict[str, Any]]:
     """One page of decisions matching ``flt``, newest first (index on decided_at, id)."""
     columns = [getattr(JournalRow, name) for name in LOG_COLUMNS]
-    stmt = (
-        select(*columns)
-        .where(*where_clauses(flt))
-        .order_by(D.decided_at.desc(), D.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
     with engine.connect() as conn:
+        stmt = (
+            select(*columns)
+            .where(*where_clauses(flt, conn))
+            .order_by(D.decided_at.desc(), D.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
         return [_row(m) for m in conn.execute(stmt).mappings()]
 
 
 def log_count(engine: Engine, flt: LogFilter) -> int:
-    stmt = select(func.count()).select_from(JournalRow).where(*where_clauses(flt))
     with engine.connect() as conn:
+        stmt = select(func.count()).select_from(JournalRow).where(*where_clauses(flt, conn))
         return int(conn.execute(stmt).scalar_one())
 
 
@@ -186,8 +197,10 @@ def iter_log(
     extra = [D.applied_at, D.lead_source, D.lead_rating, D.lead_employees, D.error]
     last: tuple[Any, int] | None = None
     sent = 0
+    with engine.connect() as conn:  # the window is fixed once: batches do not drift
+        clauses = where_clauses(flt, conn)
     while sent < max_rows:
-        stmt = select(*columns, *extra).where(*where_clauses(flt))
+        stmt = select(*columns, *extra).where(*clauses)
         if last is not None:
             stmt = stmt.where(
                 or_(D.decided_at < last[0], and_(D.decided_at == last[0], D.id < last[1]))
