@@ -7,10 +7,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dashboard.shape.lead_rows import lead_link
+from worker.store.queries.journal_log import SEARCH_WINDOW
 
 SEARCH_HELP = (
     "A lead Id (00Q…), an e-mail address, an e-mail domain (gmail.com finds every lead "
-    "with an address there), or part of the lead's name or company (any case)."
+    "with an address there), or part of the lead's name or company (any case; among the "
+    f"newest {SEARCH_WINDOW:,} decisions, so a search never reads the whole journal)."
 )
 MIN_CHARS = 2
 

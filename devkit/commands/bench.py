@@ -12,6 +12,7 @@ BENCH_COMMANDS: dict[str, str] = {
     "routing": "devkit.commands.bench_routing:routing",
     "leads": "devkit.commands.bench_routing:leads",
     "e2e": "devkit.commands.bench_e2e:e2e",
+    "dashboard": "devkit.commands.bench_dashboard:dashboard",
 }
 
 bench = LazyGroup(

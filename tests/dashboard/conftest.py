@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from filelock import FileLock
 from streamlit.testing.v1 import AppTest
 
+from devkit.commands.bench_dashboard import grow_by_doubling
 from devkit.commands.dashboard_fake import demo_routing_yaml, insert_fake
 from worker.commands.dashboard import write_users_file
 from worker.store.db import make_engine, upgrade
@@ -47,30 +47,6 @@ def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> str:
     upgrade(url)
     insert_fake(make_engine(url, pool=False), 3000, days=14, seed=11)
     return url
-
-
-def grow_by_doubling(url: str, target: int) -> None:
-    """Copy the journal onto itself until it holds ``target`` rows (SQL only: seconds,
-    where generating a million rows in Python takes minutes)."""
-    engine = make_engine(url, pool=False)
-    cols = [c["name"] for c in sa.inspect(engine).get_columns("decision") if c["name"] != "id"]
-    listed = ", ".join(cols)
-    with engine.begin() as conn:
-        # indexes are dropped while copying and rebuilt once at the end (much faster)
-        indexes = conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name='decision' "
-            "AND sql IS NOT NULL"
-        ).all()
-        for name, _ in indexes:
-            conn.exec_driver_sql(f'DROP INDEX "{name}"')
-        while (n := conn.exec_driver_sql("SELECT count(*) FROM decision").scalar_one()) < target:
-            conn.exec_driver_sql(
-                f"INSERT INTO decision ({listed}) SELECT {listed} FROM decision "
-                f"ORDER BY id LIMIT {min(n, target - n)}"
-            )
-        for _, sql in indexes:
-            conn.exec_driver_sql(sql)
-    engine.dispose()
 
 
 MILLION_VERSION = "1"  # bump when the fake generator changes shape

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from worker.store import privacy
 from worker.store.journal_entry import COLUMNS, JournalEntry
-from worker.store.models.journal import DecisionKind, DecisionStatus, JournalRow
+from worker.store.models.journal import DecisionKind, DecisionStatus, JournalRow, email_domain
 from worker.store.models.types import utc_now
 
 CHUNK = 500
@@ -48,7 +48,13 @@ def insert_decisions(session: Session, entries: Sequence[JournalEntry]) -> list[
 
 
 def _columns(entry: JournalEntry) -> dict[str, Any]:
-    return {name: getattr(entry, name) for name in COLUMNS}
+    row = {name: getattr(entry, name) for name in COLUMNS}
+    row[DOMAIN] = email_domain(entry.lead_email)
+    return row
+
+
+DOMAIN = "lead_email_domain"  # derived from the entry's e-mail, not set by the jobs
+ROW_COLUMNS = (*COLUMNS, DOMAIN)  # what a journal INSERT writes
 
 
 def as_row(entry: JournalEntry, row_id: int) -> JournalRow:
@@ -71,16 +77,17 @@ def _insert_sqlite(session: Session, table: Any, entries: Sequence[JournalEntry]
     ``executemany`` hands back no ids. The INSERT holds SQLite's single write lock until
     the commit, and a new row's id is above every id in the table, so this page's rows
     are the table's ``len(entries)`` highest ids; read back and checked lead by lead."""
-    names = COLUMNS
-    pick = attrgetter(*names)
+    names = ROW_COLUMNS
+    pick = attrgetter(*COLUMNS)
     conn = session.connection()
-    convert = _converters(conn.dialect, table, names)
+    convert = _converters(conn.dialect, table, COLUMNS)
 
     def values(entry: JournalEntry) -> list[object]:
         v = list(pick(entry))
         for i, process in convert:
             if v[i] is not None:
                 v[i] = process(v[i])
+        v.append(email_domain(entry.lead_email))
         return v
 
     sql = f"INSERT INTO decision ({', '.join(names)}) VALUES "

@@ -1,7 +1,8 @@
 """Personal data in the store, and how it is erased (retention and deletion requests).
 
 What is personal: a lead's name, e-mail and company. The journal copies them into its
-snapshot columns (``lead_name``, ``lead_email``, ``lead_company``) for search and the
+snapshot columns (``lead_name``, ``lead_email`` and its domain ``lead_email_domain``,
+``lead_company``) for search and the
 routed fields (``lead_fields``) for What-if, the outbox
 renders them into notification payloads, and a trace can quote lead values (a rule
 condition reads "Company 'Acme' contains bank", account matching names the account).
@@ -35,6 +36,7 @@ from worker.store.models import ApiUsage, JournalRow, WorkerHeartbeat
 
 REMOVED = "[removed]"
 SNAPSHOT = ("lead_name", "lead_email", "lead_company")  # personal: blanked
+DERIVED = "lead_email_domain"  # the e-mail's domain (search by domain): blanked with it
 KEPT_KINDS = frozenset({"eligibility", "state", "pick", "candidate"})  # the audit's steps
 BATCH = 1_000
 D: Any = JournalRow
@@ -125,8 +127,8 @@ def scrub_trace(trace: str | None, values: Sequence[str]) -> str:
 
 # --- the journal ---------------------------------------------------------------------------
 
-_COLUMNS = (D.id, D.lead_name, D.lead_email, D.lead_company, D.lead_fields, D.trace, D.reason,
-            D.error)  # fmt: skip
+_COLUMNS = (D.id, D.lead_name, D.lead_email, D.lead_email_domain, D.lead_company, D.lead_fields,
+            D.trace, D.reason, D.error)  # fmt: skip
 
 
 def _scrubbed(row: Mapping[Any, Any], values: Sequence[str]) -> dict[str, Any]:
@@ -134,6 +136,7 @@ def _scrubbed(row: Mapping[Any, Any], values: Sequence[str]) -> dict[str, Any]:
         "b_id": row["id"],
         "lead_name": None,
         "lead_email": None,
+        DERIVED: None,
         "lead_company": None,
         "lead_fields": None,
         "trace": scrub_trace(row["trace"], values),
@@ -143,8 +146,9 @@ def _scrubbed(row: Mapping[Any, Any], values: Sequence[str]) -> dict[str, Any]:
 
 
 def _changed(row: Mapping[Any, Any], new: Mapping[str, Any]) -> bool:
-    return any(row[k] != new[k] for k in ("lead_name", "lead_email", "lead_company",
-                                         "lead_fields", "trace", "reason", "error"))  # fmt: skip
+    return any(row[k] != new[k] for k in ("lead_name", "lead_email", "lead_email_domain",
+                                         "lead_company", "lead_fields", "trace", "reason",
+                                         "error"))  # fmt: skip
 
 
 def scrub_decisions(
@@ -175,7 +179,7 @@ def scrub_decisions(
 
 def has_snapshot() -> ColumnElement[bool]:
     """Rows whose snapshot still holds personal data (not yet scrubbed)."""
-    return or_(*(getattr(D, c).is_not(None) for c in (*SNAPSHOT, "lead_fields")))
+    return or_(*(getattr(D, c).is_not(None) for c in (*SNAPSHOT, DERIVED, "lead_fields")))
 
 
 # --- one lead: a deletion request -----------------------------------------------------------

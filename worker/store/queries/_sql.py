@@ -38,6 +38,25 @@ def _seconds_pg(element: seconds_between, compiler: Any, **kw: Any) -> str:
     )
 
 
+class unindexed(FunctionElement[str]):  # noqa: N801
+    """The column, with SQLite told not to search by an index on it (``+col``): its
+    planner has no statistics and prefers any equality index (``status = 'applied'``:
+    nearly every row) over a range on a better one. PostgreSQL plans with statistics."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+@compiles(unindexed)
+def _unindexed_other(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
 class utc_day(FunctionElement[str]):  # noqa: N801
     """The UTC calendar day of a timestamp as ``'YYYY-MM-DD'`` text."""
 

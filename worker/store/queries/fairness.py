@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -147,12 +148,29 @@ def _fast_facts(
         steps = parse_trace(text)  # another layout: take the slow, general path
         return eligible_weights(steps, fallback), caps_hit(steps), chosen_rep(steps)
     try:
-        raw, _ = _DECODER.raw_decode(text, text.index("{", at))
-        weights = {str(k).lower(): float(v) for k, v in raw.items() if float(v) > 0}
-    except (ValueError, AttributeError):
-        return {}, (), None
+        opening = text.index("{", at)
+        flat = text[opening : text.index("}", opening) + 1]  # rep -> weight: no nesting
+        weights = _weights_of(flat)
+    except ValueError:
+        try:  # not the flat layout after all: decode from the brace
+            raw, _ = _DECODER.raw_decode(text, text.index("{", at))
+            weights = {str(k).lower(): float(v) for k, v in raw.items() if float(v) > 0}
+        except (ValueError, AttributeError):
+            return {}, (), None
     capped = tuple(m.lower() for m in _CAP_SKIP.findall(text)) if "cap " in text else ()
     return weights, capped, None
+
+
+@lru_cache(maxsize=4096)
+def _weights_of(flat: str) -> dict[str, float]:
+    """The eligible weights of one ``{"rep": weight, ...}`` text. A pool's decisions
+    repeat a handful of eligible sets, so each is decoded once, and the decisions that
+    share it share the one dict (never mutated: :func:`audit` works its targets out once
+    per dict too)."""
+    raw = json.loads(flat)
+    if not isinstance(raw, dict):
+        raise ValueError("not a JSON object")
+    return {str(k).lower(): float(v) for k, v in raw.items() if float(v) > 0}
 
 
 def load_pool_decisions(
@@ -239,8 +257,12 @@ def audit(
     caps: Counter[str] = Counter()
     curve: list[tuple[datetime, str, float]] = []
     step = max(1, math.ceil(len(decisions) / max_points))
+    shares_of: dict[int, dict[str, float]] = {}  # by eligible dict: decisions share them
     for i, d in enumerate(decisions):
-        for rep, share in core_fairness.eligibility_targets([d.eligible]).items():
+        shares = shares_of.get(id(d.eligible))
+        if shares is None:
+            shares = shares_of[id(d.eligible)] = core_fairness.eligibility_targets([d.eligible])
+        for rep, share in shares.items():
             target[rep] = target.get(rep, 0.0) + share
         actual[d.rep] += 1
         caps.update(d.caps_hit)

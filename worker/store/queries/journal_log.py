@@ -16,6 +16,7 @@ from worker.store.models.journal import (
     DecisionKind,
     DecisionStatus,
     JournalRow,
+    email_domain,
     outcome_of,
 )
 from worker.store.queries._sql import as_utc, seconds_between
@@ -86,16 +87,44 @@ def _outcome_clause(outcome: str) -> ColumnElement[bool]:
 
 _DOMAIN = re.compile(r"@?[a-z0-9-]+(\.[a-z0-9-]+)+", re.IGNORECASE)
 
+SEARCH_WINDOW = 100_000
+"""A name or company search reads the newest this many decisions (before the period's
+end, when the log has one) and no more: a part of a name can only be found by reading
+every row's text, and the journal keeps millions (the dashboard's pages say so)."""
+
 
 def _contains(column: Any, text: str) -> ColumnElement[bool]:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.ilike(f"%{escaped}%", escape="\\")  # type: ignore[no-any-return]
 
 
-def _search_clause(text: str) -> ColumnElement[bool]:
+def _window_start(conn: Any, end: datetime | None, window: int) -> datetime | None:
+    """When the newest ``window`` decisions before ``end`` begin (the ``window``-th
+    newest's ``decided_at``: one walk down the (decided_at, id) index), or None when
+    there are fewer. Asked first, on its own, so the search's query carries it as a value
+    the planner sees (PostgreSQL planned a sub-select's bound as unknown: a scan of
+    every row)."""
+    nth = select(D.decided_at).order_by(D.decided_at.desc()).offset(window - 1).limit(1)
+    if end is not None:
+        nth = nth.where(D.decided_at < end)
+    return as_utc(conn.execute(nth).scalar())
+
+
+def _named(text: str) -> bool:
+    """Whether ``text`` is searched as part of a name or company (the unindexed search)."""
+    text = text.strip()
+    if "@" in text and not text.startswith("@"):
+        return False
+    if _SF_ID.fullmatch(text) and text[:3] == "00Q":
+        return False
+    return not _DOMAIN.fullmatch(text)
+
+
+def _search_clause(text: str, *, oldest: datetime | None = None) -> ColumnElement[bool]:
     """Lead Id (15 or 18 characters), exact e-mail, e-mail domain (``gmail.com`` or
-    ``@gmail.com``: every lead with an address there), or a case-insensitive part of the
-    lead's name or company."""
+    ``@gmail.com``: every lead with an address there, by the indexed
+    ``lead_email_domain``), or a case-insensitive part of the lead's name or company
+    among the decisions since ``oldest`` (the search window's start, when it has one)."""
     text = text.strip()
     if "@" in text and not text.startswith("@"):
         return D.lead_email.in_({text, text.lower()})  # type: ignore[no-any-return]
@@ -104,16 +133,14 @@ def _search_clause(text: str) -> ColumnElement[bool]:
             return D.lead_id == text  # type: ignore[no-any-return]
         # a 15-character Id is the case-sensitive prefix of the 18-character one
         return or_(D.lead_id == text, and_(D.lead_id >= text, D.lead_id < text + "~"))
-    named = or_(_contains(D.lead_company, text), _contains(D.lead_name, text))
     if _DOMAIN.fullmatch(text):
-        domain = text.lstrip("@").lower()
-        escaped = domain.replace("%", "\\%").replace("_", "\\_")
-        at_domain = D.lead_email.ilike(f"%@{escaped}", escape="\\")
-        return at_domain if text.startswith("@") else or_(at_domain, named)  # type: ignore[no-any-return]
-    return named  # type: ignore[no-any-return]
+        return D.lead_email_domain == email_domain("@" + text.lstrip("@"))  # type: ignore[no-any-return]
+    named = or_(_contains(D.lead_company, text), _contains(D.lead_name, text))
+    return named if oldest is None else and_(D.decided_at >= oldest, named)
 
 
-def where_clauses(flt: LogFilter) -> list[ColumnElement[bool]]:
+def where_clauses(flt: LogFilter, conn: Any) -> list[ColumnElement[bool]]:
+    """The filter as SQL; ``conn`` answers where a name search's window starts."""
     clauses: list[ColumnElement[bool]] = []
     if flt.start is not None:
         clauses.append(D.decided_at >= flt.start)
@@ -128,7 +155,8 @@ def where_clauses(flt: LogFilter) -> list[ColumnElement[bool]]:
     if flt.outcomes:
         clauses.append(or_(*(_outcome_clause(o) for o in flt.outcomes)))
     if flt.search.strip():
-        clauses.append(_search_clause(flt.search))
+        oldest = _window_start(conn, flt.end, SEARCH_WINDOW) if _named(flt.search) else None
+        clauses.append(_search_clause(flt.search, oldest=oldest))
     return clauses
 
 
@@ -144,20 +172,20 @@ def log_page(
 ) -> list[dict[str, Any]]:
     """One page of decisions matching ``flt``, newest first (index on decided_at, id)."""
     columns = [getattr(JournalRow, name) for name in LOG_COLUMNS]
-    stmt = (
-        select(*columns)
-        .where(*where_clauses(flt))
-        .order_by(D.decided_at.desc(), D.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
     with engine.connect() as conn:
+        stmt = (
+            select(*columns)
+            .where(*where_clauses(flt, conn))
+            .order_by(D.decided_at.desc(), D.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
         return [_row(m) for m in conn.execute(stmt).mappings()]
 
 
 def log_count(engine: Engine, flt: LogFilter) -> int:
-    stmt = select(func.count()).select_from(JournalRow).where(*where_clauses(flt))
     with engine.connect() as conn:
+        stmt = select(func.count()).select_from(JournalRow).where(*where_clauses(flt, conn))
         return int(conn.execute(stmt).scalar_one())
 
 
@@ -169,8 +197,10 @@ def iter_log(
     extra = [D.applied_at, D.lead_source, D.lead_rating, D.lead_employees, D.error]
     last: tuple[Any, int] | None = None
     sent = 0
+    with engine.connect() as conn:  # the window is fixed once: batches do not drift
+        clauses = where_clauses(flt, conn)
     while sent < max_rows:
-        stmt = select(*columns, *extra).where(*where_clauses(flt))
+        stmt = select(*columns, *extra).where(*clauses)
         if last is not None:
             stmt = stmt.where(
                 or_(D.decided_at < last[0], and_(D.decided_at == last[0], D.id < last[1]))
