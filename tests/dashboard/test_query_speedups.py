@@ -39,7 +39,7 @@ def fake_store(store_url: str):  # type: ignore[no-untyped-def]
     engine.dispose()
 
 
-# --- the queries as they were before 0010 (the oracle) -----------------------------------
+# --- the queries as they were before 0011 (the oracle) -----------------------------------
 
 
 def _old_contains(column: Any, text: str) -> Any:
@@ -287,8 +287,8 @@ def test_the_journal_writes_the_domain_and_a_purge_blanks_it(store_url: str) -> 
     engine.dispose()
 
 
-def test_migration_0010_backfills_the_domain_and_goes_down_and_up(store_url: str) -> None:
-    upgrade(store_url, "0009_config_versions")
+def test_migration_0011_backfills_the_domain_and_goes_down_and_up(store_url: str) -> None:
+    upgrade(store_url, "0010_revoked_sessions")
     engine = make_engine(store_url)
     emails = ["Jo@Gmail.com", None, "no-at", "a@b@Deep.Example", "x@", "k@ river.io "]
     with engine.begin() as conn:
@@ -312,7 +312,7 @@ def test_migration_0010_backfills_the_domain_and_goes_down_and_up(store_url: str
     } <= indexes
     assert "ix_decision_decided_at_kind_status" not in indexes
 
-    command.downgrade(alembic_config(store_url), "0009_config_versions")
+    command.downgrade(alembic_config(store_url), "0010_revoked_sessions")
     engine.dispose()
     engine = make_engine(store_url)
     inspected = sa.inspect(engine)

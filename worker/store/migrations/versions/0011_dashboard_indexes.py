@@ -13,8 +13,8 @@
   one table row (~2 kB of trace) per routed lead (5 s at a million decisions); still
   covers the daily counts, and still one b-tree per row written.
 
-Revision ID: 0010_dashboard_indexes
-Revises: 0009_config_versions
+Revision ID: 0011_dashboard_indexes
+Revises: 0010_revoked_sessions
 Create Date: 2026-12-07 00:40:00
 """
 
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_dashboard_indexes"
-down_revision: str | None = "0009_config_versions"
+revision: str = "0011_dashboard_indexes"
+down_revision: str | None = "0010_revoked_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
