@@ -50,14 +50,16 @@ def networks_text(value: str) -> str:
 
 def parse_sso_roles(value: str) -> dict[str, str]:
     """``"ann@acme.example=admin, @acme.example=viewer"`` as a dict; raises ValueError
-    naming a bad entry."""
+    naming a bad entry. A ``rep`` signs in as the rep whose key is their e-mail."""
     roles: dict[str, str] = {}
     for item in (part.strip() for part in value.split(",")):
         if not item:
             continue
         who, sep, role = (p.strip() for p in item.partition("="))
-        if not sep or "@" not in who or role not in ("admin", "viewer"):
-            raise ValueError(f"{item!r}: expected e-mail=admin|viewer or @domain=admin|viewer")
+        if not sep or "@" not in who or role not in ("admin", "viewer", "rep"):
+            raise ValueError(
+                f"{item!r}: expected e-mail=admin|viewer|rep or @domain=admin|viewer|rep"
+            )
         roles[who.lower()] = role
     return roles
 
@@ -200,7 +202,8 @@ class Settings(BaseSettings):
         "",
         description="Single sign-on (Streamlit st.login, OIDC provider in "
         ".streamlit/secrets.toml [auth]): comma-separated e-mail=role pairs, "
-        "'@domain=role' for a whole domain, role admin or viewer. Empty: SSO off.",
+        "'@domain=role' for a whole domain, role admin, viewer or rep (a rep is the rep "
+        "whose key is their e-mail). Empty: SSO off.",
     )
     dashboard_sso_provider: str | None = Field(
         None, description="Name of the [auth.<name>] provider to use; none: the [auth] one."

@@ -27,6 +27,7 @@ from devkit.supervisor import Interrupted, Supervisor, leadrouter_argv, raise_on
 from worker.files import private_dir, tighten, write_private
 
 REPO_CONFIG = Path("config/routing.yaml")
+DEMO_REP = "sarah.johnson@acme-sales.example"  # the demo's rep user, a rep of the config
 CREDENTIALS_FILE = "demo-credentials.json"
 # A real day at any hour of any day: 3 new leads a minute (180 an hour) against the demo
 # config's round-the-clock SDR pool (6 reps x 40 an hour) and, in working hours, the
@@ -189,6 +190,7 @@ def _demo_users(state_dir: Path) -> dict[str, tuple[str, str]]:
     users = {
         "admin": ("admin", secrets.token_urlsafe(9)),
         "viewer": ("viewer", secrets.token_urlsafe(9)),
+        "sarah": ("rep", secrets.token_urlsafe(9)),  # a rep: her own leads, her availability
     }
     write_private(path, json.dumps(users))
     return users
@@ -337,7 +339,7 @@ def _run(
         from worker.commands.dashboard import start_dashboard, write_users_file
 
         users_file = state_dir / "dashboard-users.yaml"
-        write_users_file(users_file, users)
+        write_users_file(users_file, users, {"sarah": DEMO_REP})
         env["LEADROUTER_DASHBOARD_USERS_FILE"] = str(users_file)
         env["LEADROUTER_SF_INSTANCE_URL"] = str(sandbox["instance_url"])
         log_path = supervisor.log_dir / "dashboard.log"

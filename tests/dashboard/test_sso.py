@@ -106,3 +106,9 @@ def test_without_a_role_only_the_sign_in_is_shown(
     assert not at.metric and not at.dataframe
     buttons = {b.key for b in at.button}
     assert buttons == ({"sso_sign_out"} if user.get("email") else {"sso_sign_in"})
+
+
+def test_a_single_sign_on_rep_is_the_rep_whose_key_is_their_email() -> None:
+    roles = load_settings(dashboard_sso_roles="@reps.acme.example=rep").sso_roles
+    actor = auth.sso_actor(claims("sarah@reps.acme.example"), roles)
+    assert actor == Actor("sarah@reps.acme.example", "rep", "sarah@reps.acme.example")

@@ -31,8 +31,11 @@ def hash_password(password: str) -> str:
     return str(PasswordHasher().hash(password))
 
 
-def write_users_file(path: Path, users: Mapping[str, tuple[str, str]]) -> None:
-    """Write a users file (YAML) for ``users``: username -> (role, plain password).
+def write_users_file(
+    path: Path, users: Mapping[str, tuple[str, str]], reps: Mapping[str, str] | None = None
+) -> None:
+    """Write a users file (YAML) for ``users``: username -> (role, plain password); a rep
+    user's rep key (their e-mail in the routing config or Salesforce user Id) in ``reps``.
 
     Only argon2 hashes are written; the file is created readable by its owner only.
     """
@@ -41,8 +44,10 @@ def write_users_file(path: Path, users: Mapping[str, tuple[str, str]]) -> None:
     for name, (role, _pw) in users.items():
         if role not in ROLES:
             raise ValueError(f"user {name!r}: role must be {' or '.join(ROLES)}, not {role!r}")
+    reps = reps or {}
     entries = [
         {"username": name, "role": role, "password_hash": hash_password(pw)}
+        | ({"rep": reps[name]} if role == "rep" else {})
         for name, (role, pw) in users.items()
     ]
     write_private(path, yaml.safe_dump(entries, sort_keys=False))

@@ -120,3 +120,17 @@ def test_a_rep_without_their_key_or_a_key_for_another_role_is_refused(tmp_path: 
     assert result.exit_code != 0 and "--rep" in result.output and not users.exists()
     result = add(["ann", "--role", "admin", "--rep", "x@y.z", "--file", str(users)])
     assert result.exit_code != 0 and "only for --role rep" in result.output
+
+
+def test_the_demos_rep_user_is_a_rep_of_the_config_and_loads_as_one(tmp_path: Path) -> None:
+    from devkit.commands.demo import DEMO_REP, REPO_CONFIG, _demo_users
+    from worker.commands.dashboard import write_users_file
+    from worker.routing_config import load_config
+
+    root = Path(__file__).resolve().parents[3]
+    assert DEMO_REP in load_config(root / REPO_CONFIG).reps
+    users = _demo_users(tmp_path)
+    assert users["sarah"][0] == "rep"
+    write_users_file(tmp_path / "users.yaml", users, {"sarah": DEMO_REP})
+    loaded = load_users(tmp_path / "users.yaml")
+    assert loaded["sarah"].rep == DEMO_REP and loaded["admin"].rep is None
