@@ -142,7 +142,8 @@ def blank(value: Any) -> Any:
 
 def blanks(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
     """``frame`` with the empty cells of its text columns blank (numbers and times keep
-    their missing values, which tables show empty)."""
+    their missing values: a data grid draws those as "None" unless given
+    ``placeholder=""``)."""
     out = frame.copy()
     for name in columns if columns is not None else list(out.columns):
         if name in out.columns and not (

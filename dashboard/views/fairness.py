@@ -161,6 +161,7 @@ def _leftovers(mix: pd.DataFrame, service: pd.DataFrame) -> None:
         fmt.blanks(service.drop(columns=["owner_id"])),
         hide_index=True,
         width="stretch",
+        placeholder="",  # a missing number (no touch yet) is blank, not "None"
         column_config={
             "owner": "rep",
             "sla_breaches": st.column_config.NumberColumn("SLA breaches", format="%d"),

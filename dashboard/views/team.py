@@ -81,8 +81,12 @@ def _members(effective: RoutingConfig, overrides: dict[str, OverrideState]) -> N
         "default weight in that pool; a pool cap counts that pool's leads, the rep's cap counts "
         "leads from every pool, and both apply."
     )
-    st.dataframe(
-        pd.DataFrame(rows), hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 420)
+    st.dataframe(  # placeholder: a missing number (no cap) is blank, not "None"
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * len(rows), 420),
+        placeholder="",
     )
 
 
@@ -223,6 +227,7 @@ def _members_editor(memberships: list[dict[str, Any]], is_admin: bool) -> pd.Dat
         pd.DataFrame(memberships, columns=list(MEMBER_COLUMNS)),
         hide_index=True,
         width="stretch",
+        placeholder="",  # a blank weight or cap reads blank, not "None"
         key="team_members",
         disabled=["pool"] if is_admin else True,
         column_config={

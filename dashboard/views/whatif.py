@@ -62,6 +62,7 @@ def _proposal(effective: RoutingConfig, pool: str) -> pd.DataFrame:
         baseline,
         hide_index=True,
         width="stretch",
+        placeholder="",  # a missing cap is blank, not "None"
         key="whatif_editor",
         disabled=["rep", "name"],
         column_config={

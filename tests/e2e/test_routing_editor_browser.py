@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import SHOTS, settle, signed_in_page
+from tests.e2e.conftest import DEMO_GROUP, SHOTS, settle, signed_in_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.integration,
-              pytest.mark.xdist_group("routing_editor_browser")]  # fmt: skip
+              pytest.mark.xdist_group(DEMO_GROUP)]  # fmt: skip
 D = "acme-sales.example"
 
 

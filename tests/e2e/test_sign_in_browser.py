@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from devkit.commands.dashboard_fake import demo_routing_yaml
-from tests.e2e.test_dashboard_browser import ARGS, CHROMIUM, _free_port, _need_chromium
+from tests.e2e.conftest import free_port
 from worker.commands.dashboard import (
     start_dashboard,
     stop_dashboard,
@@ -45,11 +45,8 @@ def _answer(page: Any) -> str:
 
 
 def test_spoofed_forwarded_for_gets_no_extra_guesses_and_the_owner_gets_in(
-    tmp_path: Path,
+    tmp_path: Path, chromium: Any
 ) -> None:
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-
     url_db = f"sqlite:///{tmp_path}/store.db"
     upgrade(url_db)
     write_users_file(tmp_path / "users.yaml", {"admin": ("admin", RIGHT)})
@@ -58,26 +55,25 @@ def test_spoofed_forwarded_for_gets_no_extra_guesses_and_the_owner_gets_in(
            "LEADROUTER_DASHBOARD_USERS_FILE": str(tmp_path / "users.yaml"),
            "LEADROUTER_ROUTING_CONFIG": str(tmp_path / "routing.yaml"),
            "LEADROUTER_SF_INSTANCE_URL": "https://acme.my.salesforce.com"}  # fmt: skip
-    port = _free_port()
+    port = free_port()
     process = start_dashboard(port=port, env=env, log_path=tmp_path / "dashboard.log")
     try:
         wait_until_serving(process, port)
         url = f"http://127.0.0.1:{port}"
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            pages = [_sign_in_form(browser, url, f"guess-{i}", f"203.0.113.{i}")
-                     for i in range(8)]  # fmt: skip
-            for page in pages:  # eight guesses within a second, each "from" elsewhere
-                page.get_by_role("button", name="Sign in").click()
-            answers = [_answer(page) for page in pages]
-            sent = time.monotonic()
-            assert sum("Wrong" in a for a in answers) == ACCOUNT.free, answers
-            assert sum("Too many" in a for a in answers) == 8 - ACCOUNT.free, answers
-            owner = _sign_in_form(browser, url, RIGHT, None)
-            time.sleep(max(0.0, ACCOUNT.cap - (time.monotonic() - sent)))
-            owner.get_by_role("button", name="Sign in").click()
-            assert _answer(owner) == "Overview"
-            browser.close()
+        pages = [_sign_in_form(chromium, url, f"guess-{i}", f"203.0.113.{i}")
+                 for i in range(8)]  # fmt: skip
+        for page in pages:  # eight guesses within a second, each "from" elsewhere
+            page.get_by_role("button", name="Sign in").click()
+        answers = [_answer(page) for page in pages]
+        sent = time.monotonic()
+        assert sum("Wrong" in a for a in answers) == ACCOUNT.free, answers
+        assert sum("Too many" in a for a in answers) == 8 - ACCOUNT.free, answers
+        owner = _sign_in_form(chromium, url, RIGHT, None)
+        time.sleep(max(0.0, ACCOUNT.cap - (time.monotonic() - sent)))
+        owner.get_by_role("button", name="Sign in").click()
+        assert _answer(owner) == "Overview"
+        for page in [*pages, owner]:
+            page.context.close()
     finally:
         stop_dashboard(process)
     with make_engine(url_db, pool=False).connect() as conn:
