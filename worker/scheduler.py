@@ -15,7 +15,11 @@ keeps a change event subscriber running on a thread of its own while this worker
 active (:mod:`worker.jobs.subscribe`), stops it when the lease is lost or the mode
 changes, and runs the intake cycle as a reconciliation sweep every
 ``intake.subscribe.sweep_seconds``; the ticks stay fast so a standby still takes over
-promptly, and resumes from the stored replay id.
+promptly, and resumes from the stored replay id. The sweep's interval adapts: each
+timed sweep that reads nothing, with the subscriber healthy, doubles it, up to
+:data:`SWEEP_BACKOFF_MAX` times ``sweep_seconds`` (an idle day: 72 sweeps at the default
+300 s, not 288); a sweep that reads a lead, a subscriber failure or new settings bring it
+back to ``sweep_seconds``.
 """
 
 from __future__ import annotations
@@ -53,6 +57,9 @@ IDLE_AFTER_SECONDS = 300.0
 # cycles run at once, one after another, when a cycle that read leads overran the
 # interval (the scheduler skips a tick that comes while its job runs)
 MAX_CATCH_UP = 3
+# subscribed: quiet sweeps stretch the sweep interval up to this many sweep_seconds (the
+# longest a lead whose event was silently lost waits: 20 minutes at the default 300 s)
+SWEEP_BACKOFF_MAX = 4
 JOB_OPTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
 
 
@@ -75,6 +82,7 @@ class Worker:
     mode: str = "poll"  # the intake mode of the last tick
     subscription: Subscription | None = None
     last_sweep: float = float("-inf")  # (monotonic) the last cycle in subscribe mode
+    sweep_every: float | None = None  # (s) the adapted sweep interval; None: sweep_seconds
     _endpoints: list[Endpoint] = field(default_factory=list)  # Pub/Sub channels to close
 
     # --- lease --------------------------------------------------------------------
@@ -126,15 +134,29 @@ class Worker:
         current = self.subscription
         if current is None or not current.alive() or current.settings != sub:
             self.stop_subscription()
+            self.sweep_every = None
             self._start_subscription(sub)
-        if time.monotonic() - self.last_sweep >= sub.sweep_seconds:
-            return self.sweep()
+        if time.monotonic() - self.last_sweep >= (self.sweep_every or sub.sweep_seconds):
+            report = self.sweep()
+            self.sweep_every = self._next_sweep_every(sub, report)
+            return report
         live = self.subscription
         if live is not None and live.alive() and live.subscriber.failures == 0:
             self.health.last_cycle = time.monotonic()  # /healthz: events are flowing
         self.beat()
         self.adapt(None)
         return None
+
+    def _next_sweep_every(self, sub: Subscribe, report: CycleReport | None) -> float | None:
+        """After a timed sweep: twice the interval (up to :data:`SWEEP_BACKOFF_MAX` times
+        ``sweep_seconds``) when it read nothing and the subscriber is running without
+        failures, else back to ``sweep_seconds`` (None)."""
+        live = self.subscription
+        healthy = live is not None and live.alive() and live.subscriber.failures == 0
+        if not (healthy and report is not None and report.read == 0):
+            return None
+        every = self.sweep_every or sub.sweep_seconds
+        return min(every * 2, sub.sweep_seconds * SWEEP_BACKOFF_MAX)
 
     def sweep(self) -> CycleReport | None:
         """An intake cycle as the subscribe mode's reconciliation sweep (also run by the
@@ -143,6 +165,8 @@ class Worker:
         subscriber, and the tick stops it when the lease goes."""
         self.last_sweep = time.monotonic()
         report = self._cycle(check_lease=False)
+        if report is not None and report.read:
+            self.sweep_every = None  # leads the events had not brought (yet): sweep often
         live = self.subscription
         if report is not None and report.left_pending and live is not None:
             live.intake.reconcile_soon()  # left until their second is over: not 5 minutes

@@ -95,7 +95,6 @@ def e2e(
 ) -> None:  # fmt: skip
     """End-to-end benchmark of the worker against the sandbox org (a few minutes)."""
     from devkit.sandbox.latency import LatencyProfile
-    from worker.routing_config import load_config
 
     logging.basicConfig(level=logging.WARNING)
     if not config_path.exists():
@@ -104,14 +103,12 @@ def e2e(
         profile = LatencyProfile.load(latency)  # refused here, before the sandbox starts
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    if intake == "subscribe":
-        check_subscribe_supported(load_config(config_path))
     if latency not in ("none", "real"):
         latency = str(Path(latency).resolve())  # the sandbox process runs elsewhere
     run = RunSpec(
         leads=leads, burst=burst or leads, rate=rate, arrival_s=arrival_seconds,
         interval=interval, rss_leads=rss_leads, config_path=config_path, seed=seed,
-        latency=latency, window_s=window_seconds, as_json=as_json,
+        latency=latency, window_s=window_seconds, as_json=as_json, intake=intake,
     )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="leadrouter-bench-") as tmp:
         result = _run(Path(tmp), run)
@@ -145,23 +142,7 @@ class RunSpec:
     latency: str
     window_s: float
     as_json: bool
-
-
-def check_subscribe_supported(config: Any) -> None:
-    """``--intake subscribe`` needs a worker that can subscribe: refused, with the reason,
-    while neither the routing config's ``intake`` section nor the settings know
-    ``intake.mode`` (the subscriber's switch)."""
-    from worker.settings import Settings
-
-    if hasattr(config.intake, "mode") or "intake_mode" in Settings.model_fields:
-        raise click.ClickException(
-            "--intake subscribe: this worker has intake.mode, but the bench does not drive "
-            "a subscribing worker yet; run with --intake poll"
-        )
-    raise click.ClickException(
-        "--intake subscribe: this worker cannot subscribe yet (the routing config has no "
-        "intake.mode); run with --intake poll"
-    )
+    intake: str = "poll"  # poll, or subscribe (LEADROUTER_INTAKE_MODE for the worker)
 
 
 def serial_floor(profile: Any, leads: int, written: int, *, conditional: bool) -> tuple[float, int]:
@@ -212,10 +193,21 @@ def _run(tmp: Path, run: RunSpec) -> dict[str, Any]:
     )  # fmt: skip
     (tmp / "org").mkdir()
     _say(as_json, "starting the sandbox org (seeding on first use)...")
-    sandbox = parts.start_sandbox_process(tmp / "org", seed=seed, accounts=2_000, latency=latency)
+    subscribe = run.intake == "subscribe"  # the sandbox serves the Pub/Sub API too
+    sandbox = parts.start_sandbox_process(
+        tmp / "org", seed=seed, accounts=2_000, latency=latency,
+        pubsub_port=0 if subscribe else None,
+    )  # fmt: skip
     try:
         info, admin = sandbox.info, sandbox.admin
+        # the intake mode as a deployment sets it (LEADROUTER_INTAKE_MODE), over the
+        # config's intake.mode; subscribed, the sandbox's Pub/Sub endpoint and org id
+        pubsub = (
+            {"sf_pubsub_endpoint": info["pubsub_endpoint"], "sf_org_id": info["org_id"]}
+            if subscribe else {}
+        )  # fmt: skip
         settings = load_settings(
+            intake_mode=run.intake, **pubsub,
             database_url=f"sqlite:///{tmp}/bench.db", sf_instance_url=info["instance_url"],
             sf_token_url=info["token_url"], sf_ca_bundle=info["ca_path"],
             sf_consumer_key=info["client_id"], sf_consumer_secret=info["client_secret"],
@@ -352,7 +344,8 @@ def _run(tmp: Path, run: RunSpec) -> dict[str, Any]:
             5_000 * per_lead + polls * max(empty.calls, 1) + sla_calls + ttl_calls
         ),
         # change events the worker is delivered (the Pub/Sub allocation): none when polling
-        "events_per_day_at_5000_leads": 0,
+        "events_per_day_at_5000_leads": round(day.events_per_day(busy_s)),
+        "cost_window_events": [day.busy_events, day.idle_busy_events, day.off_events],
         "cost_window_s": run.window_s,
         "cost_window_leads_per_s": round(5_000 / busy_s, 4),
         "cost_window_leads": day.busy_leads,
@@ -401,6 +394,15 @@ class DayCalls:
     busy_calls: int
     idle_busy_calls: int
     off_calls: int
+    # change events delivered to the worker in each window (the sandbox's count of the
+    # Pub/Sub delivery allocation; 0 when polling)
+    busy_events: int = 0
+    idle_busy_events: int = 0
+    off_events: int = 0
+
+    def events_per_day(self, busy_s: float) -> float:
+        """Events delivered a day, extrapolated as :meth:`per_day` does the calls."""
+        return (self.busy_events * busy_s + self.off_events * (86_400 - busy_s)) / self.window_s
 
     def per_day(self, busy_s: float) -> float:
         """calls/day = busy_calls / window_s * busy_s + off_calls / window_s * (86,400 -
@@ -424,7 +426,10 @@ def daily_calls(app: Any, admin: Any, window_s: float, rate: float) -> DayCalls:
     with _settled(app):  # long after the last lead, as most idle seconds of a day are
         idle_busy = _window(app, admin, window_s, rate=0.0, business_hours=True)
         off = _window(app, admin, window_s, rate=0.0, business_hours=False)
-    return DayCalls(window_s, busy[1], busy[0], idle_busy[0], off[0])
+    return DayCalls(
+        window_s, busy[1], busy[0], idle_busy[0], off[0],
+        busy_events=busy[2], idle_busy_events=idle_busy[2], off_events=off[2],
+    )  # fmt: skip
 
 
 WARM_S = 3.0  # from a window's scheduler start to the start of its count
@@ -432,11 +437,12 @@ WARM_S = 3.0  # from a window's scheduler start to the start of its count
 
 def _window(
     app: Any, admin: Any, seconds: float, *, rate: float, business_hours: bool
-) -> tuple[int, int]:
-    """(API calls the worker made, leads created) over ``seconds`` of the real scheduler,
-    leads arriving at ``rate``/s. The worker's own count (every call of its one
-    connection: intake, SLA sweep, refreshes), not the org's: that one is per UTC day
-    and starts again at midnight."""
+) -> tuple[int, int, int]:
+    """(API calls the worker made, leads created, change events delivered) over
+    ``seconds`` of the real scheduler, leads arriving at ``rate``/s. The worker's own
+    count (every call of its one connection: intake, SLA sweep, refreshes), not the
+    org's: that one is per UTC day and starts again at midnight. Events: the sandbox's
+    count of deliveries to any subscriber (the worker is the only one)."""
     from unittest import mock
 
     from devkit.commands import bench_e2e_parts as parts
@@ -445,19 +451,37 @@ def _window(
 
     worker = Worker(app)
     created: dict[str, float] = {}
+    _subscribe_from_latest(app)
     with mock.patch.object(cadence, "in_business_hours", lambda *_: business_hours):
         scheduler = build_scheduler(worker)
         parts.run_in_thread(scheduler.start)
         time.sleep(WARM_S)
-        calls0 = app.deps.gateway.api_calls()
+        calls0, events0 = app.deps.gateway.api_calls(), admin.event_deliveries()
         if rate > 0:
             created = parts.arrivals(admin, rate, seconds)
         else:
             time.sleep(seconds)
         calls = app.deps.gateway.api_calls() - calls0
+        events = admin.event_deliveries() - events0
         scheduler.shutdown(wait=True)
+        worker.stop_subscription()
     app.deps.settling.enabled = False  # the drains that follow wait in their cycles again
-    return calls, len(created)
+    return calls, len(created), events
+
+
+def _subscribe_from_latest(app: Any) -> None:
+    """Subscribed, the scheduled phases start from the latest event (the stored replay
+    id forgotten): the bench's drains route by poll cycles with no subscriber running,
+    and the events they left behind are no part of a day's traffic (the worker would
+    re-read thousands of decided leads first). Each phase's first sweep catches up."""
+    from sqlmodel import select
+
+    from worker.store.db import session_scope
+    from worker.store.models.worker_state import ReplayRow
+
+    with session_scope(app.deps.engine) as s:
+        for row in s.exec(select(ReplayRow)).all():
+            s.delete(row)
 
 
 def _rounded(value: float | None) -> float | None:
@@ -524,6 +548,7 @@ def _speed_to_lead(
     from worker.store.models import JournalRow
 
     worker = Worker(app)
+    _subscribe_from_latest(app)
     scheduler = build_scheduler(worker)
     created: dict[str, float] = {}
     feeder = parts.run_in_thread(lambda: created.update(parts.arrivals(admin, rate, seconds)))
@@ -551,6 +576,7 @@ def _speed_to_lead(
         if at is not None
     ]
     scheduler.shutdown(wait=True)
+    worker.stop_subscription()
     app.deps.settling.enabled = False  # the drains that follow wait in their cycles again
     if not latencies:
         return None, None, len(created)

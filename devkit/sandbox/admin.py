@@ -35,6 +35,7 @@ OPS = (
     "set_assignment_rule", "expire_sessions", "simulate_activity", "issue_token",
     "merge_accounts", "purge_deleted",
     "set_access", "access", "set_clock_skew", "set_queue_holds_leads", "set_cdc",
+    "event_deliveries",
 )  # fmt: skip
 
 
@@ -51,6 +52,7 @@ class SandboxAdmin:
         self._seed = seed
         self._factory: DataFactory | None = None
         self._factory_lock = threading.Lock()
+        self.bus: Any = None  # the Pub/Sub server's EventBus, when the sandbox serves one
 
     def call(self, op: str, params: dict[str, Any]) -> Any:
         if op not in OPS:
@@ -82,6 +84,11 @@ class SandboxAdmin:
     def api_calls(self) -> int:
         """API calls counted today against the daily allocation."""
         return self.org.api_used()
+
+    def event_deliveries(self) -> int:
+        """Change events delivered to subscribers in the rolling 24-hour window (the
+        Pub/Sub delivery allocation's count); 0 when no Pub/Sub server runs."""
+        return self.bus.deliveries() if self.bus is not None else 0
 
     def expire_sessions(self) -> int:
         """Revoke every access token (the next call answers 401 INVALID_SESSION_ID)."""

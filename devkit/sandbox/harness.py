@@ -195,6 +195,7 @@ def start_sandbox(
 
         delay = delivery_delay or (lambda: profile.delay("event_delivery"))
         bus = EventBus(org, delivery_delay=delay)
+        admin.bus = bus  # its delivery count, for the bench (admin op event_deliveries)
         try:
             pubsub = start_pubsub(
                 bus, sessions, instance_url, keys.server, host=host, port=pubsub_port,

@@ -63,3 +63,21 @@ def test_bench_e2e_prints_one_json_object_with_measured_figures() -> None:
     busy, idle_busy, off = result["cost_window_calls"]
     assert busy >= 1 and idle_busy >= 1 and off >= 0  # a poll every 2 s in business hours
     assert result["events_per_day_at_5000_leads"] == 0  # polling is delivered no event
+
+
+def test_bench_e2e_drives_a_subscribed_worker_and_counts_its_events() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "worker", "bench", "e2e", "--json", "--intake", "subscribe",
+         "--leads", "200", "--arrival-seconds", "3", "--window-seconds", "8"],  # 1 lead in
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout)
+    measured = [k for k in REQUIRED if k != "rss_growth_mb"]  # no --rss-leads: none
+    assert all(result.get(k) is not None for k in measured), result
+    assert result["intake"] == "subscribe"
+    # the day's busy window: leads arrive, the subscriber is delivered their events
+    busy_events, _, _ = result["cost_window_events"]
+    assert result["cost_window_leads"] >= 1 and busy_events >= result["cost_window_leads"]
+    assert result["events_per_day_at_5000_leads"] > 0
+    assert result["speed_to_lead_leads"] > 0 and result["p50_owner_s"] <= result["p95_owner_s"]

@@ -4,9 +4,8 @@ measured windows, and ``--intake subscribe`` refused while the worker cannot sub
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
-from devkit.commands.bench_e2e import DayCalls, e2e, serial_floor
+from devkit.commands.bench_e2e import DayCalls, serial_floor
 from devkit.sandbox.latency import LatencyProfile
 
 
@@ -37,7 +36,12 @@ def test_a_day_is_business_hours_at_the_busy_rate_and_the_rest_at_the_off_hours_
     assert day.idle_day(busy_s) == pytest.approx(30 / 60 * busy_s + 4 / 60 * (86_400 - busy_s))
 
 
-def test_subscribe_is_refused_with_its_reason_while_the_worker_cannot_subscribe() -> None:
-    out = CliRunner().invoke(e2e, ["--intake", "subscribe", "--json"])
-    assert out.exit_code != 0
-    assert "--intake subscribe" in out.output and "--intake poll" in out.output
+def test_a_days_events_are_extrapolated_as_its_calls_are() -> None:
+    day = DayCalls(window_s=60, busy_leads=12, busy_calls=90, idle_busy_calls=30, off_calls=4,
+                   busy_events=15, idle_busy_events=1, off_events=2)  # fmt: skip
+    busy_s = 86_400 * 50 / 168
+    assert day.events_per_day(busy_s) == pytest.approx(
+        15 / 60 * busy_s + 2 / 60 * (86_400 - busy_s)
+    )
+    polled = DayCalls(window_s=60, busy_leads=12, busy_calls=90, idle_busy_calls=30, off_calls=4)
+    assert polled.events_per_day(busy_s) == 0  # polling is delivered no event

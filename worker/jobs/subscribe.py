@@ -13,6 +13,13 @@ The subscriber (:mod:`worker.sfdc.pubsub.subscriber`) hands over batches; here:
 - the named leads go through :func:`worker.jobs.intake.route_leads` (read by Id,
   decide, journal, write: the poller's functions, under the jobs' lock), and only then
   is the batch's replay id stored, so the stored id never runs ahead of the journal;
+- the batch waits (outside the jobs' lock) until the second of the newest change its
+  leads' events carry (``commitTimestamp``) is over, by our clock, plus
+  :data:`worker.jobs.precondition.CLOCK_SKEW` and :data:`SETTLE_MARGIN`, at most
+  :data:`worker.jobs.precondition.LONGEST_WAIT` (:func:`settle_wait`): a fresh lead's
+  owner re-read then comes in a later second than its creation and gives a usable
+  precondition at once, where it used to be held and re-read a second time. Only an
+  economy: the write path still judges each re-read by Salesforce's clock, and
 - decisions left pending until the second of their lead's last change is over
   (:class:`worker.jobs.precondition.Settling`) are written by a reconcile once it is.
 
@@ -26,11 +33,12 @@ import logging
 import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from worker.jobs.deps import Deps
 from worker.jobs.intake import intake_owner_ids, route_leads
-from worker.jobs.precondition import LONGEST_WAIT
+from worker.jobs.precondition import CLOCK_SKEW, LONGEST_WAIT
 from worker.jobs.reconcile import reconcile_pending
 from worker.routing.model import Subscribe
 from worker.sfdc.pubsub.subscriber import Auth, ChangeEvent, Stub, Subscriber
@@ -41,6 +49,9 @@ log = logging.getLogger("leadrouter.subscribe")
 
 ROUTED_CHANGES = frozenset({"CREATE", "UNDELETE", "GAP_CREATE", "GAP_UPDATE", "GAP_UNDELETE"})
 OVERFLOW = "GAP_OVERFLOW"
+# waited beyond a change's second and CLOCK_SKEW: our clock is not Salesforce's, and the
+# write path bounds Salesforce's from below (within about a round trip of the truth)
+SETTLE_MARGIN = 0.3
 
 
 def leads_to_route(events: Sequence[ChangeEvent], owners: Collection[str] = ()) -> list[str]:
@@ -61,6 +72,23 @@ def leads_to_route(events: Sequence[ChangeEvent], owners: Collection[str] = ()) 
             continue  # not in an intake queue: nothing to route (gap events carry no owner)
         out.update(dict.fromkeys(header.record_ids))
     return list(out)
+
+
+def settle_wait(events: Sequence[ChangeEvent], lead_ids: Collection[str], now: datetime) -> float:
+    """Seconds from ``now`` (our wall clock) until the second of the newest change among
+    the events naming ``lead_ids`` is over, plus ``CLOCK_SKEW`` and :data:`SETTLE_MARGIN`;
+    0.0 when it is, or no such event carries a commit time; at most ``LONGEST_WAIT``
+    (a commit stamped further ahead means clocks apart: the write path copes)."""
+    wanted = set(lead_ids)
+    newest = max(
+        (e.header.commit_timestamp for e in events
+         if not e.ours and e.header.commit_timestamp > 0 and wanted & set(e.header.record_ids)),
+        default=0,
+    )  # fmt: skip
+    if not newest:
+        return 0.0
+    settled = newest // 1000 + 1 + CLOCK_SKEW.total_seconds() + SETTLE_MARGIN
+    return min(max(settled - now.timestamp(), 0.0), LONGEST_WAIT)
 
 
 @dataclass
@@ -90,6 +118,10 @@ class EventIntake:
             with session_scope(deps.engine) as s:
                 config = deps.config(s)
             ids = leads_to_route(events, intake_owner_ids(deps, config))
+        wait = settle_wait(events, ids, deps.now()) if ids else 0.0
+        if wait:  # not under the lock: the sweep and the SLA sweep go on meanwhile
+            deps.sleep(wait)
+        with deps.lock:
             report = route_leads(deps, ids) if ids else None
         if report is not None:
             self.routed += report.decided

@@ -53,6 +53,16 @@ def test_replay_resumes_exactly_after_a_stored_id(client: PubSubClient, rest: Re
     assert resumed.quiet(1.0) == []
 
 
+def test_the_admin_counts_the_events_delivered(
+    pubsub_sandbox: SandboxHandle, client: PubSubClient, rest: Rest
+) -> None:
+    before = pubsub_sandbox.admin().event_deliveries()
+    sub = client.subscribe()
+    _leads(rest, 2)
+    sub.events(2)
+    assert pubsub_sandbox.admin().call("event_deliveries", {}) == before + 2  # an admin op
+
+
 def test_earliest_and_latest(client: PubSubClient, rest: Rest) -> None:
     before = _leads(rest, 2)
     latest = client.subscribe()

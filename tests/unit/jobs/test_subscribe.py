@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import Session, select
@@ -10,7 +12,8 @@ from sqlmodel import Session, select
 from tests.unit.jobs.conftest import REPS, uid
 from tests.unit.jobs.fakes import FakeGateway
 from worker.jobs.deps import Deps
-from worker.jobs.subscribe import EventIntake, leads_to_route
+from worker.jobs.precondition import CLOCK_SKEW, LONGEST_WAIT
+from worker.jobs.subscribe import SETTLE_MARGIN, EventIntake, leads_to_route, settle_wait
 from worker.sfdc.pubsub.events import ChangeHeader
 from worker.sfdc.pubsub.subscriber import ChangeEvent
 from worker.store import state_repo
@@ -176,3 +179,49 @@ def test_a_lead_left_to_settle_is_written_by_a_reconcile_once_settled(
     intake.tick()
     assert [r.status for r in journal(deps)] == ["applied"]
     assert org.owner("00Q1") in REP_IDS
+
+
+def created_at(n: int, at_ms: int, lead: str | None = None, origin: str = "") -> ChangeEvent:
+    event = change(n, "CREATE", lead or f"00Q{n}", origin=origin)
+    header = replace(event.header, commit_timestamp=at_ms)
+    return ChangeEvent(event.replay_id, header, event.fields)
+
+
+def test_a_batch_waits_until_its_newest_change_second_is_over_by_our_clock() -> None:
+    now = datetime(2026, 11, 23, 14, 0, 0, 700_000, tzinfo=UTC)
+    second_ms = int(now.replace(microsecond=0).timestamp()) * 1000
+    events = [created_at(1, second_ms - 400), created_at(2, second_ms + 500)]
+    # the newest (00Q2) at .500 of this second: over at the next second, + skew + margin
+    over = 1 + CLOCK_SKEW.total_seconds() + SETTLE_MARGIN
+    assert settle_wait(events, ["00Q1", "00Q2"], now) == pytest.approx(over - 0.7)
+    assert settle_wait(events, ["00Q1"], now) == 0.0  # its second is long over
+    ours = created_at(3, second_ms + 900, origin=OURS)
+    assert settle_wait([ours], ["00Q3"], now) == 0.0  # our own writes route nothing
+    assert settle_wait([change(4)], ["00Q4"], now) == 0.0  # no commit time: no wait
+    ahead = created_at(5, second_ms + 60_000)  # clocks a minute apart: capped
+    assert settle_wait([ahead], ["00Q5"], now) == LONGEST_WAIT
+
+
+def test_a_fresh_lead_waits_once_and_is_written_on_its_first_owner_reread(
+    org: FakeGateway, intake: EventIntake
+) -> None:
+    org.tick(0.4)  # created at .400 of a second: a re-read now would come in that second
+    org.add_lead("00Q1")
+    created = int(org.clock.timestamp() * 1000)
+    event = created_at(1, created)
+    intake.handle([event], event.replay_id)
+    assert [r.status for r in journal(intake.deps)] == ["applied"]  # no hold, no reconcile
+    assert org.calls.get("owners") == 1  # one owner re-read: after the second was over
+    assert org.clock.timestamp() >= created // 1000 + 1 + CLOCK_SKEW.total_seconds()
+    assert intake.reconcile_at is None
+
+
+def test_without_a_commit_time_a_fresh_lead_is_reread_once_its_second_is_over(
+    org: FakeGateway, intake: EventIntake
+) -> None:
+    org.tick(0.4)
+    org.add_lead("00Q1")
+    event = change(1)  # no commitTimestamp: no wait, the write path waits and re-reads
+    intake.handle([event], event.replay_id)
+    assert [r.status for r in journal(intake.deps)] == ["applied"]
+    assert org.calls.get("owners") == 2  # the first re-read came in the creation's second

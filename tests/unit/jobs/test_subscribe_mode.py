@@ -13,8 +13,9 @@ import worker.scheduler as scheduler_module
 from tests.unit.jobs.conftest import a_config
 from worker.bootstrap import App
 from worker.jobs.deps import Deps
+from worker.jobs.intake import CycleReport
 from worker.routing.model import Intake, Subscribe
-from worker.scheduler import Worker
+from worker.scheduler import SWEEP_BACKOFF_MAX, Worker
 from worker.settings import load_settings
 
 
@@ -124,3 +125,44 @@ def test_the_setting_wins_over_the_config_and_poll_stops_the_subscriber(
     worker.app.deps.config = lambda _s: a_config()  # the config now says poll
     worker.intake()
     assert started[0].stopped and cycles == ["subscribe", "poll"]
+
+
+def quiet_sweeps(worker: Worker, reads: list[int]) -> list[int]:
+    """Each timed sweep reads the next count of ``reads``; returns the interval the
+    worker waited before each one (seconds, by its own bookkeeping)."""
+    waited: list[int] = []
+    counts = iter(reads)
+
+    def cycle(**_: Any) -> CycleReport:
+        return CycleReport(cycle_id="c", read=next(counts))
+
+    worker._cycle = cycle  # type: ignore[method-assign,assignment]
+    for _ in reads:
+        every = worker.sweep_every or 300
+        worker.last_sweep -= every  # the interval is over: the tick sweeps
+        worker.intake()
+        waited.append(round(every))
+    return waited
+
+
+def test_quiet_sweeps_stretch_the_interval_and_a_read_brings_it_back(
+    make_deps: Callable[..., Deps], started: list[FakeSubscription]
+) -> None:
+    worker, _ = a_worker(make_deps(), "subscribe")
+    worker.intake()  # subscribed; the sweep at start
+    waited = quiet_sweeps(worker, [0, 0, 0, 0, 2, 0])
+    cap = 300 * SWEEP_BACKOFF_MAX
+    assert waited == [300, 600, 1200, cap, cap, 300]  # doubling, capped; a read: back
+    assert worker.sweep_every == 600
+    worker.last_sweep -= 599
+    worker.intake()
+    assert worker.sweep_every == 600  # not due yet: no sweep, no change
+
+
+def test_an_unhealthy_subscriber_keeps_the_sweeps_frequent(
+    make_deps: Callable[..., Deps], started: list[FakeSubscription]
+) -> None:
+    worker, _ = a_worker(make_deps(), "subscribe")
+    worker.intake()
+    started[0].subscriber.failures = 1  # reconnecting: events may be missed
+    assert quiet_sweeps(worker, [0, 0, 0]) == [300, 300, 300]
