@@ -55,7 +55,7 @@ STORE_READERS = {
         "team_day",
         "team_settings",
     },
-    "worker.store.queries.journal_log": {"OUTCOMES", "LogFilter"},
+    "worker.store.queries.journal_log": {"OUTCOMES", "LogFilter", "SEARCH_WINDOW"},
     "worker.store.queries.fairness": {"FairnessReport"},
     "worker.store.queries.overview": {"Overview"},
     "worker.store.queries.team_settings": {"OverrideState"},

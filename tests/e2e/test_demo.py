@@ -144,7 +144,7 @@ def test_demo_files_are_owner_only_and_passwords_live_only_in_its_credentials_fi
     present = {str(p.relative_to(demo.state)) for p in demo.state.rglob("*")}
     assert expected <= present
     assert readable_by_others(demo.state) == {}
-    assert set(demo.info["users"]) == {"admin", "viewer"}
+    assert set(demo.info["users"]) == {"admin", "viewer", "sarah"}
     secrets = _secrets(demo.state)
     output = demo.stop()
     for name, secret in secrets.items():

@@ -77,14 +77,20 @@ def _set_weight(page: Any, pool: str, rep: str, weight: str) -> None:
     page.get_by_role("button", name="Save weight and caps").click()
 
 
-def _publish(page: Any, message: str) -> None:
+def _publish(page: Any, message: str, before: int | None = None) -> int:
+    """Publish the draft; the number of the version it became (``before``: the number a
+    previous publish of this page showed, never taken for this one's)."""
     from playwright.sync_api import expect
 
     _tab(page, "Review & publish")
     page.get_by_label("What changed and why (shown in the history)").fill(message)
     page.get_by_role("button", name="Publish the draft").click()
-    expect(page.get_by_text(re.compile(r"Published version \d+"))).to_be_visible(timeout=60_000)
+    not_before = rf"(?!{before}\b)" if before is not None else ""
+    published = page.get_by_text(re.compile(rf"Published version {not_before}\d+"))
+    expect(published).to_be_visible(timeout=60_000)
+    number = int(re.findall(r"Published version (\d+)", published.first.inner_text())[0])
     settle(page)
+    return number
 
 
 def test_screenshots_at_1280_and_1440(browser: Any, demo_stack: dict[str, Any]) -> None:
@@ -160,13 +166,20 @@ def test_publish(page: Any) -> None:
 def test_roll_back(page: Any) -> None:
     from playwright.sync_api import expect
 
-    _set_weight(page, "emea", f"anna.schmidt@{D}", "3")
-    _saved(page, f"set anna.schmidt@{D}'s terms in pool emea")
-    _publish(page, "Anna tripled")
+    # two versions of its own, whatever the other tests published before (in any order),
+    # so version 1 is an older one
+    versions = []
+    for weight in ("3", "4"):
+        _set_weight(page, "emea", f"anna.schmidt@{D}", weight)
+        _saved(page, f"set anna.schmidt@{D}'s terms in pool emea")
+        last = versions[-1] if versions else None
+        versions.append(_publish(page, f"Anna's emea weight {weight}", before=last))
+    assert versions[1] > versions[0] >= 1
+    earlier = 1  # the first version ever published: never the current one now
     _tab(page, "History")
-    _choose(page, "Version", "1", rerun=True)
-    page.get_by_role("button", name="Roll back to version 1").click()
-    expect(page.get_by_text("Rolled back: version 1 is published again")).to_be_visible(
+    _choose(page, "Version", str(earlier), rerun=True)
+    page.get_by_role("button", name=f"Roll back to version {earlier}").click()
+    expect(page.get_by_text(f"Rolled back: version {earlier} is published again")).to_be_visible(
         timeout=60_000
     )
     settle(page)
