@@ -12,14 +12,13 @@ from dashboard import availability, data, state
 from dashboard.context import PageContext
 from dashboard.shape import my_leads_rows as shape
 from dashboard.shape.today_rows import periods, team_zone
+from dashboard.views._config import effective_or_error
 
 
 def render(ctx: PageContext) -> None:
     st.title("My leads")
-    try:
-        current = ctx.effective()
-    except Exception as exc:  # noqa: BLE001 - any config problem is shown, not raised
-        st.error(f"Cannot load the routing config {ctx.settings.routing_config}: {exc}")
+    current = effective_or_error(ctx)
+    if current is None:
         return
     config = current.routing
     directory = data.load_rep_directory(ctx.url)

@@ -27,6 +27,7 @@ from dashboard.shape.team_form import (
     own_weight_pools,
     rep_values,
 )
+from dashboard.views._config import effective_or_error
 from worker.config_source import Effective
 from worker.routing.model import RoutingConfig
 from worker.routing_config import dump_config, validate_rep_override
@@ -52,10 +53,8 @@ def render(ctx: PageContext) -> None:
     st.title("Team settings")
     if not ctx.is_admin:
         st.info("Read-only: only admins (RevOps) can change settings.")
-    try:
-        current_config = ctx.effective()
-    except Exception as exc:  # noqa: BLE001 - any config problem is shown, not raised
-        st.error(f"Cannot load the routing config {ctx.settings.routing_config}: {fmt.md(exc)}")
+    current_config = effective_or_error(ctx)
+    if current_config is None:
         return
     effective = current_config.routing
     overrides = data.load_overrides(ctx.url)

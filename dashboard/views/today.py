@@ -11,15 +11,14 @@ import streamlit as st
 from dashboard import availability, data, state
 from dashboard.context import PageContext
 from dashboard.shape import today_rows as shape
+from dashboard.views._config import effective_or_error
 from worker.config_source import Effective
 
 
 def render(ctx: PageContext) -> None:
     st.title("Team today")
-    try:
-        current = ctx.effective()
-    except Exception as exc:  # noqa: BLE001 - any config problem is shown, not raised
-        st.error(f"Cannot load the routing config {ctx.settings.routing_config}: {exc}")
+    current = effective_or_error(ctx)
+    if current is None:
         return
     config = current.routing
     try:

@@ -14,6 +14,7 @@ from dashboard import data, fmt
 from dashboard.context import PageContext
 from dashboard.replay import actual_counts, replay, to_lead
 from dashboard.shape import whatif_rows as shape
+from dashboard.views._config import effective_or_error
 from worker.routing.model import RoutingConfig
 from worker.routing_config import ConfigError, apply_overrides
 
@@ -25,13 +26,10 @@ def render(ctx: PageContext) -> None:
     st.caption(
         "Replays recent leads from the journal through the routing core with your proposal. Read-only: nothing is saved or sent to Salesforce."
     )
-    try:
-        effective = ctx.effective().routing
-    except Exception as exc:  # noqa: BLE001 - any config problem is shown, not raised
-        st.error(
-            f"Cannot load the routing config {fmt.md(ctx.settings.routing_config)}: {fmt.md(exc)}"
-        )
+    current = effective_or_error(ctx)
+    if current is None:
         return
+    effective = current.routing
     c1, c2 = st.columns([1, 1])
     pool = c1.selectbox("Pool", list(effective.pools), key="whatif_pool")
     days = c2.slider("Replay the last N days", 1, 30, 7, key="whatif_days")
