@@ -10,9 +10,9 @@ import streamlit as st
 
 from dashboard import availability, data, state
 from dashboard.context import PageContext
+from dashboard.effective import effective_or_error
 from dashboard.shape import my_leads_rows as shape
 from dashboard.shape.today_rows import periods, team_zone
-from dashboard.views._config import effective_or_error
 
 
 def render(ctx: PageContext) -> None:

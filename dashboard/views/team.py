@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard import data, fmt, session, state
 from dashboard.context import PageContext
+from dashboard.effective import effective_or_error
 from dashboard.shape.saved_words import saved_message
 from dashboard.shape.settings_history import history_table
 from dashboard.shape.team_form import (
@@ -27,7 +28,6 @@ from dashboard.shape.team_form import (
     own_weight_pools,
     rep_values,
 )
-from dashboard.views._config import effective_or_error
 from worker.config_source import Effective
 from worker.routing.model import RoutingConfig
 from worker.routing_config import dump_config, validate_rep_override

@@ -10,8 +10,8 @@ import streamlit as st
 
 from dashboard import availability, data, state
 from dashboard.context import PageContext
+from dashboard.effective import effective_or_error
 from dashboard.shape import today_rows as shape
-from dashboard.views._config import effective_or_error
 from worker.config_source import Effective
 
 

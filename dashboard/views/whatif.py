@@ -12,9 +12,9 @@ import streamlit as st
 
 from dashboard import data, fmt
 from dashboard.context import PageContext
+from dashboard.effective import effective_or_error
 from dashboard.replay import actual_counts, replay, to_lead
 from dashboard.shape import whatif_rows as shape
-from dashboard.views._config import effective_or_error
 from worker.routing.model import RoutingConfig
 from worker.routing_config import ConfigError, apply_overrides
 
