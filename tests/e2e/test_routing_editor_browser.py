@@ -158,7 +158,10 @@ def test_backtest(page: Any) -> None:
 def test_publish(page: Any) -> None:
     from playwright.sync_api import expect
 
-    _publish(page, "Webinars to EMEA, Emily west, Anna doubled")
+    # a change of its own, so the draft has one whatever ran (or published) before
+    _set_weight(page, "na-west", f"laura.clark@{D}", "1.25")
+    _saved(page, f"set laura.clark@{D}'s terms in pool na-west")
+    _publish(page, "Webinars to EMEA, Emily west, Anna doubled, Laura 1.25")
     _tab(page, "History")
     expect(page.locator('[data-testid="stDataFrame"]:visible').first).to_be_visible()
 
