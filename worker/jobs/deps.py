@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -71,6 +71,10 @@ class CycleState:
     usage_sampled_at: float = float("-inf")  # (monotonic) the last ApiUsage row
     calls_since_sample: int = 0
     directory_stored: dict[str, dict[str, object]] | None = None  # last stored rep users
+    # the Lead's field types (lower-case name -> describe type), described once when
+    # subscribed (:mod:`worker.jobs.event_leads`); None: not asked yet or not available
+    lead_types: Mapping[str, str] | None = None
+    lead_types_asked: bool = False
 
 
 @dataclass(kw_only=True)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -66,6 +66,7 @@ class CycleReport:
     skipped: int = 0
     failed: int = 0
     left_pending: int = 0
+    from_events: int = 0  # leads taken from their create events, not read
     api_calls: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -141,23 +142,33 @@ def run_cycle(deps: Deps) -> CycleReport:
     return report
 
 
-def route_leads(deps: Deps, lead_ids: Sequence[str]) -> CycleReport:
+def route_leads(
+    deps: Deps, lead_ids: Sequence[str], known: Mapping[str, LeadRow] | None = None
+) -> CycleReport:
     """Route the leads ``lead_ids`` (named by change events) as a cycle routes a page,
     through the same decide, journal and write path: read by Id with the fields the
     config needs (one retrieve per 2,000: an event's payload may be partial), kept when
     still waiting in an intake owner, not converted and without a pending decision
-    (reconcile owns those). Their pending decisions are reconciled first, as a cycle's."""
+    (reconcile owns those). Their pending decisions are reconciled first, as a cycle's.
+
+    ``known``: rows already known (built from create events, see
+    :mod:`worker.jobs.event_leads`), used instead of a read unless the lead has a
+    journal row (seen before: a redelivered event, a lead swept meanwhile) or the row
+    lacks a field the config selects; the rest are read. Either way the same filters,
+    decisions and owner re-read before the write."""
     started, calls0 = time.monotonic(), deps.gateway.api_calls()
     report = CycleReport(cycle_id=uuid.uuid4().hex[:12])
     with session_scope(deps.engine) as s:
         config = deps.config(s)
         pending = journal_repo.pending_lead_ids(s)
+        seen = journal_repo.journaled_lead_ids(s, list(known)) if known else set()
     report.pace = deps.budget.announce(deps.gateway.api_usage())
     owners = intake_owner_ids(deps, config) if report.pace is not Pace.STOP else ()
     wanted = list(dict.fromkeys(i for i in lead_ids if i not in pending))
     if owners and wanted:
         cycle = _Cycle(deps, config, owners, report, lead_fields(config), seen=set(pending))
-        rows = deps.gateway.leads_by_id(wanted, cycle.fields)
+        fresh = {i: r for i, r in (known or {}).items() if i not in seen}
+        rows = _known_or_read(cycle, wanted, fresh)
         rows = [r for r in rows if r.owner_id in owners and not r.is_converted]
         report.read = len(rows)
         if rows:
@@ -168,13 +179,31 @@ def route_leads(deps: Deps, lead_ids: Sequence[str]) -> CycleReport:
     _record_usage(deps, report)
     log.log(
         logging.INFO if report.read else logging.DEBUG,
-        "events %s: leads=%d read=%d decided=%d applied=%d held=%d skipped=%d failed=%d "
-        "pending=%d api_calls=%d seconds=%.3f",
-        report.cycle_id, len(lead_ids), report.read, report.decided, report.applied,
-        report.held, report.skipped, report.failed, report.left_pending, report.api_calls,
-        report.seconds,
+        "events %s: leads=%d read=%d from_events=%d decided=%d applied=%d held=%d skipped=%d "
+        "failed=%d pending=%d api_calls=%d seconds=%.3f",
+        report.cycle_id, len(lead_ids), report.read, report.from_events, report.decided,
+        report.applied, report.held, report.skipped, report.failed, report.left_pending,
+        report.api_calls, report.seconds,
     )  # fmt: skip
     return report
+
+
+def _known_or_read(
+    cycle: _Cycle, wanted: Sequence[str], known: Mapping[str, LeadRow]
+) -> list[LeadRow]:
+    """The rows of ``wanted``: known ones that carry every selected field, the rest read
+    by Id; in the order of ``wanted`` (the same decisions whichever way a row came)."""
+    selected = {f.lower() for f in cycle.fields}
+    taken = [
+        known[i] for i in wanted
+        if i in known and selected <= {f.lower() for f in known[i].lead.fields}
+    ]  # fmt: skip
+    cycle.report.from_events = len(taken)
+    got = {r.id for r in taken}
+    rest = [i for i in wanted if i not in got]
+    rows = [*taken, *(cycle.deps.gateway.leads_by_id(rest, cycle.fields) if rest else [])]
+    order = {lead_id: n for n, lead_id in enumerate(wanted)}
+    return sorted(rows, key=lambda r: order.get(r.id, len(order)))
 
 
 def _remember_directory(deps: Deps, config: RoutingConfig) -> None:

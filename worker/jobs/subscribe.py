@@ -13,6 +13,8 @@ The subscriber (:mod:`worker.sfdc.pubsub.subscriber`) hands over batches; here:
 - the named leads go through :func:`worker.jobs.intake.route_leads` (read by Id,
   decide, journal, write: the poller's functions, under the jobs' lock), and only then
   is the batch's replay id stored, so the stored id never runs ahead of the journal;
+  a lead a create event of the batch stands for whole is not read: the event gives
+  the row (:mod:`worker.jobs.event_leads`, :mod:`worker.sfdc.pubsub.payload`);
 - the batch waits (outside the jobs' lock) until the second of the newest change its
   leads' events carry (``commitTimestamp``) is over, by our clock, plus
   :data:`worker.jobs.precondition.CLOCK_SKEW` and :data:`SETTLE_MARGIN`, at most
@@ -37,6 +39,7 @@ from datetime import datetime
 from typing import Any
 
 from worker.jobs.deps import Deps
+from worker.jobs.event_leads import known_leads
 from worker.jobs.intake import intake_owner_ids, route_leads
 from worker.jobs.precondition import CLOCK_SKEW, LONGEST_WAIT
 from worker.jobs.reconcile import reconcile_pending
@@ -118,11 +121,12 @@ class EventIntake:
             with session_scope(deps.engine) as s:
                 config = deps.config(s)
             ids = leads_to_route(events, intake_owner_ids(deps, config))
+        known = known_leads(deps, events, config) if ids else {}
         wait = settle_wait(events, ids, deps.now()) if ids else 0.0
         if wait:  # not under the lock: the sweep and the SLA sweep go on meanwhile
             deps.sleep(wait)
         with deps.lock:
-            report = route_leads(deps, ids) if ids else None
+            report = route_leads(deps, ids, known) if ids else None
         if report is not None:
             self.routed += report.decided
             if report.left_pending:

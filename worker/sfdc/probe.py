@@ -27,6 +27,8 @@ class ObjectAccess:
     readable: bool  # queryable and retrieveable
     updateable: bool
     fields: Mapping[str, bool] = field(default_factory=dict)  # lower-case name -> updateable
+    # lower-case name -> the describe's ``type`` (``date``, ``datetime``, ``int``, ...)
+    types: Mapping[str, str] = field(default_factory=dict)
 
     def has(self, name: str) -> bool:
         return name.lower() in self.fields
@@ -65,16 +67,15 @@ class TopicAccess:
 
 
 def object_access(describe: Mapping[str, Any]) -> ObjectAccess:
-    fields = {
-        str(f.get("name", "")).lower(): bool(f.get("updateable"))
-        for f in describe.get("fields") or []
-        if isinstance(f, Mapping) and f.get("name")
-    }
+    described = [
+        f for f in describe.get("fields") or [] if isinstance(f, Mapping) and f.get("name")
+    ]
     return ObjectAccess(
         name=str(describe.get("name", "")),
         readable=bool(describe.get("queryable")) and bool(describe.get("retrieveable", True)),
         updateable=bool(describe.get("updateable")),
-        fields=fields,
+        fields={str(f["name"]).lower(): bool(f.get("updateable")) for f in described},
+        types={str(f["name"]).lower(): str(f.get("type") or "") for f in described},
     )
 
 

@@ -176,6 +176,16 @@ def pending_lead_ids(session: Session) -> set[str]:
     return set(session.exec(query).all())
 
 
+def journaled_lead_ids(session: Session, lead_ids: Sequence[str]) -> set[str]:
+    """The leads of ``lead_ids`` with any decision in the journal (held, pending, applied,
+    skipped...): leads this worker has seen before."""
+    out: set[str] = set()
+    for chunk in _chunks(list(lead_ids)):
+        query = select(JournalRow.lead_id).where(col(JournalRow.lead_id).in_(chunk)).distinct()
+        out.update(session.exec(query).all())
+    return out
+
+
 def held_lead_ids(session: Session) -> list[str]:
     """Leads waiting in a held state, oldest decision first (ids only: cheap per cycle)."""
     query = select(JournalRow.lead_id).where(JournalRow.status == DecisionStatus.HELD)

@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from devkit.sandbox.harness import SandboxHandle
-from tests.integration.worker.conftest import CONFIG, MANAGER, check_invariants, sandbox_env
+from devkit.sandbox.pubsub import schema as pubsub_schema
+from tests.integration.worker.conftest import (
+    CONFIG,
+    MANAGER,
+    check_invariants,
+    journal,
+    sandbox_env,
+)
 from worker.bootstrap import App, build_app
 from worker.scheduler import Worker
 from worker.settings import load_settings
@@ -302,3 +309,75 @@ def test_only_the_lease_holder_subscribes_and_a_standby_takes_over_from_the_stor
             worker.stop_subscription()
             worker.app.lease.release()
             worker.app.deps.engine.dispose()
+
+
+# --- leads taken from their create events -------------------------------------------------
+def route_one(worker: Worker, sandbox: SandboxHandle) -> int:
+    """Create one lead, wait until it is routed and our write's event is in: the worker's
+    API calls meanwhile."""
+    calls = worker.app.deps.gateway.api_calls()
+    ids = sandbox.admin().create_leads(1)
+    wait_routed(sandbox, ids)
+    settle(worker)
+    return worker.app.deps.gateway.api_calls() - calls
+
+
+def test_a_created_lead_is_routed_from_its_event_with_one_call_fewer(
+    pubsub_sandbox: SandboxHandle, make_worker: Callable[[], Worker]
+) -> None:
+    worker = make_worker()
+    start(worker)
+    state = worker.app.deps.state
+    route_one(worker, pubsub_sandbox)  # the first create: Lead described, once
+    types = state.lead_types
+    assert types, "Lead not described"
+    state.lead_types = None  # as before: every lead read by Id
+    before = route_one(worker, pubsub_sandbox)
+    state.lead_types = types
+    after = route_one(worker, pubsub_sandbox)
+    assert after == before - 1, (before, after)
+    assert check_invariants(worker.app, pubsub_sandbox) == {"applied": 3}
+
+
+FORMULA_RULE = """rules:
+  - name: By industry
+    when: [{field: Industry, not_blank: true}]
+    action: {pool: sales}
+"""
+
+
+@pytest.fixture
+def industry_a_formula(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Industry as a formula field: described and read, never in change events (set
+    before the sandbox builds its change event schema)."""
+    monkeypatch.setattr(pubsub_schema, "LEFT_OUT", pubsub_schema.LEFT_OUT | {"Industry"})
+
+
+def test_a_lead_routed_by_a_field_its_event_lacks_is_read(
+    industry_a_formula: None,
+    pubsub_sandbox: SandboxHandle,
+    make_worker: Callable[[], Worker],
+    subscribed_config: Path,
+) -> None:
+    subscribed_config.write_text(subscribed_config.read_text().replace("rules:\n", FORMULA_RULE))
+    worker = make_worker()
+    start(worker)
+    gateway = worker.app.deps.gateway
+    read: list[str] = []
+    real = gateway.leads_by_id
+
+    def spy(ids: Any, fields: Any) -> Any:
+        read.extend(ids)
+        return real(ids, fields)
+
+    gateway.leads_by_id = spy  # type: ignore[method-assign]
+    ids = pubsub_sandbox.admin().create_leads(10)
+    wait_routed(pubsub_sandbox, ids)
+    settle(worker)
+    assert sorted(read) == sorted(ids)  # every one read: its event cannot say its Industry
+    assert check_invariants(worker.app, pubsub_sandbox) == {"applied": 10}
+    admin = pubsub_sandbox.admin()
+    industry = {i for i in ids if admin.get_lead(i).get("Industry")}
+    assert industry, "no lead has an Industry: the rule is not exercised"
+    rules = {r.lead_id: r.rule for r in journal(worker.app)}
+    assert {i for i in ids if rules[i] == "By industry"} == industry

@@ -70,6 +70,23 @@ def test_describe_hides_what_field_level_security_hides(mocked: responses.Reques
     assert gw.describe_object("Task") is None  # no read access: Salesforce answers 404
 
 
+def test_describe_keeps_each_fields_type(mocked: responses.RequestsMock) -> None:
+    mocked.get(
+        f"{DATA}/sobjects/Lead/describe",
+        json={"name": "Lead", "queryable": True, "fields": [
+            {"name": "CreatedDate", "type": "datetime", "updateable": False},
+            {"name": "ConvertedDate", "type": "date", "updateable": False},
+            {"name": "NumberOfEmployees", "type": "int", "updateable": True},
+            {"name": "Region__c", "type": "string", "calculated": True},
+        ]},
+    )  # fmt: skip
+    lead = gateway().describe_object("Lead")
+    assert lead is not None
+    assert lead.types == {"createddate": "datetime", "converteddate": "date",
+                          "numberofemployees": "int", "region__c": "string"}  # fmt: skip
+    assert lead.can_update("NumberOfEmployees") and not lead.can_update("CreatedDate")
+
+
 def test_limits_give_the_daily_allocation_and_salesforces_clock(
     mocked: responses.RequestsMock,
 ) -> None:

@@ -23,11 +23,22 @@ from worker.sfdc.mapping import (
     owner_row,
     parse_datetime,
 )
+from worker.sfdc.probe import ObjectAccess
 
 QUEUE_ID = "00G000000000001AAA"
 WORKER_USER_ID = "005000000000INTAAA"  # the user the worker writes as
 PERSON_ID = "005000000000PERSON"  # someone in the org
 T0 = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+LEAD_TYPES = {  # the fake org's Lead, as sObject Describe types it
+    "Id": "id", "OwnerId": "reference", "Status": "picklist", "IsConverted": "boolean",
+    "CreatedDate": "datetime", "LastModifiedDate": "datetime", "SystemModstamp": "datetime",
+    "LastActivityDate": "date", "Salutation": "picklist", "FirstName": "string",
+    "LastName": "string", "Email": "email", "Company": "string", "Website": "url",
+    "Phone": "phone", "Street": "textarea", "City": "string", "State": "string",
+    "PostalCode": "string", "Country": "string", "Industry": "picklist",
+    "NumberOfEmployees": "int", "AnnualRevenue": "currency", "LeadSource": "picklist",
+    "Rating": "picklist",
+}  # fmt: skip
 
 
 def sf_time(at: datetime) -> str:
@@ -48,6 +59,7 @@ class FakeGateway:
     fail_writes: int = 0  # next N collection calls raise a transient error
     clock: datetime = T0
     account_rows: list[Account] = field(default_factory=list)
+    lead_types: dict[str, str] | None = field(default_factory=lambda: dict(LEAD_TYPES))
 
     # --- test helpers ---------------------------------------------------------------
     def add_lead(
@@ -214,6 +226,13 @@ class FakeGateway:
 
     def api_calls(self) -> int:
         return sum(self.calls.values())
+
+    def describe_object(self, sobject: str) -> ObjectAccess | None:
+        self._count("describe")
+        if self.lead_types is None or sobject != "Lead":
+            return None
+        types = {k.lower(): v for k, v in self.lead_types.items()}
+        return ObjectAccess(sobject, True, True, dict.fromkeys(types, True), types)
 
     def tick(self, seconds: float) -> None:
         self.clock += timedelta(seconds=seconds)

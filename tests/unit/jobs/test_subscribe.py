@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
-from tests.unit.jobs.conftest import REPS, uid
-from tests.unit.jobs.fakes import FakeGateway
+from tests.unit.jobs.conftest import MANAGER, REPS, a_config, uid
+from tests.unit.jobs.fakes import LEAD_TYPES, FakeGateway
+from tests.unit.sfdc.lead_events import create_event, lead_schema
 from worker.jobs.deps import Deps
+from worker.jobs.directory import Directory
 from worker.jobs.precondition import CLOCK_SKEW, LONGEST_WAIT
 from worker.jobs.subscribe import SETTLE_MARGIN, EventIntake, leads_to_route, settle_wait
+from worker.sfdc.errors import SfdcTransientError
+from worker.sfdc.ids import to18
+from worker.sfdc.mapping import UserRow
 from worker.sfdc.pubsub.events import ChangeHeader
 from worker.sfdc.pubsub.subscriber import ChangeEvent
 from worker.store import state_repo
-from worker.store.db import session_scope
+from worker.store.db import make_engine, session_scope, upgrade
 from worker.store.models import JournalRow
 
 REP_IDS = {uid(k) for k in REPS}
@@ -225,3 +233,131 @@ def test_without_a_commit_time_a_fresh_lead_is_reread_once_its_second_is_over(
     intake.handle([event], event.replay_id)
     assert [r.status for r in journal(intake.deps)] == ["applied"]
     assert org.calls.get("owners") == 2  # the first re-read came in the creation's second
+
+
+# --- leads taken from their create events (no read by Id) -------------------------------
+SCHEMA = lead_schema(LEAD_TYPES)
+
+
+def lead_id(n: int) -> str:
+    return to18(f"00Q{n:012d}")
+
+
+def created(org: FakeGateway, n: int, **kw: Any) -> ChangeEvent:
+    """The create event of the fake org's lead ``n``, as Salesforce would send it."""
+    return create_event(org.leads[lead_id(n)], LEAD_TYPES, SCHEMA, n=n, **kw)
+
+
+def spy_reads(org: FakeGateway) -> list[list[str]]:
+    reads: list[list[str]] = []
+    real = org.leads_by_id
+
+    def spy(ids: list[str], fields: object) -> object:
+        reads.append(list(ids))
+        return real(ids, fields)  # type: ignore[arg-type]
+
+    org.leads_by_id = spy  # type: ignore[method-assign,assignment]
+    return reads
+
+
+def test_a_created_lead_is_routed_from_its_event_without_a_read(
+    org: FakeGateway, intake: EventIntake
+) -> None:
+    for n in (1, 2):
+        org.add_lead(lead_id(n), Country="Germany", NumberOfEmployees=40)
+    org.tick(2)
+    reads = spy_reads(org)
+    first = created(org, 1)
+    intake.handle([first], first.replay_id)
+    second = created(org, 2)
+    intake.handle([second], second.replay_id)
+    assert reads == []
+    rows = journal(intake.deps)
+    assert [(r.lead_id, r.status) for r in rows] == [(lead_id(1), "applied"), (lead_id(2), "applied")]  # fmt: skip
+    assert {org.owner(lead_id(n)) for n in (1, 2)} <= REP_IDS
+    assert org.calls.get("describe") == 1  # once per worker
+    assert org.calls.get("owners") == 2  # the owner re-read before each write stays
+
+
+def test_a_redelivered_create_is_read_and_routes_nothing_again(
+    org: FakeGateway, intake: EventIntake
+) -> None:
+    org.add_lead(lead_id(1))
+    org.tick(2)
+    event = created(org, 1)
+    intake.handle([event], event.replay_id)
+    reads = spy_reads(org)
+    intake.handle([event], event.replay_id)  # a restart before the replay id was stored
+    assert reads == [[lead_id(1)]]  # journaled already: its payload is stale, read
+    assert len(journal(intake.deps)) == 1
+
+
+def test_a_lead_changed_later_in_the_batch_is_read(org: FakeGateway, intake: EventIntake) -> None:
+    for n in (1, 2):
+        org.add_lead(lead_id(n))
+    org.tick(2)
+    reads = spy_reads(org)
+    update = created(org, 2, kind="UPDATE")
+    events = [created(org, 1), created(org, 2), update]
+    intake.handle(events, events[-1].replay_id)
+    assert reads == [[lead_id(2)]]
+    assert [r.status for r in journal(intake.deps)] == ["applied", "applied"]
+
+
+def test_without_the_describe_every_lead_is_read_and_the_failure_logged_once(
+    org: FakeGateway, intake: EventIntake, caplog: pytest.LogCaptureFixture
+) -> None:
+    def down(_sobject: str) -> None:
+        org._count("describe")
+        raise SfdcTransientError("unavailable")
+
+    org.describe_object = down  # type: ignore[method-assign,assignment]
+    for n in (1, 2):
+        org.add_lead(lead_id(n), Email="someone@example.com")
+    org.tick(2)
+    reads = spy_reads(org)
+    with caplog.at_level(logging.WARNING, logger="leadrouter.subscribe"):
+        for n in (1, 2):
+            event = created(org, n)
+            intake.handle([event], event.replay_id)
+    assert reads == [[lead_id(1)], [lead_id(2)]]
+    assert [r.status for r in journal(intake.deps)] == ["applied", "applied"]
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "someone" not in warned[0].getMessage()
+    assert org.calls.get("describe") == 1
+
+
+def test_leads_route_the_same_read_or_taken_from_their_events(tmp_path: Path) -> None:
+    """One truth: the same batch in two fresh worlds, one reading every lead, one taking
+    them from their events (but the one an update follows), decides the same."""
+    outcomes = []
+    for from_events in (False, True):
+        org = FakeGateway(users=[UserRow(uid(k), k, k, k, True) for k in (*REPS, MANAGER)])
+        if not from_events:
+            org.lead_types = None  # no describe: every lead read
+        for n in range(1, 7):
+            org.add_lead(lead_id(n), Country=("Germany", "France")[n % 2], NumberOfEmployees=n)
+        org.tick(2)
+        deps = world(tmp_path / str(from_events), org)
+        intake = EventIntake(deps, TOPIC, sweep=lambda: None)
+        events = [*(created(org, n) for n in range(1, 7)), created(org, 3, kind="UPDATE")]
+        reads = spy_reads(org)
+        intake.handle(events, events[-1].replay_id)
+        read = [i for ids in reads for i in ids]
+        assert read == ([lead_id(3)] if from_events else [lead_id(n) for n in range(1, 7)])
+        rows = journal(deps)
+        outcomes.append([(r.lead_id, r.owner_id, r.pool, r.rule, r.status) for r in rows])
+    assert outcomes[0] == outcomes[1]
+    assert len(outcomes[0]) == 6
+
+
+def world(folder: Path, org: FakeGateway) -> Deps:
+    folder.mkdir()
+    url = f"sqlite:///{folder}/leadrouter.db"
+    upgrade(url)
+    config = a_config()
+    return Deps(
+        engine=make_engine(url), gateway=org, directory=Directory(org),
+        config=lambda _s: config, worker_id="test", now=lambda: org.clock,
+        **org.clock_ports(),
+    )  # fmt: skip

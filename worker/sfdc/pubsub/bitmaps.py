@@ -130,3 +130,15 @@ def _named_records(schema: Schema) -> dict[str, Mapping[str, Any]]:
 
     walk(schema, schema.get("namespace"))
     return found
+
+
+def layout(schema: Schema) -> list[tuple[str, tuple[str, ...] | None]]:
+    """Each top-level field (the header included) with its children's names when it is a
+    compound field (a record, named or not), else None: what an event can carry."""
+    named = _named_records(schema)
+    out: list[tuple[str, tuple[str, ...] | None]] = []
+    for f in record_fields(schema):
+        children = _compound_fields(f.get("type"), named)
+        names = tuple(str(c["name"]) for c in children) if children is not None else None
+        out.append((str(f["name"]), names))
+    return out

@@ -39,7 +39,13 @@ import grpc
 
 from worker.sfdc.connection import CLIENT_ID
 from worker.sfdc.pubsub import pubsub_api_pb2 as pb
-from worker.sfdc.pubsub.events import ChangeHeader, SchemaCache, change_header, decode_payload
+from worker.sfdc.pubsub.events import (
+    ChangeHeader,
+    EventSchema,
+    SchemaCache,
+    change_header,
+    decode_payload,
+)
 
 log = logging.getLogger("leadrouter.subscriber")
 
@@ -55,11 +61,13 @@ Preset = pb.ReplayPreset  # EARLIEST, LATEST or CUSTOM
 
 @dataclass(frozen=True)
 class ChangeEvent:
-    """A delivered change event: its replay id, decoded header and field values."""
+    """A delivered change event: its replay id, decoded header and field values, and the
+    schema they were written with (which fields the event can carry at all)."""
 
     replay_id: bytes
     header: ChangeHeader
     fields: dict[str, Any]
+    schema: EventSchema | None = None
 
     @property
     def ours(self) -> bool:
@@ -308,7 +316,7 @@ class Subscriber:
         record = decode_payload(schema, event.payload)
         header = change_header(schema, record)
         fields = {k: v for k, v in record.items() if k != "ChangeEventHeader"}
-        return ChangeEvent(bytes(consumer_event.replay_id), header, fields)
+        return ChangeEvent(bytes(consumer_event.replay_id), header, fields, schema)
 
     def _schema_json(self, schema_id: str) -> str:
         info = self.stub.GetSchema(pb.SchemaRequest(schema_id=schema_id),

@@ -1,0 +1,59 @@
+"""Leads known from their create events (``intake.mode: subscribe``), so that routing
+them needs no read by Id: one API call fewer per batch of new leads.
+
+A create event carries the new lead's fields, but not their describe types (an Avro
+``int`` is a date or a number): the Lead is described once per worker (one API call,
+only when subscribed) and the types kept in :attr:`worker.jobs.deps.CycleState.lead_types`.
+When the describe fails, every lead is read as before (logged once).
+What an event can stand for: :mod:`worker.sfdc.pubsub.payload`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+from worker.jobs.deps import Deps
+from worker.jobs.fields import lead_fields
+from worker.routing.model import RoutingConfig
+from worker.sfdc.errors import SfdcError
+from worker.sfdc.mapping import LeadRow
+from worker.sfdc.pubsub.payload import known_leads as from_events
+from worker.sfdc.pubsub.subscriber import ChangeEvent
+
+log = logging.getLogger("leadrouter.subscribe")
+
+
+def known_leads(
+    deps: Deps, events: Sequence[ChangeEvent], config: RoutingConfig
+) -> dict[str, LeadRow]:
+    """Lead Id -> row for the leads the batch's create events stand for (none when the
+    Lead's types are not known)."""
+    if not any(e.header.change_type == "CREATE" for e in events):
+        return {}  # no describe for a worker that has seen no create yet
+    types = lead_types(deps)
+    if types is None:
+        return {}
+    return from_events(events, types, lead_fields(config))
+
+
+def lead_types(deps: Deps) -> Mapping[str, str] | None:
+    """The Lead's field types: described at the first call, then kept (a failure too:
+    no second describe, the leads are read)."""
+    state = deps.state
+    if not state.lead_types_asked:
+        state.lead_types_asked = True
+        state.lead_types = _describe(deps)
+    return state.lead_types
+
+
+def _describe(deps: Deps) -> Mapping[str, str] | None:
+    try:
+        access = deps.gateway.describe_object("Lead")
+    except SfdcError as exc:
+        log.warning("describing Lead failed (%s): new leads are read by Id", type(exc).__name__)
+        return None
+    if access is None or not access.types:
+        log.warning("Lead is not described to us: new leads are read by Id")
+        return None
+    return dict(access.types)
