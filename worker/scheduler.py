@@ -1,9 +1,11 @@
 """The long-running worker: an APScheduler 3.x ``BlockingScheduler`` over the jobs.
 
 Jobs (each ``max_instances=1``, ``coalesce=True``): ``intake`` (every few seconds, the
-interval adapting to traffic), ``sla`` (the SLA sweep), ``purge`` (retention, daily) and
-``heartbeat``, and ``notify`` (delivery of queued notifications). Daily cap counters need no reset job: the routing state buckets them by
-each rep's local day and hour, so they reset at the rep's own midnight by themselves.
+interval adapting to traffic), ``sla`` (the SLA sweep; subscribed, it reads Salesforce
+only when a clock comes due: :mod:`worker.jobs.sla`), ``purge`` (retention, daily) and
+``heartbeat``, and ``notify`` (delivery of queued notifications). Daily cap counters need
+no reset job: the routing state buckets them by each rep's local day and hour, so they
+reset at the rep's own midnight by themselves.
 
 Only the active worker (see :mod:`worker.runtime.lease`) runs intake/SLA/purge; a standby
 tries to take the lease on every intake tick. Jobs share one lock: intake and the SLA
@@ -255,10 +257,17 @@ class Worker:
             return
         try:
             with self.app.deps.lock:
-                run_sla_sweep(self.app.deps)
+                run_sla_sweep(self.app.deps, subscribed=self.follows_events)
         except SfdcError as exc:
             self.app.deps.metrics.errors.labels(kind=type(exc).__name__).inc()
             log.error("SLA sweep failed: %s: %s", type(exc).__name__, exc)
+
+    @property
+    def follows_events(self) -> bool:
+        """Subscribed with a subscriber started: touches and owner changes come as change
+        events, so the SLA sweep reads only the clocks that come due. (A subscriber that
+        stopped is restarted at the next tick and replays from the stored replay id.)"""
+        return self.mode == "subscribe" and self.subscription is not None
 
     def notify(self) -> DeliveryReport | None:
         """Deliver due notifications (active replica only; ``deliver_due`` never raises)."""

@@ -1,10 +1,25 @@
 """The SLA sweep: record first touches, and act on untouched leads past their SLA.
 
-For every applied decision still ``sla_state = open``: the lead is re-read (bulk, by Id)
-with its Tasks. It is *touched* when its status left the policy's untouched statuses, or
-an activity was logged since the assignment (``LastActivityDate`` or a Task on the lead);
-the first touch time is recorded for speed-to-lead. A lead that left its owner (a human
-moved it, converted, deleted) is closed.
+The sweep re-reads leads with open clocks (bulk, by Id) with their Tasks. A lead is
+*touched* when its status left the policy's untouched statuses, or an activity was logged
+since the assignment (``LastActivityDate`` or a Task on the lead); the first touch time is
+recorded for speed-to-lead (a Task's own time when it has one, else the sweep's). A lead
+that left its owner (a human moved it, converted, deleted) is closed. Which leads are read
+depends on the intake mode, which the worker passes in (``subscribed``):
+
+- polling: every applied decision still ``sla_state = open``, at every sweep (2 calls
+  every ``sla_interval_seconds`` while any clock is open);
+- subscribed: only the clocks that need a read now: those whose ``sla_due_at`` has come,
+  and those whose reminder before the due time is due
+  (:func:`worker.notify.sla_reminders_due`: a reminder must not go to an owner who
+  already touched the lead). Both are store queries (the ``(sla_state, sla_due_at)``
+  index); when nothing comes due, the sweep makes no Salesforce call at all. Only those
+  rows are read, not every open clock: the others' status changes and owner changes
+  arrive as change events and are recorded when they come, with their commit time and
+  no API call (:mod:`worker.jobs.sla_events`), so reading them early would buy nothing
+  but calls. A touch that changes no field of the lead (a Task logged, nothing else) has
+  no event: subscribed, it is recorded at the due-time (or reminder) check, with the
+  Task's own time when it has one.
 
 An untouched lead past ``sla_due_at`` is a breach. What it leads to is decided by the
 routing core (:func:`worker.routing.sla.breach_step`, with the SLA of the lead's rule, its
@@ -44,7 +59,7 @@ from worker.jobs.notices import announce_decisions
 from worker.jobs.records import journal_entry, to_write
 from worker.jobs.write_items import items_for
 from worker.jobs.writeback import write_back
-from worker.notify import enqueue_sla_reminders
+from worker.notify import enqueue_sla_reminders, sla_reminders_due
 from worker.notify.model import Contact
 from worker.notify.recipients import manager_of
 from worker.routing.model import Decision, RoutingConfig, RoutingContext
@@ -104,15 +119,51 @@ def _touch_time(
     return None
 
 
-def run_sla_sweep(deps: Deps) -> SlaReport:
+def run_sla_sweep(deps: Deps, *, subscribed: bool = False) -> SlaReport:
+    """One sweep. ``subscribed``: the worker follows change events (intake mode
+    ``subscribe``), so only the clocks that come due are read (see the module docstring)."""
     report = SlaReport()
+    now = deps.now()
     with session_scope(deps.engine) as s:
         config = deps.config(s)
-        rows = journal_repo.sla_open(s)
+        rows = _coming_due(deps, s, now) if subscribed else journal_repo.sla_open(s)
     if not rows:
         return report
-    now = deps.now()
     report.checked = len(rows)
+    breached = _check(deps, config, rows, now, report)
+    if breached:
+        _act(deps, config, breached, now, report)
+    if deps.notify.enabled:
+        with session_scope(deps.engine) as s:
+            report.reminded = enqueue_sla_reminders(
+                s, settings=deps.notify, now=now, instance_url=deps.instance_url,
+                directory=deps.directory.contacts(),
+            )  # fmt: skip
+    log.info(
+        "sla sweep: checked=%d touched=%d closed=%d moved=%d escalated=%d applied=%d "
+        "reminded=%d owners_reminded=%d managers_told=%d",
+        report.checked, report.touched, report.closed, report.moved, report.escalated,
+        report.applied, report.reminded, report.owners_reminded, report.managers_told,
+    )  # fmt: skip
+    return report
+
+
+def _coming_due(deps: Deps, s: Session, now: datetime) -> list[JournalRow]:
+    """Subscribed: the open clocks due by ``now``, and those whose reminder is due."""
+    rows = {r.id: r for r in journal_repo.sla_due(s, now)}
+    if deps.notify.enabled:
+        reminders = sla_reminders_due(
+            s, settings=deps.notify, now=now, instance_url=deps.instance_url,
+            directory=deps.directory.contacts(),
+        )  # fmt: skip
+        rows.update((r.id, r) for r, _ in reminders)
+    return list(rows.values())
+
+
+def _check(
+    deps: Deps, config: RoutingConfig, rows: Sequence[JournalRow], now: datetime, report: SlaReport
+) -> list[tuple[JournalRow, LeadRow]]:
+    """Read ``rows``' leads and Tasks; record touches and closes; the breached rows."""
     ids = [r.lead_id for r in rows]
     leads = {r.id: r for r in deps.gateway.leads_by_id(ids, lead_fields(config))}
     tasks = deps.gateway.task_activity(ids)
@@ -132,21 +183,7 @@ def run_sla_sweep(deps: Deps) -> SlaReport:
                 report.touched += 1
             elif _aware(row.sla_due_at) is not None and now >= _aware(row.sla_due_at):  # type: ignore[operator]
                 breached.append((row, lead))
-    if breached:
-        _act(deps, config, breached, now, report)
-    if deps.notify.enabled:
-        with session_scope(deps.engine) as s:
-            report.reminded = enqueue_sla_reminders(
-                s, settings=deps.notify, now=now, instance_url=deps.instance_url,
-                directory=deps.directory.contacts(),
-            )  # fmt: skip
-    log.info(
-        "sla sweep: checked=%d touched=%d closed=%d moved=%d escalated=%d applied=%d "
-        "reminded=%d owners_reminded=%d managers_told=%d",
-        report.checked, report.touched, report.closed, report.moved, report.escalated,
-        report.applied, report.reminded, report.owners_reminded, report.managers_told,
-    )  # fmt: skip
-    return report
+    return breached
 
 
 @dataclass

@@ -43,6 +43,7 @@ from worker.jobs.event_leads import known_leads
 from worker.jobs.intake import intake_owner_ids, route_leads
 from worker.jobs.precondition import CLOCK_SKEW, LONGEST_WAIT
 from worker.jobs.reconcile import reconcile_pending
+from worker.jobs.sla_events import record_sla_events
 from worker.routing.model import Subscribe
 from worker.sfdc.pubsub.subscriber import Auth, ChangeEvent, Stub, Subscriber
 from worker.store import state_repo
@@ -134,6 +135,7 @@ class EventIntake:
         if any(e.header.change_type == OVERFLOW and not e.ours for e in events):
             log.warning("change event overflow: sweeping by SOQL")
             self.sweep()
+        record_sla_events(deps, events)  # touches and owner changes: no API call
         self.checkpoint(replay_id)  # after the journal: never ahead of the decisions
 
     def checkpoint(self, replay_id: bytes) -> None:

@@ -6,7 +6,8 @@ Public API (the worker calls these; everything else is internal)::
     settings = load_notify_settings(Path("config/routing.yaml"), settings=app_settings)
     # in the transaction that marks a decision applied or held:
     enqueue_for_decision(session, decision, settings=settings, directory=users)
-    # on the SLA sweep:
+    # on the SLA sweep (the reminders due first: subscribed, their leads are read):
+    sla_reminders_due(session, settings=settings, now=now, directory=users)
     enqueue_sla_reminders(session, settings=settings, now=now, directory=users)
     # RevOps events:
     enqueue_event(session, NotificationEvent(EventKind.API_ALLOCATION, source="api:2026-11-23",
@@ -25,6 +26,7 @@ from worker.notify.enqueue import (
     enqueue_sla_reminders,
     event_for_decision,
     lead_link,
+    sla_reminders_due,
 )
 from worker.notify.model import (
     Channel,
@@ -57,4 +59,5 @@ __all__ = [
     "load_notify_settings",
     "outbox_summary",
     "parse_notify_section",
+    "sla_reminders_due",
 ]

@@ -147,8 +147,27 @@ def enqueue_sla_reminders(
 ) -> int:
     """Queue a reminder for every open SLA past ``reminder_at`` of its window and not yet
     breached. Safe to call on every SLA sweep: each decision is reminded once."""
+    due = sla_reminders_due(
+        session, settings=settings, now=now, instance_url=instance_url, directory=directory
+    )
+    return sum(enqueue_event(session, event, settings=settings, now=now) for _, event in due)
+
+
+def sla_reminders_due(
+    session: Session,
+    *,
+    settings: NotifySettings,
+    now: datetime,
+    instance_url: str | None = None,
+    directory: Directory | None = None,
+) -> list[tuple[JournalRow, NotificationEvent]]:
+    """The reminders :func:`enqueue_sla_reminders` would queue at ``now``, with their
+    decisions: open SLAs past ``reminder_at`` of their window, not yet breached nor
+    reminded, whose reminder has somewhere to go (a route with a channel, and someone to
+    e-mail on an e-mail channel). One that has nowhere to go is not due: the subscribed
+    SLA sweep reads a lead whose reminder is due, and would read it on every sweep."""
     if not settings.enabled:
-        return 0
+        return []
     now = now.astimezone(UTC)
     reminded = exists().where(OB.decision_id == D.id, OB.event == EventKind.SLA_REMINDER.value)
     open_sla = and_(
@@ -157,7 +176,7 @@ def enqueue_sla_reminders(
         D.sla_due_at > now,
         ~reminded,
     )
-    count = 0
+    out: list[tuple[JournalRow, NotificationEvent]] = []
     for decision in session.exec(select(JournalRow).where(open_sla)).all():
         start = utc(decision.applied_at or decision.decided_at)
         due = utc(decision.sla_due_at)
@@ -172,9 +191,20 @@ def enqueue_sla_reminders(
             directory=directory,
             kind=EventKind.SLA_REMINDER,
         )
-        if event is not None:
-            count += enqueue_event(session, event, settings=settings, now=now)
-    return count
+        if event is not None and _goes_somewhere(event, settings):
+            out.append((decision, event))
+    return out
+
+
+def _goes_somewhere(event: NotificationEvent, settings: NotifySettings) -> bool:
+    """Whether :func:`enqueue_event` would queue a message for ``event`` (as
+    :func:`messages_for` builds them: an e-mail per person with an address, one message
+    per other channel)."""
+    route = settings.route_for(event.kind, event.pool)
+    if route is None or not route.channels:
+        return False
+    mailable = any(c.email for _, c in people_for(event, route.roles, settings))
+    return any(settings.channels[n].kind != "email" or mailable for n in route.channels)
 
 
 def _source(decision: JournalRow, kind: EventKind) -> str:

@@ -362,6 +362,35 @@ def sla_open(session: Session, limit: int = 5_000) -> list[JournalRow]:
     return list(session.exec(query).all())
 
 
+def sla_due(session: Session, now: datetime, limit: int = 5_000) -> list[JournalRow]:
+    """Open clocks whose due time has come (oldest due first): a range of the
+    ``(sla_state, sla_due_at)`` index."""
+    query = (
+        select(JournalRow)
+        .where(
+            JournalRow.sla_state == "open",
+            col(JournalRow.sla_due_at) <= now.astimezone(UTC),
+            JournalRow.status == DecisionStatus.APPLIED,
+        )
+        .order_by(col(JournalRow.sla_due_at))
+        .limit(limit)
+    )
+    return list(session.exec(query).all())
+
+
+def sla_open_for(session: Session, lead_ids: Sequence[str]) -> list[JournalRow]:
+    """The open clocks of ``lead_ids`` (by the lead_id index)."""
+    out: list[JournalRow] = []
+    for chunk in _chunks(list(lead_ids)):
+        query = select(JournalRow).where(
+            col(JournalRow.lead_id).in_(chunk),
+            JournalRow.sla_state == "open",
+            JournalRow.status == DecisionStatus.APPLIED,
+        )
+        out += session.exec(query).all()
+    return out
+
+
 def past_owners(session: Session, lead_ids: Sequence[str]) -> dict[str, set[str]]:
     """Rep keys each lead was ever given (applied or pending), for "never back to them"."""
     out: dict[str, set[str]] = defaultdict(set)

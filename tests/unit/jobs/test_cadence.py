@@ -70,7 +70,7 @@ def test_an_sla_sweep_refused_by_salesforce_is_one_error_line_not_a_traceback(
     import worker.scheduler as scheduler
     from worker.sfdc.errors import SfdcAuthError
 
-    def refused(_deps: Deps) -> None:
+    def refused(_deps: Deps, *, subscribed: bool = False) -> None:
         raise SfdcAuthError("Salesforce answered 401 INVALID_SESSION_ID: Session expired")
 
     monkeypatch.setattr(scheduler, "run_sla_sweep", refused)

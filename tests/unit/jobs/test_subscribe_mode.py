@@ -166,3 +166,25 @@ def test_an_unhealthy_subscriber_keeps_the_sweeps_frequent(
     worker.intake()
     started[0].subscriber.failures = 1  # reconnecting: events may be missed
     assert quiet_sweeps(worker, [0, 0, 0]) == [300, 300, 300]
+
+
+def test_the_sla_sweep_is_told_whether_the_worker_follows_events(
+    make_deps: Callable[..., Deps],
+    started: list[FakeSubscription],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    told: list[bool] = []
+    monkeypatch.setattr(
+        scheduler_module, "run_sla_sweep", lambda _deps, *, subscribed: told.append(subscribed)
+    )
+    for mode in ("subscribe", "poll"):
+        worker, _ = a_worker(make_deps(), mode)
+        worker.intake()
+        worker.ensure_active()  # (the stubbed poll cycle takes no lease)
+        worker.sla()
+    assert told == [True, False]
+    worker, _ = a_worker(make_deps(), "subscribe")
+    worker.app.pubsub = None  # no connection: polling only, nothing follows events
+    worker.intake()
+    worker.sla()
+    assert told == [True, False, False]
