@@ -255,11 +255,15 @@ def test_an_expired_session_is_refreshed_and_the_stream_resumed(
     start(worker)
     swept_at = worker.last_sweep
     sub = worker.subscription.subscriber  # type: ignore[union-attr]
-    before = sub.committed
+    intake = worker.subscription.intake  # type: ignore[union-attr]
+    before = intake.batches
     gone = admin.create_leads(1, owner_id=admin.user_ids()[MANAGER])  # not ours to route
     deadline = time.monotonic() + 20
-    while sub.committed == before and time.monotonic() < deadline:  # its events are in
+    # its event handled (its schema fetched), not merely a keepalive checkpointed: else the
+    # refused session may be met by the schema fetch on this stream, with no new stream
+    while intake.batches == before and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert intake.batches > before, "the lead's create event never arrived"
     connection = worker.app.connection
     assert connection is not None
     tokens = connection.token_requests
@@ -274,7 +278,10 @@ def test_an_expired_session_is_refreshed_and_the_stream_resumed(
     ids = admin.create_leads(5)
     wait_routed(pubsub_sandbox, ids)
     settle(worker)
-    assert sub.streams >= 3
+    # the dropped stream was opened again (whether the subscriber met the refused session
+    # itself, or a REST call of the worker renewed the token first, is a race: the
+    # subscriber's own refresh is tests/unit/sfdc/test_subscriber.py's)
+    assert sub.streams >= 2
     routed_by_events_only(worker, swept_at)
     assert check_invariants(worker.app, pubsub_sandbox) == {"applied": 5}
 
