@@ -21,7 +21,9 @@ The subscriber (:mod:`worker.sfdc.pubsub.subscriber`) hands over batches; here:
   :data:`worker.jobs.precondition.LONGEST_WAIT` (:func:`settle_wait`): a fresh lead's
   owner re-read then comes in a later second than its creation and gives a usable
   precondition at once, where it used to be held and re-read a second time. Only an
-  economy: the write path still judges each re-read by Salesforce's clock, and
+  economy: the write path still judges each re-read by Salesforce's clock. The wait is
+  not lost: the known e-mails of the leads the batch's create events stand for are
+  looked up meanwhile, so the decision after it finds them cached; and
 - decisions left pending until the second of their lead's last change is over
   (:class:`worker.jobs.precondition.Settling`) are written by a reconcile once it is.
 
@@ -33,18 +35,21 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from worker.jobs.context import prefetch_emails
 from worker.jobs.deps import Deps
 from worker.jobs.event_leads import known_leads
 from worker.jobs.intake import intake_owner_ids, route_leads
 from worker.jobs.precondition import CLOCK_SKEW, LONGEST_WAIT
 from worker.jobs.reconcile import reconcile_pending
 from worker.jobs.sla_events import record_sla_events
-from worker.routing.model import Subscribe
+from worker.routing.model import RoutingConfig, Subscribe
+from worker.sfdc.errors import SfdcError
+from worker.sfdc.mapping import LeadRow
 from worker.sfdc.pubsub.subscriber import Auth, ChangeEvent, Stub, Subscriber
 from worker.store import state_repo
 from worker.store.db import session_scope
@@ -125,7 +130,7 @@ class EventIntake:
         known = known_leads(deps, events, config) if ids else {}
         wait = settle_wait(events, ids, deps.now()) if ids else 0.0
         if wait:  # not under the lock: the sweep and the SLA sweep go on meanwhile
-            deps.sleep(wait)
+            self._wait_looking_up(wait, config, known)
         with deps.lock:
             report = route_leads(deps, ids, known) if ids else None
         if report is not None:
@@ -137,6 +142,25 @@ class EventIntake:
             self.sweep()
         record_sla_events(deps, events)  # touches and owner changes: no API call
         self.checkpoint(replay_id)  # after the journal: never ahead of the decisions
+
+    def _wait_looking_up(
+        self, wait: float, config: RoutingConfig, known: Mapping[str, LeadRow]
+    ) -> None:
+        """Wait ``wait`` seconds, looking up the known leads' e-mails meanwhile (their
+        create events gave them): the context query a decision needs runs while the
+        lead's second runs out, not after it, and the decision finds it cached. A failed
+        lookup costs nothing but the time: the decision looks the e-mails up itself."""
+        deps = self.deps
+        until = deps.monotonic() + wait
+        if known:
+            leads = [row.lead for row in known.values()]
+            try:
+                prefetch_emails(deps.gateway, deps.directory, config, leads, deps.caches)
+            except SfdcError as exc:
+                log.debug("looking up e-mails during the wait failed: %s", type(exc).__name__)
+        left = until - deps.monotonic()
+        if left > 0:
+            deps.sleep(left)
 
     def checkpoint(self, replay_id: bytes) -> None:
         with session_scope(self.deps.engine) as s:

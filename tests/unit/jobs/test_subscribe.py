@@ -361,3 +361,25 @@ def world(folder: Path, org: FakeGateway) -> Deps:
         config=lambda _s: config, worker_id="test", now=lambda: org.clock,
         **org.clock_ports(),
     )  # fmt: skip
+
+
+def test_the_wait_looks_up_the_new_leads_emails_so_the_decision_finds_them_cached(
+    org: FakeGateway, intake: EventIntake
+) -> None:
+    org.tick(0.4)  # created at .400: the batch waits for the rest of the second
+    org.add_lead(lead_id(1), Email="ana@northwind.example")
+    seen_at_sleep: list[int] = []
+    slept = intake.deps.sleep
+
+    def sleep(seconds: float) -> None:
+        seen_at_sleep.append(org.calls.get("contacts", 0))
+        slept(seconds)
+
+    intake.deps.sleep = sleep
+    event = created(org, 1)
+    committed = int(org.clock.timestamp() * 1000)
+    event = replace(event, header=replace(event.header, commit_timestamp=committed))
+    intake.handle([event], event.replay_id)
+    assert [r.status for r in journal(intake.deps)] == ["applied"]
+    assert seen_at_sleep and seen_at_sleep[0] == 1  # looked up before the wait ran out
+    assert org.calls.get("contacts") == 1  # and not again by the decision
