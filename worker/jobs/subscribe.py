@@ -23,7 +23,8 @@ The subscriber (:mod:`worker.sfdc.pubsub.subscriber`) hands over batches; here:
   precondition at once, where it used to be held and re-read a second time. Only an
   economy: the write path still judges each re-read by Salesforce's clock. The wait is
   not lost: the known e-mails of the leads the batch's create events stand for are
-  looked up meanwhile, so the decision after it finds them cached; and
+  looked up meanwhile (and the open-lead counts reloaded when due), so the decision
+  after it finds them cached; and
 - decisions left pending until the second of their lead's last change is over
   (:class:`worker.jobs.precondition.Settling`) are written by a reconcile once it is.
 
@@ -156,11 +157,26 @@ class EventIntake:
             leads = [row.lead for row in known.values()]
             try:
                 prefetch_emails(deps.gateway, deps.directory, config, leads, deps.caches)
+                self._refresh_open_leads(config, until)
             except SfdcError as exc:
-                log.debug("looking up e-mails during the wait failed: %s", type(exc).__name__)
+                log.debug("looking up during the wait failed: %s", type(exc).__name__)
         left = until - deps.monotonic()
         if left > 0:
             deps.sleep(left)
+
+    def _refresh_open_leads(self, config: RoutingConfig, until: float) -> None:
+        """The open-lead counts, when due for their periodic aggregate, reloaded now rather
+        than by the decision; under the jobs' lock (a cycle moves them), given up when
+        the lock is not had before ``until``."""
+        deps = self.deps
+        if not deps.lock.acquire(timeout=max(until - deps.monotonic(), 0.0)):
+            return
+        try:
+            users = deps.directory.users(config.reps)
+            owner_ids = [u.id for u in users.values() if u is not None]
+            deps.caches.open_leads.load(deps.gateway, owner_ids)
+        finally:
+            deps.lock.release()
 
     def checkpoint(self, replay_id: bytes) -> None:
         with session_scope(self.deps.engine) as s:
