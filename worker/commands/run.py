@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -137,6 +138,17 @@ def _preflight(app: App, *, once: bool) -> None:
         if 0 <= (now - passed).total_seconds() < PREFLIGHT_TTL_S:
             return
     failure = preflight_failure(inputs)
+    for pause in PREFLIGHT_RETRY_S:  # Salesforce did not answer: ask again, a few times
+        if failure is None or not failure.transient:
+            break
+        log.warning("preflight: %s: no answer from Salesforce; again in %g s", failure.name, pause)
+        time.sleep(pause)
+        failure = preflight_failure(inputs_for(app.settings, app.deps.gateway, config))
+    if failure is not None and failure.transient and failure.name != "token":
+        # signed in, so the setup answers: an outage, not a misconfiguration; the cycles
+        # retry with their back-off (not recorded as passed: the next start checks again)
+        log.warning("preflight not finished (%s); starting anyway", failure.line())
+        return
     if failure is not None:
         raise click.ClickException(failure.line())
     with session_scope(app.deps.engine) as session:
@@ -144,6 +156,10 @@ def _preflight(app: App, *, once: bool) -> None:
 
 
 PREFLIGHT_KEY = "preflight_passed"
+# pauses between preflights that failed because Salesforce did not answer (a 5xx, a
+# reset, a timeout); a sign-in that never answers then stops the worker, one that
+# answered does not (see _preflight)
+PREFLIGHT_RETRY_S = (1.0, 2.0, 4.0)
 
 
 def _once(worker: object) -> None:

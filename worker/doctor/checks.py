@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import cast
 
@@ -28,7 +28,7 @@ from worker.doctor.model import Check, Status, fail, ok, skip, warn
 from worker.jobs.directory import Directory
 from worker.jobs.fields import lead_fields
 from worker.routing.model import RoutingConfig
-from worker.sfdc.errors import SfdcAuthError, SfdcConfigError, SfdcError
+from worker.sfdc.errors import SfdcAuthError, SfdcConfigError, SfdcError, SfdcTransientError
 from worker.sfdc.gateway import OrgProbe, SalesforceGateway
 from worker.sfdc.probe import ApiLimits, Identity, ObjectAccess
 from worker.sfdc.soql import ACCOUNT_FIELDS
@@ -343,11 +343,15 @@ def run_checks(inputs: Inputs, names: Sequence[str] | None = None) -> list[Check
             result = fail(name, str(exc), "correct the setting the message names")
         except SfdcAuthError as exc:
             result = fail(name, f"no token: {exc}", _AUTH_FIX)
+            # a token was issued, then a call said its session had expired (again, after
+            # the refresh): asking again may find a good session; a refused token may not
+            result = replace(result, transient=exc.error_code == "INVALID_SESSION_ID")
         except SfdcError as exc:
             if name == "token":  # the first call: it signs in, too
                 result = fail(name, str(exc), _AUTH_FIX)
             else:
                 result = fail(name, f"Salesforce: {exc}")
+            result = replace(result, transient=isinstance(exc, SfdcTransientError))
         out.append(result)
         if result.failed and name in GATES:
             blocked = "token" if name == "token" else "API version"

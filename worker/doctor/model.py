@@ -21,6 +21,9 @@ class Check:
     status: Status
     detail: str
     fix: str = ""  # what to do about it (shown unless the check passed)
+    # failed because Salesforce did not answer (a 5xx, a reset, a timeout), not because
+    # of what it answered: worth asking again (the worker's preflight does)
+    transient: bool = False
 
     def line(self) -> str:
         text = f"{self.status.value:<4}  {self.name:<20}  {self.detail}"
@@ -58,8 +61,15 @@ def to_json(checks: Sequence[Check]) -> str:
     return json.dumps(
         {
             "ok": not any(c.failed for c in checks),
-            "checks": [asdict(c) | {"status": c.status.value} for c in checks],
+            "checks": [_json(c) for c in checks],
         },
         indent=2,
         ensure_ascii=False,
     )
+
+
+def _json(check: Check) -> dict[str, object]:
+    out = asdict(check) | {"status": check.status.value}
+    if not check.transient:
+        del out["transient"]
+    return out

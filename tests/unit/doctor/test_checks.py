@@ -216,3 +216,31 @@ def test_an_unknown_intake_user_fails_and_unknown_or_inactive_reps_warn():
     failure = preflight_failure(with_intake)
     assert failure is not None and failure.name == "users"
     assert "intake user(s) not found in Salesforce: web@x.example" in failure.detail
+
+
+def test_a_check_salesforce_did_not_answer_is_marked_transient_and_its_json_says_so():
+    from worker.sfdc.errors import SfdcTransientError
+
+    class Outage(FakeOrg):
+        def queue_ids(self, names):  # type: ignore[no-untyped-def]
+            raise SfdcTransientError("HTTP 503 SERVER_UNAVAILABLE")
+
+    checks = run_checks(inputs(Outage()))
+    queues = next(c for c in checks if c.name == "intake_queues")
+    assert queues.failed and queues.transient
+    assert not any(c.transient for c in checks if c.name != "intake_queues")
+    shown = {c["name"]: c for c in json.loads(to_json(checks))["checks"]}
+    assert shown["intake_queues"]["transient"] is True
+    assert "transient" not in shown["token"]  # the JSON of an answered check is unchanged
+
+
+def test_a_session_expired_at_sign_in_is_worth_asking_again_a_refused_token_is_not():
+    class Expired(FakeOrg):
+        def identity(self) -> Identity:
+            raise SfdcAuthError("Session expired or invalid", status=401,
+                                error_code="INVALID_SESSION_ID")  # fmt: skip
+
+    expired = run_checks(inputs(Expired()))[0]
+    refused = run_checks(inputs(FakeOrg(auth_error=True)))[0]
+    assert expired.failed and expired.transient
+    assert refused.failed and not refused.transient
