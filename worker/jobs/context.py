@@ -23,6 +23,7 @@ from worker.jobs.directory import Directory
 from worker.routing.model import KnownEmail, Lead, RepStatus, RoutingConfig, RoutingContext
 from worker.routing.normalise import email_address
 from worker.sfdc.gateway import SalesforceGateway
+from worker.sfdc.mapping import UserRow
 from worker.store import accounts_repo
 
 CLOSED_STATUSES = ("Closed - Converted", "Closed - Not Converted")
@@ -113,6 +114,16 @@ def prefetch_emails(
         caches.emails.fetch(gateway, emails, directory.active())
 
 
+def load_open_leads(
+    gateway: SalesforceGateway, directory: Directory, config: RoutingConfig, caches: Caches
+) -> dict[str, UserRow | None]:
+    """The reps' users, and their open-lead counts reloaded when the aggregate is due
+    (``caches.open_leads.ttl``); the users, for the caller's own use."""
+    users = directory.users(config.reps)
+    caches.open_leads.load(gateway, [u.id for u in users.values() if u is not None])
+    return users
+
+
 def build_context(
     *,
     gateway: SalesforceGateway,
@@ -124,10 +135,9 @@ def build_context(
 ) -> RoutingContext:
     """The :class:`RoutingContext` for ``leads`` (bulk queries only; accounts from the
     mirror in the store behind ``engine``)."""
-    users = directory.users(config.reps)
+    users = load_open_leads(gateway, directory, config, caches)
     active = directory.active()
     open_leads = caches.open_leads
-    open_leads.load(gateway, [u.id for u in users.values() if u is not None])
     reps = {
         key: RepStatus(
             rep_key=key,

@@ -96,7 +96,8 @@ class SlaReport:
     managers_told: int = 0  # misses escalated to the owner's manager (the lead kept)
 
 
-def _aware(at: datetime | None) -> datetime | None:
+def aware(at: datetime | None) -> datetime | None:
+    """A journal timestamp as UTC (SQLite gives them back without a zone)."""
     return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
@@ -109,8 +110,8 @@ def _touch_time(
     row: JournalRow, lead: LeadRow, task_at: datetime | None, now: datetime
 ) -> datetime | None:
     """When the lead was first touched since its assignment (None: untouched)."""
-    since = _aware(row.applied_at) or _aware(row.decided_at) or now
-    task_at = _aware(task_at)
+    since = aware(row.applied_at) or aware(row.decided_at) or now
+    task_at = aware(task_at)
     activity = (task_at is not None and task_at >= since) or (
         lead.last_activity is not None and lead.last_activity >= since.date()
     )
@@ -181,7 +182,7 @@ def _check(
             if at is not None:
                 journal_repo.set_sla_state(s, [row.id or 0], "touched", first_touch_at=at)
                 report.touched += 1
-            elif _aware(row.sla_due_at) is not None and now >= _aware(row.sla_due_at):  # type: ignore[operator]
+            elif aware(row.sla_due_at) is not None and now >= aware(row.sla_due_at):  # type: ignore[operator]
                 breached.append((row, lead))
     return breached
 
@@ -225,7 +226,7 @@ def _case(
     breach = Breach(
         choice=policy_of(config, row),
         owner=row.owner_name or deps.directory.name_of(row.owner_id) or owner_key or "the owner",
-        due_at=_aware(row.sla_due_at) or now,
+        due_at=aware(row.sla_due_at) or now,
         now=now,
         lead_id=row.lead_id,
         owner_id=row.owner_id,

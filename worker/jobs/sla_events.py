@@ -30,7 +30,7 @@ from typing import Literal
 
 from worker.jobs.deps import Deps
 from worker.jobs.precondition import CLOCK_SKEW
-from worker.jobs.sla import policy_of
+from worker.jobs.sla import aware, policy_of
 from worker.routing.model import RoutingConfig
 from worker.routing.sla import is_touched
 from worker.sfdc.pubsub.subscriber import ChangeEvent
@@ -86,10 +86,10 @@ def verdict(row: JournalRow, change: LeadChange, config: RoutingConfig) -> Verdi
     if change.at is None:
         return None
     if change.owner_id is not None and change.owner_id[:15] != (row.owner_id or "")[:15]:
-        applied = _aware(row.applied_at)
+        applied = aware(row.applied_at)
         if applied is not None and change.at > applied + CLOCK_SKEW:
             return "closed"
-    decided = _aware(row.decided_at)
+    decided = aware(row.decided_at)
     if change.status is None or decided is None or change.at < decided:
         return None
     return "touched" if is_touched(change.status, policy_of(config, row).policy) else None
@@ -97,14 +97,10 @@ def verdict(row: JournalRow, change: LeadChange, config: RoutingConfig) -> Verdi
 
 def touch_time(row: JournalRow, change: LeadChange) -> datetime | None:
     """``first_touch_at`` of a touch: its commit time, never before the assignment."""
-    since = _aware(row.applied_at) or _aware(row.decided_at)
+    since = aware(row.applied_at) or aware(row.decided_at)
     if change.at is None or since is None:
         return change.at
     return max(change.at, since)
-
-
-def _aware(at: datetime | None) -> datetime | None:
-    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
 def record_sla_events(deps: Deps, events: Sequence[ChangeEvent]) -> EventReport:

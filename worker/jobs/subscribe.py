@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from worker.jobs.context import prefetch_emails
+from worker.jobs.context import load_open_leads, prefetch_emails
 from worker.jobs.deps import Deps
 from worker.jobs.event_leads import known_leads
 from worker.jobs.intake import intake_owner_ids, route_leads
@@ -172,9 +172,7 @@ class EventIntake:
         if not deps.lock.acquire(timeout=max(until - deps.monotonic(), 0.0)):
             return
         try:
-            users = deps.directory.users(config.reps)
-            owner_ids = [u.id for u in users.values() if u is not None]
-            deps.caches.open_leads.load(deps.gateway, owner_ids)
+            load_open_leads(deps.gateway, deps.directory, config, deps.caches)
         finally:
             deps.lock.release()
 

@@ -363,16 +363,14 @@ def world(folder: Path, org: FakeGateway) -> Deps:
     )  # fmt: skip
 
 
-def test_the_wait_looks_up_the_new_leads_emails_so_the_decision_finds_them_cached(
-    org: FakeGateway, intake: EventIntake
-) -> None:
-    org.tick(0.4)  # created at .400: the batch waits for the rest of the second
-    org.add_lead(lead_id(1), Email="ana@northwind.example")
-    seen_at_sleep: list[int] = []
+def _calls_at_the_wait(org: FakeGateway, intake: EventIntake, kind: str) -> list[int]:
+    """Route lead 1 (already added) from its create event, committed now, at .400 of a
+    second: the count of ``kind`` calls made when each wait began."""
+    at_sleep: list[int] = []
     slept = intake.deps.sleep
 
     def sleep(seconds: float) -> None:
-        seen_at_sleep.append(org.calls.get("contacts", 0))
+        at_sleep.append(org.calls.get(kind, 0))
         slept(seconds)
 
     intake.deps.sleep = sleep
@@ -381,6 +379,15 @@ def test_the_wait_looks_up_the_new_leads_emails_so_the_decision_finds_them_cache
     event = replace(event, header=replace(event.header, commit_timestamp=committed))
     intake.handle([event], event.replay_id)
     assert [r.status for r in journal(intake.deps)] == ["applied"]
+    return at_sleep
+
+
+def test_the_wait_looks_up_the_new_leads_emails_so_the_decision_finds_them_cached(
+    org: FakeGateway, intake: EventIntake
+) -> None:
+    org.tick(0.4)  # created at .400: the batch waits for the rest of the second
+    org.add_lead(lead_id(1), Email="ana@northwind.example")
+    seen_at_sleep = _calls_at_the_wait(org, intake, "contacts")
     assert seen_at_sleep and seen_at_sleep[0] == 1  # looked up before the wait ran out
     assert org.calls.get("contacts") == 1  # and not again by the decision
 
@@ -391,18 +398,6 @@ def test_the_wait_reloads_the_open_lead_counts_when_due_not_the_decision(
     org.tick(0.4)
     org.add_lead(lead_id(1))
     intake.deps.caches.open_leads.loaded_at = float("-inf")  # due for its aggregate
-    aggregates_at_sleep: list[int] = []
-    slept = intake.deps.sleep
-
-    def sleep(seconds: float) -> None:
-        aggregates_at_sleep.append(org.calls.get("aggregate", 0))
-        slept(seconds)
-
-    intake.deps.sleep = sleep
-    event = created(org, 1)
-    committed = int(org.clock.timestamp() * 1000)
-    event = replace(event, header=replace(event.header, commit_timestamp=committed))
-    intake.handle([event], event.replay_id)
-    assert [r.status for r in journal(intake.deps)] == ["applied"]
+    aggregates_at_sleep = _calls_at_the_wait(org, intake, "aggregate")
     assert aggregates_at_sleep == [1]  # reloaded during the wait
     assert org.calls.get("aggregate") == 1  # the decision found them fresh
