@@ -13,6 +13,8 @@ import requests
 
 from devkit.sandbox.harness import SandboxHandle, start_sandbox
 from tests.integration.pubsub.client import PubSubClient
+from worker.settings import load_settings
+from worker.sfdc.connection import SalesforceConnection
 
 KEEPALIVE_S = 0.5
 CLIENT_OPTIONS = {"Sforce-Call-Options": "client=leadrouter", "Sforce-Auto-Assign": "FALSE"}
@@ -67,3 +69,18 @@ def rest(pubsub_sandbox: SandboxHandle) -> Iterator[Rest]:
     rest = Rest(pubsub_sandbox)
     yield rest
     rest.session.close()
+
+
+def connection_to(sandbox: SandboxHandle, tmp_path: Path) -> SalesforceConnection:
+    """The worker's own connection to the sandbox's REST API (client credentials; its
+    store in ``tmp_path``)."""
+    settings = load_settings(
+        database_url=f"sqlite:///{tmp_path / 'store.db'}",
+        sf_instance_url=sandbox.instance_url,
+        sf_token_url=sandbox.token_url,
+        sf_ca_bundle=str(sandbox.ca_path),
+        sf_consumer_key=sandbox.client_id,
+        sf_consumer_secret=sandbox.client_secret,
+        sf_auth_flow="client_credentials",
+    )
+    return SalesforceConnection(settings)

@@ -10,9 +10,7 @@ import pytest
 
 from devkit.sandbox.harness import SandboxHandle
 from tests.integration.pubsub.client import PubSubClient
-from tests.integration.pubsub.conftest import Rest
-from worker.settings import load_settings
-from worker.sfdc.connection import SalesforceConnection
+from tests.integration.pubsub.conftest import Rest, connection_to
 
 pytestmark = pytest.mark.integration
 
@@ -73,17 +71,8 @@ def test_the_workers_own_writes_carry_its_client_in_change_origin(
 ) -> None:
     """The worker's connection names itself on every call, so a subscriber can skip the
     events its own owner writes cause."""
-    settings = load_settings(
-        database_url=f"sqlite:///{tmp_path / 'store.db'}",
-        sf_instance_url=pubsub_sandbox.instance_url,
-        sf_token_url=pubsub_sandbox.token_url,
-        sf_ca_bundle=str(pubsub_sandbox.ca_path),
-        sf_consumer_key=pubsub_sandbox.client_id,
-        sf_consumer_secret=pubsub_sandbox.client_secret,
-        sf_auth_flow="client_credentials",
-    )
     sub = client.subscribe()
-    connection = SalesforceConnection(settings)
+    connection = connection_to(pubsub_sandbox, tmp_path)
     connection.call(lambda sf: sf.Lead.create({"LastName": "Ours", "Company": "C"}))
     ((header, _),) = [client.decode(e) for e in sub.events(1)]
     assert header.change_origin.endswith(";client=leadrouter"), header.change_origin

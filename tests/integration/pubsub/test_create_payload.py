@@ -9,11 +9,9 @@ import pytest
 
 from devkit.sandbox.harness import SandboxHandle
 from tests.integration.pubsub.client import PubSubClient
-from tests.integration.pubsub.conftest import Rest
+from tests.integration.pubsub.conftest import Rest, connection_to
 from worker.jobs.fields import lead_fields
 from worker.routing_config.loader import load_config
-from worker.settings import load_settings
-from worker.sfdc.connection import SalesforceConnection
 from worker.sfdc.gateway import SimpleSalesforceGateway
 from worker.sfdc.mapping import lead_row
 from worker.sfdc.pubsub.payload import created_record
@@ -26,16 +24,7 @@ NOT_IN_EVENTS = {"name", "isdeleted"}  # the compound's whole; a live record is 
 
 
 def gateway_for(sandbox: SandboxHandle, tmp_path: Path) -> SimpleSalesforceGateway:
-    settings = load_settings(
-        database_url=f"sqlite:///{tmp_path / 'store.db'}",
-        sf_instance_url=sandbox.instance_url,
-        sf_token_url=sandbox.token_url,
-        sf_ca_bundle=str(sandbox.ca_path),
-        sf_consumer_key=sandbox.client_id,
-        sf_consumer_secret=sandbox.client_secret,
-        sf_auth_flow="client_credentials",
-    )
-    return SimpleSalesforceGateway(SalesforceConnection(settings))
+    return SimpleSalesforceGateway(connection_to(sandbox, tmp_path))
 
 
 def test_a_create_event_gives_the_row_a_read_gives(
