@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 from devkit.sandbox import api, identity, inflight
 from devkit.sandbox.auth import OAuthError, Sessions, TokenEndpoint
 from devkit.sandbox.inflight import InFlight
-from devkit.sandbox.latency.calls import classify
+from devkit.sandbox.latency.calls import draws
 from devkit.sandbox.org import Org
 from devkit.sandbox.pubsub.origin import rest_origin, writing_as
 from devkit.sandbox.web import ApiError, Request, Response, not_found
@@ -58,9 +58,14 @@ class SandboxApp:
         return Outcome(not_found().response())
 
     def _wait(self, kind: str, records: int = 1) -> None:
-        """The time the profile gives this call, spent before it is served (a write is
-        applied at the end of its server time, as a real commit is)."""
-        seconds = self.org.latency.delay(kind, records)
+        self._wait_all([(kind, records)])
+
+    def _wait_all(self, parts: list[tuple[str, int]]) -> None:
+        """The time the profile gives this call, the sum of its draws (a Composite's own
+        and one per query subrequest, :func:`~devkit.sandbox.latency.calls.draws`),
+        spent before it is served (a write is applied at the end of its server time, as a
+        real commit is)."""
+        seconds = sum(self.org.latency.delay(kind, records) for kind, records in parts)
         if seconds > 0:
             time.sleep(seconds)
 
@@ -141,7 +146,7 @@ class SandboxApp:
         if fault == "slow":
             time.sleep(self.org.faults.config.slow_seconds)
         if self.org.latency.enabled:
-            self._wait(*classify(req))
+            self._wait_all(draws(req))
         if not self.org.count_call():
             response = ApiError(
                 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."

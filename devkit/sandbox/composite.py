@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -175,10 +176,32 @@ def collection_retrieve(org: Org, req: Request, obj: SObject, version: str) -> R
 
 # --- Composite: POST /composite ------------------------------------------------------
 MAX_SUBREQUESTS = 25  # "up to 25 subrequests in a single request" (Composite resource)
+# "Up to 5 of these subrequests can be sObject Collections or query operations, including
+# Query and QueryAll requests." (Composite resource)
+MAX_QUERY_OR_COLLECTIONS = 5
 _METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
 _INHERITED = ("accept", "authorization", "content-type")  # subrequests may not set these
 _REFERENCE_ID = re.compile(r"^[A-Za-z0-9_]{1,80}$")
+_REFERENCE = re.compile(r"@\{([^{}]*)\}")  # @{referenceId.field[0].field}
+_EXPRESSION = re.compile(r"^([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])+)$")
+_STEP = re.compile(r"\.([A-Za-z0-9_]+)|\[(\d+)\]")
 Dispatch = Callable[[Org, Request], Response]
+
+
+@dataclass(frozen=True)
+class _Sub:
+    """A subrequest as sent: its url and body may still hold ``@{...}`` references."""
+
+    ref: str
+    method: str
+    url: str
+    headers: dict[str, str]  # lower-cased, the inherited ones included
+    body: Any = None
+    has_body: bool = False
+
+
+class _Halted(Exception):
+    """A subrequest that is not executed: a reference it holds has no value."""
 
 
 def composite_request(org: Org, req: Request, dispatch: Dispatch) -> Response:
@@ -186,9 +209,17 @@ def composite_request(org: Org, req: Request, dispatch: Dispatch) -> Response:
     ``{"compositeResponse": [{body, httpHeaders, httpStatusCode, referenceId}]}`` with
     HTTP 200 whatever the subrequests' statuses. The whole call counts as ONE API call.
 
+    Limits (Composite resource): 1 to 25 subrequests, of which at most 5 sObject
+    Collections or query operations (Query and QueryAll, a next page included); beyond,
+    the whole request is refused with a 400.
+
+    References (``@{referenceId.Field}``, ``[n]`` to index a collection, both recursively)
+    resolve in a subrequest's ``url`` and ``body`` against the responses of EARLIER
+    subrequests, as :func:`_resolve` documents; ``httpHeaders`` are sent as written (an
+    ``@{`` in a header stays literal text: the docs name only url and body).
+
     Beyond what the sandbox needs it refuses, with a 400 that says so, rather than
-    pretending: ``allOrNone: true`` (a roll-back across subrequests) and ``@{ref}``
-    references between subrequests."""
+    pretending: ``allOrNone: true`` (a roll-back across subrequests)."""
     body = req.json()
     if not isinstance(body, dict) or not isinstance(body.get("compositeRequest"), list):
         raise ApiError(
@@ -209,15 +240,29 @@ def composite_request(org: Org, req: Request, dispatch: Dispatch) -> Response:
             f"a Composite request carries 1 to {MAX_SUBREQUESTS} subrequests, got {len(subs)}",
         )  # fmt: skip
     parsed = [_subrequest(req, sub, i) for i, sub in enumerate(subs)]
-    refs = [ref for ref, _ in parsed]
+    refs = [p.ref for p in parsed]
     if len(set(refs)) != len(refs):
         raise ApiError(400, "INVALID_API_INPUT", "referenceId values must be unique")
+    heavy = sum(_is_query_or_collections(p.url) for p in parsed)
+    if heavy > MAX_QUERY_OR_COLLECTIONS:
+        raise ApiError(
+            400, "INVALID_API_INPUT",
+            f"a Composite request carries at most {MAX_QUERY_OR_COLLECTIONS} query or sObject "
+            f"Collections subrequests (Query and QueryAll included), got {heavy}",
+        )  # fmt: skip
+    done: dict[str, dict[str, Any]] = {}  # referenceId -> its answer, in order
     with org.store.deferred():  # each subrequest applied (and visible) in turn, one file write
-        answers = [_run(org, dispatch, r, s) for r, s in parsed]
-    return Response(200, {"compositeResponse": answers})
+        for sub in parsed:
+            try:
+                resolved = _resolve(sub, done, req.user_id)
+            except _Halted as halt:
+                done[sub.ref] = _halted(sub.ref, str(halt))
+            else:
+                done[sub.ref] = _run(org, dispatch, sub.ref, resolved)
+    return Response(200, {"compositeResponse": list(done.values())})
 
 
-def _subrequest(req: Request, sub: Any, i: int) -> tuple[str, Request]:
+def _subrequest(req: Request, sub: Any, i: int) -> _Sub:
     where = f"compositeRequest[{i}]"
     if not isinstance(sub, dict):
         raise ApiError(400, "JSON_PARSER_ERROR", f"{where} must be an object")
@@ -241,19 +286,104 @@ def _subrequest(req: Request, sub: Any, i: int) -> tuple[str, Request]:
             400, "INVALID_API_INPUT",
             f"{where}: Accept, Authorization and Content-Type come from the top-level request",
         )  # fmt: skip
-    text = json.dumps(sub.get("body")) if "body" in sub else ""
-    if "@{" in url or "@{" in text:
+    head = _segments(url)[:2]
+    if head == ["composite", "sobjects"]:
         raise ApiError(
-            400, "INVALID_API_INPUT", "the sandbox org does not resolve @{reference} expressions"
+            400, "INVALID_API_INPUT",
+            f"{where}: the sandbox org does not run sObject Collections inside a Composite request",
         )  # fmt: skip
-    split = urlsplit(url)
-    if split.path.rstrip("/").split("/")[4:5] == ["composite"]:
+    if head[:1] == ["composite"]:
         raise ApiError(400, "INVALID_API_INPUT", f"{where}: Composite requests do not nest")
     inherited = {h: v for h, v in req.headers.items() if h in _INHERITED}
-    return ref, Request(
-        method=method, path=split.path, query=parse_qs(split.query),
-        headers=inherited | headers, body=text.encode(), user_id=req.user_id,
+    return _Sub(
+        ref=ref, method=method, url=url, headers=inherited | headers,
+        body=sub.get("body"), has_body="body" in sub,
     )  # fmt: skip
+
+
+def _segments(url: str) -> list[str]:
+    """The path's segments after ``/services/data/vXX.X/``."""
+    return [p for p in urlsplit(url).path.split("/") if p][3:]
+
+
+def _is_query_or_collections(url: str) -> bool:
+    head = _segments(url)[:2]
+    return head[:1] in (["query"], ["queryAll"]) or head == ["composite", "sobjects"]
+
+
+def _resolve(sub: _Sub, done: dict[str, dict[str, Any]], user_id: str | None) -> Request:
+    """The subrequest with its references replaced (Composite resource, "You can use the
+    output of one request as the input to a subsequent request"):
+
+    - in the ``url`` a referenced value is inserted as text (an Id, as is);
+    - in the ``body`` a string that is one whole reference (``"@{refAccount.id}"``) takes
+      the referenced JSON value, a reference inside a longer string is inserted as text;
+      only values are resolved, never keys;
+    - ``httpHeaders`` are not resolved.
+
+    A reference whose value does not exist halts the subrequest: it is not executed and
+    answers 400 ``PROCESSING_HALTED`` "Invalid reference specified. No value for
+    q0.records[0].Id found in q0." (the message real orgs give when the referenced query
+    returned no row). So does a reference to a subrequest that failed (non-2xx: "Dependent
+    subrequests aren't executed") or to a referenceId that is not an earlier subrequest's.
+    Undocumented, so the conservative choice: a JSON ``null`` counts as no value, and
+    ``@{...}`` that is not ``referenceId`` followed by ``.Field`` / ``[n]`` steps halts
+    the subrequest too. Field names match exactly (referenceIds are case-sensitive; JSON
+    keys are)."""
+
+    def text(match: re.Match[str]) -> str:
+        value = _value(match.group(1), done)
+        return value if isinstance(value, str) else json.dumps(value)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if isinstance(node, str):
+            whole = _REFERENCE.fullmatch(node)
+            return _value(whole.group(1), done) if whole else _REFERENCE.sub(text, node)
+        return node
+
+    url = _REFERENCE.sub(text, sub.url)
+    body = json.dumps(walk(sub.body)).encode() if sub.has_body else b""
+    split = urlsplit(url)
+    return Request(
+        method=sub.method, path=split.path, query=parse_qs(split.query),
+        headers=dict(sub.headers), body=body, user_id=user_id,
+    )  # fmt: skip
+
+
+def _value(expression: str, done: dict[str, dict[str, Any]]) -> Any:
+    m = _EXPRESSION.match(expression)
+    if m is None:
+        raise _Halted(f"Invalid reference specified. {expression} is not a valid reference.")
+    ref = m.group(1)
+    missing = _Halted(f"Invalid reference specified. No value for {expression} found in {ref}.")
+    answer = done.get(ref)
+    if answer is None or not 200 <= answer["httpStatusCode"] < 300:
+        raise missing
+    value = answer["body"]
+    for step in _STEP.finditer(m.group(2)):
+        name, index = step.group(1), step.group(2)
+        if name is not None and isinstance(value, dict) and name in value:
+            value = value[name]
+        elif index is not None and isinstance(value, list) and int(index) < len(value):
+            value = value[int(index)]
+        else:
+            raise missing
+    if value is None:
+        raise missing
+    return value
+
+
+def _halted(ref: str, message: str) -> dict[str, Any]:
+    return {
+        "body": ApiError(400, "PROCESSING_HALTED", message).response().body,
+        "httpHeaders": {},
+        "httpStatusCode": 400,
+        "referenceId": ref,
+    }
 
 
 def _run(org: Org, dispatch: Dispatch, ref: str, sub: Request) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
+from urllib.parse import urlsplit
 
 from devkit.sandbox.web import Request
 
@@ -34,6 +36,34 @@ def classify(req: Request) -> tuple[str, int]:
     return "metadata", 1
 
 
+def draws(req: Request) -> list[tuple[str, int]]:
+    """Every ``(kind, records)`` draw a data API request's time is made of: its own kind
+    (:func:`classify`) and, for a Composite request, one more draw per query subrequest
+    (GET ``.../query`` or ``.../queryAll``: ``query``, or ``query_more`` for a next page).
+    The ``composite`` draw prices the subrequests as DML at 7.5 ms each, which would
+    make a query inside a Composite nearly free; a query costs what a query costs."""
+    kind, records = classify(req)
+    if kind != "composite":
+        return [(kind, records)]
+    subs = _body_list(req, "compositeRequest") or []
+    queries = [q for q in (_query_kind(s) for s in subs) if q]
+    return [(kind, records), *((q, 1) for q in queries)]
+
+
+def _query_kind(sub: Any) -> str | None:
+    if (
+        not isinstance(sub, dict)
+        or sub.get("method") != "GET"
+        or not isinstance(sub.get("url"), str)
+    ):
+        return None
+    m = _DATA.match(urlsplit(sub["url"]).path)
+    parts = [p for p in (m.group(1) or "").split("/") if p] if m else []
+    if parts and parts[0] in ("query", "queryAll"):
+        return "query_more" if len(parts) == 2 else "query"
+    return None
+
+
 def _collection_size(req: Request) -> int:
     if req.method == "DELETE":
         return len([i for i in (req.param("ids") or "").split(",") if i])
@@ -41,9 +71,14 @@ def _collection_size(req: Request) -> int:
 
 
 def _body_list_size(req: Request, key: str) -> int:
+    items = _body_list(req, key)
+    return len(items) if items is not None else 1
+
+
+def _body_list(req: Request, key: str) -> list[Any] | None:
     try:
         body = json.loads(req.body or b"null")
     except (ValueError, UnicodeDecodeError):
-        return 1
+        return None
     items = body.get(key) if isinstance(body, dict) else None
-    return len(items) if isinstance(items, list) else 1
+    return items if isinstance(items, list) else None

@@ -318,6 +318,9 @@ def test_composite_runs_conditional_patches_each_with_its_own_headers(sandbox, s
         ({"compositeRequest": [_sub("a", "x", {}), _sub("a", "y", {})]}, "unique"),
         ({"compositeRequest": [_sub("a", "x", {}, Authorization="Bearer z")]}, "top-level"),
         ({"allOrNone": True, "compositeRequest": [_sub("a", "x", {})]}, "allOrNone=false"),
+        ({"compositeRequest": [{"method": "PATCH", "url": "/services/data/v59.0/composite/sobjects",
+                                "referenceId": "a", "body": {"records": []}}]},
+         "sObject Collections inside"),
     ],
 )  # fmt: skip
 def test_malformed_composite_requests_are_refused_whole(sf_client, body, needle):
@@ -402,3 +405,155 @@ def test_composite_subrequests_get_the_same_412_and_400_one_by_one(sandbox, sf_c
     assert status == {"same": 204, "stale": 412, "bad": 400}
     owners = {i: admin.get_lead(i)["OwnerId"] for i in (same, stale, bad)}
     assert owners == {same: rep, stale: admin.intake_queue_id(), bad: admin.intake_queue_id()}
+
+
+# --- Composite references: @{referenceId.field[n]...} ----------------------------------
+def _owner_query(ref: str, lead_id: str, owner_ids: list[str]) -> dict:
+    """The worker's guard: the lead, only while unconverted and still owned as it saw it."""
+    from urllib.parse import quote_plus
+
+    owners = ",".join(f"'{o}'" for o in owner_ids)
+    soql = (f"SELECT Id FROM Lead WHERE Id = '{lead_id}' AND IsConverted = false "
+            f"AND OwnerId IN ({owners})")  # fmt: skip
+    return {"method": "GET", "referenceId": ref,
+            "url": f"/services/data/v59.0/query?q={quote_plus(soql)}"}  # fmt: skip
+
+
+def _referencing_patch(ref: str, query_ref: str, body: dict, **headers: str) -> dict:
+    return _sub(ref, f"@{{{query_ref}.records[0].Id}}", body,
+                **({"Sforce-Auto-Assign": "FALSE"} | headers))  # fmt: skip
+
+
+def _composite(sf, *subs: dict) -> dict[str, dict]:
+    answer = sf.restful("composite", method="POST",
+                        json={"allOrNone": False, "compositeRequest": list(subs)})  # fmt: skip
+    return {r["referenceId"]: r for r in answer["compositeResponse"]}
+
+
+def _halted(expression: str, ref: str) -> list[dict]:
+    message = f"Invalid reference specified. No value for {expression} found in {ref}."
+    return [{"message": message, "errorCode": "PROCESSING_HALTED"}]
+
+
+def test_a_patch_referencing_a_query_runs_only_when_the_query_found_the_lead(sandbox, sf_client):
+    """Composite, allOrNone=false: a PATCH whose url references ``@{q.records[0].Id}``
+    writes the lead the query found; when the query found none the PATCH is not executed
+    (400 PROCESSING_HALTED, the message real orgs give) and the pair after it still runs.
+    Two queries and two PATCHes are ONE API call."""
+    admin = sandbox.admin()
+    users = admin.user_ids()
+    rep, other = users["yuki.tanaka@acme-sales.example"], users["anna.schmidt@acme-sales.example"]
+    queue = admin.intake_queue_id()
+    (taken,) = admin.create_leads(1, owner_id=other)  # no longer in the queue: no row
+    (open_,) = _lead_ids(sandbox, 1)
+    calls = admin.api_calls()
+    by_ref = _composite(
+        sf_client,
+        _owner_query("q0", taken, [queue]),
+        _referencing_patch("w0", "q0", {"OwnerId": rep}),
+        _owner_query("q1", open_, [queue]),
+        _referencing_patch("w1", "q1", {"OwnerId": rep}),
+    )
+    assert admin.api_calls() == calls + 1
+    assert list(by_ref) == ["q0", "w0", "q1", "w1"]
+    assert by_ref["q0"]["httpStatusCode"] == 200 and by_ref["q0"]["body"]["totalSize"] == 0
+    assert by_ref["w0"]["httpStatusCode"] == 400
+    assert by_ref["w0"]["body"] == _halted("q0.records[0].Id", "q0")
+    assert by_ref["q1"]["body"]["records"][0]["Id"] == open_
+    assert by_ref["w1"]["httpStatusCode"] == 204
+    assert admin.get_lead(taken)["OwnerId"] == other
+    assert admin.get_lead(open_)["OwnerId"] == rep
+
+
+def test_a_referencing_patch_still_honours_if_unmodified_since(sandbox, sf_client):
+    admin = sandbox.admin()
+    rep = admin.user_ids()["yuki.tanaka@acme-sales.example"]
+    fresh, stale = _lead_ids(sandbox, 2)
+    queue = admin.intake_queue_id()
+    by_ref = _composite(
+        sf_client,
+        _owner_query("q0", stale, [queue]),
+        _referencing_patch("w0", "q0", {"OwnerId": rep},
+                           **{"If-Unmodified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"}),
+        _owner_query("q1", fresh, [queue]),
+        _referencing_patch("w1", "q1", {"OwnerId": rep},
+                           **{"If-Unmodified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}),
+    )  # fmt: skip
+    assert by_ref["w0"]["httpStatusCode"] == 412
+    assert by_ref["w0"]["body"][0]["errorCode"] == "PRECONDITION_FAILED"
+    assert by_ref["w1"]["httpStatusCode"] == 204
+    assert admin.get_lead(stale)["OwnerId"] == queue
+    assert admin.get_lead(fresh)["OwnerId"] == rep
+
+
+def test_a_body_reference_takes_the_value_whole_or_as_text_inside_a_string(sandbox, sf_client):
+    """``"OwnerId": "@{u.records[0].Id}"`` takes the referenced value; a reference inside
+    a longer string is inserted as text; the url takes a created record's ``id``."""
+    from urllib.parse import quote_plus
+
+    admin = sandbox.admin()
+    rep = admin.user_ids()["yuki.tanaka@acme-sales.example"]
+    soql = "SELECT Id, Email FROM User WHERE Email = 'yuki.tanaka@acme-sales.example'"
+    by_ref = _composite(
+        sf_client,
+        {"method": "GET", "referenceId": "u", "url": f"/services/data/v59.0/query?q={quote_plus(soql)}"},
+        {"method": "POST", "referenceId": "newLead", "url": "/services/data/v59.0/sobjects/Lead",
+         "body": {"LastName": "Referenced", "Company": "Refs Ltd"}},
+        _sub("w", "@{newLead.id}", {"OwnerId": "@{u.records[0].Id}",
+                                    "Routing_Reason__c": "to @{u.records[0].Email} by ref"},
+             **{"Sforce-Auto-Assign": "FALSE"}),
+    )  # fmt: skip
+    assert by_ref["w"]["httpStatusCode"] == 204, by_ref["w"]
+    lead = admin.get_lead(by_ref["newLead"]["body"]["id"])
+    assert lead["OwnerId"] == rep
+    assert lead["Routing_Reason__c"] == "to yuki.tanaka@acme-sales.example by ref"
+
+
+def test_references_to_a_failed_a_later_or_an_unknown_subrequest_are_not_executed(
+    sandbox, sf_client
+):
+    """A failed subrequest's dependents are not executed (nor theirs, in turn); neither is
+    one referencing a referenceId that is not an earlier subrequest. An ``@{`` in a header
+    is not a reference: it is sent as written (here an unreadable date, so a 400 of its own)."""
+    admin = sandbox.admin()
+    rep = admin.user_ids()["yuki.tanaka@acme-sales.example"]
+    queue = admin.intake_queue_id()
+    (lead,) = _lead_ids(sandbox, 1)
+    bad = {"method": "GET", "referenceId": "bad",
+           "url": "/services/data/v59.0/query?q=SELECT+Nope+FROM+Lead"}  # fmt: skip
+    by_ref = _composite(
+        sf_client,
+        bad,
+        _referencing_patch("w0", "bad", {"OwnerId": rep}),
+        _referencing_patch("w1", "w0", {"OwnerId": rep}),
+        _referencing_patch("early", "late", {"OwnerId": rep}),
+        _owner_query("late", lead, [queue]),
+        _referencing_patch("hdr", "late", {"OwnerId": rep},
+                           **{"If-Unmodified-Since": "@{late.records[0].Id}"}),
+    )  # fmt: skip
+    assert by_ref["bad"]["httpStatusCode"] == 400
+    assert by_ref["bad"]["body"][0]["errorCode"] != "PROCESSING_HALTED"
+    assert by_ref["w0"]["body"] == _halted("bad.records[0].Id", "bad")
+    assert by_ref["w1"]["body"] == _halted("w0.records[0].Id", "w0")
+    assert by_ref["early"]["body"] == _halted("late.records[0].Id", "late")
+    assert by_ref["late"]["httpStatusCode"] == 200
+    assert by_ref["hdr"]["httpStatusCode"] == 400
+    assert by_ref["hdr"]["body"][0]["errorCode"] != "PROCESSING_HALTED"
+    assert admin.get_lead(lead)["OwnerId"] == queue
+
+
+def test_at_most_five_query_subrequests_in_one_composite(sandbox, sf_client):
+    """ "Up to 5 of these subrequests can be sObject Collections or query operations,
+    including Query and QueryAll requests": five run, a sixth refuses the whole request."""
+    admin = sandbox.admin()
+    queue = admin.intake_queue_id()
+    ids = _lead_ids(sandbox, 6)
+    five = [_owner_query(f"q{i}", lead, [queue]) for i, lead in enumerate(ids[:5])]
+    by_ref = _composite(sf_client, *five)
+    assert [r["httpStatusCode"] for r in by_ref.values()] == [200] * 5
+    six = [*five, _owner_query("q5", ids[5], [queue])]
+    six[5]["url"] = six[5]["url"].replace("/query?", "/queryAll?")
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf_client.restful("composite", method="POST", json={"compositeRequest": six})
+    assert info.value.content[0]["errorCode"] == "INVALID_API_INPUT"
+    assert "at most 5 query" in info.value.content[0]["message"]

@@ -3,14 +3,17 @@ seed; the concurrent long-running request rule; query cursors' 2-day life."""
 
 from __future__ import annotations
 
+import json
 import statistics
+from types import SimpleNamespace
 
 import pytest
 
+from devkit.sandbox import app as app_module
 from devkit.sandbox import org as org_module
 from devkit.sandbox.inflight import InFlight
 from devkit.sandbox.latency import KINDS, CallLatency, LatencyProfile, LongRunning
-from devkit.sandbox.latency.calls import classify
+from devkit.sandbox.latency.calls import classify, draws
 from devkit.sandbox.org import CURSOR_LIFETIME_S, Org
 from devkit.sandbox.soql.engine import Result
 from devkit.sandbox.web import Request
@@ -107,6 +110,46 @@ def _request(method, path, body=b"", query=None):
 )  # fmt: skip
 def test_requests_are_classified_by_kind_and_size(method, path, body, query, expected):
     assert classify(_request(method, path, body, query)) == expected
+
+
+def _composite(*subs: tuple[str, str]) -> Request:
+    body = {"compositeRequest": [{"method": m, "url": u, "referenceId": f"r{i}"}
+                                 for i, (m, u) in enumerate(subs)]}  # fmt: skip
+    return _request("POST", "/services/data/v59.0/composite", json.dumps(body).encode())
+
+
+def test_a_composite_draws_one_query_per_query_subrequest_on_top_of_its_own():
+    """A query inside a Composite costs what a query costs, not 7.5 ms of DML."""
+    req = _composite(
+        ("GET", "/services/data/v59.0/query?q=SELECT+Id+FROM+Lead"),
+        ("PATCH", "/services/data/v59.0/sobjects/Lead/@{r0.records[0].Id}"),
+        ("GET", "/services/data/v59.0/queryAll/?q=SELECT+Id+FROM+Lead"),
+        ("GET", "/services/data/v59.0/query/01gABC-2000"),
+        ("GET", "/services/data/v59.0/sobjects/Lead/00Q000000000001AAA"),
+        ("POST", "/services/data/v59.0/query?q=SELECT+Id+FROM+Lead"),  # not a query: GET only
+    )
+    assert draws(req) == [("composite", 6), ("query", 1), ("query", 1), ("query_more", 1)]
+    plain = _request("GET", "/services/data/v59.0/query/", b"", {"q": ["SELECT Id FROM Lead"]})
+    assert draws(plain) == [("query", 1)]
+
+
+def test_the_sandbox_waits_the_sum_of_a_composites_draws(monkeypatch):
+    """Fixed draws (p50 = p95): the composite's own time at its size plus one query each."""
+    profile = LatencyProfile(calls={
+        "composite": CallLatency(p50=0.40, p95=0.40, records=25, fixed=0.15),
+        "query": CallLatency(p50=0.30, p95=0.30),
+    })  # fmt: skip
+    slept: list[float] = []
+    monkeypatch.setattr(app_module.time, "sleep", slept.append)
+    app = app_module.SandboxApp(SimpleNamespace(latency=profile), None, None, "", None)
+    two_pairs = _composite(
+        ("GET", "/services/data/v59.0/query?q=SELECT+Id+FROM+Lead"),
+        ("PATCH", "/services/data/v59.0/sobjects/Lead/@{r0.records[0].Id}"),
+        ("GET", "/services/data/v59.0/query?q=SELECT+Id+FROM+Lead"),
+        ("PATCH", "/services/data/v59.0/sobjects/Lead/@{r2.records[0].Id}"),
+    )
+    app._wait_all(draws(two_pairs))
+    assert slept == [pytest.approx(0.15 + 0.25 * 4 / 25 + 2 * 0.30)]
 
 
 class Clock:
