@@ -75,6 +75,9 @@ class CycleState:
     # subscribed (:mod:`worker.jobs.event_leads`); None: not asked yet or not available
     lead_types: Mapping[str, str] | None = None
     lead_types_asked: bool = False
+    # guarded owner writes refused as a whole by Salesforce once: re-read before each
+    # write from then on (:mod:`worker.jobs.send_owners`)
+    guarded_off: bool = False
 
 
 @dataclass(kw_only=True)

@@ -24,7 +24,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -92,6 +92,9 @@ class _Cycle:
     seen: set[str] = field(default_factory=set)
     writes: WriteBehind[list[WriteItem], list[Outcomes]] | None = None  # page writes
     page_done: Callable[[], None] = _nothing  # after each page: the heap's collection point
+    # lead id -> its last change as its create event showed it (leads taken from events):
+    # their writes need no owner re-read first (WriteItem.changed_at)
+    stamps: dict[str, datetime] = field(default_factory=dict)
 
 
 def intake_owner_ids(deps: Deps, config: RoutingConfig) -> tuple[str, ...]:
@@ -199,6 +202,7 @@ def _known_or_read(
         if i in known and selected <= {f.lower() for f in known[i].lead.fields}
     ]  # fmt: skip
     cycle.report.from_events = len(taken)
+    cycle.stamps = {r.id: r.modstamp for r in taken if r.modstamp is not None}
     got = {r.id for r in taken}
     rest = [i for i in wanted if i not in got]
     rows = [*taken, *(cycle.deps.gateway.leads_by_id(rest, cycle.fields) if rest else [])]
@@ -322,6 +326,8 @@ def _route_rows(
         items = _route_page(cycle, fresh, watermark, snapshot)
     else:
         items = []
+    if cycle.stamps:
+        items = [replace(i, changed_at=cycle.stamps.get(i.lead_id)) for i in items]
     # the whole page's writes together: an owner re-read before each burst of PATCHes,
     # sent while the next page is decided (journaled when the next page hands its over)
     if cycle.writes is not None:

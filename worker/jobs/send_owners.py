@@ -31,6 +31,17 @@ bounded burst (so at most ``GROUPS_IN_FLIGHT`` x the burst's calls in flight, al
 requests: Salesforce limits only those running 20 s or more). Each group's PATCHes still
 follow its own re-read by one round trip: the overlap adds nothing to the guard window.
 
+A fresh lead known from its create event (:attr:`WriteItem.changed_at`) skips step 1
+when few go out at once (:data:`GUARDED_LEADS`): its write is guarded by a query in the
+same Composite call (:meth:`~worker.sfdc.gateway.SimpleSalesforceGateway.
+update_owners_guarded`: one API call for up to 5 leads instead of a re-read and a
+write), sent once Salesforce's clock has left the second of that change. Salesforce
+runs the query a few milliseconds before the PATCH, and runs the PATCH only if it found
+the lead unconverted and still in an intake owner's hands; ``If-Unmodified-Since`` (the
+event's stamp) refuses it if anything changed the lead after that second. A lead whose
+guard or precondition failed goes through steps 1-3 like any other (re-read, judged);
+one whose call failed in transit too, as possibly sent.
+
 A call that still fails after the retry policy leaves its decisions ``pending``: the
 next cycle's reconcile finds out what happened. Nothing here touches the store (it may
 run on a thread while the next page is decided): :mod:`worker.jobs.outcome_journal`
@@ -50,12 +61,12 @@ from random import Random
 
 from worker.jobs.deps import Deps
 from worker.jobs.owner_guard import judge
-from worker.jobs.precondition import preconditions, split_settled
+from worker.jobs.precondition import CLOCK_SKEW, SECOND, preconditions, split_settled
 from worker.jobs.write_items import Outcomes, WriteItem
 from worker.runtime.budget import Pace
 from worker.runtime.pipeline import countdown
 from worker.sfdc.errors import SfdcError, SfdcTransientError
-from worker.sfdc.mapping import OwnerRow, OwnerUpdate, WriteResult
+from worker.sfdc.mapping import GuardedUpdate, OwnerRow, OwnerUpdate, WriteResult
 from worker.sfdc.outcomes import WriteKind
 
 log = logging.getLogger("leadrouter.writeback")
@@ -71,6 +82,12 @@ COMPOSITE_MAX = 25  # conditional PATCHes per Composite call (Salesforce's subre
 # calls in flight at twice a burst (16 Composite calls, or 8 collections PATCHes)
 GROUPS_IN_FLIGHT = 2
 MAX_WAITS = 3  # rounds a lead re-read in the second of its last change may wait
+# fresh leads written by guarded writes when no more than this many go out at once: two
+# Composite calls of 5, where a re-read and a conditional write are two calls for 25
+GUARDED_LEADS = 10
+# the longest the guarded writes wait for Salesforce's clock to leave the second of the
+# leads' last change (the subscriber has waited for it already: this is the rest)
+GUARDED_WAIT = 1.5
 CLOSED = {WriteKind.DELETED: "lead deleted", WriteKind.CONVERTED: "lead converted"}
 
 # each chunk of a burst with Salesforce's answer to it (or the error its call ended in)
@@ -173,6 +190,12 @@ def _write_group(
     written when a held-back one was). ``started``: called when the first round's
     PATCHes are all on their way (see :func:`send_all`)."""
     rounds: list[Outcomes] = []
+    if conditional:
+        guarded, group = _guardable(deps, group)
+        if guarded:
+            first = Outcomes()
+            rounds.append(first)
+            group = _send_guarded(deps, guarded, first) + group
     state = _Rounds(group, deps.monotonic())
     while state.todo:
         _back_off(deps, state)
@@ -189,6 +212,60 @@ def _write_group(
             out.left_pending += state.todo
             break
     return rounds
+
+
+def _guardable(deps: Deps, group: list[WriteItem]) -> tuple[list[WriteItem], list[WriteItem]]:
+    """(written by guarded writes, the rest): the group's fresh leads known from their
+    create events, when there are no more than :data:`GUARDED_LEADS` of them, guarded
+    writes are not turned off, and Salesforce's clock is known; after waiting, if need
+    be, until that clock has left the second of their last change (plus the skew)."""
+    fresh = [i for i in group if i.changed_at is not None and not i.sent]
+    if not fresh or len(fresh) > GUARDED_LEADS or deps.state.guarded_off:
+        return [], group
+    stamps = [i.changed_at for i in fresh if i.changed_at is not None]
+    server = deps.gateway.server_time()
+    if server is None:
+        return [], group
+    settled = max(stamps).replace(microsecond=0) + SECOND + CLOCK_SKEW
+    wait = (settled - server).total_seconds()
+    if wait > GUARDED_WAIT:  # a stamp that far ahead: clocks apart, re-read instead
+        return [], group
+    if wait > 0:
+        deps.sleep(wait)
+    ids = {i.decision_id for i in fresh}
+    return fresh, [i for i in group if i.decision_id not in ids]
+
+
+def _send_guarded(deps: Deps, items: list[WriteItem], out: Outcomes) -> list[WriteItem]:
+    """Write ``items`` by guarded writes, their outcomes into ``out``; return those left
+    for the re-read rounds: the ones whose guard or precondition failed, or that are to
+    be tried again (locked), and, marked as possibly sent, all of them when the call
+    failed in transit."""
+    updates = [
+        GuardedUpdate(
+            OwnerUpdate(i.lead_id, i.owner_id, i.extra),
+            i.expected - {i.owner_id},
+            i.changed_at,
+        )
+        for i in items
+        if i.changed_at is not None
+    ]
+    try:
+        results = deps.gateway.update_owners_guarded(updates)
+    except SfdcTransientError as exc:
+        log.info("guarded write of %d leads failed in transit (%s): re-read", len(items), exc)
+        return [replace(i, sent=True) for i in items]
+    except SfdcError as exc:  # refused as a whole: nothing of it was applied
+        deps.state.guarded_off = True
+        log.warning("guarded owner writes refused (%s): owners are re-read before each "
+                    "write from now on", exc)  # fmt: skip
+        return items
+    out.answered_at = deps.now()
+    unknown = {r.lead_id for r in results if r.error_code == "NO_RESULT"}
+    again = [replace(i, sent=True) for i in items if i.lead_id in unknown]
+    answered = [i for i in items if i.lead_id not in unknown]
+    retry, refused = _classify(deps, answered, results, out)
+    return again + [replace(i, sent=True) for i in retry] + refused
 
 
 def _back_off(deps: Deps, state: _Rounds) -> None:

@@ -29,6 +29,10 @@ class WriteItem:
     # a PATCH for this decision may already have reached Salesforce (a crash, a reset, a
     # lost answer): only then does "owner is already our rep" mean our write landed
     sent: bool = False
+    # the lead's last change as its create event showed it (None: not from an event): a
+    # fresh lead is then written in ONE call, guarded by a query Salesforce runs just
+    # before the PATCH, with no owner re-read first (:mod:`worker.jobs.send_owners`)
+    changed_at: datetime | None = None
 
 
 @dataclass

@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, Protocol, TypeVar
+from urllib.parse import quote_plus
 
 from simple_salesforce.api import Salesforce
 from tenacity import Retrying
@@ -26,6 +27,7 @@ from worker.sfdc.errors import SfdcPermanentError, replication_refusal
 from worker.sfdc.mapping import (
     AccountRow,
     DeletedRecords,
+    GuardedUpdate,
     LeadRow,
     OwnerRow,
     OwnerUpdate,
@@ -44,6 +46,9 @@ OWNER_FIELDS = [
     "Id", "OwnerId", "IsConverted", "LastModifiedById", "LastModifiedDate", "SystemModstamp",
 ]  # fmt: skip
 COMPOSITE_MAX = 25  # subrequests per Composite call (one API call)
+# guarded owner writes per Composite call: each is a query and a PATCH, and a Composite
+# call carries at most 5 query (or sObject Collections) subrequests
+GUARDED_MAX = 5
 NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
 
 
@@ -82,6 +87,11 @@ class SalesforceGateway(Protocol):
         *,
         unmodified_since: Mapping[str, datetime] | None = None,
     ) -> list[WriteResult]: ...
+    def update_owners_guarded(self, updates: Sequence[GuardedUpdate]) -> list[WriteResult]: ...
+    def server_time(self) -> datetime | None:
+        """A time Salesforce's clock has certainly reached (None: not known yet)."""
+        ...
+
     def api_usage(self) -> tuple[int, int] | None: ...
     def api_calls(self) -> int: ...
     def describe_object(self, sobject: str) -> ObjectAccess | None:
@@ -416,6 +426,44 @@ class SimpleSalesforceGateway:
                     results.append(mapping.subrequest_result(update.lead_id, entry))
         return results
 
+    def update_owners_guarded(self, updates: Sequence[GuardedUpdate]) -> list[WriteResult]:
+        """Owner writes each guarded by a query in the same Composite call (ONE API call
+        per :data:`GUARDED_MAX` leads, no re-read before): per lead, a query selecting
+        it only while it is unconverted and owned by one of ``owners``, then an sObject
+        Rows PATCH of ``/sobjects/Lead/@{q<i>.records[0].Id}`` with
+        ``If-Unmodified-Since``. Salesforce runs the PATCH only if the query found the
+        lead: else it answers 400 ``PROCESSING_HALTED`` ("Invalid reference specified.
+        No value for q0.records[0].Id found in q0.") without running it. References
+        resolve in a subrequest's url and body ("Send Multiple Requests Using Composite",
+        REST API guide); ``allOrNone=false`` leaves the other leads' pairs to run.
+
+        The guard is the owner re-read of :meth:`current_owners` made by Salesforce
+        itself, a few milliseconds before the PATCH, instead of a round trip before it:
+        the caller must send it only once Salesforce's clock has left the second of the
+        lead's last change (the precondition has second precision, see
+        :mod:`worker.jobs.precondition`). Not retried here, like the other writes."""
+        results: list[WriteResult] = []
+        for start in range(0, len(updates), GUARDED_MAX):
+            chunk = updates[start : start + GUARDED_MAX]
+            answer = self.connection.call(
+                lambda sf, chunk=chunk: sf.restful(  # type: ignore[misc]
+                    "composite", method="POST", json=_guarded_body(sf.sf_version, chunk)
+                )
+            )
+            entries = answer.get("compositeResponse") if isinstance(answer, dict) else None
+            by_ref = {str(e.get("referenceId")): e for e in entries or [] if isinstance(e, dict)}
+            for i, guarded in enumerate(chunk):
+                lead_id = guarded.update.lead_id
+                entry = by_ref.get(f"w{i}")
+                if entry is None:
+                    results.append(WriteResult(lead_id, False, "NO_RESULT", "missing"))
+                else:
+                    results.append(mapping.subrequest_result(lead_id, entry))
+        return results
+
+    def server_time(self) -> datetime | None:
+        return self.connection.server_clock.lower(time.monotonic())
+
     # --- accounting ---------------------------------------------------------------
     def api_usage(self) -> tuple[int, int] | None:
         return self.connection.api_usage
@@ -437,6 +485,27 @@ def _record(update: OwnerUpdate) -> dict[str, object]:
     }
     record.update(update.extra or {})
     return record
+
+
+def _guarded_body(version: str, chunk: Sequence[GuardedUpdate]) -> dict[str, object]:
+    subrequests: list[dict[str, object]] = []
+    for i, guarded in enumerate(chunk):
+        update = guarded.update
+        query = soql.guard_query(update.lead_id, guarded.owners)
+        body: dict[str, object] = {"OwnerId": update.owner_id}
+        body.update(update.extra or {})
+        headers = dict(NO_AUTO_ASSIGN)
+        headers["If-Unmodified-Since"] = format_datetime(
+            guarded.unmodified_since.astimezone(UTC), usegmt=True
+        )
+        subrequests += [
+            {"method": "GET", "referenceId": f"q{i}",
+             "url": f"/services/data/v{version}/query?q={quote_plus(query)}"},
+            {"method": "PATCH", "referenceId": f"w{i}",
+             "url": f"/services/data/v{version}/sobjects/Lead/@{{q{i}.records[0].Id}}",
+             "body": body, "httpHeaders": headers},
+        ]  # fmt: skip
+    return {"allOrNone": False, "compositeRequest": subrequests}
 
 
 def _composite_body(

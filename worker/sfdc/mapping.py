@@ -110,6 +110,18 @@ class OwnerUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class GuardedUpdate:
+    """An owner write guarded in its own call: applied only if the lead is still owned by
+    one of ``owners`` and not converted when Salesforce runs it, and unmodified since
+    ``unmodified_since`` (see :meth:`~worker.sfdc.gateway.SimpleSalesforceGateway.
+    update_owners_guarded`)."""
+
+    update: OwnerUpdate
+    owners: frozenset[str]
+    unmodified_since: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class WriteResult:
     """One lead's answer to an owner write: :attr:`kind` says what it came to."""
 

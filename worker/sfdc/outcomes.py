@@ -24,6 +24,10 @@ class WriteKind(Enum):
 KIND_BY_CODE: dict[str, WriteKind] = {
     "UNABLE_TO_LOCK_ROW": WriteKind.LOCKED,
     "PRECONDITION_FAILED": WriteKind.OWNER_CHANGED,
+    # a Composite subrequest not run because a value it referenced was not there: a
+    # guarded write whose guard query found the lead no longer ours to write (owner
+    # changed, converted, deleted): re-read and judged like a refused conditional write
+    "PROCESSING_HALTED": WriteKind.OWNER_CHANGED,
     "INACTIVE_OWNER_OR_USER": WriteKind.OWNER_INACTIVE,
     "CANNOT_UPDATE_CONVERTED_LEAD": WriteKind.CONVERTED,
     "ENTITY_IS_DELETED": WriteKind.DELETED,

@@ -59,6 +59,17 @@ def leads_by_id_queries(lead_ids: Iterable[str], fields: Sequence[str]) -> list[
     ]
 
 
+def guard_query(lead_id: str, owner_ids: Iterable[str]) -> str:
+    """The query a guarded owner write references (:meth:`~worker.sfdc.gateway.
+    SimpleSalesforceGateway.update_owners_guarded`): the lead, only while it is not
+    converted and still owned by one of ``owner_ids`` (those our decision may replace)."""
+    return format_soql(
+        "SELECT Id FROM Lead WHERE Id = {} AND IsConverted = false AND OwnerId IN {}",
+        lead_id,
+        sorted(owner_ids),
+    )
+
+
 def queue_ids_query(developer_names: Sequence[str]) -> str:
     return format_soql(
         "SELECT Id, DeveloperName FROM Group WHERE Type = 'Queue' AND DeveloperName IN {}",

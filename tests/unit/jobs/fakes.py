@@ -13,6 +13,7 @@ from worker.sfdc.errors import SfdcTransientError
 from worker.sfdc.mapping import (
     AccountRow,
     DeletedRecords,
+    GuardedUpdate,
     LeadRow,
     OwnerRow,
     OwnerUpdate,
@@ -195,31 +196,46 @@ class FakeGateway:
         if self.fail_writes:
             self.fail_writes -= 1
             raise SfdcTransientError("Salesforce answered 503", status=503)
+        return [self._apply(u, (unmodified_since or {}).get(u.lead_id)) for u in updates]
+
+    def update_owners_guarded(self, updates: Sequence[GuardedUpdate]) -> list[WriteResult]:
+        """As Salesforce runs a guard query and the PATCH that references it."""
+        if self.before_write is not None:
+            hook, self.before_write = self.before_write, None
+            hook()
+        self._count("guarded")
+        if self.fail_writes:
+            self.fail_writes -= 1
+            raise SfdcTransientError("Salesforce answered 503", status=503)
         results = []
-        for u in updates:
-            codes = self.write_errors.get(u.lead_id)
-            if codes:
-                results.append(WriteResult(u.lead_id, False, codes.pop(0), "injected"))
-                continue
-            record = self.leads.get(u.lead_id)
-            if record is None:
-                results.append(WriteResult(u.lead_id, False, "ENTITY_IS_DELETED", "deleted"))
-                continue
-            since = (unmodified_since or {}).get(u.lead_id)
-            modified = parse_datetime(record.get("LastModifiedDate"))
-            if (
-                since is not None
-                and modified is not None
-                and modified > since.replace(microsecond=0)
-            ):  # second precision, as Salesforce (LastModifiedDate: "the last modified date")
-                results.append(WriteResult(u.lead_id, False, "PRECONDITION_FAILED", "412"))
-                continue
-            record["OwnerId"] = u.owner_id
-            record.update(u.extra or {})
-            record["SystemModstamp"] = record["LastModifiedDate"] = sf_time(self.clock)
-            record["LastModifiedById"] = WORKER_USER_ID
-            results.append(WriteResult(u.lead_id, True))
+        for g in updates:
+            record = self.leads.get(g.update.lead_id)
+            if record is None or record["IsConverted"] or record["OwnerId"] not in g.owners:
+                message = "Invalid reference specified. No value for q0.records[0].Id found in q0."
+                results.append(WriteResult(g.update.lead_id, False, "PROCESSING_HALTED", message))
+            else:
+                results.append(self._apply(g.update, g.unmodified_since))
         return results
+
+    def _apply(self, u: OwnerUpdate, since: datetime | None) -> WriteResult:
+        codes = self.write_errors.get(u.lead_id)
+        if codes:
+            return WriteResult(u.lead_id, False, codes.pop(0), "injected")
+        record = self.leads.get(u.lead_id)
+        if record is None:
+            return WriteResult(u.lead_id, False, "ENTITY_IS_DELETED", "deleted")
+        modified = parse_datetime(record.get("LastModifiedDate"))
+        if since is not None and modified is not None and modified > since.replace(microsecond=0):
+            # second precision, as Salesforce (LastModifiedDate: "the last modified date")
+            return WriteResult(u.lead_id, False, "PRECONDITION_FAILED", "412")
+        record["OwnerId"] = u.owner_id
+        record.update(u.extra or {})
+        record["SystemModstamp"] = record["LastModifiedDate"] = sf_time(self.clock)
+        record["LastModifiedById"] = WORKER_USER_ID
+        return WriteResult(u.lead_id, True)
+
+    def server_time(self) -> datetime | None:
+        return self.clock
 
     def api_usage(self) -> tuple[int, int] | None:
         return self.usage

@@ -276,7 +276,8 @@ def test_a_created_lead_is_routed_from_its_event_without_a_read(
     assert [(r.lead_id, r.status) for r in rows] == [(lead_id(1), "applied"), (lead_id(2), "applied")]  # fmt: skip
     assert {org.owner(lead_id(n)) for n in (1, 2)} <= REP_IDS
     assert org.calls.get("describe") == 1  # once per worker
-    assert org.calls.get("owners") == 2  # the owner re-read before each write stays
+    # each written in one guarded call: Salesforce's own query before the PATCH, no re-read
+    assert org.calls.get("guarded") == 2 and "owners" not in org.calls
 
 
 def test_a_redelivered_create_is_read_and_routes_nothing_again(
