@@ -31,11 +31,10 @@ bounded burst (so at most ``GROUPS_IN_FLIGHT`` x the burst's calls in flight, al
 requests: Salesforce limits only those running 20 s or more). Each group's PATCHes still
 follow its own re-read by one round trip: the overlap adds nothing to the guard window.
 
-A fresh lead known from its create event (:attr:`WriteItem.changed_at`) skips step 1
-when few go out at once (:data:`GUARDED_LEADS`): its write is guarded by a query in the
-same Composite call (:meth:`~worker.sfdc.gateway.SimpleSalesforceGateway.
-update_owners_guarded`: one API call for up to 5 leads instead of a re-read and a
-write), sent once Salesforce's clock has left the second of that change. Salesforce
+A fresh lead known from its create event (:attr:`WriteItem.changed_at`, its last change
+as the event showed it) skips step 1 when few go out at once (:data:`GUARDED_LEADS`): its write is guarded by a query in the same Composite
+call (:meth:`~worker.sfdc.gateway.SimpleSalesforceGateway.update_owners_guarded`: one
+API call instead of a re-read and a write), sent once Salesforce's clock has left the second of that change. Salesforce
 runs the query a few milliseconds before the PATCH, and runs the PATCH only if it found
 the lead unconverted and still in an intake owner's hands; ``If-Unmodified-Since`` (the
 event's stamp) refuses it if anything changed the lead after that second. A lead whose
@@ -82,9 +81,11 @@ COMPOSITE_MAX = 25  # conditional PATCHes per Composite call (Salesforce's subre
 # calls in flight at twice a burst (16 Composite calls, or 8 collections PATCHes)
 GROUPS_IN_FLIGHT = 2
 MAX_WAITS = 3  # rounds a lead re-read in the second of its last change may wait
-# fresh leads written by guarded writes when no more than this many go out at once: two
-# Composite calls of 5, where a re-read and a conditional write are two calls for 25
-GUARDED_LEADS = 10
+# fresh leads written by guarded writes when no more than this many go out at once (one
+# Composite call). Salesforce runs a Composite's subrequests one after another, each
+# guard query at a query's server time, where one re-read reads them all: beyond two
+# leads, the re-read and a conditional write answer sooner, for one call more
+GUARDED_LEADS = 2
 # the longest the guarded writes wait for Salesforce's clock to leave the second of the
 # leads' last change (the subscriber has waited for it already: this is the rest)
 GUARDED_WAIT = 1.5
@@ -191,11 +192,16 @@ def _write_group(
     PATCHes are all on their way (see :func:`send_all`)."""
     rounds: list[Outcomes] = []
     if conditional:
-        guarded, group = _guardable(deps, group)
+        guarded, group, wait = _guardable(deps, group)
         if guarded:
             first = Outcomes()
             rounds.append(first)
-            group = _send_guarded(deps, guarded, first) + group
+            if wait > 0 and deps.settling.enabled:  # no wait in the cycle: a later one
+                _hold_back(deps, first, guarded, deps.monotonic() + wait)
+            else:
+                if wait > 0:
+                    deps.sleep(wait)
+                group = _send_guarded(deps, guarded, first) + group
     state = _Rounds(group, deps.monotonic())
     while state.todo:
         _back_off(deps, state)
@@ -214,26 +220,27 @@ def _write_group(
     return rounds
 
 
-def _guardable(deps: Deps, group: list[WriteItem]) -> tuple[list[WriteItem], list[WriteItem]]:
-    """(written by guarded writes, the rest): the group's fresh leads known from their
-    create events, when there are no more than :data:`GUARDED_LEADS` of them, guarded
-    writes are not turned off, and Salesforce's clock is known; after waiting, if need
-    be, until that clock has left the second of their last change (plus the skew)."""
+def _guardable(
+    deps: Deps, group: list[WriteItem]
+) -> tuple[list[WriteItem], list[WriteItem], float]:
+    """(written by guarded writes, the rest, how long until they may be sent): the
+    group's leads known from their create events and never sent, when there are no more than
+    :data:`GUARDED_LEADS` of them, guarded writes are not turned off, and Salesforce's
+    clock is known; they may be sent once that clock has left the second of their last
+    change (plus the skew), at most :data:`GUARDED_WAIT` from now."""
     fresh = [i for i in group if i.changed_at is not None and not i.sent]
     if not fresh or len(fresh) > GUARDED_LEADS or deps.state.guarded_off:
-        return [], group
+        return [], group, 0.0
     stamps = [i.changed_at for i in fresh if i.changed_at is not None]
     server = deps.gateway.server_time()
     if server is None:
-        return [], group
+        return [], group, 0.0
     settled = max(stamps).replace(microsecond=0) + SECOND + CLOCK_SKEW
     wait = (settled - server).total_seconds()
     if wait > GUARDED_WAIT:  # a stamp that far ahead: clocks apart, re-read instead
-        return [], group
-    if wait > 0:
-        deps.sleep(wait)
+        return [], group, 0.0
     ids = {i.decision_id for i in fresh}
-    return fresh, [i for i in group if i.decision_id not in ids]
+    return fresh, [i for i in group if i.decision_id not in ids], max(wait, 0.0)
 
 
 def _send_guarded(deps: Deps, items: list[WriteItem], out: Outcomes) -> list[WriteItem]:

@@ -16,11 +16,13 @@ The subscriber (:mod:`worker.sfdc.pubsub.subscriber`) hands over batches; here:
   a lead a create event of the batch stands for whole is not read: the event gives
   the row (:mod:`worker.jobs.event_leads`, :mod:`worker.sfdc.pubsub.payload`);
 - the batch waits (outside the jobs' lock) until the second of the newest change its
-  leads' events carry (``commitTimestamp``) is over, by our clock, plus
-  :data:`worker.jobs.precondition.CLOCK_SKEW` and :data:`SETTLE_MARGIN`, at most
-  :data:`worker.jobs.precondition.LONGEST_WAIT` (:func:`settle_wait`): a fresh lead's
-  owner re-read then comes in a later second than its creation and gives a usable
-  precondition at once, where it used to be held and re-read a second time. Only an
+  leads' events carry (``commitTimestamp``) is over, by Salesforce's clock as its
+  answers bound it from below, plus :data:`worker.jobs.precondition.CLOCK_SKEW` (by
+  our clock plus :data:`SETTLE_MARGIN` as well, before any answer told Salesforce's
+  clock), at most :data:`worker.jobs.precondition.LONGEST_WAIT` (:func:`settle_wait`):
+  a fresh lead's guarded write, or owner re-read, then comes in a later second than its
+  creation and gives a usable precondition at once, where it used to be held and
+  re-read a second time. Only an
   economy: the write path still judges each re-read by Salesforce's clock. The wait is
   not lost: the known e-mails of the leads the batch's create events stand for are
   looked up meanwhile (and the open-lead counts reloaded when due), so the decision
@@ -84,9 +86,15 @@ def leads_to_route(events: Sequence[ChangeEvent], owners: Collection[str] = ()) 
     return list(out)
 
 
-def settle_wait(events: Sequence[ChangeEvent], lead_ids: Collection[str], now: datetime) -> float:
-    """Seconds from ``now`` (our wall clock) until the second of the newest change among
-    the events naming ``lead_ids`` is over, plus ``CLOCK_SKEW`` and :data:`SETTLE_MARGIN`;
+def settle_wait(
+    events: Sequence[ChangeEvent],
+    lead_ids: Collection[str],
+    now: datetime,
+    margin: float = SETTLE_MARGIN,
+) -> float:
+    """Seconds from ``now`` until the second of the newest change among the events
+    naming ``lead_ids`` is over, plus ``CLOCK_SKEW`` and ``margin`` (``now``: a lower
+    bound on Salesforce's clock, with no margin; or our wall clock, with the default);
     0.0 when it is, or no such event carries a commit time; at most ``LONGEST_WAIT``
     (a commit stamped further ahead means clocks apart: the write path copes)."""
     wanted = set(lead_ids)
@@ -97,7 +105,7 @@ def settle_wait(events: Sequence[ChangeEvent], lead_ids: Collection[str], now: d
     )  # fmt: skip
     if not newest:
         return 0.0
-    settled = newest // 1000 + 1 + CLOCK_SKEW.total_seconds() + SETTLE_MARGIN
+    settled = newest // 1000 + 1 + CLOCK_SKEW.total_seconds() + margin
     return min(max(settled - now.timestamp(), 0.0), LONGEST_WAIT)
 
 
@@ -129,7 +137,7 @@ class EventIntake:
                 config = deps.config(s)
             ids = leads_to_route(events, intake_owner_ids(deps, config))
         known = known_leads(deps, events, config) if ids else {}
-        wait = settle_wait(events, ids, deps.now()) if ids else 0.0
+        wait = self._settle_wait(events, ids) if ids else 0.0
         if wait:  # not under the lock: the sweep and the SLA sweep go on meanwhile
             self._wait_looking_up(wait, config, known)
         with deps.lock:
@@ -143,6 +151,14 @@ class EventIntake:
             self.sweep()
         record_sla_events(deps, events)  # touches and owner changes: no API call
         self.checkpoint(replay_id)  # after the journal: never ahead of the decisions
+
+    def _settle_wait(self, events: Sequence[ChangeEvent], ids: Sequence[str]) -> float:
+        """By Salesforce's clock when its answers have bounded it (the bound is what the
+        write path checks; no margin for our clock's distance from it), else by ours."""
+        server = self.deps.gateway.server_time()
+        if server is None:
+            return settle_wait(events, ids, self.deps.now())
+        return settle_wait(events, ids, server, margin=0.0)
 
     def _wait_looking_up(
         self, wait: float, config: RoutingConfig, known: Mapping[str, LeadRow]

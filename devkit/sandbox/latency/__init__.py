@@ -32,10 +32,13 @@ KINDS = (
     "collections_write",  # sObject Collections create/update/delete (scales with records)
     "collections_retrieve",  # sObject Collections retrieve
     "composite",  # POST /composite (scales with subrequests)
+    "composite_query",  # a query subrequest's share of a Composite call (added to it)
     "replication",  # sobjects/<type>/updated|deleted
     "metadata",  # versions, resources, describe, limits
     "event_delivery",  # commit -> change event delivered (for a Pub/Sub server)
 )
+
+FALLBACK = {"composite_query": "query"}
 
 
 @dataclass(frozen=True)
@@ -154,8 +157,11 @@ class LatencyProfile:
         return kind in self.calls
 
     def delay(self, kind: str, records: int = 1) -> float:
-        """Seconds this call takes (0 for a kind the profile does not list)."""
+        """Seconds this call takes (0 for a kind the profile does not list; a profile
+        without ``composite_query`` prices a query subrequest as a whole ``query``)."""
         call = self.calls.get(kind)
+        if call is None and kind in FALLBACK:
+            call = self.calls.get(FALLBACK[kind])
         if call is None:
             return 0.0
         with self._lock:

@@ -38,16 +38,17 @@ def classify(req: Request) -> tuple[str, int]:
 
 def draws(req: Request) -> list[tuple[str, int]]:
     """Every ``(kind, records)`` draw a data API request's time is made of: its own kind
-    (:func:`classify`) and, for a Composite request, one more draw per query subrequest
-    (GET ``.../query`` or ``.../queryAll``: ``query``, or ``query_more`` for a next page).
-    The ``composite`` draw prices the subrequests as DML at 7.5 ms each, which would
-    make a query inside a Composite nearly free; a query costs what a query costs."""
+    (:func:`classify`) and, for a Composite request, one ``composite_query`` draw per
+    query subrequest (GET ``.../query`` or ``.../queryAll``, a next page too). The
+    ``composite`` draw prices the subrequests as DML at 7.5 ms each, which would make a
+    query inside a Composite nearly free: it costs a query's server time (a query call
+    less the request's own overhead, which the Composite call pays once)."""
     kind, records = classify(req)
     if kind != "composite":
         return [(kind, records)]
     subs = _body_list(req, "compositeRequest") or []
     queries = [q for q in (_query_kind(s) for s in subs) if q]
-    return [(kind, records), *((q, 1) for q in queries)]
+    return [(kind, records), *(("composite_query", 1) for _ in queries)]
 
 
 def _query_kind(sub: Any) -> str | None:

@@ -42,12 +42,13 @@ def deps(make_deps: Callable[..., Deps]) -> Deps:
 def test_fresh_leads_are_written_in_one_call_without_a_re_read(
     org: FakeGateway, deps: Deps
 ) -> None:
-    items = [fresh(org, n) for n in range(1, 4)]
+    count = GUARDED_LEADS
+    items = [fresh(org, n) for n in range(1, count + 1)]
     org.tick(2)  # Salesforce's clock has left the leads' creation second
     out = merged(send_all(deps, items))
-    assert sorted(i.lead_id for i in out.applied) == [lead(n) for n in range(1, 4)]
+    assert sorted(i.lead_id for i in out.applied) == [lead(n) for n in range(1, count + 1)]
     assert org.calls == {"guarded": 1}  # no "owners": the guard ran inside Salesforce
-    assert {org.owner(lead(n)) for n in range(1, 4)} == {REP}
+    assert {org.owner(lead(n)) for n in range(1, count + 1)} == {REP}
 
 
 def test_a_person_who_took_the_lead_keeps_it(org: FakeGateway, deps: Deps) -> None:

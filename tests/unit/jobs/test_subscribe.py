@@ -208,6 +208,28 @@ def test_a_batch_waits_until_its_newest_change_second_is_over_by_our_clock() -> 
     assert settle_wait([change(4)], ["00Q4"], now) == 0.0  # no commit time: no wait
     ahead = created_at(5, second_ms + 60_000)  # clocks a minute apart: capped
     assert settle_wait([ahead], ["00Q5"], now) == LONGEST_WAIT
+    # by a bound on Salesforce's clock: no margin for our clock's distance from it
+    bound = 1 + CLOCK_SKEW.total_seconds() - 0.7
+    assert settle_wait(events, ["00Q2"], now, margin=0.0) == pytest.approx(bound)
+
+
+def test_the_wait_is_by_salesforces_clock_once_its_answers_bound_it(
+    org: FakeGateway, intake: EventIntake
+) -> None:
+    org.tick(0.4)
+    org.add_lead("00Q1")
+    event = created_at(1, int(org.clock.timestamp() * 1000))
+    waits: list[float] = []
+    real_sleep = intake.deps.sleep
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        real_sleep(seconds)
+
+    intake.deps.sleep = sleep
+    intake.handle([event], event.replay_id)
+    # the fake org's clock is Salesforce's: from .400, the rest of the second and the skew
+    assert waits[0] == pytest.approx(0.6 + CLOCK_SKEW.total_seconds())
 
 
 def test_a_fresh_lead_waits_once_and_is_written_on_its_first_owner_reread(

@@ -119,7 +119,7 @@ def _composite(*subs: tuple[str, str]) -> Request:
 
 
 def test_a_composite_draws_one_query_per_query_subrequest_on_top_of_its_own():
-    """A query inside a Composite costs what a query costs, not 7.5 ms of DML."""
+    """A query inside a Composite costs a query's server time, not 7.5 ms of DML."""
     req = _composite(
         ("GET", "/services/data/v59.0/query?q=SELECT+Id+FROM+Lead"),
         ("PATCH", "/services/data/v59.0/sobjects/Lead/@{r0.records[0].Id}"),
@@ -128,7 +128,7 @@ def test_a_composite_draws_one_query_per_query_subrequest_on_top_of_its_own():
         ("GET", "/services/data/v59.0/sobjects/Lead/00Q000000000001AAA"),
         ("POST", "/services/data/v59.0/query?q=SELECT+Id+FROM+Lead"),  # not a query: GET only
     )
-    assert draws(req) == [("composite", 6), ("query", 1), ("query", 1), ("query_more", 1)]
+    assert draws(req) == [("composite", 6), *[("composite_query", 1)] * 3]
     plain = _request("GET", "/services/data/v59.0/query/", b"", {"q": ["SELECT Id FROM Lead"]})
     assert draws(plain) == [("query", 1)]
 
@@ -137,7 +137,7 @@ def test_the_sandbox_waits_the_sum_of_a_composites_draws(monkeypatch):
     """Fixed draws (p50 = p95): the composite's own time at its size plus one query each."""
     profile = LatencyProfile(calls={
         "composite": CallLatency(p50=0.40, p95=0.40, records=25, fixed=0.15),
-        "query": CallLatency(p50=0.30, p95=0.30),
+        "composite_query": CallLatency(p50=0.30, p95=0.30),
     })  # fmt: skip
     slept: list[float] = []
     monkeypatch.setattr(app_module.time, "sleep", slept.append)
@@ -150,6 +150,19 @@ def test_the_sandbox_waits_the_sum_of_a_composites_draws(monkeypatch):
     )
     app._wait_all(draws(two_pairs))
     assert slept == [pytest.approx(0.15 + 0.25 * 4 / 25 + 2 * 0.30)]
+
+
+def test_a_query_subrequest_costs_the_query_less_a_requests_overhead_in_the_real_profile():
+    real = LatencyProfile.load("real").calls
+    share = real["composite_query"]
+    overhead = real["composite"].fixed
+    assert share.p50 == pytest.approx(real["query"].p50 - overhead)
+    assert share.p95 == pytest.approx(real["query"].p95 - overhead)
+
+
+def test_a_profile_without_the_subrequest_share_prices_it_as_a_whole_query():
+    profile = LatencyProfile(calls={"query": CallLatency(p50=0.30, p95=0.30)})
+    assert profile.delay("composite_query") == pytest.approx(0.30)
 
 
 class Clock:
