@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import tempfile
 import time
 from collections.abc import Iterator
@@ -50,29 +51,53 @@ def grow_by_doubling(url: str, target: int) -> None:
     engine = make_engine(url, pool=False)
     cols = [c["name"] for c in sa.inspect(engine).get_columns("decision") if c["name"] != "id"]
     listed = ", ".join(cols)
-    sqlite = engine.dialect.name == "sqlite"
+    if engine.dialect.name == "sqlite":
+        engine.dispose()
+        _grow_sqlite(str(engine.url.database), listed, target)
+        return
     with engine.begin() as conn:
-        indexes: list[Any] = []
-        if sqlite:
-            indexes = list(
-                conn.exec_driver_sql(
-                    "SELECT name, sql FROM sqlite_master WHERE type='index' "
-                    "AND tbl_name='decision' AND sql IS NOT NULL"
-                ).all()
-            )
-        for name, _ in indexes:
-            conn.exec_driver_sql(f'DROP INDEX "{name}"')
         while (n := conn.exec_driver_sql("SELECT count(*) FROM decision").scalar_one()) < target:
-            conn.exec_driver_sql(
-                f"INSERT INTO decision ({listed}) SELECT {listed} FROM decision "
-                f"ORDER BY id LIMIT {min(n, target - n)}"
-            )
-        for _, sql in indexes:
-            conn.exec_driver_sql(sql)
-    if not sqlite:  # what autovacuum does soon after a bulk insert (index-only scans need it)
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE decision")
+            conn.exec_driver_sql(_copy(listed, n, target))
+    # what autovacuum does soon after a bulk insert (index-only scans need it)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE decision")
     engine.dispose()
+
+
+def _copy(listed: str, n: int, target: int) -> str:
+    return (
+        f"INSERT INTO decision ({listed}) SELECT {listed} FROM decision "
+        f"ORDER BY id LIMIT {min(n, target - n)}"
+    )
+
+
+def _grow_sqlite(path: str, listed: str, target: int) -> None:
+    """The SQLite copy, on a store nobody else has open (a fresh build): indexes dropped
+    and rebuilt once, and neither a rollback journal nor fsyncs while it runs (a crash
+    leaves a half-built file, which the builders delete and start again); the store's
+    own WAL mode is set back at the end. A third faster than through the store's WAL
+    (27 s against 40 s for a million rows on the 2-core machine)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("PRAGMA cache_size=-262144")  # 256 MB for the index builds
+        conn.execute("PRAGMA temp_store=MEMORY")
+        indexes = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type='index' "
+            "AND tbl_name='decision' AND sql IS NOT NULL"
+        ).fetchall()
+        conn.execute("BEGIN")
+        for name, _ in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
+        while (n := conn.execute("SELECT count(*) FROM decision").fetchone()[0]) < target:
+            conn.execute(_copy(listed, n, target))
+        for _, sql in indexes:
+            conn.execute(sql)
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA journal_mode=WAL")
+    finally:
+        conn.close()
 
 
 def build_million(path: Path, rows: int = MILLION) -> str:
