@@ -75,6 +75,8 @@ class CycleState:
     # subscribed (:mod:`worker.jobs.event_leads`); None: not asked yet or not available
     lead_types: Mapping[str, str] | None = None
     lead_types_asked: bool = False
+    lead_types_retry_at: float | None = None  # (monotonic) a describe failed in transit
+    lead_types_failed: bool = False  # (said once in the log until it succeeds)
     # guarded owner writes refused as a whole by Salesforce once: re-read before each
     # write from then on (:mod:`worker.jobs.send_owners`)
     guarded_off: bool = False

@@ -4,7 +4,9 @@ them needs no read by Id: one API call fewer per batch of new leads.
 A create event carries the new lead's fields, but not their describe types (an Avro
 ``int`` is a date or a number): the Lead is described once per worker (one API call,
 only when subscribed) and the types kept in :attr:`worker.jobs.deps.CycleState.lead_types`.
-When the describe fails, every lead is read as before (logged once).
+When the describe fails, every lead is read as before (logged once); a failure in
+transit (Salesforce unavailable, a reset) is asked again after :data:`DESCRIBE_RETRY`
+seconds, a refusal (no access, no such object) not until the worker restarts.
 What an event can stand for: :mod:`worker.sfdc.pubsub.payload`.
 """
 
@@ -16,12 +18,13 @@ from collections.abc import Mapping, Sequence
 from worker.jobs.deps import Deps
 from worker.jobs.fields import lead_fields
 from worker.routing.model import RoutingConfig
-from worker.sfdc.errors import SfdcError
+from worker.sfdc.errors import SfdcError, SfdcTransientError
 from worker.sfdc.mapping import LeadRow
 from worker.sfdc.pubsub.payload import known_leads as from_events
 from worker.sfdc.pubsub.subscriber import ChangeEvent
 
 log = logging.getLogger("leadrouter.subscribe")
+DESCRIBE_RETRY = 600.0  # seconds before a describe that failed in transit is asked again
 
 
 def known_leads(
@@ -38,11 +41,14 @@ def known_leads(
 
 
 def lead_types(deps: Deps) -> Mapping[str, str] | None:
-    """The Lead's field types: described at the first call, then kept (a failure too:
-    no second describe, the leads are read)."""
+    """The Lead's field types: described at the first call, then kept (a refusal too:
+    no second describe, the leads are read; a failure in transit is asked again once
+    :data:`DESCRIBE_RETRY` seconds have passed)."""
     state = deps.state
-    if not state.lead_types_asked:
+    retry = state.lead_types_retry_at
+    if not state.lead_types_asked or (retry is not None and deps.monotonic() >= retry):
         state.lead_types_asked = True
+        state.lead_types_retry_at = None
         state.lead_types = _describe(deps)
     return state.lead_types
 
@@ -50,10 +56,20 @@ def lead_types(deps: Deps) -> Mapping[str, str] | None:
 def _describe(deps: Deps) -> Mapping[str, str] | None:
     try:
         access = deps.gateway.describe_object("Lead")
+    except SfdcTransientError as exc:
+        if deps.state.lead_types_retry_at is None and not deps.state.lead_types_failed:
+            log.warning("describing Lead failed (%s): new leads are read by Id; asked again "
+                        "in %d s", type(exc).__name__, DESCRIBE_RETRY)  # fmt: skip
+        deps.state.lead_types_failed = True
+        deps.state.lead_types_retry_at = deps.monotonic() + DESCRIBE_RETRY
+        return None
     except SfdcError as exc:
         log.warning("describing Lead failed (%s): new leads are read by Id", type(exc).__name__)
         return None
     if access is None or not access.types:
         log.warning("Lead is not described to us: new leads are read by Id")
         return None
+    if deps.state.lead_types_failed:
+        log.info("Lead described: new leads are taken from their create events again")
+        deps.state.lead_types_failed = False
     return dict(access.types)

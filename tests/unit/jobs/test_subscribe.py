@@ -17,9 +17,10 @@ from tests.unit.jobs.fakes import LEAD_TYPES, FakeGateway
 from tests.unit.sfdc.lead_events import create_event, lead_schema
 from worker.jobs.deps import Deps
 from worker.jobs.directory import Directory
+from worker.jobs.event_leads import DESCRIBE_RETRY
 from worker.jobs.precondition import CLOCK_SKEW, LONGEST_WAIT
 from worker.jobs.subscribe import SETTLE_MARGIN, EventIntake, leads_to_route, settle_wait
-from worker.sfdc.errors import SfdcTransientError
+from worker.sfdc.errors import SfdcPermanentError, SfdcTransientError
 from worker.sfdc.ids import to18
 from worker.sfdc.mapping import UserRow
 from worker.sfdc.pubsub.events import ChangeHeader
@@ -348,6 +349,53 @@ def test_without_the_describe_every_lead_is_read_and_the_failure_logged_once(
     warned = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warned) == 1 and "someone" not in warned[0].getMessage()
     assert org.calls.get("describe") == 1
+
+
+def test_a_describe_that_failed_in_transit_is_asked_again_later(
+    org: FakeGateway, intake: EventIntake
+) -> None:
+    real = org.describe_object
+    outage = [True]
+
+    def flaky(sobject: str) -> object:
+        if outage[0]:
+            org._count("describe")
+            raise SfdcTransientError("unavailable")
+        return real(sobject)
+
+    org.describe_object = flaky  # type: ignore[method-assign,assignment]
+    for n in (1, 2, 3):
+        org.add_lead(lead_id(n))
+    org.tick(2)
+    reads = spy_reads(org)
+    first = created(org, 1)
+    intake.handle([first], first.replay_id)
+    outage[0] = False  # Salesforce is back, but the retry is not due yet
+    second = created(org, 2)
+    intake.handle([second], second.replay_id)
+    assert reads == [[lead_id(1)], [lead_id(2)]] and org.calls["describe"] == 1
+    org.tick(DESCRIBE_RETRY)
+    third = created(org, 3)
+    intake.handle([third], third.replay_id)
+    assert reads == [[lead_id(1)], [lead_id(2)]]  # the third taken from its event
+    assert org.calls["describe"] == 2
+
+
+def test_a_refused_describe_is_not_asked_again(org: FakeGateway, intake: EventIntake) -> None:
+    def refused(_sobject: str) -> None:
+        org._count("describe")
+        raise SfdcPermanentError("INSUFFICIENT_ACCESS", status=403)
+
+    org.describe_object = refused  # type: ignore[method-assign,assignment]
+    for n in (1, 2):
+        org.add_lead(lead_id(n))
+    org.tick(2)
+    first = created(org, 1)
+    intake.handle([first], first.replay_id)
+    org.tick(DESCRIBE_RETRY)
+    second = created(org, 2)
+    intake.handle([second], second.replay_id)
+    assert org.calls["describe"] == 1
 
 
 def test_leads_route_the_same_read_or_taken_from_their_events(tmp_path: Path) -> None:
