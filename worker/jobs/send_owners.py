@@ -66,7 +66,7 @@ from worker.runtime.budget import Pace
 from worker.runtime.pipeline import countdown
 from worker.sfdc.errors import SfdcError, SfdcTransientError
 from worker.sfdc.mapping import GuardedUpdate, OwnerRow, OwnerUpdate, WriteResult
-from worker.sfdc.outcomes import WriteKind
+from worker.sfdc.outcomes import GUARD_FAILED, WriteKind
 
 log = logging.getLogger("leadrouter.writeback")
 
@@ -224,10 +224,10 @@ def _guardable(
     deps: Deps, group: list[WriteItem]
 ) -> tuple[list[WriteItem], list[WriteItem], float]:
     """(written by guarded writes, the rest, how long until they may be sent): the
-    group's leads known from their create events and never sent, when there are no more than
-    :data:`GUARDED_LEADS` of them, guarded writes are not turned off, and Salesforce's
-    clock is known; they may be sent once that clock has left the second of their last
-    change (plus the skew), at most :data:`GUARDED_WAIT` from now."""
+    group's leads known from their create events and never sent, when there are no more
+    than :data:`GUARDED_LEADS` of them, guarded writes are not turned off, and
+    Salesforce's clock is known; they may be sent once that clock has left the second of
+    their last change (plus the skew), at most :data:`GUARDED_WAIT` from now."""
     fresh = [i for i in group if i.changed_at is not None and not i.sent]
     if not fresh or len(fresh) > GUARDED_LEADS or deps.state.guarded_off:
         return [], group, 0.0
@@ -263,16 +263,23 @@ def _send_guarded(deps: Deps, items: list[WriteItem], out: Outcomes) -> list[Wri
         log.info("guarded write of %d leads failed in transit (%s): re-read", len(items), exc)
         return [replace(i, sent=True) for i in items]
     except SfdcError as exc:  # refused as a whole: nothing of it was applied
-        deps.state.guarded_off = True
-        log.warning("guarded owner writes refused (%s): owners are re-read before each "
-                    "write from now on", exc)  # fmt: skip
+        _guarded_off(deps, str(exc))
         return items
     out.answered_at = deps.now()
+    failed = [r for r in results if r.error_code == GUARD_FAILED]
+    if failed:  # the org will not run the guard query: every lead would pay twice
+        _guarded_off(deps, failed[0].reason)
     unknown = {r.lead_id for r in results if r.error_code == "NO_RESULT"}
     again = [replace(i, sent=True) for i in items if i.lead_id in unknown]
     answered = [i for i in items if i.lead_id not in unknown]
     retry, refused = _classify(deps, answered, results, out)
     return again + [replace(i, sent=True) for i in retry] + refused
+
+
+def _guarded_off(deps: Deps, why: str) -> None:
+    deps.state.guarded_off = True
+    log.warning("guarded owner writes refused (%s): owners are re-read before each write "
+                "from now on", why)  # fmt: skip
 
 
 def _back_off(deps: Deps, state: _Rounds) -> None:

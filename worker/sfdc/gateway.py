@@ -35,6 +35,7 @@ from worker.sfdc.mapping import (
     UserRow,
     WriteResult,
 )
+from worker.sfdc.outcomes import GUARD_FAILED
 from worker.sfdc.probe import ApiLimits, Identity, ObjectAccess, TopicAccess
 from worker.sfdc.retry import retrying, with_retry
 
@@ -454,9 +455,13 @@ class SimpleSalesforceGateway:
             by_ref = {str(e.get("referenceId")): e for e in entries or [] if isinstance(e, dict)}
             for i, guarded in enumerate(chunk):
                 lead_id = guarded.update.lead_id
-                entry = by_ref.get(f"w{i}")
+                entry, query = by_ref.get(f"w{i}"), by_ref.get(f"q{i}")
                 if entry is None:
                     results.append(WriteResult(lead_id, False, "NO_RESULT", "missing"))
+                elif query is not None and not _succeeded(query):
+                    # the guard itself refused (not the lead's state): say so
+                    refused = mapping.subrequest_result(lead_id, query)
+                    results.append(WriteResult(lead_id, False, GUARD_FAILED, refused.reason))
                 else:
                     results.append(mapping.subrequest_result(lead_id, entry))
         return results
@@ -485,6 +490,11 @@ def _record(update: OwnerUpdate) -> dict[str, object]:
     }
     record.update(update.extra or {})
     return record
+
+
+def _succeeded(entry: Mapping[str, Any]) -> bool:
+    status = entry.get("httpStatusCode")
+    return isinstance(status, int) and 200 <= status < 300
 
 
 def _guarded_body(version: str, chunk: Sequence[GuardedUpdate]) -> dict[str, object]:

@@ -28,11 +28,15 @@ KIND_BY_CODE: dict[str, WriteKind] = {
     # guarded write whose guard query found the lead no longer ours to write (owner
     # changed, converted, deleted): re-read and judged like a refused conditional write
     "PROCESSING_HALTED": WriteKind.OWNER_CHANGED,
+    # the worker's own code for a guarded write whose guard query Salesforce refused
+    # (not run: its PATCH did not either): re-read and judged the same way
+    "GUARD_QUERY_FAILED": WriteKind.OWNER_CHANGED,  # GUARD_FAILED
     "INACTIVE_OWNER_OR_USER": WriteKind.OWNER_INACTIVE,
     "CANNOT_UPDATE_CONVERTED_LEAD": WriteKind.CONVERTED,
     "ENTITY_IS_DELETED": WriteKind.DELETED,
 }
 PRECONDITION_FAILED = "PRECONDITION_FAILED"  # the code a 412 answer is given
+GUARD_FAILED = "GUARD_QUERY_FAILED"  # a guarded write whose guard query was refused
 UNKNOWN = "UNKNOWN"  # a refusal that named no code
 
 

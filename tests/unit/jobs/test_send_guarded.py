@@ -17,6 +17,7 @@ from worker.jobs.send_owners import GUARDED_LEADS, send_all
 from worker.jobs.write_items import OWNER_CHANGED, WriteItem, merged
 from worker.sfdc.errors import SfdcPermanentError, SfdcTransientError
 from worker.sfdc.mapping import GuardedUpdate, WriteResult
+from worker.sfdc.outcomes import GUARD_FAILED
 
 REP = "005ann000000000000"
 OTHER_REP = "005person000000000"
@@ -179,3 +180,23 @@ def test_the_guard_names_the_owners_the_decision_may_replace(org: FakeGateway, d
     assert [(g.update.lead_id, g.owners, g.unmodified_since) for g in asked] == [
         (lead(1), frozenset({QUEUE_ID}), item.changed_at)
     ]
+
+
+def test_a_refused_guard_query_turns_guarded_writes_off_and_the_lead_is_re_read(
+    org: FakeGateway, deps: Deps, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An org that will not run the guard query would make every lead pay a guarded call
+    and a re-read: the worker stops sending them, and says why."""
+    item = fresh(org, 1)
+    org.tick(2)
+
+    def guard_refused(updates: list[GuardedUpdate]) -> list[WriteResult]:
+        org.calls["guarded"] = org.calls.get("guarded", 0) + 1
+        return [WriteResult(g.update.lead_id, False, GUARD_FAILED, "MALFORMED_QUERY: no")
+                for g in updates]  # fmt: skip
+
+    org.update_owners_guarded = guard_refused  # type: ignore[method-assign,assignment]
+    out = merged(send_all(deps, [item]))
+    assert [i.lead_id for i in out.applied] == [lead(1)] and org.owner(lead(1)) == REP
+    assert deps.state.guarded_off and "MALFORMED_QUERY" in caplog.text
+    assert org.calls == {"guarded": 1, "owners": 1, "composite": 1}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote_plus
 
 import pytest
 import responses
@@ -14,7 +15,7 @@ from tenacity import Retrying
 from worker.settings import load_settings
 from worker.sfdc.connection import SalesforceConnection
 from worker.sfdc.gateway import SimpleSalesforceGateway
-from worker.sfdc.mapping import OwnerUpdate
+from worker.sfdc.mapping import GuardedUpdate, OwnerUpdate
 from worker.sfdc.retry import retrying
 
 INSTANCE = "https://acme.my.salesforce.com"
@@ -302,3 +303,63 @@ def test_get_deleted_refused_for_another_reason_is_a_plain_permanent_error(
     with pytest.raises(SfdcPermanentError) as refused:
         gateway().deleted_accounts(start, start + timedelta(days=1))
     assert not isinstance(refused.value, ReplicationWindowExceeded)
+
+
+def test_a_guarded_owner_write_pins_its_query_and_the_patch_that_references_it(
+    mocked: responses.RequestsMock,
+) -> None:
+    """Per lead a query (the lead while unconverted and in one of the owners we may
+    replace) and the PATCH of ``@{q<i>.records[0].Id}``, five pairs to a Composite call;
+    a refused guard query is told apart from a guard that found no lead of ours."""
+    ids = [f"00Q5e0000{i:06d}AAA" for i in range(7)]
+    queue = "00G5e000000QUEUEAA"
+    since = datetime(2026, 11, 23, 10, 0, 5, tzinfo=UTC)
+
+    def answer(request):  # type: ignore[no-untyped-def]
+        subs = json.loads(request.body)["compositeRequest"]
+        ok = {"httpHeaders": {}, "body": None}
+        out = [{**ok, "httpStatusCode": 200 if s["method"] == "GET" else 204,
+                "referenceId": s["referenceId"]} for s in subs]  # fmt: skip
+        if len(subs) == 10:
+            halted = [{"errorCode": "PROCESSING_HALTED",
+                       "message": "Invalid reference specified. No value for q1.records[0].Id found in q1."}]  # fmt: skip
+            out[3] = {**ok, "body": halted, "httpStatusCode": 400, "referenceId": "w1"}
+            out[4] = {**ok, "body": [{"errorCode": "MALFORMED_QUERY", "message": "no"}],
+                      "httpStatusCode": 400, "referenceId": "q2"}  # fmt: skip
+            out[5] = {**ok, "body": halted, "httpStatusCode": 400, "referenceId": "w2"}
+        return 200, {}, json.dumps({"compositeResponse": out})
+
+    composite = f"{INSTANCE}/services/data/v59.0/composite"
+    mocked.add_callback(responses.POST, composite, callback=answer)
+    guarded = [GuardedUpdate(OwnerUpdate(i, REP), frozenset({queue}), since) for i in ids]
+
+    results = gateway().update_owners_guarded(guarded)
+
+    first, second = (json.loads(c.request.body) for c in mocked.calls[1:])
+    assert (len(first["compositeRequest"]), len(second["compositeRequest"])) == (10, 4)
+    query, patch = first["compositeRequest"][:2]
+    assert query == {
+        "method": "GET",
+        "referenceId": "q0",
+        "url": "/services/data/v59.0/query?q=" + quote_plus(
+            f"SELECT Id FROM Lead WHERE Id = '{ids[0]}' AND IsConverted = false "
+            f"AND OwnerId IN ('{queue}')"
+        ),
+    }  # fmt: skip
+    assert patch == {
+        "method": "PATCH",
+        "referenceId": "w0",
+        "url": "/services/data/v59.0/sobjects/Lead/@{q0.records[0].Id}",
+        "body": {"OwnerId": REP},
+        "httpHeaders": {
+            "Sforce-Auto-Assign": "FALSE",
+            "If-Unmodified-Since": "Mon, 23 Nov 2026 10:00:05 GMT",
+        },
+    }
+    assert [(r.success, r.error_code) for r in results] == [
+        (True, None),
+        (False, "PROCESSING_HALTED"),  # the guard found no lead of ours
+        (False, "GUARD_QUERY_FAILED"),  # the guard itself was refused
+        *[(True, None)] * 4,
+    ]
+    assert results[2].message.startswith("MALFORMED_QUERY")
