@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -56,6 +56,13 @@ def test_touches_and_reassignments_come_from_events_without_a_call(
     gateway = worker.app.deps.gateway
     calls = gateway.api_calls()
     owner = admin.get_lead(worked)["OwnerId"]
+    # commit times are whole seconds: a change in the second our write was answered in
+    # cannot be told after it, and is left to the sweep (sla_events): a person acts later
+    applied = clocks(worker)[taken].applied_at
+    assert applied is not None
+    applied = applied if applied.tzinfo else applied.replace(tzinfo=UTC)  # (SQLite)
+    later = applied.replace(microsecond=0) + timedelta(seconds=1.2) - datetime.now(UTC)
+    time.sleep(max(later.total_seconds(), 0.0))
     admin.set_lead_status(worked, "Working - Contacted", by=owner)
     admin.change_owner(taken, admin.user_ids()[MANAGER])
     wait_closed_or_touched(worker, [worked, taken])
