@@ -57,7 +57,7 @@ def _describe(deps: Deps) -> Mapping[str, str] | None:
     try:
         access = deps.gateway.describe_object("Lead")
     except SfdcTransientError as exc:
-        if deps.state.lead_types_retry_at is None and not deps.state.lead_types_failed:
+        if not deps.state.lead_types_failed:  # said once until a describe succeeds
             log.warning("describing Lead failed (%s): new leads are read by Id; asked again "
                         "in %d s", type(exc).__name__, DESCRIBE_RETRY)  # fmt: skip
         deps.state.lead_types_failed = True

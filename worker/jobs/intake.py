@@ -92,9 +92,6 @@ class _Cycle:
     seen: set[str] = field(default_factory=set)
     writes: WriteBehind[list[WriteItem], list[Outcomes]] | None = None  # page writes
     page_done: Callable[[], None] = _nothing  # after each page: the heap's collection point
-    # lead id -> its last change as its create event showed it (leads taken from events):
-    # their writes need no owner re-read first (WriteItem.changed_at)
-    stamps: dict[str, datetime] = field(default_factory=dict)
 
 
 def intake_owner_ids(deps: Deps, config: RoutingConfig) -> tuple[str, ...]:
@@ -171,11 +168,11 @@ def route_leads(
     if owners and wanted:
         cycle = _Cycle(deps, config, owners, report, lead_fields(config), seen=set(pending))
         fresh = {i: r for i, r in (known or {}).items() if i not in seen}
-        rows = _known_or_read(cycle, wanted, fresh)
+        rows, stamps = _known_or_read(cycle, wanted, fresh)
         rows = [r for r in rows if r.owner_id in owners and not r.is_converted]
         report.read = len(rows)
         if rows:
-            _route_rows(cycle, rows, watermark=None)
+            _route_rows(cycle, rows, watermark=None, stamps=stamps)
     report.api_calls = deps.gateway.api_calls() - calls0
     report.seconds = time.monotonic() - started
     deps.metrics.api_calls.inc(report.api_calls)
@@ -193,21 +190,23 @@ def route_leads(
 
 def _known_or_read(
     cycle: _Cycle, wanted: Sequence[str], known: Mapping[str, LeadRow]
-) -> list[LeadRow]:
+) -> tuple[list[LeadRow], dict[str, datetime]]:
     """The rows of ``wanted``: known ones that carry every selected field, the rest read
-    by Id; in the order of ``wanted`` (the same decisions whichever way a row came)."""
+    by Id; in the order of ``wanted`` (the same decisions whichever way a row came). And
+    the known ones' last change as their create event showed it: their writes need no
+    owner re-read first (:attr:`WriteItem.changed_at`)."""
     selected = {f.lower() for f in cycle.fields}
     taken = [
         known[i] for i in wanted
         if i in known and selected <= {f.lower() for f in known[i].lead.fields}
     ]  # fmt: skip
     cycle.report.from_events = len(taken)
-    cycle.stamps = {r.id: r.modstamp for r in taken if r.modstamp is not None}
     got = {r.id for r in taken}
     rest = [i for i in wanted if i not in got]
     rows = [*taken, *(cycle.deps.gateway.leads_by_id(rest, cycle.fields) if rest else [])]
     order = {lead_id: n for n, lead_id in enumerate(wanted)}
-    return sorted(rows, key=lambda r: order.get(r.id, len(order)))
+    stamps = {r.id: r.modstamp for r in taken if r.modstamp is not None}
+    return sorted(rows, key=lambda r: order.get(r.id, len(order))), stamps
 
 
 def _remember_directory(deps: Deps, config: RoutingConfig) -> None:
@@ -311,11 +310,13 @@ def _route_rows(
     *,
     snapshot: bool = True,
     prefetched: bool = False,
+    stamps: Mapping[str, datetime] | None = None,
 ) -> None:
     """Decide and journal ``rows`` (a page, or a slice of held leads), then write them.
     ``snapshot``: keep the rows of newly held leads for their retries (rows read by the
     intake query; retried rows are kept already). ``prefetched``: the page's e-mails were
-    looked up by the read-ahead thread."""
+    looked up by the read-ahead thread. ``stamps``: lead id -> its last change as its
+    create event showed it (:attr:`WriteItem.changed_at`)."""
     fresh = [r for r in rows if r.id not in cycle.seen]
     cycle.seen.update(r.id for r in fresh)
     deps = cycle.deps
@@ -326,8 +327,8 @@ def _route_rows(
         items = _route_page(cycle, fresh, watermark, snapshot)
     else:
         items = []
-    if cycle.stamps:
-        items = [replace(i, changed_at=cycle.stamps.get(i.lead_id)) for i in items]
+    if stamps:
+        items = [replace(i, changed_at=stamps.get(i.lead_id)) for i in items]
     # the whole page's writes together: an owner re-read before each burst of PATCHes,
     # sent while the next page is decided (journaled when the next page hands its over)
     if cycle.writes is not None:

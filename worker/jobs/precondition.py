@@ -63,9 +63,15 @@ def unsettled_seconds(row: OwnerRow) -> float:
     changed, read = row.changed_at, row.read_at
     if changed is None or read is None:
         return 0.0
-    settled = changed.replace(microsecond=0) + SECOND + CLOCK_SKEW
-    left = (settled - read).total_seconds()
+    left = seconds_to_settle(changed, read)
     return left if 0.0 < left <= LONGEST_WAIT else 0.0
+
+
+def seconds_to_settle(changed: datetime, now: datetime) -> float:
+    """Seconds from ``now`` (on Salesforce's clock, or a bound of it) until the second
+    of a change stamped ``changed`` is over, plus :data:`CLOCK_SKEW`: from then on a
+    read, or a guard query, comes in a later second (negative: it is over already)."""
+    return (changed.replace(microsecond=0) + SECOND + CLOCK_SKEW - now).total_seconds()
 
 
 def split_settled(

@@ -32,14 +32,15 @@ requests: Salesforce limits only those running 20 s or more). Each group's PATCH
 follow its own re-read by one round trip: the overlap adds nothing to the guard window.
 
 A fresh lead known from its create event (:attr:`WriteItem.changed_at`, its last change
-as the event showed it) skips step 1 when few go out at once (:data:`GUARDED_LEADS`): its write is guarded by a query in the same Composite
-call (:meth:`~worker.sfdc.gateway.SimpleSalesforceGateway.update_owners_guarded`: one
-API call instead of a re-read and a write), sent once Salesforce's clock has left the second of that change. Salesforce
-runs the query a few milliseconds before the PATCH, and runs the PATCH only if it found
-the lead unconverted and still in an intake owner's hands; ``If-Unmodified-Since`` (the
-event's stamp) refuses it if anything changed the lead after that second. A lead whose
-guard or precondition failed goes through steps 1-3 like any other (re-read, judged);
-one whose call failed in transit too, as possibly sent.
+as the event showed it) skips step 1 when few go out at once (:data:`GUARDED_LEADS`):
+its write is guarded by a query in the same Composite call
+(:meth:`~worker.sfdc.gateway.SimpleSalesforceGateway.update_owners_guarded`: one API
+call instead of a re-read and a write), sent once Salesforce's clock has left the second
+of that change. Salesforce runs the query a few milliseconds before the PATCH, and runs
+the PATCH only if it found the lead unconverted and still in an intake owner's hands;
+``If-Unmodified-Since`` (the event's stamp) refuses it if anything changed the lead after
+that second. A lead whose guard or precondition failed goes through steps 1-3 like any
+other (re-read, judged); one whose call failed in transit too, as possibly sent.
 
 A call that still fails after the retry policy leaves its decisions ``pending``: the
 next cycle's reconcile finds out what happened. Nothing here touches the store (it may
@@ -60,13 +61,13 @@ from random import Random
 
 from worker.jobs.deps import Deps
 from worker.jobs.owner_guard import judge
-from worker.jobs.precondition import CLOCK_SKEW, SECOND, preconditions, split_settled
+from worker.jobs.precondition import preconditions, seconds_to_settle, split_settled
 from worker.jobs.write_items import Outcomes, WriteItem
 from worker.runtime.budget import Pace
 from worker.runtime.pipeline import countdown
 from worker.sfdc.errors import SfdcError, SfdcTransientError
 from worker.sfdc.mapping import GuardedUpdate, OwnerRow, OwnerUpdate, WriteResult
-from worker.sfdc.outcomes import GUARD_FAILED, WriteKind
+from worker.sfdc.outcomes import GUARD_FAILED, NO_RESULT, WriteKind
 
 log = logging.getLogger("leadrouter.writeback")
 
@@ -235,8 +236,7 @@ def _guardable(
     server = deps.gateway.server_time()
     if server is None:
         return [], group, 0.0
-    settled = max(stamps).replace(microsecond=0) + SECOND + CLOCK_SKEW
-    wait = (settled - server).total_seconds()
+    wait = seconds_to_settle(max(stamps), server)
     if wait > GUARDED_WAIT:  # a stamp that far ahead: clocks apart, re-read instead
         return [], group, 0.0
     ids = {i.decision_id for i in fresh}
@@ -269,7 +269,7 @@ def _send_guarded(deps: Deps, items: list[WriteItem], out: Outcomes) -> list[Wri
     failed = [r for r in results if r.error_code == GUARD_FAILED]
     if failed:  # the org will not run the guard query: every lead would pay twice
         _guarded_off(deps, failed[0].reason)
-    unknown = {r.lead_id for r in results if r.error_code == "NO_RESULT"}
+    unknown = {r.lead_id for r in results if r.error_code == NO_RESULT}
     again = [replace(i, sent=True) for i in items if i.lead_id in unknown]
     answered = [i for i in items if i.lead_id not in unknown]
     retry, refused = _classify(deps, answered, results, out)

@@ -22,8 +22,8 @@ The subscriber (:mod:`worker.sfdc.pubsub.subscriber`) hands over batches; here:
   clock), at most :data:`worker.jobs.precondition.LONGEST_WAIT` (:func:`settle_wait`):
   a fresh lead's guarded write, or owner re-read, then comes in a later second than its
   creation and gives a usable precondition at once, where it used to be held and
-  re-read a second time. Only an
-  economy: the write path still judges each re-read by Salesforce's clock. The wait is
+  re-read a second time. Only an economy: the write path still judges each re-read by
+  Salesforce's clock. The wait is
   not lost: the known e-mails of the leads the batch's create events stand for are
   looked up meanwhile (and the open-lead counts reloaded when due), so the decision
   after it finds them cached; and
@@ -40,14 +40,14 @@ import logging
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from worker.jobs.context import load_open_leads, prefetch_emails
 from worker.jobs.deps import Deps
 from worker.jobs.event_leads import known_leads
 from worker.jobs.intake import intake_owner_ids, route_leads
-from worker.jobs.precondition import CLOCK_SKEW, LONGEST_WAIT
+from worker.jobs.precondition import LONGEST_WAIT, seconds_to_settle
 from worker.jobs.reconcile import reconcile_pending
 from worker.jobs.sla_events import record_sla_events
 from worker.routing.model import RoutingConfig, Subscribe
@@ -105,8 +105,8 @@ def settle_wait(
     )  # fmt: skip
     if not newest:
         return 0.0
-    settled = newest // 1000 + 1 + CLOCK_SKEW.total_seconds() + margin
-    return min(max(settled - now.timestamp(), 0.0), LONGEST_WAIT)
+    left = seconds_to_settle(datetime.fromtimestamp(newest / 1000, UTC), now) + margin
+    return min(max(left, 0.0), LONGEST_WAIT)
 
 
 @dataclass

@@ -35,7 +35,7 @@ from worker.sfdc.mapping import (
     UserRow,
     WriteResult,
 )
-from worker.sfdc.outcomes import GUARD_FAILED
+from worker.sfdc.outcomes import GUARD_FAILED, NO_RESULT
 from worker.sfdc.probe import ApiLimits, Identity, ObjectAccess, TopicAccess
 from worker.sfdc.retry import retrying, with_retry
 
@@ -397,7 +397,7 @@ class SimpleSalesforceGateway:
             for update, entry in zip(chunk, entries, strict=False):
                 results.append(mapping.write_result(update.lead_id, entry))
             for update in chunk[len(entries) :]:
-                results.append(WriteResult(update.lead_id, False, "NO_RESULT", "missing"))
+                results.append(WriteResult(update.lead_id, False, NO_RESULT, "missing"))
         return results
 
     def _update_if_unmodified(
@@ -422,7 +422,7 @@ class SimpleSalesforceGateway:
             for i, update in enumerate(chunk):
                 entry = by_ref.get(f"r{i}")
                 if entry is None:
-                    results.append(WriteResult(update.lead_id, False, "NO_RESULT", "missing"))
+                    results.append(WriteResult(update.lead_id, False, NO_RESULT, "missing"))
                 else:
                     results.append(mapping.subrequest_result(update.lead_id, entry))
         return results
@@ -457,7 +457,7 @@ class SimpleSalesforceGateway:
                 lead_id = guarded.update.lead_id
                 entry, query = by_ref.get(f"w{i}"), by_ref.get(f"q{i}")
                 if entry is None:
-                    results.append(WriteResult(lead_id, False, "NO_RESULT", "missing"))
+                    results.append(WriteResult(lead_id, False, NO_RESULT, "missing"))
                 elif query is not None and not _succeeded(query):
                     # the guard itself refused (not the lead's state): say so
                     refused = mapping.subrequest_result(lead_id, query)

@@ -37,6 +37,7 @@ KIND_BY_CODE: dict[str, WriteKind] = {
 }
 PRECONDITION_FAILED = "PRECONDITION_FAILED"  # the code a 412 answer is given
 GUARD_FAILED = "GUARD_QUERY_FAILED"  # a guarded write whose guard query was refused
+NO_RESULT = "NO_RESULT"  # a write Salesforce's answer says nothing of: it may have landed
 UNKNOWN = "UNKNOWN"  # a refusal that named no code
 
 
