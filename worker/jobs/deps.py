@@ -80,6 +80,9 @@ class CycleState:
     # guarded owner writes refused as a whole by Salesforce once: re-read before each
     # write from then on (:mod:`worker.jobs.send_owners`)
     guarded_off: bool = False
+    # decision id -> lead id of the subscriber's writes in flight outside the jobs' lock
+    # (:mod:`worker.jobs.event_writes`): reconcile leaves them to their write
+    writing: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)

@@ -78,6 +78,9 @@ class CycleReport:
         self.left_pending += len(out.left_pending)
 
 
+HandOver = Callable[[list[WriteItem], bool], None]  # (journaled items, conditional)
+
+
 def _nothing() -> None:
     return None
 
@@ -91,6 +94,8 @@ class _Cycle:
     fields: tuple[str, ...]
     seen: set[str] = field(default_factory=set)
     writes: WriteBehind[list[WriteItem], list[Outcomes]] | None = None  # page writes
+    # the subscriber's: a batch's writes sent on while the next batch is decided
+    hand_over: HandOver | None = None
     page_done: Callable[[], None] = _nothing  # after each page: the heap's collection point
 
 
@@ -143,7 +148,10 @@ def run_cycle(deps: Deps) -> CycleReport:
 
 
 def route_leads(
-    deps: Deps, lead_ids: Sequence[str], known: Mapping[str, LeadRow] | None = None
+    deps: Deps,
+    lead_ids: Sequence[str],
+    known: Mapping[str, LeadRow] | None = None,
+    hand_over: HandOver | None = None,
 ) -> CycleReport:
     """Route the leads ``lead_ids`` (named by change events) as a cycle routes a page,
     through the same decide, journal and write path: read by Id with the fields the
@@ -155,7 +163,11 @@ def route_leads(
     :mod:`worker.jobs.event_leads`), used instead of a read unless the lead has a
     journal row (seen before: a redelivered event, a lead swept meanwhile) or the row
     lacks a field the config selects; the rest are read. Either way the same filters,
-    decisions and owner re-read before the write."""
+    decisions and owner re-read before the write.
+
+    ``hand_over``: given the journaled decisions' write items (and
+    ``writeback.conditional``) to write them, instead of writing them before returning
+    (:mod:`worker.jobs.event_writes`); the report then counts no write outcome."""
     started, calls0 = time.monotonic(), deps.gateway.api_calls()
     report = CycleReport(cycle_id=uuid.uuid4().hex[:12])
     with session_scope(deps.engine) as s:
@@ -167,6 +179,7 @@ def route_leads(
     wanted = list(dict.fromkeys(i for i in lead_ids if i not in pending))
     if owners and wanted:
         cycle = _Cycle(deps, config, owners, report, lead_fields(config), seen=set(pending))
+        cycle.hand_over = hand_over
         fresh = {i: r for i, r in (known or {}).items() if i not in seen}
         rows, stamps = _known_or_read(cycle, wanted, fresh)
         rows = [r for r in rows if r.owner_id in owners and not r.is_converted]
@@ -334,6 +347,9 @@ def _route_rows(
     if cycle.writes is not None:
         if items:
             cycle.writes.submit(items)
+    elif cycle.hand_over is not None:
+        if items:
+            cycle.hand_over(items, _conditional(cycle))
     else:
         cycle.report.add(write_back(deps, items, conditional=_conditional(cycle)))
     cycle.page_done()

@@ -11,7 +11,8 @@ because its cap counters and round-robin turn were already consumed with it.
 Decisions the long-running worker left pending on purpose (re-read in the second of
 their last change, :class:`worker.jobs.precondition.Settling`) are known not to have
 been sent, and are judged as such; after a restart nothing is known, and every pending
-decision is taken as possibly sent.
+decision is taken as possibly sent. Decisions whose write is in flight on the
+subscriber's writer threads (``Deps.state.writing``) are left to that write.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def reconcile_pending(
     deps: Deps, config: RoutingConfig, intake_owner_ids: Sequence[str]
 ) -> Outcomes:
     with session_scope(deps.engine) as s:
-        rows = journal_repo.pending(s)
+        rows = [r for r in journal_repo.pending(s) if r.id not in deps.state.writing]
     if not rows:
         return Outcomes()
     dumps = [r.model_dump() for r in rows]

@@ -11,22 +11,24 @@ The subscriber (:mod:`worker.sfdc.pubsub.subscriber`) hands over batches; here:
   ``GAP_OVERFLOW`` names no record: a SOQL sweep (the poll cycle) runs before the
   batch's replay id is stored;
 - the named leads go through :func:`worker.jobs.intake.route_leads` (read by Id,
-  decide, journal, write: the poller's functions, under the jobs' lock), and only then
-  is the batch's replay id stored, so the stored id never runs ahead of the journal;
-  a lead a create event of the batch stands for whole is not read: the event gives
-  the row (:mod:`worker.jobs.event_leads`, :mod:`worker.sfdc.pubsub.payload`);
-- the batch waits (outside the jobs' lock) until the second of the newest change its
-  leads' events carry (``commitTimestamp``) is over, by Salesforce's clock as its
-  answers bound it from below, plus :data:`worker.jobs.precondition.CLOCK_SKEW` (by
-  our clock plus :data:`SETTLE_MARGIN` as well, before any answer told Salesforce's
-  clock), at most :data:`worker.jobs.precondition.LONGEST_WAIT` (:func:`settle_wait`):
-  a fresh lead's guarded write, or owner re-read, then comes in a later second than its
-  creation and gives a usable precondition at once, where it used to be held and
-  re-read a second time. Only an economy: the write path still judges each re-read by
-  Salesforce's clock. The wait is
-  not lost: the known e-mails of the leads the batch's create events stand for are
-  looked up meanwhile (and the open-lead counts reloaded when due), so the decision
-  after it finds them cached; and
+  decide, journal: the poller's functions, under the jobs' lock), and only then is the
+  batch's replay id stored, so the stored id never runs ahead of the journal; a lead a
+  create event of the batch stands for whole is not read: the event gives the row
+  (:mod:`worker.jobs.event_leads`, :mod:`worker.sfdc.pubsub.payload`);
+- the write waits until the second of the newest change its leads' events carry
+  (``commitTimestamp``) is over, by Salesforce's clock as its answers bound it from
+  below, plus :data:`worker.jobs.precondition.CLOCK_SKEW` (by our clock plus
+  :data:`SETTLE_MARGIN` as well, before any answer told Salesforce's clock), at most
+  :data:`worker.jobs.precondition.LONGEST_WAIT` (:func:`settle_wait`): a fresh lead's
+  guarded write, or owner re-read, then comes in a later second than its creation and
+  gives a usable precondition at once, where it used to be held and re-read a second
+  time. Only an economy: the write path still judges each re-read by Salesforce's clock;
+- the long-running worker (:func:`start_subscription`) writes behind
+  (:mod:`worker.jobs.event_writes`): a batch's owners are sent on a thread, the wait
+  spent there, while the subscriber goes on to the next batch. Inline
+  (``writes_in_flight=0``) the batch waits before its decision, outside the jobs' lock,
+  looking the e-mails up meanwhile, and is written before :meth:`EventIntake.handle`
+  returns; and
 - decisions left pending until the second of their lead's last change is over
   (:class:`worker.jobs.precondition.Settling`) are written by a reconcile once it is.
 
@@ -41,15 +43,17 @@ import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from worker.jobs.context import load_open_leads, prefetch_emails
 from worker.jobs.deps import Deps
 from worker.jobs.event_leads import known_leads
-from worker.jobs.intake import intake_owner_ids, route_leads
+from worker.jobs.event_writes import EventWrites
+from worker.jobs.intake import HandOver, intake_owner_ids, route_leads
 from worker.jobs.precondition import LONGEST_WAIT, seconds_to_settle
 from worker.jobs.reconcile import reconcile_pending
-from worker.jobs.sla_events import record_sla_events
+from worker.jobs.sla_events import lead_changes, record_sla_events
 from worker.routing.model import RoutingConfig, Subscribe
 from worker.sfdc.errors import SfdcError
 from worker.sfdc.mapping import LeadRow
@@ -64,6 +68,13 @@ OVERFLOW = "GAP_OVERFLOW"
 # waited beyond a change's second and CLOCK_SKEW: our clock is not Salesforce's, and the
 # write path bounds Salesforce's from below (within about a round trip of the truth)
 SETTLE_MARGIN = 0.3
+# the subscriber's batches whose owners are being written while later batches are decided
+# (each is one or two short calls: well inside Salesforce's concurrency rule)
+WRITES_IN_FLIGHT = 8
+# a write waiting for its batch's second on its thread waits this much longer: the bound
+# on Salesforce's clock loses up to 100 ppm of the time waited (worker.sfdc.clock), and a
+# guarded write found a hair inside the second would be held back for a reconcile
+SETTLE_PAD = 0.01
 
 
 def leads_to_route(events: Sequence[ChangeEvent], owners: Collection[str] = ()) -> list[str]:
@@ -123,6 +134,15 @@ class EventIntake:
     batches: int = 0
     routed: int = 0  # decisions made from events
     own: int = 0  # events of our own writes, passed over
+    # batches whose owners are written on threads while the next ones are decided
+    # (:mod:`worker.jobs.event_writes`); 0: each batch written before :meth:`handle`
+    # returns
+    writes_in_flight: int = 0
+    writes: EventWrites | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.writes_in_flight > 0:
+            self.writes = EventWrites(self.deps, self.writes_in_flight, self.reconcile_soon)
 
     def resume_from(self) -> bytes | None:
         with session_scope(self.deps.engine) as s:
@@ -133,15 +153,20 @@ class EventIntake:
         self.batches += 1
         self.own += sum(1 for e in events if e.ours)
         with deps.lock:
+            self._collect_writes()
             with session_scope(deps.engine) as s:
                 config = deps.config(s)
             ids = leads_to_route(events, intake_owner_ids(deps, config))
         known = known_leads(deps, events, config) if ids else {}
         wait = self._settle_wait(events, ids) if ids else 0.0
-        if wait:  # not under the lock: the sweep and the SLA sweep go on meanwhile
+        hand_over: HandOver | None = None
+        if self.writes is not None:  # decided now, written on a thread once settled
+            not_before = deps.monotonic() + wait + SETTLE_PAD if wait else 0.0
+            hand_over = partial(self.writes.hand_over, not_before=not_before)
+        elif wait:  # not under the lock: the sweep and the SLA sweep go on meanwhile
             self._wait_looking_up(wait, config, known)
         with deps.lock:
-            report = route_leads(deps, ids, known) if ids else None
+            report = route_leads(deps, ids, known, hand_over) if ids else None
         if report is not None:
             self.routed += report.decided
             if report.left_pending:
@@ -149,8 +174,31 @@ class EventIntake:
         if any(e.header.change_type == OVERFLOW and not e.ours for e in events):
             log.warning("change event overflow: sweeping by SOQL")
             self.sweep()
+        self._written_before_judged(events)
         record_sla_events(deps, events)  # touches and owner changes: no API call
         self.checkpoint(replay_id)  # after the journal: never ahead of the decisions
+
+    def _collect_writes(self) -> None:
+        """Journal the batches whose writes are done (under the jobs' lock)."""
+        if self.writes is not None:
+            self.writes.collect()
+
+    def _written_before_judged(self, events: Sequence[ChangeEvent]) -> None:
+        """A person's change to a lead whose write is still in flight is judged against
+        its outcome: the writes in flight are waited for and journaled first (rare: a
+        change within a second or two of the lead's creation)."""
+        if self.writes is None or not len(self.writes):
+            return
+        changed = [c.lead_id for c in lead_changes(events)]
+        if changed and self.writes.writing(changed):
+            with self.deps.lock:
+                self.writes.drain()
+
+    def close(self) -> None:
+        """Wait for the writes in flight and journal them (the subscriber has stopped)."""
+        if self.writes is not None:
+            with self.deps.lock:
+                self.writes.close()
 
     def _settle_wait(self, events: Sequence[ChangeEvent], ids: Sequence[str]) -> float:
         """By Salesforce's clock when its answers have bounded it (the bound is what the
@@ -200,6 +248,13 @@ class EventIntake:
         self.caught_up = reason
 
     def tick(self) -> None:
+        if self.writes is not None and self.writes.ready() and self.deps.lock.acquire(False):
+            try:  # not waited for: a busy lock (a sweep) leaves it to the next tick
+                self.writes.collect()
+            except Exception:  # the stream goes on; the decisions stay pending
+                log.exception("journaling a change event batch's writes failed")
+            finally:
+                self.deps.lock.release()
         if self.caught_up is not None:
             log.info("catching up by SOQL: %s", self.caught_up)
             self.caught_up = None
@@ -256,6 +311,7 @@ class Subscription:
         self.stop_event.set()
         if self.thread is not None:
             self.thread.join(timeout)
+        self.intake.close()
 
 
 def start_subscription(
@@ -269,7 +325,7 @@ def start_subscription(
 ) -> Subscription:
     """Subscribe to ``settings.channel`` on a thread of its own, routing through
     :class:`EventIntake`; back-offs wait on the stop event (a stop is never held up)."""
-    intake = EventIntake(deps, settings.channel, sweep)
+    intake = EventIntake(deps, settings.channel, sweep, writes_in_flight=WRITES_IN_FLIGHT)
     stop = threading.Event()
     subscriber = Subscriber(
         stub, auth, intake, topic=settings.channel, window=settings.window_seconds,

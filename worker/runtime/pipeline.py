@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -149,6 +151,68 @@ class WriteBehind(Generic[T, R]):
                     pass
         finally:
             self._pool.shutdown(wait=True)
+
+
+class InFlight(Generic[T, R]):
+    """Run ``send(batch)`` on threads, up to ``most`` batches at once; ``collect(batch,
+    result)`` runs on the CALLING thread, in the order the batches were submitted, when
+    :meth:`collect_finished`, :meth:`submit` (at most ``most`` in flight: it waits for
+    the oldest first) or :meth:`drain` finds them done. ``collect`` gets the batch, and
+    ``result`` raises what ``send`` raised (a callable, so the batch is always collected,
+    failed or not). :class:`WriteBehind` keeps one batch in flight within a cycle; this
+    keeps several across calls (the subscriber's batches, each written while the next is
+    decided)."""
+
+    def __init__(
+        self,
+        send: Callable[[T], R],
+        collect: Callable[[T, Callable[[], R]], None],
+        most: int,
+        name: str = "in-flight",
+    ) -> None:
+        if most < 1:
+            raise ValueError(f"most must be at least 1, got {most}")
+        self._send, self._collect, self.most = send, collect, most
+        self._pool = ThreadPoolExecutor(max_workers=most, thread_name_prefix=name)
+        self._queue: deque[tuple[T, Future[R]]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def submit(self, batch: T) -> None:
+        self.collect_finished()
+        while len(self._queue) >= self.most:
+            self._collect_oldest()
+        self._queue.append((batch, self._pool.submit(self._send, batch)))
+
+    def collect_finished(self) -> int:
+        """Collect the batches done, oldest first, up to the first still running."""
+        n = 0
+        while self.oldest_done():
+            self._collect_oldest()
+            n += 1
+        return n
+
+    def oldest_done(self) -> bool:
+        """Whether the oldest batch in flight is done (a :meth:`collect_finished` would
+        collect something)."""
+        return bool(self._queue) and self._queue[0][1].done()
+
+    def drain(self) -> None:
+        while self._queue:
+            self._collect_oldest()
+
+    def close(self) -> None:
+        """Drain, then stop the threads."""
+        try:
+            self.drain()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def _collect_oldest(self) -> None:
+        batch, future = self._queue.popleft()
+        futures_wait([future])
+        self._collect(batch, future.result)
 
 
 class Hush:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from worker.runtime.pipeline import Hush, ReadAhead, WriteBehind, countdown
+from worker.runtime.pipeline import Hush, InFlight, ReadAhead, WriteBehind, countdown
 
 
 def test_read_ahead_hands_items_over_in_order_each_prepared_on_its_own_thread() -> None:
@@ -167,3 +167,61 @@ def test_a_late_hold_is_taken_once_however_often_asked_and_never_after_its_relea
     hold.take()  # an answer arriving after the burst was sent: too late to matter
     assert not hush.held
     hold.release()  # idempotent
+
+
+def test_in_flight_sends_side_by_side_and_collects_in_order_on_the_calling_thread() -> None:
+    gates = {n: threading.Event() for n in range(3)}
+    running: list[int] = []
+    collected: list[tuple[int, int, str]] = []
+
+    def send(n: int) -> int:
+        running.append(n)
+        assert gates[n].wait(5)
+        return n * 10
+
+    flight: InFlight[int, int] = InFlight(
+        send, lambda n, result: collected.append((n, result(), threading.current_thread().name)), 2
+    )
+    flight.submit(0)
+    flight.submit(1)
+    deadline = time.monotonic() + 5
+    while len(running) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sorted(running) == [0, 1]  # both at once
+    gates[1].set()
+    time.sleep(0.05)
+    assert flight.collect_finished() == 0  # the second is done, but the first is not
+    gates[0].set()
+    opener = threading.Timer(0.1, gates[2].set)
+    opener.start()
+    flight.submit(2)  # two in flight: the oldest is collected first
+    assert [c[:2] for c in collected][:1] == [(0, 0)]
+    assert len(flight) <= 2
+    flight.close()
+    assert [c[:2] for c in collected] == [(0, 0), (1, 10), (2, 20)]
+    assert {c[2] for c in collected} == {threading.current_thread().name}
+    assert len(flight) == 0
+
+
+def test_in_flight_hands_a_failed_send_to_collect_with_its_batch() -> None:
+    seen: list[tuple[str, str]] = []
+
+    def send(batch: str) -> str:
+        if batch == "bad":
+            raise RuntimeError("lost")
+        return batch.upper()
+
+    def collect(batch: str, result: object) -> None:
+        try:
+            seen.append((batch, result()))  # type: ignore[operator]
+        except RuntimeError as exc:
+            seen.append((batch, f"failed: {exc}"))
+
+    flight: InFlight[str, str] = InFlight(send, collect, 3)
+    for batch in ("a", "bad", "c"):
+        flight.submit(batch)
+    flight.drain()
+    assert seen == [("a", "A"), ("bad", "failed: lost"), ("c", "C")]
+    flight.close()
+    with pytest.raises(ValueError, match="at least 1"):
+        InFlight(send, collect, 0)

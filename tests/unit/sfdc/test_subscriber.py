@@ -343,3 +343,28 @@ def test_a_token_that_cannot_be_had_backs_off_instead_of_stopping() -> None:
     subscriber.run(stop)
     assert auth.refreshes == 2 and len(sleeps) == 1
     assert handler.batches == [["01"]]
+
+
+def test_a_schema_refused_ends_the_stream_and_it_resumes_from_the_stored_id() -> None:
+    """A GetSchema refused while decoding ends the stream as a failure (backed off, not a
+    crash of the subscriber), and the next stream resumes from the stored replay id."""
+
+    class SchemaOnce(FakeStub):
+        def GetSchema(self, request: Any, *, metadata: Any) -> Any:  # noqa: N802
+            if self.schema_calls == 0 and len(self.calls) == 1:
+                self.schema_calls += 1
+                raise RpcFailure(grpc.StatusCode.UNAVAILABLE, "schema service busy")
+            return super().GetSchema(request, metadata=metadata)
+
+    handler = FakeHandler(stored=rid(0))
+    stop = threading.Event()
+    stub = SchemaOnce([[batch(1)], [batch(2)]], stop)
+    sleeps: list[float] = []
+    subscriber = Subscriber(stub, FakeAuth(), handler, window=0.0, rng=Random(1),
+                            sleep=sleeps.append)  # fmt: skip
+    worker = threading.Thread(target=subscriber.run, args=(stop,), daemon=True)
+    worker.start()
+    worker.join(20)
+    assert not worker.is_alive()
+    assert [c.first.replay_id for c in stub.calls] == [rid(0), rid(0)]
+    assert handler.batches == [["02"]] and len(sleeps) == 1
