@@ -256,8 +256,8 @@ class Worker:
         if not self.active:
             return
         try:
-            with self.app.deps.lock:
-                run_sla_sweep(self.app.deps, subscribed=self.follows_events)
+            # the sweep takes the jobs' lock itself, once its clocks' leads are read
+            run_sla_sweep(self.app.deps, subscribed=self.follows_events)
         except SfdcError as exc:
             self.app.deps.metrics.errors.labels(kind=type(exc).__name__).inc()
             log.error("SLA sweep failed: %s: %s", type(exc).__name__, exc)

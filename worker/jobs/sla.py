@@ -81,6 +81,7 @@ from worker.store.journal_entry import JournalEntry
 from worker.store.models.journal import DecisionKind, DecisionStatus, JournalRow
 
 log = logging.getLogger("leadrouter.sla")
+CHUNK_IDS = 5_000  # journal rows taken again by id per store query
 
 
 @dataclass
@@ -122,7 +123,14 @@ def _touch_time(
 
 def run_sla_sweep(deps: Deps, *, subscribed: bool = False) -> SlaReport:
     """One sweep. ``subscribed``: the worker follows change events (intake mode
-    ``subscribe``), so only the clocks that come due are read (see the module docstring)."""
+    ``subscribe``), so only the clocks that come due are read (see the module docstring).
+
+    The jobs' lock (``deps.lock``, which the caller must not hold) is taken once the
+    clocks' leads and Tasks are read, not for the reads. After a burst a polled sweep reads
+    thousands of open clocks every interval, tens of calls of Salesforce's time, and
+    intake waited for all of them. Under the lock the clocks are taken again from the
+    store and only those still open are judged (a change event may have closed one
+    meanwhile); the rest (the moves, their writes, the notes) runs under it as before."""
     report = SlaReport()
     now = deps.now()
     with session_scope(deps.engine) as s:
@@ -130,16 +138,19 @@ def run_sla_sweep(deps: Deps, *, subscribed: bool = False) -> SlaReport:
         rows = _coming_due(deps, s, now) if subscribed else journal_repo.sla_open(s)
     if not rows:
         return report
-    report.checked = len(rows)
-    breached = _check(deps, config, rows, now, report)
-    if breached:
-        _act(deps, config, breached, now, report)
-    if deps.notify.enabled:
-        with session_scope(deps.engine) as s:
-            report.reminded = enqueue_sla_reminders(
-                s, settings=deps.notify, now=now, instance_url=deps.instance_url,
-                directory=deps.directory.contacts(),
-            )  # fmt: skip
+    leads, tasks = _read(deps, config, rows)
+    with deps.lock:
+        rows = _still_open(deps, rows)
+        report.checked = len(rows)
+        breached = _check(deps, config, rows, (leads, tasks), now, report)
+        if breached:
+            _act(deps, config, breached, now, report)
+        if deps.notify.enabled:
+            with session_scope(deps.engine) as s:
+                report.reminded = enqueue_sla_reminders(
+                    s, settings=deps.notify, now=now, instance_url=deps.instance_url,
+                    directory=deps.directory.contacts(),
+                )  # fmt: skip
     log.info(
         "sla sweep: checked=%d touched=%d closed=%d moved=%d escalated=%d applied=%d "
         "reminded=%d owners_reminded=%d managers_told=%d",
@@ -161,13 +172,37 @@ def _coming_due(deps: Deps, s: Session, now: datetime) -> list[JournalRow]:
     return list(rows.values())
 
 
-def _check(
-    deps: Deps, config: RoutingConfig, rows: Sequence[JournalRow], now: datetime, report: SlaReport
-) -> list[tuple[JournalRow, LeadRow]]:
-    """Read ``rows``' leads and Tasks; record touches and closes; the breached rows."""
+def _read(
+    deps: Deps, config: RoutingConfig, rows: Sequence[JournalRow]
+) -> tuple[dict[str, LeadRow], dict[str, datetime]]:
+    """``rows``' leads (by Id) and their first Task times."""
     ids = [r.lead_id for r in rows]
     leads = {r.id: r for r in deps.gateway.leads_by_id(ids, lead_fields(config))}
-    tasks = deps.gateway.task_activity(ids)
+    return leads, deps.gateway.task_activity(ids)
+
+
+def _still_open(deps: Deps, rows: Sequence[JournalRow]) -> list[JournalRow]:
+    """``rows`` as the store has them now, those still open."""
+    ids = [r.id for r in rows if r.id is not None]
+    fresh: list[JournalRow] = []
+    with session_scope(deps.engine) as s:
+        for start in range(0, len(ids), CHUNK_IDS):
+            fresh += journal_repo.by_ids(s, ids[start : start + CHUNK_IDS])
+    order = {row_id: n for n, row_id in enumerate(ids)}
+    return sorted((r for r in fresh if r.sla_state == "open"), key=lambda r: order[r.id or 0])
+
+
+def _check(
+    deps: Deps,
+    config: RoutingConfig,
+    rows: Sequence[JournalRow],
+    read: tuple[Mapping[str, LeadRow], Mapping[str, datetime]],
+    now: datetime,
+    report: SlaReport,
+) -> list[tuple[JournalRow, LeadRow]]:
+    """Judge ``rows`` by their leads and Tasks as read: record touches and closes; the
+    breached rows."""
+    leads, tasks = read
     breached: list[tuple[JournalRow, LeadRow]] = []
     with session_scope(deps.engine) as s:
         for row in rows:

@@ -328,3 +328,54 @@ def test_every_assignment_gets_a_due_time(
     assert due_at(config, decision, at) == at + timedelta(minutes=minutes)
     held = Decision("00QA", "hold", None, None, pool, rule, "hold", "nobody")
     assert due_at(config, held, at) is None  # assigns nobody: no clock
+
+
+def test_the_sweep_reads_salesforce_without_the_jobs_lock_and_judges_under_it(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """Intake does not wait for the sweep's reads (after a burst, thousands of clocks):
+    the lock is taken for the judging, the moves and their writes."""
+    deps = routed(org, make_deps)
+    org.tick(6 * 60)
+    held_at: dict[str, bool] = {}
+    real_read, real_write = org.leads_by_id, org.update_owners
+
+    def read(*args: object, **kw: object) -> object:
+        held_at["read"] = deps.lock.locked()
+        return real_read(*args, **kw)  # type: ignore[arg-type]
+
+    def write(*args: object, **kw: object) -> object:
+        held_at["write"] = deps.lock.locked()
+        return real_write(*args, **kw)  # type: ignore[arg-type]
+
+    org.leads_by_id = read  # type: ignore[method-assign,assignment]
+    org.update_owners = write  # type: ignore[method-assign,assignment]
+    report = run_sla_sweep(deps)
+    assert report.moved == 1 and report.applied == 1
+    assert held_at == {"read": False, "write": True}
+    assert not deps.lock.locked()
+
+
+def test_a_clock_closed_while_the_sweep_read_is_not_judged_again(
+    org: FakeGateway, make_deps: Callable[..., Deps]
+) -> None:
+    """A change event closes the clock (under the lock) while the sweep reads: the sweep,
+    once it has the lock, takes the clock from the store again and leaves it alone."""
+    from worker.store import journal_repo
+    from worker.store.db import session_scope
+
+    deps = routed(org, make_deps)
+    first = org.owner("00QA")
+    org.tick(6 * 60)
+    real_read = org.leads_by_id
+
+    def read(*args: object, **kw: object) -> object:
+        with session_scope(deps.engine) as s:  # the event's close, meanwhile
+            journal_repo.set_sla_state(s, [journal(deps)[0].id or 0], "closed")
+        return real_read(*args, **kw)  # type: ignore[arg-type]
+
+    org.leads_by_id = read  # type: ignore[method-assign,assignment]
+    report = run_sla_sweep(deps)
+    assert (report.checked, report.moved, report.closed) == (0, 0, 0)
+    assert org.owner("00QA") == first
+    assert [(r.kind, r.sla_state) for r in journal(deps)] == [("route", "closed")]
