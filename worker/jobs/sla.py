@@ -81,7 +81,6 @@ from worker.store.journal_entry import JournalEntry
 from worker.store.models.journal import DecisionKind, DecisionStatus, JournalRow
 
 log = logging.getLogger("leadrouter.sla")
-CHUNK_IDS = 5_000  # journal rows taken again by id per store query
 
 
 @dataclass
@@ -182,14 +181,11 @@ def _read(
 
 
 def _still_open(deps: Deps, rows: Sequence[JournalRow]) -> list[JournalRow]:
-    """``rows`` as the store has them now, those still open."""
-    ids = [r.id for r in rows if r.id is not None]
-    fresh: list[JournalRow] = []
+    """``rows`` as the store has them now, those still open, in their order."""
+    order = {r.id: n for n, r in enumerate(rows)}
     with session_scope(deps.engine) as s:
-        for start in range(0, len(ids), CHUNK_IDS):
-            fresh += journal_repo.by_ids(s, ids[start : start + CHUNK_IDS])
-    order = {row_id: n for n, row_id in enumerate(ids)}
-    return sorted((r for r in fresh if r.sla_state == "open"), key=lambda r: order[r.id or 0])
+        fresh = journal_repo.sla_open_for(s, [r.lead_id for r in rows])
+    return sorted((r for r in fresh if r.id in order), key=lambda r: order[r.id])
 
 
 def _check(

@@ -153,7 +153,8 @@ class EventIntake:
         self.batches += 1
         self.own += sum(1 for e in events if e.ours)
         with deps.lock:
-            self._collect_writes()
+            if self.writes is not None:  # the batches whose writes are done, journaled
+                self.writes.collect()
             with session_scope(deps.engine) as s:
                 config = deps.config(s)
             ids = leads_to_route(events, intake_owner_ids(deps, config))
@@ -177,11 +178,6 @@ class EventIntake:
         self._written_before_judged(events)
         record_sla_events(deps, events)  # touches and owner changes: no API call
         self.checkpoint(replay_id)  # after the journal: never ahead of the decisions
-
-    def _collect_writes(self) -> None:
-        """Journal the batches whose writes are done (under the jobs' lock)."""
-        if self.writes is not None:
-            self.writes.collect()
 
     def _written_before_judged(self, events: Sequence[ChangeEvent]) -> None:
         """A person's change to a lead whose write is still in flight is judged against
