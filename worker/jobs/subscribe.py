@@ -190,6 +190,17 @@ class EventIntake:
             with self.deps.lock:
                 self.writes.drain()
 
+    def drain(self) -> None:
+        """The stream ended: the writes in flight are waited for and journaled now (the
+        subscriber backs off next, and no batch or tick would collect them meanwhile)."""
+        if self.writes is None or not len(self.writes):
+            return
+        try:
+            with self.deps.lock:
+                self.writes.drain()
+        except Exception:  # the subscriber goes on; the decisions stay pending
+            log.exception("journaling a change event batch's writes failed")
+
     def close(self) -> None:
         """Wait for the writes in flight and journal them (the subscriber has stopped)."""
         if self.writes is not None:

@@ -59,10 +59,8 @@ def piped(make_deps: Callable[..., Deps]) -> Iterator[EventIntake]:
 
 
 def settle(intake: EventIntake) -> None:
-    """Wait for the writes in flight and journal them, as the subscriber's ticks do."""
-    assert intake.writes is not None
-    with intake.deps.lock:
-        intake.writes.drain()
+    """Wait for the writes in flight and journal them (as a stream's end does)."""
+    intake.drain()
 
 
 def test_a_batch_is_journaled_and_its_replay_id_stored_before_its_write_lands(
@@ -195,6 +193,28 @@ def test_closing_waits_for_the_writes_in_flight_and_journals_them(
     threading.Timer(0.2, gate.open).start()
     intake.close()
     assert [r.status for r in journal(intake.deps)] == ["applied"]
+
+
+def test_a_stream_that_ends_journals_the_writes_in_flight_and_goes_on(
+    org: FakeGateway, piped: EventIntake
+) -> None:
+    """The subscriber drains its handler when a stream ends: while it backs off no batch
+    or tick comes to collect the writes, and the journal must not lag behind the org."""
+    org.add_lead(lead_id(1))
+    org.add_lead(lead_id(2))
+    org.tick(2)
+    gate = Gate(org)
+    first = created(org, 1)
+    piped.handle([first], first.replay_id)
+    assert gate.reached.wait(5)
+    threading.Timer(0.2, gate.open).start()
+    piped.drain()
+    assert [r.status for r in journal(piped.deps)] == ["applied"]
+    assert not piped.deps.state.writing
+    second = created(org, 2)  # the next stream's batches are written behind as before
+    piped.handle([second], second.replay_id)
+    piped.drain()
+    assert [r.status for r in journal(piped.deps)] == ["applied", "applied"]
 
 
 def test_written_behind_or_inline_the_same_batches_decide_and_write_the_same(

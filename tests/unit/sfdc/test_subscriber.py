@@ -173,6 +173,7 @@ class FakeHandler:
         self.batches: list[list[str]] = []
         self.catch_ups: list[str] = []
         self.fail_on = fail_on  # the n-th batch (1-based) raises once
+        self.drains = 0
 
     def resume_from(self) -> bytes | None:
         return self.stored
@@ -193,6 +194,9 @@ class FakeHandler:
 
     def tick(self) -> None:
         pass
+
+    def drain(self) -> None:
+        self.drains += 1
 
 
 def run(scripts: list[list[Any]], handler: FakeHandler, **opts: Any) -> tuple[FakeStub, Subscriber, list[float], FakeAuth]:  # fmt: skip
@@ -249,6 +253,18 @@ def test_a_dropped_stream_resumes_after_the_last_stored_id_with_capped_backoff()
     assert 1.0 <= sleeps[0] <= 2.0 and 2.0 <= sleeps[1] <= 4.0 and 4.0 <= sleeps[2] <= 8.0
     assert max(sleeps) == 10.0 and sleeps[-1] == 10.0
     assert [e for b in handler.batches for e in b] == ["01", "02"]
+
+
+def test_a_stream_that_ends_drains_the_handler_before_backing_off() -> None:
+    """Writes handed over by the last batches are journaled when the stream goes down, not
+    after the back-off (no batch or tick would collect them meanwhile)."""
+    handler = FakeHandler(stored=rid(0))
+    drains_at_sleep: list[int] = []
+    drop = RpcFailure(UNAVAILABLE, "sfdc.platform.eventbus.grpc.service.unavailable")
+    run([[batch(1), drop], [drop], [batch(2)]], handler,
+        sleep=lambda s: drains_at_sleep.append(handler.drains))  # fmt: skip
+    assert drains_at_sleep == [1, 2]  # each pause comes after its stream's drain
+    assert handler.drains == 3  # and the last stream's end (stopped by the script)
 
 
 def test_an_expired_session_gets_a_new_token_once_then_backs_off() -> None:

@@ -91,6 +91,10 @@ class Handler(Protocol):
     def tick(self) -> None:
         """Called often (at least every ``poll`` seconds) on the subscriber's thread."""
 
+    def drain(self) -> None:
+        """The stream has ended: finish what the batches handed over are still doing
+        (their writes' outcomes journaled) before the subscriber backs off."""
+
 
 class Auth(Protocol):
     def metadata(self) -> tuple[tuple[str, str], ...]:
@@ -175,6 +179,7 @@ class Subscriber:
             failure = self._stream(preset, stop)
             if stop.is_set():
                 return
+            self.handler.drain()  # no batches, no ticks while backed off: journal now
             delivered = self.committed != before
             if failure is None or delivered:
                 self.failures, refreshed = 0, False
