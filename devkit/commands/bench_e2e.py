@@ -281,6 +281,15 @@ def _run(tmp: Path, run: RunSpec) -> dict[str, Any]:
     min_calls = parts.minimal_calls(run.burst, written=drained.applied, conditional=conditional)
     min_per_1000 = min_calls / routed * 1000
     min_all_routed = parts.minimal_calls(run.burst, conditional=conditional) / run.burst * 1000
+    floor_p50 = floor_p95 = None
+    if subscribe:  # what a worker taking no time would get from the same profile
+        from devkit.commands.owner_floor import subscribed_owner_floor
+
+        matching = bench_config.account_matching
+        floor_p50, floor_p95 = subscribed_owner_floor(
+            latency, rate=rate, window=bench_config.intake.subscribe.window_seconds,
+            lookup=matching.enabled and matching.by_known_email, seed=run.seed,
+        )  # fmt: skip
     per_lead = drained.calls / routed
     worker_per_lead = drained.seconds / max(drained.decided, 1)
     floors = (floor, floor_after)
@@ -332,6 +341,9 @@ def _run(tmp: Path, run: RunSpec) -> dict[str, Any]:
         "guard_window_mean_ms": window_ms,
         "guard_window_max_le_s": window_bound,
         "p95_owner_s": p95,
+        # subscribed: the same figures for a worker taking no time (devkit.commands.owner_floor)
+        "p50_owner_floor_s": floor_p50,
+        "p95_owner_floor_s": floor_p95,
         "rss_growth_mb": round(rss1 - rss0, 1) if extra else None,
         "rss_leads": extra,
         "rss_warm_up_leads": RSS_WARM_UP if extra else 0,

@@ -63,6 +63,7 @@ def test_bench_e2e_prints_one_json_object_with_measured_figures() -> None:
     busy, idle_busy, off = result["cost_window_calls"]
     assert busy >= 1 and idle_busy >= 1 and off >= 0  # a poll every 2 s in business hours
     assert result["events_per_day_at_5000_leads"] == 0  # polling is delivered no event
+    assert result["p95_owner_floor_s"] is None  # modelled for the subscriber only
 
 
 def test_bench_e2e_drives_a_subscribed_worker_and_counts_its_events() -> None:
@@ -81,3 +82,6 @@ def test_bench_e2e_drives_a_subscribed_worker_and_counts_its_events() -> None:
     assert result["cost_window_leads"] >= 1 and busy_events >= result["cost_window_leads"]
     assert result["events_per_day_at_5000_leads"] > 0
     assert result["speed_to_lead_leads"] > 0 and result["p50_owner_s"] <= result["p95_owner_s"]
+    # beside them, what a worker taking no time would get (no latency: the window and the
+    # creation second only)
+    assert 0 < result["p50_owner_floor_s"] <= result["p95_owner_floor_s"] <= 1.11

@@ -50,25 +50,64 @@ class OpenLeads:
 
 
 class EmailCache:
-    """Contacts found per e-mail address, kept ``ttl`` seconds. Safe to share between the
-    intake's read-ahead thread (which prefetches a page's e-mails) and the cycle: the
-    answer is built from what this call saw or fetched, never from what another call
-    may have cleared in between."""
+    """Contacts found per e-mail address, kept ``ttl`` seconds. Safe to share between
+    threads (the intake's read-ahead, the subscriber's prefetch, the cycle): the answer
+    is built from what this call saw or fetched, never from what another call may have
+    cleared in between. An address another call is fetching right now is waited for,
+    not fetched twice (a decision finds the lookup its events started on arrival)."""
 
-    def __init__(self, ttl: float = 600.0, max_keys: int = 20_000) -> None:
-        self.ttl, self.max_keys = ttl, max_keys
+    def __init__(self, ttl: float = 600.0, max_keys: int = 20_000, wait: float = 30.0) -> None:
+        self.ttl, self.max_keys, self.wait = ttl, max_keys, wait
         self._hits: dict[str, tuple[float, tuple[KnownEmail, ...]]] = {}
+        self._fetching: dict[str, threading.Event] = {}  # address -> set when it is done
         self._lock = threading.Lock()  # held for dict work only, never across a query
+        self.queries = 0  # lookups sent to Salesforce (for tests and logs)
 
     def fetch(
         self, gateway: SalesforceGateway, emails: set[str], active: dict[str, bool]
     ) -> dict[str, list[KnownEmail]]:
-        now = time.monotonic()
-        with self._lock:
-            known = {e: hit[1] for e in emails
-                     if (hit := self._hits.get(e)) is not None and now - hit[0] < self.ttl}  # fmt: skip
-        todo = sorted(emails - known.keys())
+        known, todo, others = self._split(emails)
         if todo:
+            known.update(self._query(gateway, todo, active))
+        if others:  # fetched by another call: its answer, or ours if it failed
+            for done in set(others.values()):
+                done.wait(self.wait)
+            again, todo, _ = self._split(set(others), claim_all=True)
+            known.update(again)
+            if todo:
+                known.update(self._query(gateway, todo, active))
+        return {e: list(hits) for e, hits in known.items() if hits}
+
+    def _split(
+        self, emails: set[str], claim_all: bool = False
+    ) -> tuple[dict[str, tuple[KnownEmail, ...]], list[str], dict[str, threading.Event]]:
+        """(fresh hits, addresses this call now fetches, addresses another call is
+        fetching -> its event); ``claim_all``: fetch whatever is not a fresh hit."""
+        now = time.monotonic()
+        known: dict[str, tuple[KnownEmail, ...]] = {}
+        todo: list[str] = []
+        others: dict[str, threading.Event] = {}
+        with self._lock:
+            for e in sorted(emails):
+                hit = self._hits.get(e)
+                if hit is not None and now - hit[0] < self.ttl:
+                    known[e] = hit[1]
+                elif not claim_all and (busy := self._fetching.get(e)) is not None:
+                    others[e] = busy
+                else:
+                    todo.append(e)
+        return known, todo, others
+
+    def _query(
+        self, gateway: SalesforceGateway, todo: list[str], active: dict[str, bool]
+    ) -> dict[str, tuple[KnownEmail, ...]]:
+        done = threading.Event()
+        with self._lock:
+            for e in todo:
+                self._fetching.setdefault(e, done)
+            self.queries += 1
+        at = time.monotonic()
+        try:
             found: dict[str, list[KnownEmail]] = defaultdict(list)
             for item in gateway.known_emails(todo, active):
                 found[item.email].append(item)
@@ -76,9 +115,14 @@ class EmailCache:
             with self._lock:
                 if len(self._hits) > self.max_keys:
                     self._hits.clear()
-                self._hits.update((e, (now, hits)) for e, hits in fetched.items())
-            known.update(fetched)
-        return {e: list(hits) for e, hits in known.items() if hits}
+                self._hits.update((e, (at, hits)) for e, hits in fetched.items())
+            return fetched
+        finally:
+            with self._lock:
+                for e in todo:
+                    if self._fetching.get(e) is done:
+                        del self._fetching[e]
+            done.set()
 
 
 @dataclass

@@ -48,13 +48,14 @@ from typing import Any
 
 from worker.jobs.context import load_open_leads, prefetch_emails
 from worker.jobs.deps import Deps
+from worker.jobs.email_prefetch import EmailPrefetch
 from worker.jobs.event_leads import known_leads
 from worker.jobs.event_writes import EventWrites
 from worker.jobs.intake import HandOver, intake_owner_ids, route_leads
 from worker.jobs.precondition import LONGEST_WAIT, seconds_to_settle
 from worker.jobs.reconcile import reconcile_pending
 from worker.jobs.sla_events import lead_changes, record_sla_events
-from worker.routing.model import RoutingConfig, Subscribe
+from worker.routing.model import AccountMatching, RoutingConfig, Subscribe
 from worker.sfdc.errors import SfdcError
 from worker.sfdc.mapping import LeadRow
 from worker.sfdc.pubsub.subscriber import Auth, ChangeEvent, Stub, Subscriber
@@ -138,11 +139,21 @@ class EventIntake:
     # (:mod:`worker.jobs.event_writes`); 0: each batch written before :meth:`handle`
     # returns
     writes_in_flight: int = 0
+    # created leads' e-mails looked up as their events arrive (:mod:`worker.jobs.
+    # email_prefetch`, a thread), lookups this many seconds apart at least (the batching
+    # window); None: each batch's decision looks them up
+    look_up_on_arrival: float | None = None
     writes: EventWrites | None = field(default=None, init=False, repr=False)
+    prefetch: EmailPrefetch | None = field(default=None, init=False, repr=False)
+    matching: AccountMatching | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.writes_in_flight > 0:
             self.writes = EventWrites(self.deps, self.writes_in_flight, self.reconcile_soon)
+        if self.look_up_on_arrival is not None:
+            self.prefetch = EmailPrefetch(
+                self.deps, lambda: self.matching, spacing=self.look_up_on_arrival
+            )
 
     def resume_from(self) -> bytes | None:
         with session_scope(self.deps.engine) as s:
@@ -157,6 +168,7 @@ class EventIntake:
                 self.writes.collect()
             with session_scope(deps.engine) as s:
                 config = deps.config(s)
+            self.matching = config.account_matching  # as the prefetch's lookups see it
             ids = leads_to_route(events, intake_owner_ids(deps, config))
         known = known_leads(deps, events, config) if ids else {}
         wait = self._settle_wait(events, ids) if ids else 0.0
@@ -201,8 +213,14 @@ class EventIntake:
         except Exception:  # the subscriber goes on; the decisions stay pending
             log.exception("journaling a change event batch's writes failed")
 
+    def arrived(self, events: Sequence[ChangeEvent]) -> None:
+        if self.prefetch is not None:
+            self.prefetch.add(events)
+
     def close(self) -> None:
         """Wait for the writes in flight and journal them (the subscriber has stopped)."""
+        if self.prefetch is not None:
+            self.prefetch.close()
         if self.writes is not None:
             with self.deps.lock:
                 self.writes.close()
@@ -332,7 +350,8 @@ def start_subscription(
 ) -> Subscription:
     """Subscribe to ``settings.channel`` on a thread of its own, routing through
     :class:`EventIntake`; back-offs wait on the stop event (a stop is never held up)."""
-    intake = EventIntake(deps, settings.channel, sweep, writes_in_flight=WRITES_IN_FLIGHT)
+    intake = EventIntake(deps, settings.channel, sweep, writes_in_flight=WRITES_IN_FLIGHT,
+                         look_up_on_arrival=settings.window_seconds)  # fmt: skip
     stop = threading.Event()
     subscriber = Subscriber(
         stub, auth, intake, topic=settings.channel, window=settings.window_seconds,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from random import Random
 from typing import Any
@@ -174,6 +175,7 @@ class FakeHandler:
         self.catch_ups: list[str] = []
         self.fail_on = fail_on  # the n-th batch (1-based) raises once
         self.drains = 0
+        self.arrivals: list[list[str]] = []
 
     def resume_from(self) -> bytes | None:
         return self.stored
@@ -197,6 +199,9 @@ class FakeHandler:
 
     def drain(self) -> None:
         self.drains += 1
+
+    def arrived(self, events: Sequence[ChangeEvent]) -> None:
+        self.arrivals.append([e.header.record_ids[0][-2:] for e in events])
 
 
 def run(scripts: list[list[Any]], handler: FakeHandler, **opts: Any) -> tuple[FakeStub, Subscriber, list[float], FakeAuth]:  # fmt: skip
@@ -265,6 +270,40 @@ def test_a_stream_that_ends_drains_the_handler_before_backing_off() -> None:
         sleep=lambda s: drains_at_sleep.append(handler.drains))  # fmt: skip
     assert drains_at_sleep == [1, 2]  # each pause comes after its stream's drain
     assert handler.drains == 3  # and the last stream's end (stopped by the script)
+
+
+def test_deliveries_are_told_to_the_handler_as_they_arrive_even_mid_batch() -> None:
+    """The reader thread tells the handler of each delivery (to start its lookups) while
+    the subscriber's thread is still handling the batch before it."""
+
+    class Busy(FakeHandler):
+        seen_mid_batch = False
+
+        def handle(self, events: Sequence[ChangeEvent], replay_id: bytes) -> None:
+            if not self.batches:  # the first batch: held until the second has arrived
+                deadline = time.monotonic() + 5
+                while ["02"] not in self.arrivals and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                self.seen_mid_batch = ["02"] in self.arrivals
+            super().handle(events, replay_id)
+
+    handler = Busy(stored=rid(0))
+    run([[batch(1), batch(2), keepalive(2)]], handler)
+    assert handler.seen_mid_batch
+    assert handler.arrivals == [["01"], ["02"]]  # a keepalive is no delivery
+    assert handler.batches == [["01"], ["02"]]
+
+
+def test_an_event_that_cannot_be_decoded_ends_the_stream_after_what_came_before() -> None:
+    handler = FakeHandler(stored=rid(0))
+    broken = pb.FetchResponse(
+        events=[pb.ConsumerEvent(event=pb.ProducerEvent(id="x", schema_id=SCHEMA_ID,
+                                                        payload=b"\xff"), replay_id=rid(2))],
+        latest_replay_id=rid(2),
+    )  # fmt: skip
+    stub, _, sleeps, _ = run([[batch(1), broken], [batch(2)]], handler)
+    assert handler.batches == [["01"], ["02"]] and len(sleeps) == 1
+    assert [c.first.replay_id for c in stub.calls] == [rid(0), rid(1)]
 
 
 def test_an_expired_session_gets_a_new_token_once_then_backs_off() -> None:

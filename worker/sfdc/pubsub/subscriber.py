@@ -91,6 +91,11 @@ class Handler(Protocol):
     def tick(self) -> None:
         """Called often (at least every ``poll`` seconds) on the subscriber's thread."""
 
+    def arrived(self, events: Sequence[ChangeEvent]) -> None:
+        """``events`` were delivered: called on the stream's reader thread as they come,
+        while the subscriber's thread may still be handling an earlier batch, so work
+        that does not need the batch (a lookup) can start. Must not block."""
+
     def drain(self) -> None:
         """The stream has ended: finish what the batches handed over are still doing
         (their writes' outcomes journaled) before the subscriber backs off."""
@@ -131,6 +136,14 @@ class Failure:
 class _Ended:
     def __init__(self, error: BaseException | None) -> None:
         self.error = error
+
+
+@dataclass(frozen=True)
+class _Delivered:
+    """One response, decoded on the reader thread (no events: a keepalive)."""
+
+    events: list[ChangeEvent]
+    latest_replay_id: bytes
 
 
 class Subscriber:
@@ -259,13 +272,11 @@ class Subscriber:
             requests.put(None)
             return Failure.of(exc)
         self._call = call
-        reader = threading.Thread(target=_read, args=(call, responses), daemon=True,
+        reader = threading.Thread(target=self._read, args=(call, responses), daemon=True,
                                   name="pubsub-read")  # fmt: skip
         reader.start()
         try:
             return self._consume(requests, responses, stop)
-        except grpc.RpcError as exc:  # GetSchema refused: as the stream's own failure
-            return Failure.of(exc)
         except Exception as exc:  # noqa: BLE001 - a batch that failed is retried from the stored id
             log.exception("change event batch failed")
             return Failure.of(exc)
@@ -289,7 +300,7 @@ class Subscriber:
                 self._flush(batch)
                 return None if item.error is None else Failure.of(item.error)
             if item is not None:
-                events = [self._decode(e) for e in item.events]
+                events = item.events
                 if events:
                     requests.put(pb.FetchRequest(num_requested=len(events)))  # top up
                     if not batch:
@@ -297,7 +308,7 @@ class Subscriber:
                     batch.extend(events)
                 else:  # a keepalive: hand over what is gathered, then checkpoint
                     self._flush(batch)
-                    latest = bytes(item.latest_replay_id)
+                    latest = item.latest_replay_id
                     if latest and latest != self.committed:
                         self.handler.checkpoint(latest)
                         self.committed = latest
@@ -328,15 +339,35 @@ class Subscriber:
                                    metadata=self.auth.metadata())  # fmt: skip
         return str(info.schema_json)
 
+    def _read(self, call: Any, responses: queue.Queue[Any]) -> None:
+        """The stream's reader thread: each response decoded (a GetSchema refused, or an
+        event that cannot be decoded, ends the stream as its failure), told to the
+        handler as it arrives, then queued for the subscriber's thread."""
+        try:
+            for response in call:
+                events = self._decoded(response)
+                if events:
+                    self._arrived(events)
+                responses.put(_Delivered(events, bytes(response.latest_replay_id)))
+        except Exception as exc:  # noqa: BLE001 - handed to the consuming thread
+            responses.put(_Ended(exc))
+            return
+        responses.put(_Ended(None))
 
-def _read(call: Any, responses: queue.Queue[Any]) -> None:
-    try:
-        for response in call:
-            responses.put(response)
-    except Exception as exc:  # noqa: BLE001 - handed to the consuming thread
-        responses.put(_Ended(exc))
-        return
-    responses.put(_Ended(None))
+    def _decoded(self, response: Any) -> list[ChangeEvent]:
+        try:
+            return [self._decode(e) for e in response.events]
+        except grpc.RpcError:  # GetSchema refused: the stream's failure, said by the back-off
+            raise
+        except Exception:
+            log.exception("a change event could not be decoded")
+            raise
+
+    def _arrived(self, events: list[ChangeEvent]) -> None:
+        try:
+            self.handler.arrived(events)
+        except Exception:  # noqa: BLE001 - a hint only: the batch does the work anyway
+            log.debug("the handler's arrival hint failed", exc_info=True)
 
 
 def _cancel(call: Any) -> None:
