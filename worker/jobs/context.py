@@ -61,7 +61,6 @@ class EmailCache:
         self._hits: dict[str, tuple[float, tuple[KnownEmail, ...]]] = {}
         self._fetching: dict[str, threading.Event] = {}  # address -> set when it is done
         self._lock = threading.Lock()  # held for dict work only, never across a query
-        self.queries = 0  # lookups sent to Salesforce (for tests and logs)
 
     def fetch(
         self, gateway: SalesforceGateway, emails: set[str], active: dict[str, bool]
@@ -105,7 +104,6 @@ class EmailCache:
         with self._lock:
             for e in todo:
                 self._fetching.setdefault(e, done)
-            self.queries += 1
         at = time.monotonic()
         try:
             found: dict[str, list[KnownEmail]] = defaultdict(list)
