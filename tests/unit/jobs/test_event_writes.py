@@ -180,17 +180,23 @@ def test_a_persons_change_to_a_lead_being_written_is_judged_after_the_write(
     intake.close()
 
 
+def write_held_then_let_go(org: FakeGateway, intake: EventIntake, n: int) -> None:
+    """Hand lead ``n``'s create event over; its write reaches the org and is held there,
+    to be let go 0.2 s from now (while the caller waits for it)."""
+    gate = Gate(org)
+    event = created(org, n)
+    intake.handle([event], event.replay_id)
+    assert gate.reached.wait(5)
+    threading.Timer(0.2, gate.open).start()
+
+
 def test_closing_waits_for_the_writes_in_flight_and_journals_them(
     org: FakeGateway, make_deps: Callable[..., Deps]
 ) -> None:
     intake = EventIntake(make_deps(), TOPIC, sweep=lambda: None, writes_in_flight=2)
     org.add_lead(lead_id(1))
     org.tick(2)
-    gate = Gate(org)
-    event = created(org, 1)
-    intake.handle([event], event.replay_id)
-    assert gate.reached.wait(5)
-    threading.Timer(0.2, gate.open).start()
+    write_held_then_let_go(org, intake, 1)
     intake.close()
     assert [r.status for r in journal(intake.deps)] == ["applied"]
 
@@ -203,11 +209,7 @@ def test_a_stream_that_ends_journals_the_writes_in_flight_and_goes_on(
     org.add_lead(lead_id(1))
     org.add_lead(lead_id(2))
     org.tick(2)
-    gate = Gate(org)
-    first = created(org, 1)
-    piped.handle([first], first.replay_id)
-    assert gate.reached.wait(5)
-    threading.Timer(0.2, gate.open).start()
+    write_held_then_let_go(org, piped, 1)
     piped.drain()
     assert [r.status for r in journal(piped.deps)] == ["applied"]
     assert not piped.deps.state.writing
