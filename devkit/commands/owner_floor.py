@@ -4,8 +4,9 @@
 Drawn from the same profile the sandbox answers with, lead by lead, the calls and waits
 no subscribed worker can avoid (``docs/performance.md``, "Subscribed"):
 
-1. the change event's delivery, in order (an event is never delivered before the one
-   committed before it, as the sandbox's bus and Salesforce's deliver them);
+1. the change event's delivery: the bus's lag at the lead's commit, drawn as the
+   sandbox's bus draws it (:mod:`devkit.sandbox.latency.lag`), and in order (an event
+   is never delivered before the one committed before it);
 2. the micro-batching window (one lead to a batch: the arrivals are far apart);
 3. the Contact e-mail lookup the decision needs, when the config matches known e-mails;
 4. the wait for the lead's creation second to be over, plus the clock skew allowed for
@@ -46,11 +47,12 @@ def subscribed_owner_floor(
     profile = LatencyProfile.load(latency, seed=seed)
     phase = random.Random(seed).random()  # where the wall clock's seconds fall
     skew = CLOCK_SKEW.total_seconds() + SETTLE_PAD
+    lag = profile.delivery_lag()  # the sandbox bus's own lag process (latency.lag)
     delivered = 0.0
     times: list[float] = []
     for n in range(leads):
         created = n / rate + phase
-        delivered = max(created + profile.delay("event_delivery"), delivered)
+        delivered = max(created + lag(created), delivered)
         decided = delivered + window + (profile.delay("query") if lookup else 0.0)
         sent = max(decided, math.floor(created) + 1 + skew)
         written = sent + profile.delay("composite", 2) + profile.delay("composite_query")

@@ -14,6 +14,7 @@ import json
 import secrets
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,7 +142,9 @@ def start_sandbox(
 
     With ``pubsub_port`` (0: any free port) it also serves the Pub/Sub API: every lead
     change from then on is a ``LeadChangeEvent``, deliverable ``delivery_delay()``
-    seconds after its commit (default: the latency profile's ``event_delivery``), and an idle subscription gets a keepalive every
+    seconds after its commit (default: the latency profile's ``event_delivery``, as the
+    bus's lag at the moment: :mod:`devkit.sandbox.latency.lag`), and an idle subscription
+    gets a keepalive every
     ``keepalive_s`` seconds (Salesforce: within 270).
     """
     profile = (  # first: a profile that cannot be read stops us before any work
@@ -193,7 +196,8 @@ def start_sandbox(
         from devkit.sandbox.pubsub.bus import EventBus
         from devkit.sandbox.pubsub.server import start_pubsub
 
-        delay = delivery_delay or (lambda: profile.delay("event_delivery"))
+        lag = profile.delivery_lag()  # the bus's lag at each moment (latency.lag)
+        delay = delivery_delay or (lambda: lag(time.monotonic()))
         bus = EventBus(org, delivery_delay=delay)
         admin.bus = bus  # its delivery count, for the bench (admin op event_deliveries)
         try:

@@ -15,11 +15,14 @@ from __future__ import annotations
 import math
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from devkit.sandbox.latency.lag import DEFAULT_CORRELATION_S, DeliveryLag
 
 PROFILES_DIR = Path(__file__).parent
 Z95 = 1.6448536269514722  # the standard normal's 95th percentile
@@ -51,6 +54,7 @@ class CallLatency:
     p95: float
     records: int | None = None
     fixed: float = 0.0
+    correlation_s: float | None = None  # event_delivery: how long the bus's lag lasts
 
     def __post_init__(self) -> None:
         if not 0 < self.p50 <= self.p95:
@@ -59,6 +63,8 @@ class CallLatency:
             raise ValueError("records must be at least 1")
         if not 0 <= self.fixed <= self.p50:
             raise ValueError("fixed must be between 0 and p50")
+        if self.correlation_s is not None and self.correlation_s <= 0:
+            raise ValueError("correlation_s must be positive")
 
     @property
     def sigma(self) -> float:
@@ -130,7 +136,7 @@ class LatencyProfile:
                 raise ValueError(
                     f"unknown call kind '{kind}' or not a mapping (known: {', '.join(KINDS)})"
                 )
-            extra = set(spec) - {"p50", "p95", "records", "fixed", "source"}
+            extra = set(spec) - {"p50", "p95", "records", "fixed", "source", "correlation_s"}
             if extra:
                 raise ValueError(f"{kind}: unknown key(s) {', '.join(sorted(extra))}")
             try:
@@ -167,6 +173,20 @@ class LatencyProfile:
         with self._lock:
             value = call.draw(self._rng, records)
         return min(value, self.max_s)
+
+    def delivery_lag(self) -> Callable[[float], float]:
+        """The change event bus's lag as a function of time (:mod:`.lag`): the
+        ``event_delivery`` distribution at every moment, shared by events committed close
+        together; always 0 when the profile does not list it. Its own random stream
+        (seeded from this profile's seed), so the calls' draws stay as they were."""
+        call = self.calls.get("event_delivery")
+        if call is None:
+            return lambda t: 0.0
+        rng = random.Random(f"{self.seed}:event_delivery")
+        return DeliveryLag(
+            call.p50, call.sigma, rng, max_s=self.max_s,
+            correlation_s=call.correlation_s or DEFAULT_CORRELATION_S,
+        ).at  # fmt: skip
 
     def describe(self) -> dict[str, Any]:
         return {
