@@ -4,7 +4,9 @@ Handled one after another, each batch of change events waited for the one before
 be written: under a real org's latency a lead queued for 1-4 s behind its predecessor's
 write before its own batch began. Here the write is handed over instead
 (:func:`worker.jobs.intake.route_leads`'s ``hand_over``) and sent on a thread, up to
-``most`` batches at once, while the subscriber goes on to the next batch. The wait for
+``most`` batches at once, while the subscriber goes on to the next batch; a slow write
+holds back only its own batch (the ones after it are sent meanwhile, and wait only to be
+journaled in order, up to ``BACKLOG`` times ``most`` batches). The wait for
 the second of the batch's newest change to be over (so that the write's guard, or its
 owner re-read, comes in a later second: :func:`worker.jobs.subscribe.settle_wait`) is
 spent on that thread too, before the send: the decision does not need it, only the
@@ -37,6 +39,9 @@ from worker.jobs.write_items import Outcomes, WriteItem
 from worker.runtime.pipeline import InFlight
 
 log = logging.getLogger("leadrouter.subscribe")
+# batches written but not yet journaled, per batch being written: a write in the tail
+# (seconds) holds back only its own journaling, not the batches decided after it
+BACKLOG = 8
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class EventWrites:
         self.deps = deps
         self.left_pending = left_pending
         self._flight: InFlight[Handed, list[Outcomes]] = InFlight(
-            self._send, self._journal, most, name="event-writes"
+            self._send, self._journal, most, name="event-writes", backlog=BACKLOG * most
         )
 
     def __len__(self) -> int:

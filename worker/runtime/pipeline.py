@@ -156,12 +156,18 @@ class WriteBehind(Generic[T, R]):
 class InFlight(Generic[T, R]):
     """Run ``send(batch)`` on threads, up to ``most`` batches at once; ``collect(batch,
     result)`` runs on the CALLING thread, in the order the batches were submitted, when
-    :meth:`collect_finished`, :meth:`submit` (at most ``most`` in flight: it waits for
-    the oldest first) or :meth:`drain` finds them done. ``collect`` gets the batch, and
+    :meth:`collect_finished`, :meth:`submit` (at most ``backlog`` uncollected: it waits
+    for the oldest first) or :meth:`drain` finds them done. ``collect`` gets the batch, and
     ``result`` raises what ``send`` raised (a callable, so the batch is always collected,
     failed or not). :class:`WriteBehind` keeps one batch in flight within a cycle; this
     keeps several across calls (the subscriber's batches, each written while the next is
-    decided)."""
+    decided).
+
+    ``backlog`` (at least ``most``; default ``most``): how many batches may be submitted
+    and not yet collected. Above ``most``, a slow send no longer holds up the ones
+    behind it: they are sent on the other threads meanwhile and wait only to be collected
+    in order (a write that took 12 s under a real org's tail used to stop every batch
+    submitted after it for as long)."""
 
     def __init__(
         self,
@@ -169,10 +175,12 @@ class InFlight(Generic[T, R]):
         collect: Callable[[T, Callable[[], R]], None],
         most: int,
         name: str = "in-flight",
+        backlog: int | None = None,
     ) -> None:
         if most < 1:
             raise ValueError(f"most must be at least 1, got {most}")
         self._send, self._collect, self.most = send, collect, most
+        self.backlog = max(backlog or most, most)
         self._pool = ThreadPoolExecutor(max_workers=most, thread_name_prefix=name)
         self._queue: deque[tuple[T, Future[R]]] = deque()
 
@@ -181,7 +189,7 @@ class InFlight(Generic[T, R]):
 
     def submit(self, batch: T) -> None:
         self.collect_finished()
-        while len(self._queue) >= self.most:
+        while len(self._queue) >= self.backlog:
             self._collect_oldest()
         self._queue.append((batch, self._pool.submit(self._send, batch)))
 

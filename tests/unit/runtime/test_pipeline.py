@@ -203,6 +203,46 @@ def test_in_flight_sends_side_by_side_and_collects_in_order_on_the_calling_threa
     assert len(flight) == 0
 
 
+def test_a_slow_send_holds_back_only_its_own_batch_with_a_backlog() -> None:
+    """Two threads, a backlog of five: while the first send hangs, the next four are
+    submitted without waiting and sent on the other thread; they are collected after it,
+    in order, once it ends."""
+    slow = threading.Event()
+    sent: list[int] = []
+    collected: list[int] = []
+
+    def send(n: int) -> int:
+        if n == 0:
+            assert slow.wait(5)
+        sent.append(n)
+        return n
+
+    flight: InFlight[int, int] = InFlight(send, lambda n, r: collected.append(r()), 2, backlog=5)
+    started = time.monotonic()
+    for n in range(5):
+        flight.submit(n)  # never waits: five uncollected at most
+    assert time.monotonic() - started < 1
+    deadline = time.monotonic() + 5
+    while len(sent) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sent == [1, 2, 3, 4]  # sent while the first hangs
+    assert flight.collect_finished() == 0 and collected == []  # in order: after the first
+    slow.set()
+    flight.close()
+    assert collected == [0, 1, 2, 3, 4]
+
+
+def test_without_a_backlog_a_slow_send_holds_up_the_next_submit() -> None:
+    slow = threading.Event()
+    threading.Timer(0.3, slow.set).start()
+    flight: InFlight[int, int] = InFlight(lambda n: slow.wait(5) and n, lambda n, r: r(), 1)
+    flight.submit(0)
+    started = time.monotonic()
+    flight.submit(1)  # one in flight: waits for the first to be collected
+    assert time.monotonic() - started >= 0.2
+    flight.close()
+
+
 def test_in_flight_hands_a_failed_send_to_collect_with_its_batch() -> None:
     seen: list[tuple[str, str]] = []
 
