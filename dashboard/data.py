@@ -18,8 +18,9 @@ from sqlmodel import Session
 
 from worker import exports, root
 from worker.config_source import ConfigSource, Effective
+from worker.routing.facts import lead_emails
 from worker.routing.matching import AccountIndex
-from worker.routing.model import AccountMatching, Lead
+from worker.routing.model import AccountMatching, KnownEmail, Lead
 from worker.settings import Settings, load_settings
 from worker.store.queries import (
     accounts,
@@ -165,6 +166,18 @@ def load_replay_leads(url: str, since: datetime, pool: str, limit: int) -> list[
 
 def load_rep_directory(url: str) -> dict[str, dict[str, Any]]:
     return replay.rep_directory(get_engine(url))
+
+
+def load_known_emails(
+    url: str, leads: list[Lead], directory: dict[str, dict[str, Any]]
+) -> list[KnownEmail]:
+    """The contacts carrying these leads' addresses, from the store's contact mirror as
+    the worker reads them (owners' ``IsActive`` from the reps' users the worker last saw;
+    none while the mirror has not loaded)."""
+    active = {str(d["user_id"]): bool(d.get("active", True))
+              for d in directory.values() if d.get("user_id")}  # fmt: skip
+    found = accounts.known_emails(get_engine(url), lead_emails(leads), active)
+    return [k for hits in found.values() for k in hits]
 
 
 def load_account_index(url: str, leads: list[Lead], matching: AccountMatching) -> AccountIndex:

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
+from worker.jobs.contacts import ContactMirror
+from worker.jobs.context import Caches
 from worker.jobs.deps import Deps
 from worker.jobs.directory import Directory
 from worker.metrics import Metrics
@@ -162,6 +164,7 @@ def build_app(settings: Settings, *, gateway: SimpleSalesforceGateway | None = N
         checkpoints=WalCheckpointer.for_engine(engine),
         gateway=gw,
         directory=Directory(gw),
+        caches=Caches(contacts=ContactMirror(max_age=settings.contact_mirror_max_age_seconds)),
         config=source,
         worker_id=new_worker_id(),
         metrics=Metrics(),

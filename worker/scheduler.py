@@ -38,7 +38,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from worker.bootstrap import App
 from worker.config_source import intake_mode
-from worker.jobs.intake import CycleReport, run_cycle
+from worker.jobs.intake import CycleReport, refresh_mirrors, run_cycle
 from worker.jobs.purge import run_purge
 from worker.jobs.sla import run_sla_sweep
 from worker.jobs.subscribe import Subscription, start_subscription
@@ -231,8 +231,11 @@ class Worker:
         kind: str | None = None
         report: CycleReport | None = None
         try:
+            # the mirrors' calls first, without the jobs' lock: the subscriber's batches
+            # go on meanwhile (a sweep's account delta is three calls)
+            calls = refresh_mirrors(self.app.deps)
             with self.app.deps.lock:
-                report = run_cycle(self.app.deps)
+                report = run_cycle(self.app.deps, mirrors_calls=calls)
             self.health.last_cycle = time.monotonic()
             if report.read:
                 self.last_flow = time.monotonic()

@@ -141,6 +141,13 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Intake poll interval when the org has been idle."
     )
     sla_interval_seconds: float = Field(30.0, gt=0, description="SLA sweep interval.")
+    contact_mirror_max_age_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="Known-e-mail matching reads contacts from the store's contact mirror, "
+        "refreshed first when its last refresh is older than this; a contact changed "
+        "within it may be missed (0: query Salesforce for every batch instead).",
+    )
     notify_interval_seconds: float = Field(
         5.0, gt=0, description="How often queued notifications are delivered."
     )

@@ -82,8 +82,11 @@ def _run(
     with st.spinner(f"Replaying {len(rows):,} leads…"):
         leads = [to_lead(r) for r in rows]
         accounts = data.load_account_index(ctx.url, leads, effective.account_matching)
-        now_run = replay(effective, rows, accounts=accounts, directory=directory)
-        new_run = replay(proposed, rows, accounts=accounts, directory=directory)
+        known = data.load_known_emails(ctx.url, leads, directory)
+        now_run = replay(effective, rows, accounts=accounts, known_emails=known,
+                         directory=directory)  # fmt: skip
+        new_run = replay(proposed, rows, accounts=accounts, known_emails=known,
+                         directory=directory)  # fmt: skip
     actual, actual_held = actual_counts(rows)
     if len(rows) >= MAX_LEADS:
         st.caption(f"Replayed the newest {MAX_LEADS:,} leads of the period.")
@@ -133,5 +136,5 @@ def _comparison(table: pd.DataFrame) -> None:
         width="stretch",
     )
     st.caption(
-        "The replay routes each lead as the worker saw it (the fields the routing config read), in the batches and at the instants the worker decided them, with the accounts of the store's account mirror and the reps' Salesforce users as the worker last saw them, from an empty routing state; known-contact matches and open-lead counts before the period are not replayed. The actual column is what the worker really did."
+        "The replay routes each lead as the worker saw it (the fields the routing config read), in the batches and at the instants the worker decided them, with the accounts and contacts of the store's mirrors (as they are now) and the reps' Salesforce users as the worker last saw them, from an empty routing state; open-lead counts before the period are not replayed. The actual column is what the worker really did."
     )

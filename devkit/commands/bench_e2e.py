@@ -285,10 +285,12 @@ def _run(tmp: Path, run: RunSpec) -> dict[str, Any]:
     if subscribe:  # what a worker taking no time would get from the same profile
         from devkit.commands.owner_floor import subscribed_owner_floor
 
+        # the Contact lookup is on the lead's path only with the contact mirror off
         matching = bench_config.account_matching
+        looked_up = matching.enabled and matching.by_known_email
         floor_p50, floor_p95 = subscribed_owner_floor(
             latency, rate=rate, window=bench_config.intake.subscribe.window_seconds,
-            lookup=matching.enabled and matching.by_known_email, seed=run.seed,
+            lookup=looked_up and not settings.contact_mirror_max_age_seconds, seed=run.seed,
         )  # fmt: skip
     per_lead = drained.calls / routed
     worker_per_lead = drained.seconds / max(drained.decided, 1)

@@ -8,7 +8,8 @@ no subscribed worker can avoid (``docs/performance.md``, "Subscribed"):
    sandbox's bus draws it (:mod:`devkit.sandbox.latency.lag`), and in order (an event
    is never delivered before the one committed before it);
 2. the micro-batching window (one lead to a batch: the arrivals are far apart);
-3. the Contact e-mail lookup the decision needs, when the config matches known e-mails;
+3. the Contact e-mail lookup the decision needs, when the config matches known e-mails
+   and the contact mirror is off (with it on, the decision reads the store);
 4. the wait for the lead's creation second to be over, plus the clock skew allowed for
    (the guarded write's precondition has whole-second precision);
 5. the guarded write: one Composite call of a query and a PATCH (its own draw, and the

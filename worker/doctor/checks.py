@@ -31,13 +31,12 @@ from worker.routing.model import RoutingConfig
 from worker.sfdc.errors import SfdcAuthError, SfdcConfigError, SfdcError, SfdcTransientError
 from worker.sfdc.gateway import OrgProbe, SalesforceGateway
 from worker.sfdc.probe import ApiLimits, Identity, ObjectAccess
-from worker.sfdc.soql import ACCOUNT_FIELDS
+from worker.sfdc.soql import ACCOUNT_FIELDS, CONTACT_FIELDS
 
 HEADROOM_WARN, HEADROOM_FAIL = 0.20, 0.05
 SKEW_WARN_S, SKEW_FAIL_S = 5.0, 60.0
 DRY_RUN_LEADS = 10
 READ_OBJECTS = ("User", "Group", "Account", "Contact", "Task")
-CONTACT_FIELDS = ("Email", "AccountId", "OwnerId")  # the known-e-mail lookup
 PERMISSION_HINT = (
     "grant the integration user's permission set {what} (Setup → Permission Sets → Object Settings)"
 )
@@ -105,12 +104,15 @@ def config_fields(config: RoutingConfig) -> dict[str, list[str]]:
         wanted["Lead"].append(reason)
     matching = config.account_matching
     if matching.enabled:
-        wanted["Account"] = [
-            f.strip() for f in ACCOUNT_FIELDS.split(",") if f.strip() and "." not in f
-        ]
-        if matching.by_known_email:
-            wanted["Contact"] = list(CONTACT_FIELDS)
+        wanted["Account"] = _fields(ACCOUNT_FIELDS)
+        if matching.by_known_email:  # the contact mirror's (and the lookup's) fields
+            wanted["Contact"] = _fields(CONTACT_FIELDS)
     return wanted
+
+
+def _fields(select_list: str) -> list[str]:
+    """A SELECT list's own fields (relationship fields are another object's)."""
+    return [f.strip() for f in select_list.split(",") if f.strip() and "." not in f]
 
 
 # --- the checks -----------------------------------------------------------------------

@@ -45,7 +45,7 @@ def dry_run(
     leads = [r.lead for r in rows]
     context = build_context(
         gateway=gateway, directory=directory, config=config, leads=leads,
-        caches=Caches(), engine=engine,
+        caches=Caches(), engine=engine, now=now,
     )  # fmt: skip
     with session_scope(engine) as session:
         state, _ = load_state(session)

@@ -3,7 +3,8 @@ matching reads the few a batch of leads could match (:mod:`worker.store.accounts
 Nothing here holds more than a page of accounts in memory, whatever the org's size.
 
 :meth:`AccountSync.step` runs at the start of each intake cycle (the active worker only)
-and does a bounded amount of work:
+and does a bounded amount of work (the cadence is :mod:`worker.jobs.mirror_sync`'s, shared
+with the contact mirror; what is particular to accounts is here):
 
 - **Full pass** (first start, or a re-sync): the next ``pages_per_cycle`` pages of 2,000
   accounts in Id order. A big org's first load spreads over many cycles; leads are routed
@@ -28,198 +29,75 @@ commit left off, and a second writer cannot interleave.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from worker.jobs.mirror_sync import MirrorSync, SyncReport
 from worker.routing.model import RoutingConfig
-from worker.sfdc.errors import ReplicationWindowExceeded, SfdcError
+from worker.sfdc.errors import SfdcError
 from worker.sfdc.gateway import SalesforceGateway
-from worker.sfdc.mapping import AccountRow
-from worker.sfdc.soql import ACCOUNT_PAGE
+from worker.sfdc.mapping import AccountRow, DeletedRecords
 from worker.store import accounts_repo as repo
 from worker.store.db import session_scope
 from worker.store.models.accounts import AccountSyncRow
 
 log = logging.getLogger("leadrouter.accounts")
 DELTA_CALLS = 3  # Salesforce calls of a delta with nothing to page: changes, deletions, users
-DELETED_MIN_SPAN = timedelta(minutes=1)  # Get Deleted: start must precede end by more
+
+__all__ = ["DELTA_CALLS", "AccountSync", "SyncReport", "refresh_mirror"]
 
 
-@dataclass
-class SyncReport:
-    phase: str = ""
-    read: int = 0  # accounts read from Salesforce
-    written: int = 0  # mirror rows changed
-    deleted: int = 0
-    complete: bool = False
+class AccountSync(MirrorSync[AccountRow]):
+    """The account mirror's refresh (its progress lives in the store: ``account_sync``)."""
 
+    what = "account mirror"
+    keys_version = repo.KEYS_VERSION
 
-class AccountSync:
-    """The refresh's cadence (its progress lives in the store: ``account_sync``)."""
+    def state(self, s: Session, *, lock: bool = False) -> AccountSyncRow:
+        return repo.sync_state(s, lock=lock)
 
-    def __init__(
-        self,
-        *,
-        pages_per_cycle: int = 5,
-        delta_every: float = 300.0,
-        page: int = ACCOUNT_PAGE,
-        overlap: timedelta = timedelta(seconds=2),
-        settle: timedelta = timedelta(seconds=120),
-        handover: timedelta = timedelta(minutes=5),
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.pages_per_cycle, self.delta_every, self.page = pages_per_cycle, delta_every, page
-        # handover: a full pass's deltas start this long before it began (clock skew)
-        self.overlap, self.settle, self.handover = overlap, settle, handover
-        self.clock = clock
-        self._delta_due = float("-inf")
+    def save(self, s: Session, row: AccountSyncRow) -> None:
+        repo.save_sync(s, row)
 
-    def step(self, engine: Engine, gateway: SalesforceGateway, now: datetime) -> SyncReport:
-        """One cycle's share of the refresh."""
-        with session_scope(engine) as s:
-            row = repo.sync_state(s)
-        if row.keys_version != repo.KEYS_VERSION or row.phase != "delta" and row.generation == 0:
-            row = self._begin_full(engine, gateway, now, "the mirror is new or its keys changed")
-        report = SyncReport(phase=row.phase)
-        if row.phase == "full":
-            self._full(engine, gateway, now, report)
-        elif self.clock() >= self._delta_due:
-            self._delta_due = self.clock() + self.delta_every
-            self._delta(engine, gateway, now, report)
-        with session_scope(engine) as s:
-            report.complete = repo.status(s).complete
-        return report
+    def write(self, s: Session, rows: Sequence[AccountRow], generation: int) -> int:
+        return repo.apply_changes(s, [(r.account, r.modstamp) for r in rows], generation=generation)
 
-    # --- full pass -----------------------------------------------------------------
-    def _begin_full(
-        self, engine: Engine, gateway: SalesforceGateway, now: datetime, why: str
-    ) -> AccountSyncRow:
-        expected = gateway.count_accounts()
-        with session_scope(engine) as s:
-            row = repo.sync_state(s, lock=True)
-            same_keys = row.keys_version == repo.KEYS_VERSION
-            row.phase, row.generation, row.keys_version = (
-                "full",
-                row.generation + 1,
-                repo.KEYS_VERSION,
-            )
-            row.complete = bool(row.complete) and same_keys  # old keys: lookups may miss
-            row.full_cursor, row.full_loaded, row.full_expected = None, 0, expected
-            row.full_started_at = now
-            repo.save_sync(s, row)
-        log.warning("account mirror: full pass %d (%s), %d accounts in the org",
-                    row.generation, why, expected)  # fmt: skip
-        return row
+    def delete(self, s: Session, deletions: Mapping[str, datetime | None]) -> int:
+        return repo.apply_changes(s, deletions=deletions)
 
-    def _full(
-        self, engine: Engine, gateway: SalesforceGateway, now: datetime, report: SyncReport
-    ) -> None:
-        for _ in range(self.pages_per_cycle):
-            with session_scope(engine) as s:
-                before = repo.sync_state(s)
-            rows = gateway.accounts_page(before.full_cursor, self.page)
-            report.read += len(rows)
-            done = len(rows) < self.page
-            with session_scope(engine) as s:
-                row = repo.sync_state(s, lock=True)
-                if _position(row) != _position(before):
-                    return  # another writer moved on: its pages stand
-                report.written += _apply(s, rows, row.generation)
-                row.full_cursor = rows[-1].account.id if rows else row.full_cursor
-                row.full_loaded += len(rows)
-                if done:
-                    report.deleted += self._finish_full(s, row)
-                repo.save_sync(s, row)
-            if done:
-                log.info("account mirror: full pass %d done, %d accounts",
-                         row.generation, row.full_loaded)  # fmt: skip
-                return
-        log.info("account mirror loading: %d of about %d accounts",
-                 row.full_loaded, row.full_expected or 0)  # fmt: skip
+    def stale(self, s: Session, generation: int, limit: int) -> list[str]:
+        return repo.stale_ids(s, generation, limit)
 
-    def _finish_full(self, s: Session, row: AccountSyncRow) -> int:
-        gone = 0
-        while stale := repo.stale_ids(s, row.generation, self.page):
-            gone += repo.apply_changes(s, deletions=dict.fromkeys(stale))
-        assert row.full_started_at is not None, "a full pass records when it began"
-        started = row.full_started_at - self.handover
-        row.phase, row.complete = "delta", True
-        row.delta_at, row.delta_id = started.replace(microsecond=0), ""
-        row.deleted_since = started.replace(second=0, microsecond=0)
+    def complete(self, s: Session) -> bool:
+        return repo.status(s).complete
+
+    def count(self, gateway: SalesforceGateway) -> int:
+        return gateway.count_accounts()
+
+    def page_after(
+        self, gateway: SalesforceGateway, after_id: str | None, limit: int
+    ) -> list[AccountRow]:
+        return gateway.accounts_page(after_id, limit)
+
+    def changed(
+        self, gateway: SalesforceGateway, at: datetime, after_id: str, limit: int
+    ) -> list[AccountRow]:
+        return gateway.accounts_changed(at, after_id, limit)
+
+    def deleted(self, gateway: SalesforceGateway, start: datetime, end: datetime) -> DeletedRecords:
+        return gateway.deleted_accounts(start, end)
+
+    def key(self, row: AccountRow) -> tuple[str, datetime | None]:
+        return row.account.id, row.modstamp
+
+    def full_done(self, row: AccountSyncRow, started: datetime) -> None:
         row.users_since = started.replace(microsecond=0)
-        self._delta_due = float("-inf")
-        return gone
 
-    # --- deltas --------------------------------------------------------------------
-    def _delta(
-        self, engine: Engine, gateway: SalesforceGateway, now: datetime, report: SyncReport
-    ) -> None:
-        self._changes(engine, gateway, now, report)
-        if self._deletions(engine, gateway, now, report):
-            self._owners(engine, gateway, now)
-
-    def _changes(
-        self, engine: Engine, gateway: SalesforceGateway, now: datetime, report: SyncReport
-    ) -> None:
-        from worker.jobs.intake import intake_since  # the intake's watermark rule
-
-        for _ in range(self.pages_per_cycle):
-            with session_scope(engine) as s:
-                before = repo.sync_state(s)
-            assert before.delta_at is not None
-            rows = gateway.accounts_changed(before.delta_at, before.delta_id, self.page)
-            report.read += len(rows)
-            with session_scope(engine) as s:
-                row = repo.sync_state(s, lock=True)
-                if _position(row) != _position(before):
-                    return
-                report.written += _apply(s, rows, row.generation)
-                last = rows[-1] if rows else None
-                if last is not None and last.modstamp is not None:
-                    row.delta_at, row.delta_id = last.modstamp, last.account.id
-                    if len(rows) < self.page:  # caught up: re-read the overlap until settled
-                        since = intake_since(last.modstamp, now, self.overlap.total_seconds(),
-                                             self.settle.total_seconds())  # fmt: skip
-                        if since != last.modstamp:
-                            row.delta_at, row.delta_id = since, ""
-                repo.save_sync(s, row)
-            if len(rows) < self.page:
-                return
-
-    def _deletions(
-        self, engine: Engine, gateway: SalesforceGateway, now: datetime, report: SyncReport
-    ) -> bool:
-        """Apply deletions since the last call; False when a full pass had to begin."""
-        with session_scope(engine) as s:
-            start = repo.sync_state(s).deleted_since
-        end = now.replace(second=0, microsecond=0)
-        if start is None or end - start <= DELETED_MIN_SPAN:
-            return True
-        try:
-            answer = gateway.deleted_accounts(start, end)
-        except ReplicationWindowExceeded as exc:
-            self._begin_full(engine, gateway, now, f"Get Deleted: {exc.error_code}")
-            return False
-        if answer.earliest_available is not None and answer.earliest_available > start:
-            self._begin_full(engine, gateway, now, "deletions no longer available")
-            return False
-        ids = sorted(answer.deleted)
-        for i in range(0, max(len(ids), 1), self.page):
-            with session_scope(engine) as s:
-                chunk = {k: answer.deleted[k] for k in ids[i : i + self.page]}
-                report.deleted += repo.apply_changes(s, deletions=chunk)
-                if i + self.page >= len(ids):
-                    row = repo.sync_state(s, lock=True)
-                    row.deleted_since = answer.latest_covered or end
-                    repo.save_sync(s, row)
-        return True
-
-    def _owners(self, engine: Engine, gateway: SalesforceGateway, now: datetime) -> None:
+    def after_deletions(self, engine: Engine, gateway: SalesforceGateway, now: datetime) -> None:
+        """Users' ``IsActive`` changes, onto the accounts they own."""
         with session_scope(engine) as s:
             since = repo.sync_state(s).users_since
         if since is None:
@@ -231,14 +109,6 @@ class AccountSync:
             stamps = [u.modstamp for u in users if u.modstamp is not None]
             row.users_since = max([since, *stamps])
             repo.save_sync(s, row)
-
-
-def _position(row: AccountSyncRow) -> tuple[object, ...]:
-    return (row.phase, row.generation, row.full_cursor, row.delta_at, row.delta_id)
-
-
-def _apply(s: Session, rows: Sequence[AccountRow], generation: int) -> int:
-    return repo.apply_changes(s, [(r.account, r.modstamp) for r in rows], generation=generation)
 
 
 def refresh_mirror(

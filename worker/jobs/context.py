@@ -1,7 +1,8 @@
 """Build the routing context for a batch of leads (an intake page), in bulk.
 
-Per batch: contacts with the batch's e-mails (prefetched per page, chunked by the URI
-budget), then the candidate accounts from the store's account mirror
+Per batch: contacts with the batch's e-mails (:func:`known_emails`: from the store's
+contact mirror, :mod:`worker.jobs.contacts`, or while it cannot answer a query per page,
+chunked by the URI budget), then the candidate accounts from the store's account mirror
 (:func:`worker.store.accounts_repo.routing_context`: a few indexed queries, no Salesforce
 call; the mirror is refreshed by :mod:`worker.jobs.accounts`). Per cycle: each rep's
 open-lead count (one ``GROUP BY OwnerId`` aggregate, then kept current locally as the
@@ -13,15 +14,17 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
 from worker.jobs.accounts import AccountSync
+from worker.jobs.contacts import ContactMirror
 from worker.jobs.directory import Directory
+from worker.routing.facts import lead_emails
 from worker.routing.model import KnownEmail, Lead, RepStatus, RoutingConfig, RoutingContext
-from worker.routing.normalise import email_address
 from worker.sfdc.gateway import SalesforceGateway
 from worker.sfdc.mapping import UserRow
 from worker.store import accounts_repo
@@ -128,14 +131,29 @@ class Caches:
     """What the worker remembers between cycles (all bounded, all with lifetimes)."""
 
     mirror: AccountSync = field(default_factory=AccountSync)
+    # the contact mirror, off unless the worker's settings turn it on (bootstrap)
+    contacts: ContactMirror = field(default_factory=lambda: ContactMirror(max_age=0))
     emails: EmailCache = field(default_factory=EmailCache)
     open_leads: OpenLeads = field(default_factory=OpenLeads)
+    # held while the mirrors refresh (worker.jobs.intake.refresh_mirrors): one at a time
+    refreshing: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _emails(leads: Sequence[Lead]) -> set[str]:
-    """The leads' e-mail addresses, normalised as :class:`LeadFacts` does (without the
-    rest of the facts: a page asks for 2,000 of these)."""
-    return {e for lead in leads if (e := email_address(lead.fields.get("Email")))}
+def known_emails(
+    gateway: SalesforceGateway,
+    engine: Engine,
+    caches: Caches,
+    emails: set[str],
+    active: dict[str, bool],
+    now: Callable[[], datetime],
+) -> dict[str, list[KnownEmail]]:
+    """The contacts carrying ``emails`` (normalised addresses): from the contact mirror
+    when it can answer, else asked of Salesforce (:class:`EmailCache`). The one place a
+    decision's known e-mails come from: the worker, polling or subscribed."""
+    found = caches.contacts.known_emails(engine, gateway, emails, active, now)
+    if found is not None:
+        return found
+    return caches.emails.fetch(gateway, emails, active)
 
 
 def prefetch_emails(
@@ -144,14 +162,21 @@ def prefetch_emails(
     config: RoutingConfig,
     leads: Sequence[Lead],
     caches: Caches,
+    engine: Engine,
+    now: Callable[[], datetime],
 ) -> None:
-    """Look up the known e-mails of a whole intake page at once (the gateway runs the
-    chunked queries side by side; for intake pages, on the read-ahead thread), so
-    :func:`build_context` finds them cached instead of waiting for its own query."""
+    """Ready the known e-mails of a whole intake page ahead of its decision (for intake
+    pages, on the read-ahead thread), so :func:`build_context` does not wait: the
+    contact mirror refreshed once it is half its age limit old, or, while the mirror
+    cannot answer, the page's addresses looked up at once (the gateway runs the chunked
+    queries side by side) and cached."""
     matching = config.account_matching
     if not (matching.enabled and matching.by_known_email and leads):
         return
-    emails = _emails(leads)
+    if caches.contacts.enabled and caches.contacts.ready(engine):
+        caches.contacts.keep_fresh(engine, gateway, now())
+        return
+    emails = lead_emails(leads)
     if emails:
         caches.emails.fetch(gateway, emails, directory.active())
 
@@ -174,9 +199,11 @@ def build_context(
     leads: Sequence[Lead],
     caches: Caches,
     engine: Engine,
+    now: Callable[[], datetime],
 ) -> RoutingContext:
     """The :class:`RoutingContext` for ``leads`` (bulk queries only; accounts from the
-    mirror in the store behind ``engine``)."""
+    mirror in the store behind ``engine``, contacts from its contact mirror when that can
+    answer)."""
     users = load_open_leads(gateway, directory, config, caches)
     active = directory.active()
     open_leads = caches.open_leads
@@ -192,9 +219,9 @@ def build_context(
     matching = config.account_matching
     known: dict[str, list[KnownEmail]] = {}
     if matching.enabled and matching.by_known_email and leads:
-        emails = _emails(leads)
+        emails = lead_emails(leads)
         if emails:
-            known = caches.emails.fetch(gateway, emails, active)
+            known = known_emails(gateway, engine, caches, emails, active, now)
     return accounts_repo.routing_context(
         engine, leads, config, reps=reps, users_active=active, known_emails=known
     )

@@ -13,7 +13,9 @@ its addresses in the :class:`~worker.jobs.context.EmailCache`, or waits for the 
 already out for them (the cache never sends the same address twice at once).
 
 A hint only: a failed or late lookup costs nothing but the time, as the decision looks
-up whatever it does not find.
+up whatever it does not find. With the contact mirror answering
+(:mod:`worker.jobs.contacts`) there is nothing to look up: arrivals refresh the mirror
+instead, once it is half its age limit old, so the decisions find it fresh.
 """
 
 from __future__ import annotations
@@ -85,7 +87,11 @@ class EmailPrefetch:
         if matching is None or not (matching.enabled and matching.by_known_email):
             return
         deps = self.deps
+        contacts = deps.caches.contacts
         try:
-            deps.caches.emails.fetch(deps.gateway, emails, deps.directory.active())
+            if contacts.enabled and contacts.ready(deps.engine):  # no lookup: kept fresh
+                contacts.keep_fresh(deps.engine, deps.gateway, deps.now())
+            else:
+                deps.caches.emails.fetch(deps.gateway, emails, deps.directory.active())
         except Exception as exc:  # noqa: BLE001 - the decision looks them up itself
             log.debug("looking up arriving e-mails failed: %s", type(exc).__name__)

@@ -112,8 +112,31 @@ def intake_owner_ids(deps: Deps, config: RoutingConfig) -> tuple[str, ...]:
     return tuple(queues.values()) + deps.intake_user_ids + found
 
 
-def run_cycle(deps: Deps) -> CycleReport:
-    """Run one intake cycle; returns what happened (also logged)."""
+def refresh_mirrors(deps: Deps) -> int:
+    """The account and contact mirrors' share of a cycle, unless the API budget says stop;
+    the calls it made. It needs no jobs' lock: each mirror commits its pages under its
+    own sync row, and a decision reads whatever is committed. So the long-running worker
+    calls it before taking the lock (:meth:`worker.scheduler.Worker._cycle`), and the
+    subscriber's batches are not held up by a sweep's mirror calls. One refresh at a time
+    (a second caller meanwhile skips it)."""
+    if not deps.caches.refreshing.acquire(blocking=False):
+        return 0
+    try:
+        calls0 = deps.gateway.api_calls()
+        with session_scope(deps.engine) as s:
+            config = deps.config(s)
+        if deps.budget.pace(deps.gateway.api_usage()) is not Pace.STOP:
+            refresh_mirror(deps.caches.mirror, deps.engine, deps.gateway, deps.now(), config)
+            deps.caches.contacts.step(deps.engine, deps.gateway, deps.now(), config)
+        return deps.gateway.api_calls() - calls0
+    finally:
+        deps.caches.refreshing.release()
+
+
+def run_cycle(deps: Deps, *, mirrors_calls: int | None = None) -> CycleReport:
+    """Run one intake cycle; returns what happened (also logged). ``mirrors_calls``: the
+    mirrors were refreshed just before by :func:`refresh_mirrors` (outside the jobs'
+    lock), with that many calls; None: refreshed here."""
     started, calls0 = time.monotonic(), deps.gateway.api_calls()
     report = CycleReport(cycle_id=uuid.uuid4().hex[:12])
     with session_scope(deps.engine) as s:
@@ -122,7 +145,10 @@ def run_cycle(deps: Deps) -> CycleReport:
     report.pace = deps.budget.announce(usage)
     announce_allocation(deps, report.pace, usage)
     if report.pace is not Pace.STOP:
-        refresh_mirror(deps.caches.mirror, deps.engine, deps.gateway, deps.now(), config)
+        if mirrors_calls is None:
+            refresh_mirrors(deps)  # its calls are the cycle's, counted from calls0
+        else:
+            calls0 -= mirrors_calls  # made just before the cycle: counted as its own
         owners = intake_owner_ids(deps, config)
         if owners:
             cycle = _Cycle(deps, config, owners, report, lead_fields(config))
@@ -289,7 +315,8 @@ def _prefetch(cycle: _Cycle, page: Sequence[LeadRow]) -> None:
     """On the read-ahead thread: the page's known e-mails, into the shared cache."""
     deps = cycle.deps
     leads = [r.lead for r in page]
-    prefetch_emails(deps.gateway, deps.directory, cycle.config, leads, deps.caches)
+    prefetch_emails(deps.gateway, deps.directory, cycle.config, leads, deps.caches,
+                    deps.engine, deps.now)  # fmt: skip
 
 
 def _conditional(cycle: _Cycle) -> bool:
@@ -335,7 +362,8 @@ def _route_rows(
     deps = cycle.deps
     if not prefetched:
         leads = [r.lead for r in fresh]
-        prefetch_emails(deps.gateway, deps.directory, cycle.config, leads, deps.caches)
+        prefetch_emails(deps.gateway, deps.directory, cycle.config, leads, deps.caches,
+                        deps.engine, deps.now)  # fmt: skip
     if fresh or watermark is not None:
         items = _route_page(cycle, fresh, watermark, snapshot)
     else:
@@ -371,7 +399,7 @@ def _route_page(
     now = deps.decision_time()
     context = build_context(
         gateway=deps.gateway, directory=deps.directory, config=config,
-        leads=[r.lead for r in fresh], caches=deps.caches, engine=deps.engine,
+        leads=[r.lead for r in fresh], caches=deps.caches, engine=deps.engine, now=deps.now,
     )  # fmt: skip
     asks = [Ask(r.lead) for r in fresh]
     decisions, state = decide_batch(

@@ -286,6 +286,7 @@ def _act(
     context = build_context(
         gateway=deps.gateway, directory=deps.directory, config=config,
         leads=[lead.lead for _, lead in breached], caches=deps.caches, engine=deps.engine,
+        now=deps.now,
     )  # fmt: skip
     with session_scope(deps.engine) as s:
         history = journal_repo.past_owners(s, [r.lead_id for r, _ in breached])

@@ -245,7 +245,8 @@ class EventIntake:
         if known:
             leads = [row.lead for row in known.values()]
             try:
-                prefetch_emails(deps.gateway, deps.directory, config, leads, deps.caches)
+                prefetch_emails(deps.gateway, deps.directory, config, leads, deps.caches,
+                                deps.engine, deps.now)  # fmt: skip
                 self._refresh_open_leads(config, until)
             except SfdcError as exc:
                 log.debug("looking up during the wait failed: %s", type(exc).__name__)

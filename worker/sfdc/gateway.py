@@ -26,6 +26,7 @@ from worker.sfdc.connection import SalesforceConnection, on_answer
 from worker.sfdc.errors import SfdcPermanentError, replication_refusal
 from worker.sfdc.mapping import (
     AccountRow,
+    ContactRow,
     DeletedRecords,
     GuardedUpdate,
     LeadRow,
@@ -82,6 +83,10 @@ class SalesforceGateway(Protocol):
     def accounts_changed(self, at: datetime, after_id: str, limit: int) -> list[AccountRow]: ...
     def deleted_accounts(self, start: datetime, end: datetime) -> DeletedRecords: ...
     def users_changed(self, since: datetime) -> list[UserChange]: ...
+    def count_contacts(self) -> int: ...
+    def contacts_page(self, after_id: str | None, limit: int) -> list[ContactRow]: ...
+    def contacts_changed(self, at: datetime, after_id: str, limit: int) -> list[ContactRow]: ...
+    def deleted_contacts(self, start: datetime, end: datetime) -> DeletedRecords: ...
     def update_owners(
         self,
         updates: Sequence[OwnerUpdate],
@@ -255,12 +260,33 @@ class SimpleSalesforceGateway:
         return [mapping.account_row(r) for r in records]
 
     def deleted_accounts(self, start: datetime, end: datetime) -> DeletedRecords:
-        """sObject Get Deleted for Account: ``INVALID_REPLICATION_DATE`` (the span reaches
-        past what Salesforce keeps) and ``EXCEEDED_ID_LIMIT`` raise
+        return self._deleted("Account", start, end)
+
+    def count_contacts(self) -> int:
+        result: dict[str, Any] = self._call(lambda sf: sf.query(soql.contacts_count_query()))
+        return int(result.get("totalSize") or 0)
+
+    def contacts_page(self, after_id: str | None, limit: int) -> list[ContactRow]:
+        """The contact mirror's full pass: the next ``limit`` contacts with an address."""
+        records = self._records([soql.contacts_by_id_query(after_id, limit)])
+        return [mapping.contact_row(r) for r in records]
+
+    def contacts_changed(self, at: datetime, after_id: str, limit: int) -> list[ContactRow]:
+        """Contacts changed after the keyset position (``SystemModstamp``, Id)."""
+        records = self._records([soql.contacts_changed_query(at, after_id, limit)])
+        return [mapping.contact_row(r) for r in records]
+
+    def deleted_contacts(self, start: datetime, end: datetime) -> DeletedRecords:
+        return self._deleted("Contact", start, end)
+
+    def _deleted(self, sobject: str, start: datetime, end: datetime) -> DeletedRecords:
+        """sObject Get Deleted: ``INVALID_REPLICATION_DATE`` (the span reaches past what
+        Salesforce keeps) and ``EXCEEDED_ID_LIMIT`` raise
         :class:`~worker.sfdc.errors.ReplicationWindowExceeded` with that ``error_code``."""
         params = {"start": _iso(start), "end": _iso(end)}
+        path = f"sobjects/{sobject}/deleted/"
         try:
-            answer = self._call(lambda sf: sf.restful("sobjects/Account/deleted/", params=params))
+            answer = self._call(lambda sf: sf.restful(path, params=params))
         except SfdcPermanentError as exc:
             raise replication_refusal(exc) from exc
         return mapping.deleted_records(answer)

@@ -85,6 +85,17 @@ class AccountRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactRow:
+    """A contact as the contact mirror stores it (known-e-mail matching)."""
+
+    id: str
+    email: str | None
+    account_id: str | None
+    owner_id: str | None
+    modstamp: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class DeletedRecords:
     """An sObject Get Deleted answer: Id -> when deleted, and the span it covers."""
 
@@ -266,6 +277,13 @@ def account(record: Mapping[str, Any], active_owners: Mapping[str, bool]) -> Acc
 
 def account_row(record: Mapping[str, Any]) -> AccountRow:
     return AccountRow(account(record, {}), parse_datetime(record.get("SystemModstamp")))
+
+
+def contact_row(record: Mapping[str, Any]) -> ContactRow:
+    return ContactRow(
+        str(record["Id"]), _str(record.get("Email")), _str(record.get("AccountId")),
+        _str(record.get("OwnerId")), parse_datetime(record.get("SystemModstamp")),
+    )  # fmt: skip
 
 
 def deleted_records(answer: object) -> DeletedRecords:

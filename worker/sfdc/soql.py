@@ -128,12 +128,43 @@ def accounts_count_query() -> str:
 def accounts_by_id_query(after_id: str | None, limit: int = ACCOUNT_PAGE) -> str:
     """The account mirror's full pass: the next ``limit`` accounts in Id order (keyset
     paging: each page is a fresh query, so a pass can stop and resume at any page)."""
-    where = format_soql(" WHERE Id > {}", after_id) if after_id else ""
-    return f"SELECT {ACCOUNT_FIELDS} FROM Account{where} ORDER BY Id LIMIT {int(limit)}"
+    return by_id_query("Account", ACCOUNT_FIELDS, after_id, limit)
 
 
 def accounts_changed_query(at: datetime, after_id: str, limit: int = ACCOUNT_PAGE) -> str:
-    """Accounts changed after the keyset position (``SystemModstamp``, Id): those changed
+    """Accounts changed after the keyset position (``SystemModstamp``, Id)."""
+    return changed_query("Account", ACCOUNT_FIELDS, at, after_id, limit)
+
+
+CONTACT_FIELDS = "Id, Email, AccountId, OwnerId, SystemModstamp"
+
+
+def contacts_count_query() -> str:
+    return "SELECT COUNT() FROM Contact WHERE Email != null"
+
+
+def contacts_by_id_query(after_id: str | None, limit: int = ACCOUNT_PAGE) -> str:
+    """The contact mirror's full pass: contacts with an e-mail address, in Id order."""
+    return by_id_query("Contact", CONTACT_FIELDS, after_id, limit, "Email != null")
+
+
+def contacts_changed_query(at: datetime, after_id: str, limit: int = ACCOUNT_PAGE) -> str:
+    """Contacts changed after the keyset position, with or without an address (one
+    whose address was removed leaves the mirror)."""
+    return changed_query("Contact", CONTACT_FIELDS, at, after_id, limit)
+
+
+def by_id_query(
+    sobject: str, fields: str, after_id: str | None, limit: int, where: str = ""
+) -> str:
+    """A mirror's full pass: the next ``limit`` records in Id order (keyset paging)."""
+    conditions = [c for c in (where, format_soql("Id > {}", after_id) if after_id else "") if c]
+    clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    return f"SELECT {fields} FROM {sobject}{clause} ORDER BY Id LIMIT {int(limit)}"
+
+
+def changed_query(sobject: str, fields: str, at: datetime, after_id: str, limit: int) -> str:
+    """Records changed after the keyset position (``SystemModstamp``, Id): those changed
     at ``at`` with a greater Id (all of them when ``after_id`` is ""), then later ones."""
     at = at.replace(microsecond=0)
     if after_id:
@@ -143,7 +174,7 @@ def accounts_changed_query(at: datetime, after_id: str, limit: int = ACCOUNT_PAG
     else:
         where = format_soql("SystemModstamp >= {}", at)
     return (
-        f"SELECT {ACCOUNT_FIELDS} FROM Account WHERE {where} "
+        f"SELECT {fields} FROM {sobject} WHERE {where} "
         f"ORDER BY SystemModstamp, Id LIMIT {int(limit)}"
     )
 

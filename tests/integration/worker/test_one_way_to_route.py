@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from simple_salesforce import Salesforce
 from sqlmodel import Session, select
 
+from dashboard.data import load_known_emails
 from dashboard.replay import replay, to_lead
 from devkit.sandbox.harness import SandboxHandle
 from worker.bootstrap import build_app
@@ -127,21 +128,25 @@ def test_worker_simulate_and_whatif_route_every_lead_alike(
     assert "warning: no lead in the input has" not in result.output
     simulated = {d["lead_id"]: d for d in json.loads(out.read_text())}
 
-    # (c) What-if, replaying the journal with the store's account mirror (as the page
-    # does), the same contacts and the reps' users the worker stored
-    contacts = [
+    # (c) What-if, replaying the journal with the store's mirrors as the page reads them
+    # (the accounts, and the contacts: the same ones the Contact query gives) and the
+    # reps' users the worker stored
+    queried = [
         KnownEmail(str(c["Email"]).lower(), "contact", c["Id"], c.get("AccountId"),
                    c["OwnerId"], data["owner_active"].get(c["OwnerId"], True))
         for c in data["contacts"]
     ]  # fmt: skip
     journal_rows = recent_routed_leads(app.deps.engine, datetime(2000, 1, 1, tzinfo=UTC))
-    mirror = account_index(
-        app.deps.engine, [to_lead(r) for r in journal_rows], config.account_matching
-    )
+    leads = [to_lead(r) for r in journal_rows]
+    mirror = account_index(app.deps.engine, leads, config.account_matching)
+    directory = rep_directory(app.deps.engine)
+    contacts = load_known_emails(settings.database_url, leads, directory)
+    assert {(k.email, k.record_id, k.account_id, k.owner_id) for k in contacts} == {
+        (k.email, k.record_id, k.account_id, k.owner_id) for k in queried
+    }
     replayed = replay(
-        config, journal_rows, accounts=mirror, known_emails=contacts,
-        directory=rep_directory(app.deps.engine),
-    ).decisions  # fmt: skip
+        config, journal_rows, accounts=mirror, known_emails=contacts, directory=directory
+    ).decisions
 
     differences = []
     for lead_id, row in worker.items():

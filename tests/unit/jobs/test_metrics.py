@@ -115,7 +115,7 @@ def test_healthz_names_the_error_kind_never_its_text(
 ) -> None:
     worker = a_worker(make_deps(), hours=None)
 
-    def failing_cycle(_deps: Deps) -> None:
+    def failing_cycle(_deps: Deps, **_: object) -> None:
         raise ValueError("Company 'Müller Hydraulik GmbH' is too long")
 
     monkeypatch.setattr("worker.scheduler.run_cycle", failing_cycle)

@@ -9,6 +9,7 @@ from worker.store.models.accounts import (
     MirroredAccount,
 )
 from worker.store.models.config_version import ConfigVersionRow
+from worker.store.models.contacts import ContactSyncRow, MirroredContact
 from worker.store.models.core import ApiUsage, KeyValue, WorkerHeartbeat
 from worker.store.models.journal import DecisionStatus, JournalRow, Outcome
 from worker.store.models.outbox import OutboxMessage, OutboxStatus
@@ -28,10 +29,12 @@ __all__ = [
     "AccountSyncRow",
     "ApiUsage",
     "ConfigVersionRow",
+    "ContactSyncRow",
     "DecisionStatus",
     "JournalRow",
     "KeyValue",
     "MirroredAccount",
+    "MirroredContact",
     "Outcome",
     "OutboxMessage",
     "OutboxStatus",
