@@ -2,28 +2,13 @@
 matching reads the few a batch of leads could match (:mod:`worker.store.accounts_repo`).
 Nothing here holds more than a page of accounts in memory, whatever the org's size.
 
-:meth:`AccountSync.step` runs at the start of each intake cycle (the active worker only)
-and does a bounded amount of work (the cadence is :mod:`worker.jobs.mirror_sync`'s, shared
-with the contact mirror; what is particular to accounts is here):
-
-- **Full pass** (first start, or a re-sync): the next ``pages_per_cycle`` pages of 2,000
-  accounts in Id order. A big org's first load spreads over many cycles; leads are routed
-  meanwhile against what is loaded, and a decision that found no account says in its
-  trace that the mirror is incomplete. At its end, rows the pass did not see again
-  (accounts deleted while nobody followed) are removed.
-- **Deltas**, every ``delta_every`` seconds: accounts changed since the keyset position
-  (``SystemModstamp``, Id; read again from a little earlier, ``overlap``, until the
-  position is ``settle`` seconds old: same-second and late-committed changes), deletions
-  from the sObject Get Deleted resource (merged-away accounts included: a merge deletes
-  them), and users' ``IsActive`` changes onto the accounts they own.
-- Get Deleted cannot answer when the span starts before what Salesforce still keeps (15
-  days, less after the Recycle Bin was emptied) or holds more than 600,000 deletions
-  (the gateway raises ``ReplicationWindowExceeded``): then a new full pass re-reads
-  everything.
-
-Each page's rows are committed with the position after them (and, on PostgreSQL, under
-a row lock on the sync state), so a worker killed at any point resumes where the last
-commit left off, and a second writer cannot interleave.
+:meth:`AccountSync.step` runs at the start of each intake cycle (the active worker only).
+The cadence (full passes paged over cycles, keyset deltas every ``delta_every`` seconds,
+deletions by Get Deleted, a new full pass past its retention, every page committed with
+its position) is :mod:`worker.jobs.mirror_sync`'s, shared with the contact mirror. What
+is particular to accounts is here: while the first full pass loads, a decision that found
+no account says in its trace that the mirror is incomplete; and each delta also follows
+users' ``IsActive`` changes onto the accounts they own.
 """
 
 from __future__ import annotations

@@ -53,10 +53,7 @@ class ContactSync(MirrorSync[ContactRow]):
     """The contact mirror's refresh (its progress lives in the store: ``contact_sync``)."""
 
     what = "contact mirror"
-
-    def __init__(self, **kwargs: object) -> None:
-        kwargs.setdefault("deleted_span", DELETIONS_EVERY)
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    deleted_every = DELETIONS_EVERY
 
     def state(self, s: Session, *, lock: bool = False) -> ContactSyncRow:
         return repo.sync_state(s, lock=lock)

@@ -171,13 +171,24 @@ def prefetch_emails(
     cannot answer, the page's addresses looked up at once (the gateway runs the chunked
     queries side by side) and cached."""
     matching = config.account_matching
-    if not (matching.enabled and matching.by_known_email and leads):
-        return
+    if matching.enabled and matching.by_known_email and leads:
+        ready_known_emails(gateway, directory, caches, engine, now, lead_emails(leads))
+
+
+def ready_known_emails(
+    gateway: SalesforceGateway,
+    directory: Directory,
+    caches: Caches,
+    engine: Engine,
+    now: Callable[[], datetime],
+    emails: set[str],
+) -> None:
+    """Ahead of a decision needing ``emails``: the contact mirror refreshed once it is
+    half its age limit old, or, while the mirror cannot answer, the addresses looked up
+    and cached (the two ways :func:`known_emails` answers)."""
     if caches.contacts.enabled and caches.contacts.ready(engine):
         caches.contacts.keep_fresh(engine, gateway, now())
-        return
-    emails = lead_emails(leads)
-    if emails:
+    elif emails:
         caches.emails.fetch(gateway, emails, directory.active())
 
 

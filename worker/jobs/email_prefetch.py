@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from worker.jobs.context import ready_known_emails
 from worker.jobs.deps import Deps
 from worker.routing.model import AccountMatching
 from worker.routing.normalise import email_address
@@ -87,11 +88,8 @@ class EmailPrefetch:
         if matching is None or not (matching.enabled and matching.by_known_email):
             return
         deps = self.deps
-        contacts = deps.caches.contacts
         try:
-            if contacts.enabled and contacts.ready(deps.engine):  # no lookup: kept fresh
-                contacts.keep_fresh(deps.engine, deps.gateway, deps.now())
-            else:
-                deps.caches.emails.fetch(deps.gateway, emails, deps.directory.active())
+            ready_known_emails(deps.gateway, deps.directory, deps.caches, deps.engine,
+                               deps.now, emails)  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - the decision looks them up itself
             log.debug("looking up arriving e-mails failed: %s", type(exc).__name__)

@@ -82,6 +82,7 @@ class MirrorSync(ABC, Generic[R]):
 
     what = "records"  # in log lines: "account mirror", "contact mirror"
     keys_version = 1  # bump when what a row derives from a record changes: a full re-read
+    deleted_every = DELETED_MIN_SPAN  # Get Deleted at most this often (its minimum span)
 
     def __init__(
         self,
@@ -92,13 +93,13 @@ class MirrorSync(ABC, Generic[R]):
         overlap: timedelta = timedelta(seconds=2),
         settle: timedelta = timedelta(seconds=120),
         handover: timedelta = timedelta(minutes=5),
-        deleted_span: timedelta = DELETED_MIN_SPAN,
+        deleted_span: timedelta | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.pages_per_cycle, self.delta_every, self.page = pages_per_cycle, delta_every, page
         # handover: a full pass's deltas start this long before it began (clock skew)
         self.overlap, self.settle, self.handover = overlap, settle, handover
-        self.deleted_span = max(deleted_span, DELETED_MIN_SPAN)
+        self.deleted_span = max(deleted_span or self.deleted_every, DELETED_MIN_SPAN)
         self.clock = clock
         self._delta_due = float("-inf")
 

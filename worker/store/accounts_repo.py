@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
@@ -48,7 +48,7 @@ from worker.routing.model import (
     RoutingConfig,
     RoutingContext,
 )
-from worker.store.models.accounts import AccountSyncRow, MirroredAccount
+from worker.store.models.accounts import AccountSyncRow, MirroredAccount, MirrorSyncColumns
 
 MAX_IN = 500  # values per IN list (bound parameters stay far below every driver's limit)
 # The stored keys (``domain``, ``name_key``, the blocks) are matching.account_keys and
@@ -329,14 +329,24 @@ def set_owner_active(session: Session, active: Mapping[str, bool]) -> int:
 def sync_state(session: Session, *, lock: bool = False) -> AccountSyncRow:
     """The sync's row (a fresh one, not yet added, when there is none). ``lock``: held
     until the transaction ends (PostgreSQL), so two writers take turns."""
-    query = select(AccountSyncRow).where(AccountSyncRow.id == 1)  # type: ignore[arg-type]
+    return sync_row(session, AccountSyncRow, lock=lock)
+
+
+SyncRowT = TypeVar("SyncRowT", bound=MirrorSyncColumns)
+
+
+def sync_row(session: Session, model: type[SyncRowT], *, lock: bool = False) -> SyncRowT:
+    """A mirror's sync row (``model``, id 1; a fresh one when there is none), its
+    timestamps in UTC; ``lock``: held until the transaction ends (PostgreSQL)."""
+    query = select(model).where(model.id == 1)  # type: ignore[arg-type]
     if lock:
         query = query.with_for_update()
-    row: AccountSyncRow | None = session.execute(query).scalars().first()
+    row: SyncRowT | None = session.execute(query).scalars().first()
     if row is None:
-        return AccountSyncRow(id=1)
-    for name in ("full_started_at", "delta_at", "deleted_since", "users_since"):
-        setattr(row, name, _utc(getattr(row, name)))
+        return model(id=1)
+    for name, value in vars(row).items():
+        if isinstance(value, datetime) and name != "updated_at":
+            setattr(row, name, _utc(value))
     return row
 
 

@@ -22,7 +22,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from worker.routing.model import KnownEmail
-from worker.store.accounts_repo import _delete_in, _many, _rows_in, _session, _stamp, _utc
+from worker.store.accounts_repo import (
+    _delete_in,
+    _many,
+    _rows_in,
+    _session,
+    _stamp,
+    _utc,
+    sync_row,
+)
 from worker.store.models.contacts import ContactSyncRow, MirroredContact
 
 _CONTACTS = MirroredContact.__table__  # type: ignore[attr-defined]
@@ -109,15 +117,7 @@ def stale_ids(session: Session, generation: int, limit: int) -> list[str]:
 def sync_state(session: Session, *, lock: bool = False) -> ContactSyncRow:
     """The sync's row (a fresh one, not yet added, when there is none). ``lock``: held
     until the transaction ends (PostgreSQL), so two writers take turns."""
-    query = select(ContactSyncRow).where(ContactSyncRow.id == 1)  # type: ignore[arg-type]
-    if lock:
-        query = query.with_for_update()
-    row: ContactSyncRow | None = session.execute(query).scalars().first()
-    if row is None:
-        return ContactSyncRow(id=1)
-    for name in ("full_started_at", "delta_at", "deleted_since"):
-        setattr(row, name, _utc(getattr(row, name)))
-    return row
+    return sync_row(session, ContactSyncRow, lock=lock)
 
 
 def save_sync(session: Session, row: ContactSyncRow) -> None:
@@ -155,9 +155,3 @@ def known_emails(
             )  # fmt: skip
         )
     return dict(found)
-
-
-def count(session: Session) -> int:
-    from sqlalchemy import func
-
-    return int(session.execute(select(func.count()).select_from(_CONTACTS)).scalar_one())

@@ -5,7 +5,8 @@ helpers that compare the journal with Salesforce lead by lead."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,46 @@ def make_app(settings: Settings, sandbox: SandboxHandle) -> Callable[[], App]:
         return build_app(settings)
 
     return build
+
+
+# --- the mirrors' tests (accounts, contacts): account matching on, the org's clock movable
+MIRROR_CONFIG = f"""
+version: 1
+intake: {{queues: [Lead_Intake]}}
+account_matching: {{enabled: true}}
+reps:
+{chr(10).join(f"  - {{email: {r}}}" for r in REPS)}
+pools:
+  sales:
+    method: round_robin
+    members: [{", ".join(REPS)}]
+    fallback: [hold]
+rules:
+  - name: Everything
+    action: {{pool: sales}}
+"""
+
+
+@pytest.fixture
+def clock(sandbox: SandboxHandle) -> Iterator[list[datetime]]:
+    """The org's clock, moved by the test (``clock[0]``): Get Deleted covers whole minutes."""
+    org = sandbox.admin().org
+    now = [datetime.now(UTC).replace(microsecond=0)]
+    real = org.clock
+    org.clock = lambda: now[0]
+    yield now
+    org.clock = real
+
+
+@pytest.fixture
+def mirror_app(sandbox: SandboxHandle, store_url: str, tmp_path: Path) -> App:
+    """The worker on ``store_url`` (SQLite, then PostgreSQL) with :data:`MIRROR_CONFIG`."""
+    config = tmp_path / "routing.yaml"
+    config.write_text(MIRROR_CONFIG)
+    upgrade(store_url)
+    env = sandbox_env(sandbox, store_url, config)
+    settings = load_settings(**{k.removeprefix("LEADROUTER_").lower(): v for k, v in env.items()})
+    return build_app(settings)
 
 
 def journal(app: App) -> list[JournalRow]:

@@ -11,8 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from sqlmodel import Session, select
 
 from devkit.sandbox.harness import SandboxHandle
 from tests.integration.test_account_index_property import check_derived_tables
-from tests.integration.worker.conftest import REPS, sandbox_env
+from tests.integration.worker.conftest import MIRROR_CONFIG, REPS, sandbox_env
 from worker.bootstrap import App, build_app
 from worker.jobs.accounts import AccountSync
 from worker.jobs.intake import run_cycle
@@ -31,43 +30,6 @@ from worker.store.db import make_engine, session_scope, upgrade
 from worker.store.models import JournalRow, MirroredAccount
 
 pytestmark = pytest.mark.integration
-
-CONFIG = f"""
-version: 1
-intake: {{queues: [Lead_Intake]}}
-account_matching: {{enabled: true}}
-reps:
-{chr(10).join(f"  - {{email: {r}}}" for r in REPS)}
-pools:
-  sales:
-    method: round_robin
-    members: [{", ".join(REPS)}]
-    fallback: [hold]
-rules:
-  - name: Everything
-    action: {{pool: sales}}
-"""
-
-
-@pytest.fixture
-def clock(sandbox: SandboxHandle) -> Iterator[list[datetime]]:
-    """The org's clock, moved by the test (``clock[0]``): Get Deleted covers whole minutes."""
-    org = sandbox.admin().org
-    now = [datetime.now(UTC).replace(microsecond=0)]
-    real = org.clock
-    org.clock = lambda: now[0]
-    yield now
-    org.clock = real
-
-
-@pytest.fixture
-def mirror_app(sandbox: SandboxHandle, store_url: str, tmp_path: Path) -> App:
-    config = tmp_path / "routing.yaml"
-    config.write_text(CONFIG)
-    upgrade(store_url)
-    env = sandbox_env(sandbox, store_url, config)
-    settings = load_settings(**{k.removeprefix("LEADROUTER_").lower(): v for k, v in env.items()})
-    return build_app(settings)
 
 
 def _lead(sf: Any, queue: str, company: str, **fields: object) -> str:
@@ -292,7 +254,7 @@ def test_kill_9_during_the_full_pass_then_a_restart_ends_with_the_org_mirrored(
     sandbox: SandboxHandle, sqlite_url: str, tmp_path: Path
 ) -> None:
     config = tmp_path / "routing.yaml"
-    config.write_text(CONFIG)
+    config.write_text(MIRROR_CONFIG)
     upgrade(sqlite_url)
     env = {**os.environ, **sandbox_env(sandbox, sqlite_url, config)}
     first = subprocess.Popen([sys.executable, "-c", SYNC_LOOP], env=env, stdout=subprocess.PIPE)

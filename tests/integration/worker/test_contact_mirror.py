@@ -5,43 +5,23 @@ created), and the worker routes from it with no Contact query on the decision's 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
 from devkit.sandbox.harness import SandboxHandle
-from tests.integration.worker.conftest import REPS, sandbox_env
-from worker.bootstrap import App, build_app
+from tests.integration.worker.conftest import REPS
+from worker.bootstrap import App
 from worker.jobs.contacts import DELETIONS_EVERY, ContactMirror, ContactSync
 from worker.jobs.context import EmailCache
 from worker.jobs.intake import run_cycle
 from worker.routing.model import KnownEmail
 from worker.routing_config import load_config
-from worker.settings import load_settings
-from worker.store.db import upgrade
 from worker.store.models import JournalRow
 
 pytestmark = pytest.mark.integration
-
-CONFIG = f"""
-version: 1
-intake: {{queues: [Lead_Intake]}}
-account_matching: {{enabled: true}}
-reps:
-{chr(10).join(f"  - {{email: {r}}}" for r in REPS)}
-pools:
-  sales:
-    method: round_robin
-    members: [{", ".join(REPS)}]
-    fallback: [hold]
-rules:
-  - name: Everything
-    action: {{pool: sales}}
-"""
 
 
 class Clock:
@@ -49,27 +29,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
-
-
-@pytest.fixture
-def org_clock(sandbox: SandboxHandle) -> Iterator[list[datetime]]:
-    """The org's clock, moved by the test: Get Deleted covers whole minutes."""
-    org = sandbox.admin().org
-    now = [datetime.now(UTC).replace(microsecond=0)]
-    real = org.clock
-    org.clock = lambda: now[0]
-    yield now
-    org.clock = real
-
-
-@pytest.fixture
-def app(sandbox: SandboxHandle, store_url: str, tmp_path: Path) -> App:
-    config = tmp_path / "routing.yaml"
-    config.write_text(CONFIG)
-    upgrade(store_url)
-    env = sandbox_env(sandbox, store_url, config)
-    settings = load_settings(**{k.removeprefix("LEADROUTER_").lower(): v for k, v in env.items()})
-    return build_app(settings)
 
 
 def _sorted(found: dict[str, list[KnownEmail]]) -> dict[str, list[KnownEmail]]:
@@ -86,8 +45,9 @@ def _both(app: App, mirror: ContactMirror, emails: set[str], now: datetime) -> t
 
 
 def test_the_mirror_answers_as_the_contact_query_does_before_and_after_changes(
-    sandbox: SandboxHandle, sf_client: Any, app: App, org_clock: list[datetime]
+    sandbox: SandboxHandle, sf_client: Any, mirror_app: App, clock: list[datetime]
 ) -> None:
+    app, org_clock = mirror_app, clock
     admin = sandbox.admin()
     owner, other = admin.user_ids()[REPS[1]], admin.user_ids()[REPS[2]]
     account = sf_client.Account.create({"Name": "Globex Corp", "OwnerId": owner})["id"]
@@ -101,8 +61,8 @@ def test_the_mirror_answers_as_the_contact_query_does_before_and_after_changes(
     emails = seeded | {"nobody@nowhere.example"}
     assert len(seeded) > 50, "the sandbox seeds contacts"
 
-    clock, config = Clock(), load_config(app.settings.routing_config)
-    mirror = ContactMirror(sync=ContactSync(delta_every=float("inf"), clock=clock), clock=clock)
+    ticks, config = Clock(), load_config(app.settings.routing_config)
+    mirror = ContactMirror(sync=ContactSync(delta_every=float("inf"), clock=ticks), clock=ticks)
     while mirror.step(app.deps.engine, app.deps.gateway, org_clock[0], config) is not None:
         pass  # the full pass, a cycle's share at a time
     got, want = _both(app, mirror, emails, org_clock[0])
@@ -114,7 +74,7 @@ def test_the_mirror_answers_as_the_contact_query_does_before_and_after_changes(
     sf_client.Contact.delete(gone)
     sf_client.Contact.create({"LastName": "Kim", "Email": "kim@hooli.example", "OwnerId": other})
     org_clock[0] += DELETIONS_EVERY + timedelta(minutes=6)
-    clock.t += 61  # past max_age: the next lookup refreshes first
+    ticks.t += 61  # past max_age: the next lookup refreshes first
     emails |= {"ana@globex-new.example", "kim@hooli.example"}
     got, want = _both(app, mirror, emails, org_clock[0])
     assert got == want
@@ -124,8 +84,9 @@ def test_the_mirror_answers_as_the_contact_query_does_before_and_after_changes(
 
 
 def test_the_worker_routes_a_known_e_mail_from_the_mirror_without_a_contact_query(
-    sandbox: SandboxHandle, sf_client: Any, app: App
+    sandbox: SandboxHandle, sf_client: Any, mirror_app: App
 ) -> None:
+    app = mirror_app
     admin = sandbox.admin()
     owner = admin.user_ids()[REPS[3]]
     sf_client.Contact.create({"LastName": "Vance", "Email": "Jo.Vance@umbrella.example",

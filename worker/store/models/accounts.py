@@ -74,17 +74,15 @@ class AccountBlockSize(SQLModel, table=True):
     sorted_members: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-class AccountSyncRow(SQLModel, table=True):
-    """Where the refresh of the mirror stands (a single row, ``id`` 1).
+class MirrorSyncColumns(SQLModel):
+    """Where the refresh of a mirror stands (a single row, ``id`` 1): the columns every
+    mirror's sync row has (:class:`worker.jobs.mirror_sync.SyncState`).
 
-    ``phase`` is ``full`` while a full pass pages through every account by Id (from
+    ``phase`` is ``full`` while a full pass pages through every record by Id (from
     ``full_cursor``), then ``delta``: changes by ``SystemModstamp`` from the keyset
-    position (``delta_at``, ``delta_id``), deletions from ``deleted_since``, owners'
-    ``IsActive`` from ``users_since``. ``complete``: a full pass has finished, so the
-    mirror holds every account (until then matching says it may miss some).
+    position (``delta_at``, ``delta_id``), deletions from ``deleted_since``.
+    ``complete``: a full pass has finished, so the mirror holds every record.
     """
-
-    __tablename__ = "account_sync"
 
     id: int = Field(default=1, primary_key=True)
     phase: str = Field(default="full", max_length=10)
@@ -98,5 +96,13 @@ class AccountSyncRow(SQLModel, table=True):
     delta_at: datetime | None = utc_field(nullable=True)
     delta_id: str = Field(default="", max_length=18)
     deleted_since: datetime | None = utc_field(nullable=True)
-    users_since: datetime | None = utc_field(nullable=True)
     updated_at: datetime = utc_field(default_now=True)
+
+
+class AccountSyncRow(MirrorSyncColumns, table=True):
+    """The account mirror's refresh; besides the common columns, owners' ``IsActive``
+    from ``users_since``. Until ``complete``, matching says it may miss accounts."""
+
+    __tablename__ = "account_sync"
+
+    users_since: datetime | None = utc_field(nullable=True)

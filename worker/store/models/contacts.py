@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
+from worker.store.models.accounts import MirrorSyncColumns
 from worker.store.models.types import utc_field
 
 
@@ -29,22 +30,7 @@ class MirroredContact(SQLModel, table=True):
     generation: int = 0  # the full pass that last wrote the row (re-sync sweeps older ones)
 
 
-class ContactSyncRow(SQLModel, table=True):
-    """Where the refresh of the contact mirror stands (a single row, ``id`` 1); the
-    columns mean what :class:`~worker.store.models.accounts.AccountSyncRow`'s do."""
+class ContactSyncRow(MirrorSyncColumns, table=True):
+    """Where the refresh of the contact mirror stands (a single row, ``id`` 1)."""
 
     __tablename__ = "contact_sync"
-
-    id: int = Field(default=1, primary_key=True)
-    phase: str = Field(default="full", max_length=10)
-    generation: int = 0
-    keys_version: int = 0
-    complete: bool = False
-    full_cursor: str | None = Field(default=None, max_length=18)
-    full_started_at: datetime | None = utc_field(nullable=True)
-    full_loaded: int = 0
-    full_expected: int | None = None
-    delta_at: datetime | None = utc_field(nullable=True)
-    delta_id: str = Field(default="", max_length=18)
-    deleted_since: datetime | None = utc_field(nullable=True)
-    updated_at: datetime = utc_field(default_now=True)
